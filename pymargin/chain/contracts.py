@@ -1,0 +1,90 @@
+"""A deployed contract: its artifact, address and chain, with calls and transactions that raise
+:class:`~pymargin.chain.tx.ContractRevert` (the custom error's name and args) on a revert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pymargin.chain import tx as txmod
+from pymargin.chain.compile import OUT_DIR, load_artifact
+from pymargin.chain.devnet import Chain
+from pymargin.chain.tx import ContractRevert, ErrorDecoder, Signer
+
+
+@dataclass
+class Contract:
+    """A contract at ``address`` on ``chain``, built from the Foundry-shaped ``artifact``."""
+
+    chain: Chain
+    name: str
+    address: str
+    artifact: dict
+    decoder: ErrorDecoder = field(default_factory=ErrorDecoder)
+
+    def __post_init__(self) -> None:
+        self.decoder.add(self.artifact["abi"])
+        self._web3 = self.chain.w3.eth.contract(address=self.address, abi=self.artifact["abi"])
+
+    @property
+    def functions(self):
+        return self._web3.functions
+
+    @property
+    def events(self):
+        return self._web3.events
+
+    def call(self, fn: str, *args: Any, block: Any = "latest") -> Any:
+        """Call view/pure function ``fn``; a revert raises ContractRevert."""
+        try:
+            return getattr(self._web3.functions, fn)(*args).call(block_identifier=block)
+        except Exception as exc:
+            data = txmod.revert_data(exc)
+            if data is None:
+                raise
+            raise self.decoder.decode(data) from None
+
+    def transact(self, fn: str, *args: Any, sender: Signer, value: int = 0, gas: int | None = None):
+        """Send a transaction to ``fn``; return the receipt or raise ContractRevert."""
+        data = getattr(self._web3.functions, fn)(*args)._encode_transaction_data()
+        return txmod.send(
+            self.chain, sender, {"to": self.address, "data": data, "value": value}, decoder=self.decoder, gas=gas
+        )
+
+    def decode_logs(self, receipt) -> list[tuple[str, dict]]:
+        """(event name, args) for every log of this contract in ``receipt``, in order."""
+        out = []
+        for log in receipt["logs"]:
+            if log["address"].lower() != self.address.lower():
+                continue
+            for event in self._web3.events:
+                try:
+                    decoded = event.process_log(log)
+                except Exception:
+                    continue
+                out.append((decoded.event, dict(decoded.args)))
+                break
+        return out
+
+
+def deploy_contract(
+    chain: Chain,
+    name: str,
+    *args: Any,
+    sender: Signer,
+    out_dir: Path = OUT_DIR,
+    decoder: ErrorDecoder | None = None,
+    gas: int | None = None,
+) -> tuple[Contract, Any]:
+    """Deploy artifact ``name`` with constructor ``args``; return (Contract, receipt)."""
+    artifact = load_artifact(name, out_dir)
+    decoder = decoder or ErrorDecoder()
+    decoder.add(artifact["abi"])
+    factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"]["object"])
+    data = factory.constructor(*args).data_in_transaction
+    receipt = txmod.send(chain, sender, {"data": data}, decoder=decoder, gas=gas)
+    return Contract(chain, name, receipt.contractAddress, artifact, decoder), receipt
+
+
+__all__ = ["Contract", "ContractRevert", "deploy_contract"]

@@ -1,0 +1,69 @@
+"""The ``pymargin`` command line: one group, one module per family of subcommands.
+
+A user mistake (:class:`~pymargin.errors.UserError`) prints one line and exits 2; a contract revert
+exits 1; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pymargin.cli._common import Context, fail
+from pymargin.errors import UserError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--debug", is_flag=True, help="Show the full traceback on any error.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Print more detail.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
+@click.version_option(package_name="pymargin")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, as_json: bool) -> None:
+    """pymargin: an on-chain verifiable margin toolkit.
+
+    Mirrors a Solidity margin engine bit for bit in Python, commits to every account in a Merkle
+    sum tree, proves solvency with Groth16, and deploys and verifies on an embedded devnet, anvil
+    or any testnet.
+
+    \b
+    Start here:
+      pymargin demo                      # the whole toolkit, end to end, on the embedded devnet
+      pymargin compile                   # compile contracts/ into out/
+      pymargin devnet                    # run anvil and print its URL and funded accounts
+      pymargin <command> --help          # every command's options, with an example
+    """
+    ctx.obj = Context(debug=debug, quiet=quiet, verbose=verbose, as_json=as_json)
+
+
+def _register() -> None:
+    from pymargin.cli import chain_cmds
+
+    for module in (chain_cmds,):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="pymargin", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("pymargin: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UserError as exc:
+        if debug:
+            raise
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("pymargin: interrupted", err=True)
+        sys.exit(130)

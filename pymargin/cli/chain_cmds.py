@@ -1,0 +1,142 @@
+"""Chain commands: compile, devnet, deploy, verify-deployment."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from pymargin.cli._common import emit
+from pymargin.errors import UserError
+
+
+def _signer(chain, keystore: Path | None):
+    from pymargin.chain import tx
+
+    if keystore is not None:
+        return tx.keystore_signer(keystore)
+    signer = tx.env_signer()
+    if signer is not None:
+        return signer
+    if chain.is_devnet:
+        return tx.node_signer(chain)
+    raise UserError("no signer: set PYMARGIN_PRIVATE_KEY, or pass --keystore FILE with PYMARGIN_KEYSTORE_PASSWORD set")
+
+
+@click.command("compile")
+@click.option("--contracts", "src", type=click.Path(path_type=Path), default=None, help="Solidity sources folder [default: contracts/ of the checkout].")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Artifacts folder [default: out/].")
+@click.option("--force", is_flag=True, help="Recompile everything, even unchanged sources.")
+@click.pass_obj
+def compile_cmd(ctx, src: Path | None, out: Path | None, force: bool) -> None:
+    """Compile the Solidity contracts into Foundry-shaped artifacts.
+
+    Uses the pinned solc (native if the right version is on PATH, else the npm package) and writes
+    out/<File>.sol/<Contract>.json. Unchanged sources are not recompiled.
+
+    \b
+    Example:
+      pymargin compile
+      pymargin --json compile --force
+    """
+    from pymargin.chain.compile import CONTRACTS_DIR, OUT_DIR, compile_contracts, find_compiler
+
+    started = time.perf_counter()
+    artifacts = compile_contracts(src or CONTRACTS_DIR, out or OUT_DIR, force=force)
+    elapsed = time.perf_counter() - started
+    data = {"compiler": find_compiler().version, "seconds": round(elapsed, 2), "artifacts": {k: str(v) for k, v in sorted(artifacts.items())}}
+    emit(ctx, data, (["contract", "artifact"], sorted((k, str(v)) for k, v in artifacts.items())), title=f"compiled in {elapsed:.1f} s")
+
+
+@click.command("devnet")
+@click.option("--port", type=int, default=8545, show_default=True, help="Loopback port for anvil (0 = any free port).")
+@click.option("--chain-id", type=int, default=31337, show_default=True)
+@click.option("--block-time", type=int, default=None, help="Mine a block every N seconds (default: on each transaction).")
+def devnet_cmd(port: int, chain_id: int, block_time: int | None) -> None:
+    """Run a local anvil node until Ctrl-C; print its URL and funded accounts.
+
+    The node is the pinned anvil from node_modules, listening on 127.0.0.1 only. Its ten dev
+    accounts hold 10,000 ETH each; their keys are anvil's well-known test keys (never use them on
+    a public network).
+
+    \b
+    Example:
+      pymargin devnet --port 8545
+      PYMARGIN_RPC_URL=http://127.0.0.1:8545 pymargin deploy --config deploy.json
+    """
+    from pymargin.chain import devnet
+
+    extra = ["--block-time", str(block_time)] if block_time else []
+    chain = devnet.start_anvil(port=port or None, chain_id=chain_id, extra_args=extra)
+    try:
+        click.echo(f"anvil {chain.url}  chain id {chain.chain_id}  pid {chain.anvil.pid}")
+        for i, account in enumerate(chain.accounts):
+            click.echo(f"  ({i}) {account}")
+        click.echo("Ctrl-C to stop.")
+        while chain.anvil.popen.poll() is None:
+            time.sleep(0.5)
+        raise UserError(f"anvil exited with code {chain.anvil.popen.returncode}")
+    finally:
+        chain.close()
+
+
+@click.command("deploy")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="Deploy config (JSON): chain_id, contracts, calls.")
+@click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="RPC URL of the target chain [env PYMARGIN_RPC_URL].")
+@click.option("--keystore", type=click.Path(path_type=Path), default=None, help="Encrypted JSON keystore; password in PYMARGIN_KEYSTORE_PASSWORD.")
+@click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True, help="Folder of <chainId>.json manifests.")
+@click.pass_obj
+def deploy_cmd(ctx, config_path: Path, rpc: str | None, keystore: Path | None, deployments: Path) -> None:
+    """Deploy the contracts a config lists and record them in deployments/<chainId>.json.
+
+    The signer is the private key in PYMARGIN_PRIVATE_KEY or a --keystore file (never a
+    command-line argument); on a devnet without either, the node's first account. The chain id is
+    checked against the config before anything is sent. Re-running reuses contracts already
+    deployed with the same code and skips calls already made.
+
+    \b
+    Example:
+      pymargin devnet &                      # or any testnet RPC
+      PYMARGIN_RPC_URL=http://127.0.0.1:8545 pymargin deploy --config deploy.json
+    """
+    from pymargin.chain import deploy, devnet
+    from pymargin.chain.compile import compile_contracts
+
+    config = deploy.load_config(config_path)
+    if not rpc:
+        raise UserError("deploy needs --rpc URL (or PYMARGIN_RPC_URL); for a local node start `pymargin devnet` first")
+    chain = devnet.connect(rpc, expected_chain_id=config["chain_id"])
+    signer = _signer(chain, keystore)
+    compile_contracts()
+    result = deploy.deploy_from_config(chain, signer, config, deployments_dir=deployments, progress=ctx.info)
+    rows = [(name, c.address, "deployed" if name in result.deployed else "reused") for name, c in result.contracts.items()]
+    emit(ctx, {"chain_id": chain.chain_id, "manifest": str(result.manifest_path), "contracts": {n: a for n, a, _ in rows}, "deployed": result.deployed, "reused": result.reused, "calls_sent": result.calls_sent},
+         (["contract", "address", "status"], rows), title=f"chain {chain.chain_id} -> {result.manifest_path}")
+
+
+@click.command("verify-deployment")
+@click.option("--rpc", envvar="PYMARGIN_RPC_URL", required=True, help="RPC URL of the chain [env PYMARGIN_RPC_URL].")
+@click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True)
+@click.pass_obj
+def verify_deployment_cmd(ctx, rpc: str, deployments: Path) -> None:
+    """Check that every recorded address holds exactly its artifact's runtime bytecode.
+
+    Exits 1 if any contract differs (immutables are masked before comparing).
+
+    \b
+    Example:
+      pymargin verify-deployment --rpc http://127.0.0.1:8545
+    """
+    import sys
+
+    from pymargin.chain import deploy, devnet
+
+    chain = devnet.connect(rpc)
+    checks = deploy.verify_deployment(chain, deployments)
+    emit(ctx, [c.__dict__ for c in checks], (["contract", "address", "ok", "detail"], [(c.name, c.address, "yes" if c.ok else "NO", c.reason) for c in checks]))
+    if not all(c.ok for c in checks):
+        sys.exit(1)
+
+
+COMMANDS = [compile_cmd, devnet_cmd, deploy_cmd, verify_deployment_cmd]
