@@ -39,11 +39,17 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, as_json: bo
 
 
 def _register() -> None:
-    from pymargin.cli import chain_cmds
+    """Add the COMMANDS of every ``pymargin/cli/*_cmds.py`` module to the group."""
+    import importlib
+    import pkgutil
 
-    for module in (chain_cmds,):
-        for command in module.COMMANDS:
-            cli.add_command(command)
+    import pymargin.cli as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.endswith("_cmds"):
+            module = importlib.import_module(f"pymargin.cli.{info.name}")
+            for command in module.COMMANDS:
+                cli.add_command(command)
 
 
 _register()
