@@ -22,7 +22,7 @@ def artifacts():
 
 
 @pytest.fixture(scope="session")
-def chain_session(request, artifacts):
+def chain_session(request):
     """One chain per test worker: anvil with --anvil, else the embedded devnet."""
     chain = devnet.start_anvil() if request.config.getoption("--anvil") else devnet.embedded()
     yield chain
@@ -38,7 +38,7 @@ def chain(chain_session):
 
 
 @pytest.fixture
-def anvil_chain(artifacts):
+def anvil_chain():
     """A fresh anvil node for this test only, stopped afterwards."""
     chain = devnet.start_anvil()
     yield chain

@@ -114,7 +114,9 @@ class ErrorDecoder:
         if entry is None:
             return ContractRevert("UnknownError", (data.hex(),), data)
         name, types = entry
-        return ContractRevert(name, abi_decode(types, data[4:]), data)
+        values = abi_decode(types, data[4:])
+        values = [Web3.to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)]
+        return ContractRevert(name, tuple(values), data)
 
 
 def _abi_type(inp: dict) -> str:
@@ -211,7 +213,7 @@ def send(
 
 def _send_error(exc: BaseException, signer: Signer) -> UserError:
     text = str(exc).split("\n")[0]
-    if "insufficient funds" in text.lower():
+    if "insufficient funds" in text.lower() or "cannot afford" in text.lower():
         return SignerError(f"account {signer.address} cannot pay for gas: fund it with the chain's native token first")
     return UserError(f"sending the transaction failed: {text}")
 

@@ -86,8 +86,10 @@ def devnet_cmd(port: int, chain_id: int, block_time: int | None) -> None:
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="RPC URL of the target chain [env PYMARGIN_RPC_URL].")
 @click.option("--keystore", type=click.Path(path_type=Path), default=None, help="Encrypted JSON keystore; password in PYMARGIN_KEYSTORE_PASSWORD.")
 @click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True, help="Folder of <chainId>.json manifests.")
+@click.option("--contracts", "src", type=click.Path(path_type=Path), default=None, help="Solidity sources, compiled first [default: contracts/ of the checkout].")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Artifacts folder [default: out/].")
 @click.pass_obj
-def deploy_cmd(ctx, config_path: Path, rpc: str | None, keystore: Path | None, deployments: Path) -> None:
+def deploy_cmd(ctx, config_path: Path, rpc: str | None, keystore: Path | None, deployments: Path, src: Path | None, out: Path | None) -> None:
     """Deploy the contracts a config lists and record them in deployments/<chainId>.json.
 
     The signer is the private key in PYMARGIN_PRIVATE_KEY or a --keystore file (never a
@@ -101,15 +103,16 @@ def deploy_cmd(ctx, config_path: Path, rpc: str | None, keystore: Path | None, d
       PYMARGIN_RPC_URL=http://127.0.0.1:8545 pymargin deploy --config deploy.json
     """
     from pymargin.chain import deploy, devnet
-    from pymargin.chain.compile import compile_contracts
+    from pymargin.chain.compile import CONTRACTS_DIR, OUT_DIR, compile_contracts
 
     config = deploy.load_config(config_path)
     if not rpc:
         raise UserError("deploy needs --rpc URL (or PYMARGIN_RPC_URL); for a local node start `pymargin devnet` first")
     chain = devnet.connect(rpc, expected_chain_id=config["chain_id"])
     signer = _signer(chain, keystore)
-    compile_contracts()
-    result = deploy.deploy_from_config(chain, signer, config, deployments_dir=deployments, progress=ctx.info)
+    out = out or OUT_DIR
+    compile_contracts(src or CONTRACTS_DIR, out)
+    result = deploy.deploy_from_config(chain, signer, config, deployments_dir=deployments, out_dir=out, progress=ctx.info)
     rows = [(name, c.address, "deployed" if name in result.deployed else "reused") for name, c in result.contracts.items()]
     emit(ctx, {"chain_id": chain.chain_id, "manifest": str(result.manifest_path), "contracts": {n: a for n, a, _ in rows}, "deployed": result.deployed, "reused": result.reused, "calls_sent": result.calls_sent},
          (["contract", "address", "status"], rows), title=f"chain {chain.chain_id} -> {result.manifest_path}")
@@ -118,8 +121,9 @@ def deploy_cmd(ctx, config_path: Path, rpc: str | None, keystore: Path | None, d
 @click.command("verify-deployment")
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", required=True, help="RPC URL of the chain [env PYMARGIN_RPC_URL].")
 @click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True)
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Artifacts folder [default: out/].")
 @click.pass_obj
-def verify_deployment_cmd(ctx, rpc: str, deployments: Path) -> None:
+def verify_deployment_cmd(ctx, rpc: str, deployments: Path, out: Path | None) -> None:
     """Check that every recorded address holds exactly its artifact's runtime bytecode.
 
     Exits 1 if any contract differs (immutables are masked before comparing).
@@ -131,9 +135,10 @@ def verify_deployment_cmd(ctx, rpc: str, deployments: Path) -> None:
     import sys
 
     from pymargin.chain import deploy, devnet
+    from pymargin.chain.compile import OUT_DIR
 
     chain = devnet.connect(rpc)
-    checks = deploy.verify_deployment(chain, deployments)
+    checks = deploy.verify_deployment(chain, deployments, out or OUT_DIR)
     emit(ctx, [c.__dict__ for c in checks], (["contract", "address", "ok", "detail"], [(c.name, c.address, "yes" if c.ok else "NO", c.reason) for c in checks]))
     if not all(c.ok for c in checks):
         sys.exit(1)
