@@ -1,7 +1,7 @@
 """Where the pinned node tools live (solc, anvil, circom2, snarkjs, circomlib).
 
 The tools are pinned in the repository's ``package.json``/``package-lock.json`` and installed with
-``npm ci`` into ``node_modules``. This module finds that folder and the executables in it, and
+``scripts/bootstrap.sh`` (npm) into ``node_modules``. This module finds that folder and the executables in it, and
 turns a missing tool into one clear :class:`ToolchainError` that says what to run.
 """
 
@@ -16,7 +16,7 @@ from pymargin.errors import UserError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
-INSTALL_HINT = "run `npm ci` in the pymargin checkout (or set PYMARGIN_NODE_MODULES to a node_modules folder)"
+INSTALL_HINT = "run `scripts/bootstrap.sh` (or `npm install`) in the pymargin checkout (or set PYMARGIN_NODE_MODULES to a node_modules folder)"
 
 
 class ToolchainError(UserError):

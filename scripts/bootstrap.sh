@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make the checkout ready to run: a Python virtualenv in .venv with pymargin installed (editable,
-# with test extras) and the pinned node tools in node_modules (npm ci). Idempotent: each step runs
+# with test extras) and the pinned node tools in node_modules (npm). Idempotent: each step runs
 # only when its lock input (pyproject.toml, package-lock.json) changed, so a warm run takes
 # milliseconds. Sourced by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
@@ -30,7 +30,10 @@ if [ "$(cat .venv/.pymargin-stamp 2>/dev/null || true)" != "$want" ]; then
 fi
 want="$(stamp package-lock.json)"
 if [ "$(cat node_modules/.pymargin-stamp 2>/dev/null || true)" != "$want" ]; then
-  echo "pymargin: installing the pinned node tools (npm ci)" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "pymargin: installing the pinned node tools (npm, from package-lock.json)" >&2
+  # `npm install --no-save` rather than `npm ci`: the lock lists anvil's native package for this
+  # platform only (the registry mirror here has no other platforms' packages), which `npm ci`
+  # rejects as out of sync; this installs exactly the locked versions and never rewrites the lock.
+  npm install --no-save --no-audit --no-fund --loglevel=error
   echo "$want" > node_modules/.pymargin-stamp
 fi

@@ -12,7 +12,7 @@ function loadSolc() {
     const candidate = path.join(dir, 'solc');
     if (fs.existsSync(path.join(candidate, 'package.json'))) return require(candidate);
   }
-  process.stderr.write('solc-npm: the npm package `solc` is not installed: run `npm ci`\n');
+  process.stderr.write('solc-npm: the npm package `solc` is not installed: run scripts/bootstrap.sh\n');
   process.exit(1);
 }
 
