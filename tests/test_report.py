@@ -1,0 +1,91 @@
+"""The report: figures, one self-contained HTML file, and a real browser that opens it."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from pymargin import browser, margin
+from pymargin.model import WAD, MarketView, Position
+from pymargin.report import AccountRow, Liquidation, ProofSummary, ReportData, write_report
+
+
+def _data(n_accounts: int = 40, seed: int = 7) -> ReportData:
+    rng = random.Random(seed)
+    markets = {0: MarketView(60_000 * WAD, 0, WAD // 10, WAD // 20), 1: MarketView(3_000 * WAD, 5 * WAD, WAD // 8, WAD // 16)}
+    rows = []
+    for i in range(n_accounts):
+        positions = [Position(m, rng.choice([-1, 1]) * rng.randint(1, 5) * WAD // 10, 0, 0) for m in markets]
+        positions = [Position(p.market_id, p.size, p.size * markets[p.market_id].price_wad // WAD, 0) for p in positions]
+        collateral = rng.randint(200, 20_000) * WAD
+        rows.append(AccountRow(
+            f"0x{i:040x}:0",
+            margin.equity(collateral, positions, markets),
+            margin.initial_margin(positions, markets),
+            margin.maintenance_margin(positions, markets),
+            margin.is_liquidatable(collateral, positions, markets),
+        ))
+    total = sum(r.equity for r in rows)
+    return ReportData(
+        title="pymargin demo report",
+        chain="embedded devnet (chain id 131277322940537)",
+        markets=["BTC-PERP", "ETH-PERP"],
+        open_interest={"BTC-PERP": 12 * WAD, "ETH-PERP": 40 * WAD},
+        total_collateral=total,
+        total_liabilities=total,
+        reserves=total + 1_000 * WAD,
+        insurance_fund=1_000 * WAD,
+        bad_debt=0,
+        accounts=rows,
+        price_paths={"BTC-PERP": [60_000 * WAD + i * 50 * WAD for i in range(20)], "ETH-PERP": [3_000 * WAD - i * 9 * WAD for i in range(20)]},
+        liquidations=[Liquidation(7, "ETH-PERP", rows[0].account_id, WAD)],
+        crosscheck={"accounts": n_accounts, "values": 8 * n_accounts, "mismatches": 0},
+        proof=ProofSummary(1, "0x1234", "0xabcd", 123_456, 12.5, 232_000, "development setup (single-party, NOT for production)",
+                           {"snarkjs": True, "py-ecc": True, "on-chain": True}),
+    )
+
+
+def test_report_files_and_contents(tmp_path):
+    data = _data()
+    path = write_report(data, tmp_path)
+    assert path == tmp_path / "report.html"
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert pngs == ["equity_vs_mm.png", "liabilities_vs_reserves.png", "margin_ratios.png", "price_path.png"]
+    for name in pngs:
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    text = path.read_text()
+    assert text.count("data:image/png;base64,") == 4, "figures are embedded: the HTML opens as a single file"
+    assert f"{len(data.accounts):,}" in text and "123,456" in text and "232,000" in text
+    assert "NOT for production" in text and "all equal" in text
+    assert not list(tmp_path.glob(".*.tmp")), "no temporary files left behind"
+
+
+def test_report_is_deterministic(tmp_path):
+    a = write_report(_data(), tmp_path / "a").read_bytes()
+    b = write_report(_data(), tmp_path / "b").read_bytes()
+    assert a == b
+
+
+def test_report_flags_uncovered_liabilities_and_mismatches(tmp_path):
+    data = _data()
+    data.reserves = data.total_liabilities - 1
+    data.crosscheck["mismatches"] = 3
+    text = write_report(data, tmp_path).read_text()
+    assert "<span class='bad'>NO</span>" in text and "3 MISMATCHES" in text
+
+
+@pytest.mark.skipif(browser.find_chromium() is None, reason="Chromium is not installed (apt-get install chromium): the browser check of the report is skipped")
+def test_report_opens_in_headless_chromium(tmp_path):
+    path = write_report(_data(), tmp_path)
+    shot = browser.screenshot(path, tmp_path / "screenshot.png")
+    import matplotlib.image as mpimg
+
+    pixels = mpimg.imread(shot)
+    assert pixels.shape[0] >= 1000 and pixels.shape[1] >= 1000
+    assert pixels.std() > 0.05, "the screenshot is not blank"
+    dom = browser.dump_dom(path)
+    match = re.search(r'data-images-loaded="(\d+)/(\d+)"', dom)
+    assert match is not None, "the page's load script ran"
+    assert match.group(1) == match.group(2) == "4", "all four embedded figures decoded in the browser"
