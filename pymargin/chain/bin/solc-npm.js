@@ -31,7 +31,7 @@ function flagValues(name) {
   args.forEach((a, i) => { if (a === name && i + 1 < args.length) out.push(...args[i + 1].split(',')); });
   return out;
 }
-const roots = [...flagValues('--base-path'), ...flagValues('--include-path'), process.cwd()];
+const roots = [...flagValues('--base-path'), ...flagValues('--include-path'), ...flagValues('--allow-paths'), process.cwd()];
 function findImports(p) {
   for (const root of roots) {
     const full = path.resolve(root, p);
