@@ -1,0 +1,11 @@
+"""Zero-knowledge proofs of solvency over committed accounts (docs/spec.md §7).
+
+One concept per module: ``field`` (BN254 scalar field, signed encoding), ``circom`` (compile
+circuits with the pinned circom 2), ``r1cs`` (read constraint systems, check witnesses),
+``witness`` (compute and read witnesses), ``proof`` (proof and verifying-key JSON), ``setup``
+(development and ceremony trusted setups, cached), ``backends`` (snarkjs reference prover and the
+fast groth16py prover behind one interface), ``verify`` (independent Groth16 verifier on py-ecc),
+``calldata`` (eth-abi encoding), ``inputs`` (circuit inputs from accounts and market views),
+``solvency`` (epoch proving: batches, chaining, parallel and Ray workers), ``onchain``
+(verifier and SolvencyRegistry on a chain).
+"""

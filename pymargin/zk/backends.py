@@ -1,0 +1,127 @@
+"""Prover backends behind one interface: ``setup(circuit, ptau)`` -> Keys, ``prove(keys, wtns)`` -> Proof.
+
+* ``snarkjs`` (reference): the pinned snarkjs CLI (node). Dev setup from a local Powers of Tau.
+* ``groth16py`` (fast, optional): arkworks in Rust through the ``groth16py`` wheel (GPL-3.0, the
+  ``fast`` extra: ``pip install pymargin[fast]``). Its dev setup needs no Powers of Tau; with a
+  ceremony ptau it imports the snarkjs zkey, so both backends then prove under the same key.
+
+Both take a witness file computed by the circuit's own generator (:mod:`pymargin.zk.witness`) and
+return a :class:`~pymargin.zk.proof.Proof` whose public signals are read from that witness.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+from pymargin.errors import UserError
+from pymargin.zk import setup as setup_mod
+from pymargin.zk.circom import Circuit
+from pymargin.zk.proof import Proof, VerifyingKey
+from pymargin.zk.witness import public_signals, read_wtns
+
+
+class Backend(Protocol):
+    name: str
+
+    def setup(self, circuit: Circuit, ptau: Path | None = None) -> setup_mod.Keys:
+        """Keys for ``circuit``: a cached development setup if ``ptau`` is None, else over the ceremony ptau."""
+
+    def prove(self, keys: setup_mod.Keys, wtns: Path) -> Proof:
+        """A proof for the witness in ``wtns``."""
+
+
+def _public(keys: setup_mod.Keys, wtns: Path) -> tuple[int, ...]:
+    info = keys.circuit.info
+    return tuple(public_signals(read_wtns(wtns), info["outputs"] + info["public_inputs"]))
+
+
+class SnarkjsBackend:
+    """The reference prover: ``snarkjs groth16 prove``."""
+
+    name = "snarkjs"
+
+    def setup(self, circuit: Circuit, ptau: Path | None = None) -> setup_mod.Keys:
+        return setup_mod.snarkjs_setup(circuit, ptau)
+
+    def prove(self, keys: setup_mod.Keys, wtns: Path) -> Proof:
+        if not keys.zkey.is_file():
+            raise UserError(f"the snarkjs backend needs a snarkjs zkey; {keys.dir} holds a {keys.setup_id} setup")
+        with tempfile.TemporaryDirectory(prefix="pymargin-snarkjs-") as tmp:
+            proof_path, public_path = Path(tmp) / "proof.json", Path(tmp) / "public.json"
+            setup_mod.snarkjs("groth16", "prove", str(keys.zkey), str(wtns), str(proof_path), str(public_path))
+            return Proof.from_snarkjs(json.loads(proof_path.read_text()), json.loads(public_path.read_text()))
+
+    @staticmethod
+    def verify(vk: VerifyingKey, proof: Proof) -> bool:
+        """snarkjs's own ``groth16 verify`` of ``proof`` under ``vk`` (the reference verifier)."""
+        with tempfile.TemporaryDirectory(prefix="pymargin-snarkjs-") as tmp:
+            paths = [Path(tmp) / name for name in ("vk.json", "public.json", "proof.json")]
+            for path, data in zip(paths, (vk.snarkjs_json(), [str(x) for x in proof.public], proof.snarkjs_json())):
+                path.write_text(json.dumps(data))
+            try:
+                out = setup_mod.snarkjs("groth16", "verify", *(str(p) for p in paths))
+            except setup_mod.SetupError:
+                return False
+            return "OK" in out
+
+
+@lru_cache(maxsize=8)
+def _groth16py_key(path: str, kind: str):
+    import groth16py
+
+    if kind == "bin":
+        return groth16py.ProvingKey.load(path)
+    return groth16py.import_zkey(path)[0]
+
+
+class Groth16pyBackend:
+    """The fast prover: groth16py (arkworks), GPL-3.0, optional (``pip install pymargin[fast]``)."""
+
+    name = "groth16py"
+
+    def __init__(self) -> None:
+        try:
+            import groth16py  # noqa: F401
+        except ImportError:
+            raise UserError("the groth16py backend needs the optional package: pip install 'pymargin[fast]' (GPL-3.0)") from None
+
+    def setup(self, circuit: Circuit, ptau: Path | None = None) -> setup_mod.Keys:
+        if ptau is None:
+            return setup_mod.dev_setup_groth16py(circuit)
+        return setup_mod.snarkjs_setup(circuit, ptau)
+
+    def prove(self, keys: setup_mod.Keys, wtns: Path) -> Proof:
+        import groth16py
+
+        if keys.pk_bin.is_file():
+            pk = _groth16py_key(str(keys.pk_bin), "bin")
+        elif keys.zkey.is_file():
+            pk = _groth16py_key(str(keys.zkey), "zkey")
+        else:
+            raise UserError(f"no proving key in {keys.dir}")
+        blob = groth16py.prove_wtns(pk, str(wtns))
+        return Proof.from_eth_bytes(blob, list(_public(keys, wtns)))
+
+
+BACKENDS = {"snarkjs": SnarkjsBackend, "groth16py": Groth16pyBackend}
+
+
+def get_backend(name: str) -> Backend:
+    """The backend called ``name`` ("snarkjs" or "groth16py")."""
+    try:
+        return BACKENDS[name]()
+    except KeyError:
+        raise UserError(f"unknown prover backend {name!r}: choose one of {', '.join(BACKENDS)}") from None
+
+
+def default_backend_name() -> str:
+    """groth16py when installed (faster), else snarkjs."""
+    try:
+        import groth16py  # noqa: F401
+    except ImportError:
+        return "snarkjs"
+    return "groth16py"
