@@ -1,0 +1,477 @@
+"""Risk commands: ``pymargin risk var|calibrate|backtest|dynamic|scenario|benchmark|margin-call|mining``.
+
+Markets are ``btc``, ``eth``, ``btc-1h`` (files of the data folder: --data DIR, $PYMARGIN_DATA or
+/work/shared/data), ``NAME=FILE.csv`` or a CSV path. Charts go to --out DIR as PNG; every file is
+written atomically. numpy/scipy/matplotlib are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from pymargin.cli._common import emit
+from pymargin.errors import UserError
+
+METHOD_CHOICE = click.Choice(["historical", "normal", "student-t", "fhs-ewma", "fhs-garch"])
+
+
+def _data_option(f):
+    return click.option("--data", "data", type=click.Path(path_type=Path), default=None, help="Data folder [default: $PYMARGIN_DATA or /work/shared/data].")(f)
+
+
+def _out_option(f):
+    return click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write PNG charts (and reports) into this folder.")(f)
+
+
+def _confidence_option(default: float):
+    return click.option("--confidence", "-c", type=float, default=default, show_default=True, help="Confidence level, e.g. 0.99.")
+
+
+def _horizon_option(default: int):
+    return click.option("--horizon", "-h", "horizon", type=int, default=default, show_default=True, help="Margin period of risk in days.")
+
+
+def _pct(x: float) -> str:
+    return f"{100.0 * x:.2f}%"
+
+
+def _write_json(path: Path, data) -> None:
+    from pymargin.fsutil import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _parse_holding(spec: str):
+    """MARKET:SIZE for a perp, MARKET:SIZE:call|put:MONEYNESS:DAYS for a rolled option."""
+    from pymargin.risk.benchmark import Holding
+
+    parts = spec.split(":")
+    try:
+        if len(parts) == 2:
+            return Holding(parts[0].lower(), float(parts[1]))
+        if len(parts) == 5 and parts[2] in ("call", "put"):
+            return Holding(parts[0].lower(), float(parts[1]), parts[2], float(parts[3]), float(parts[4]))
+    except ValueError:
+        pass
+    raise UserError(f"bad position {spec!r}: use MARKET:SIZE (perp) or MARKET:SIZE:call|put:MONEYNESS:DAYS, e.g. btc:-1:call:1.1:30")
+
+
+def _load_markets(names, data):
+    from pymargin.risk import data as rdata
+
+    return [rdata.load_market(name, data) for name in names]
+
+
+@click.group("risk")
+def risk() -> None:
+    """Risk analytics: VaR/ES, margin calibration, backtests, dynamic and portfolio margin.
+
+    Every command ends in numbers the contract can take (WAD integers, requirements rounded up)
+    and a report of the evidence (--json for machine-readable output, --out DIR for PNG charts).
+
+    \b
+    Example:
+      pymargin risk calibrate btc eth --out risk-out
+      pymargin risk backtest btc --method fhs-ewma --out risk-out
+    """
+
+
+@risk.command("var")
+@click.argument("markets", nargs=-1, required=True)
+@click.option("--method", "-m", "methods", type=METHOD_CHOICE, multiple=True, help="Method(s) [default: all].")
+@click.option("--weight", "-w", "weights", type=float, multiple=True, help="Portfolio weight per market (signed notional); default: each market alone, long and short.")
+@_confidence_option(0.99)
+@_horizon_option(1)
+@_data_option
+@click.pass_obj
+def var_cmd(ctx, markets, methods, weights, confidence, horizon, data) -> None:
+    """VaR and expected shortfall of each market (long and short) or of a weighted portfolio.
+
+    Losses are fractions of notional over the horizon (positive = loss).
+
+    \b
+    Example:
+      pymargin risk var btc eth -c 0.975 -h 2
+      pymargin risk var btc eth -w 1 -w -1 --method historical   # long BTC, short ETH
+    """
+    from pymargin.risk import data as rdata
+    from pymargin.risk import measures
+
+    series = _load_markets(markets, data)
+    methods = methods or measures.METHODS
+    books = []
+    if weights:
+        if len(weights) != len(series):
+            raise UserError(f"{len(weights)} --weight values for {len(series)} markets")
+        dates, prices = rdata.align(series)
+        books.append(("portfolio " + " ".join(f"{w:+g}·{s.name}" for w, s in zip(weights, series)), prices, list(weights)))
+    else:
+        for s in series:
+            books += [(f"{s.name} long", s.close, [1.0]), (f"{s.name} short", s.close, [-1.0])]
+    results = []
+    for label, prices, w in books:
+        for method in methods:
+            results.append({"position": label, **measures.measure(prices, method, confidence, horizon, weights=w).as_dict()})
+    rows = [(r["position"], r["method"], _pct(r["var"]), _pct(r["es"])) for r in results]
+    emit(ctx, results, (["position", "method", f"VaR {confidence:g} {horizon}d", f"ES {confidence:g} {horizon}d"], rows))
+
+
+@risk.command("calibrate")
+@click.argument("markets", nargs=-1, required=True)
+@click.option("--method", "-m", type=METHOD_CHOICE, default="historical", show_default=True)
+@click.option("--statistic", type=click.Choice(["var", "es"]), default="es", show_default=True)
+@click.option("--mm-confidence", type=float, default=None, help="Maintenance confidence [0.99].")
+@click.option("--mm-horizon", type=int, default=None, help="Maintenance horizon, days [1].")
+@click.option("--im-confidence", type=float, default=None, help="Initial confidence [0.99].")
+@click.option("--im-horizon", type=int, default=None, help="Initial horizon, days [3].")
+@click.option("--lookback", type=int, default=None, help="Use only the last N days (0 = all) [0].")
+@click.option("--config-out", type=click.Path(path_type=Path), default=None, help="Write the market config JSON here [default: OUT/markets.json when --out is given].")
+@_data_option
+@_out_option
+@click.pass_obj
+def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im_confidence, im_horizon, lookback, config_out, data, out) -> None:
+    """Initial and maintenance margin fractions per market, as the market config (WAD) to deploy.
+
+    Rule: mmf = max(floor, ES/VaR at (mm confidence, mm horizon) + funding + liquidity add-ons),
+    imf = max(floor, the same at the IM settings, 1.5·mmf), both Ceil to a basis point; market ids
+    are 1, 2, ... in the order given. With --out, also a chart of each fraction's in-sample breaches.
+
+    \b
+    Example:
+      pymargin risk calibrate btc eth --out risk-out           # risk-out/markets.json + calibration.png
+      pymargin --json risk calibrate btc --statistic var --im-confidence 0.995
+    """
+    import numpy as np
+
+    from pymargin.fixedpoint import WAD
+    from pymargin.risk import backtest, calibration, charts
+    from pymargin.risk import data as rdata
+
+    settings = calibration.with_overrides(
+        calibration.Settings(), method=method, statistic=statistic, mm_confidence=mm_confidence, mm_horizon_days=mm_horizon,
+        im_confidence=im_confidence, im_horizon_days=im_horizon, lookback_days=lookback,
+    )
+    results = []
+    for market_id, name in enumerate(markets, start=1):
+        series = rdata.load_market(name, data)
+        funding = rdata.load_funding_daily(name, data)
+        results.append(calibration.calibrate_market(series, market_id, settings, funding[1] if funding else None))
+    config = calibration.market_config(results, settings)
+    target = config_out or (out / "markets.json" if out else None)
+    if target:
+        _write_json(target, config)
+        ctx.info(f"market config written to {target}")
+    if out:
+        tests = []
+        for name, cal in zip(markets, results):
+            series = rdata.load_market(name, data)
+            t = np.arange(len(series) - settings.im_horizon_days)
+            for side, sign in (("long", 1.0), ("short", -1.0)):
+                label = f"{cal.params.name} {side}: imf {_pct(cal.params.imf_wad / WAD)} vs {settings.im_horizon_days}-day loss (in-sample)"
+                tests.append(backtest.backtest(label, series.dates, series.close, cal.params.imf_wad / WAD, t, settings.im_horizon_days, settings.im_confidence, [sign]))
+        charts.backtest_chart(tests, out / "calibration.png", "calibrated initial margin fraction against realised losses")
+    rows = [(c.params.market_id, c.params.name, c.days, _pct(c.params.mmf_wad / WAD), _pct(c.params.imf_wad / WAD), c.params.mmf_wad, c.params.imf_wad, c.tier.tier) for c in results]
+    emit(ctx, config, (["id", "market", "days", "mmf", "imf", "mmf_wad", "imf_wad", "liquidity tier"], rows), title=f"{method} {statistic}")
+
+
+@risk.command("backtest")
+@click.argument("market")
+@click.option("--method", "-m", "methods", type=METHOD_CHOICE, multiple=True, help="Rolling model(s) [default: historical, fhs-ewma].")
+@click.option("--statistic", type=click.Choice(["var", "es"]), default="var", show_default=True, help="Margin = rolling VaR or ES (Kupiec expects 1 - c breaches for VaR).")
+@click.option("--fraction", type=float, default=None, help="Backtest this static fraction instead of rolling models.")
+@click.option("--window", type=int, default=500, show_default=True, help="Trailing window, days.")
+@click.option("--refit-every", type=int, default=21, show_default=True, help="Refit Student-t / GARCH every N days.")
+@_confidence_option(0.99)
+@_horizon_option(1)
+@_data_option
+@_out_option
+@click.pass_obj
+def backtest_cmd(ctx, market, methods, statistic, fraction, window, refit_every, confidence, horizon, data, out) -> None:
+    """Roll through history: breaches of the margin, Kupiec and Christoffersen tests, breach dates.
+
+    Each day's margin uses data up to that day only; a breach is a loss over the next HORIZON days
+    above it. Longs and shorts are tested separately.
+
+    \b
+    Example:
+      pymargin risk backtest btc -m historical -m fhs-garch -c 0.99 -h 1 --out risk-out
+      pymargin risk backtest eth --fraction 0.15 -h 3
+    """
+    import numpy as np
+
+    from pymargin.risk import backtest, charts
+    from pymargin.risk import data as rdata
+
+    series = rdata.load_market(market, data)
+    tests = []
+    for side, sign in (("long", 1.0), ("short", -1.0)):
+        if fraction is not None:
+            if not 0 < fraction <= 1:
+                raise UserError(f"--fraction must be in (0, 1], got {fraction}")
+            t = np.arange(window, len(series) - horizon)
+            tests.append(backtest.backtest(f"{series.name} {side} static {_pct(fraction)}", series.dates, series.close, fraction, t, horizon, confidence, [sign]))
+            continue
+        for method in methods or ("historical", "fhs-ewma"):
+            r = backtest.rolling_measure(series.close, method, confidence, horizon, window, [sign], refit_every)
+            tests.append(backtest.backtest(f"{series.name} {side} {method} {statistic}", series.dates, series.close, getattr(r, statistic), r.t, horizon, confidence, [sign]))
+    summaries = [bt.summary() for bt in tests]
+    if out:
+        charts.backtest_chart(tests, out / f"backtest-{series.name}.png", f"{series.name}: {horizon}-day margin backtest at {confidence:g}")
+        _write_json(out / f"backtest-{series.name}.json", summaries)
+    rows = [(s["label"], s["days"], s["breaches"], _pct(s["breach_rate"]), _pct(s["expected_rate"]), _pct(s["mean_margin"]), f"{s['kupiec']['p_value']:.3f}", f"{s['christoffersen_independence']['p_value']:.3f}") for s in summaries]
+    emit(ctx, summaries, (["margin", "days", "breaches", "rate", "expected", "mean margin", "Kupiec p", "indep. p"], rows))
+
+
+@risk.command("dynamic")
+@click.argument("market")
+@click.option("--calibration-days", type=int, default=1000, show_default=True, help="Days used to calibrate k and the static fraction; the rest is the backtest.")
+@click.option("--floor", type=float, default=0.05, show_default=True)
+@click.option("--cap", type=float, default=0.5, show_default=True)
+@click.option("--max-step", type=float, default=0.01, show_default=True, help="Largest change per daily update.")
+@click.option("--deadband", type=float, default=0.0025, show_default=True, help="No update while the target is this close.")
+@click.option("--statistic", type=click.Choice(["var", "es"]), default="es", show_default=True)
+@_confidence_option(0.99)
+@_horizon_option(3)
+@_data_option
+@_out_option
+@click.pass_obj
+def dynamic_cmd(ctx, market, calibration_days, floor, cap, max_step, deadband, statistic, confidence, horizon, data, out) -> None:
+    """EWMA-scaled initial margin with bounds and a rate limit, backtested against a static fraction.
+
+    Reports capital held (mean fraction) against breaches for both, and the keeper's on-chain
+    updates (imf_wad, mmf_wad per change; with --out, in OUT/keeper-updates-MARKET.json).
+
+    \b
+    Example:
+      pymargin risk dynamic btc --floor 0.05 --max-step 0.01 --out risk-out
+    """
+    from pymargin.risk import charts, dynamic
+    from pymargin.risk import data as rdata
+
+    series = rdata.load_market(market, data)
+    rule = dynamic.DynamicRule(1.0, horizon, floor, cap, max_step, deadband=deadband)
+    comparison = dynamic.compare_with_static(series.dates, series.close, confidence, calibration_days, rule, statistic)
+    summary = comparison.summary()
+    if out:
+        tests = [bt for sides in comparison.backtests.values() for bt in sides.values()]
+        charts.backtest_chart(tests, out / f"dynamic-{series.name}.png", f"{series.name}: dynamic (EWMA) vs static initial margin, {horizon}-day losses")
+        _write_json(out / f"keeper-updates-{series.name}.json", comparison.updates)
+    rows = [(label, side, d["days"], d["breaches"], _pct(d["breach_rate"]), _pct(d["mean_margin"]), _pct(d["max_margin"]), f"{d['kupiec']['p_value']:.3f}") for label in ("dynamic", "static") for side, d in summary[label].items()]
+    emit(ctx, summary, (["margin", "side", "days", "breaches", "rate", "mean held", "max held", "Kupiec p"], rows), title=f"k = {comparison.rule.multiplier:.3f}, {len(comparison.updates)} keeper updates")
+
+
+def _market_states(names, data, confidence, horizon, vol_range, config):
+    """Today's price, EWMA implied-vol proxy and price scanning range (calibrated imf, else historical ES) per market."""
+    import numpy as np
+
+    from pymargin.fixedpoint import WAD
+    from pymargin.risk import calibration, measures, scenario, volatility
+    from pymargin.risk import data as rdata
+
+    imf = {}
+    if config is not None:
+        try:
+            imf = {p.name: p.imf_wad / WAD for p in calibration.load_market_params(json.loads(Path(config).read_text()))}
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UserError(f"cannot read market config {config}: {exc}") from None
+    states, series = {}, {}
+    for name in names:
+        s = rdata.load_market(name, data)
+        vol = float(np.sqrt(volatility.ewma_variance(s.returns())[-1] * 365.0))
+        rng = imf.get(s.name) or max(measures.measure(s.close, "historical", confidence, horizon, weights=[w]).es for w in (1.0, -1.0))
+        states[s.name] = scenario.Underlying(float(s.close[-1]), vol, min(rng, 1 / scenario.EXTREME_MULTIPLE - 1e-9), vol_range)
+        series[s.name] = s
+    return states, series
+
+
+@risk.command("scenario")
+@click.option("--position", "-p", "positions", multiple=True, required=True, help="MARKET:SIZE (perp) or MARKET:SIZE:call|put:MONEYNESS:DAYS.")
+@click.option("--vol-range", type=float, default=0.25, show_default=True, help="Relative implied-vol shift.")
+@click.option("--config", type=click.Path(path_type=Path), default=None, help="Market config from `risk calibrate`: its imf is the price scanning range.")
+@_confidence_option(0.99)
+@_horizon_option(3)
+@_data_option
+@_out_option
+@click.pass_obj
+def scenario_cmd(ctx, positions, vol_range, config, confidence, horizon, data, out) -> None:
+    """SPAN-style portfolio margin of perps and options, and the capital netting saves.
+
+    Prices are each market's last close; implied vol is its annualised EWMA volatility (proxy);
+    the price scanning range is the calibrated imf (--config) or the historical ES at (c, h).
+
+    \b
+    Example:
+      pymargin risk scenario -p btc:1 -p btc:-1:call:1.1:30 -p btc:1:put:0.9:30 --out risk-out
+    """
+    from pymargin.risk import charts, scenario
+
+    holdings = [_parse_holding(p) for p in positions]
+    states, series = _market_states(sorted({h.market for h in holdings}), data, confidence, horizon, vol_range, config)
+    instruments = [h.instrument(states[h.market].price) for h in holdings]
+    result = scenario.scenario_margin(instruments, states)
+    report = {"states": {k: vars(v) for k, v in states.items()}, **result.as_dict()}
+    if out:
+        charts.scenario_chart(result, out / "scenario.png", "SPAN risk array: weighted loss per scenario")
+    rows = [(name, f"{states[name].price:,.2f}", _pct(states[name].price_range), f"{d['requirement']:,.2f}", d["worst_scenario"]) for name, d in result.by_underlying.items()]
+    rows.append(("portfolio", "", "", f"{result.requirement:,.2f}", f"gross {result.standalone_sum:,.2f}, netting saves {result.netting_saving:,.2f}"))
+    emit(ctx, report, (["underlying", "price", "scan range", "requirement", "worst scenario"], rows))
+
+
+@risk.command("benchmark")
+@click.option("--position", "-p", "positions", multiple=True, required=True, help="MARKET:SIZE (perp) or MARKET:SIZE:call|put:MONEYNESS:DAYS.")
+@click.option("--fixed", "fixed_fraction", type=float, default=0.10, show_default=True, help="Fraction of the fixed model.")
+@click.option("--window", type=int, default=500, show_default=True)
+@click.option("--vol-range", type=float, default=0.25, show_default=True)
+@_confidence_option(0.99)
+@_horizon_option(3)
+@_data_option
+@_out_option
+@click.pass_obj
+def benchmark_cmd(ctx, positions, fixed_fraction, window, vol_range, confidence, horizon, data, out) -> None:
+    """Initial margin of one portfolio under fixed, tiered, VaR, ES and scenario models, with breach rates.
+
+    \b
+    Example:
+      pymargin risk benchmark -p btc:2 -p eth:-30 -p btc:-2:call:1.1:30 --out risk-out
+    """
+    from pymargin.risk import benchmark, charts
+    from pymargin.risk import data as rdata
+
+    holdings = [_parse_holding(p) for p in positions]
+    names = sorted({h.market for h in holdings})
+    dates, prices = rdata.align(_load_markets(names, data))
+    result = benchmark.run(dates, prices, names, holdings, confidence, horizon, window, fixed_fraction, vol_range)
+    table = result.table()
+    if out:
+        charts.benchmark_chart(table, out / "benchmark.png", f"initial margin models: capital vs {horizon}-day breaches ({dates[window]} .. {dates[-1]})")
+    rows = [(r["model"], f"{r['requirement_today']:,.2f}", f"{r['mean_requirement_pct_of_notional']:.2f}%", r["breaches"], _pct(r["breach_rate"]), f"{r['kupiec_p_value']:.3f}") for r in table]
+    emit(ctx, {"positions": [vars(h) for h in holdings], "confidence": confidence, "horizon_days": horizon, "models": table}, (["model", "requirement today", "mean % of notional", "breaches", "breach rate", "Kupiec p"], rows))
+
+
+@risk.command("margin-call")
+@click.argument("market")
+@click.option("--size", type=float, required=True, help="Position size in base units (negative = short).")
+@click.option("--collateral", type=float, default=None, help="Starting collateral, quote units [default: initial margin at the start].")
+@click.option("--start", type=str, required=True, help="First day, YYYY-MM-DD.")
+@click.option("--days", type=int, default=60, show_default=True)
+@click.option("--topup", type=float, default=0.0, show_default=True, help="Total the trader will deposit to meet calls.")
+@click.option("--grace-days", type=int, default=1, show_default=True)
+@click.option("--config", type=click.Path(path_type=Path), default=None, help="Market config from `risk calibrate` [default: calibrate this market now].")
+@_data_option
+@_out_option
+@click.pass_obj
+def margin_call_cmd(ctx, market, size, collateral, start, days, topup, grace_days, config, data, out) -> None:
+    """Variation margin, margin calls and liquidation of one position over the real price path.
+
+    Uses the engine's margin formulas and rounding on WAD integers, with the market's daily funding
+    when its funding file exists.
+
+    \b
+    Example:
+      pymargin risk margin-call btc --size 1 --start 2020-02-20 --days 40 --topup 2000 --out risk-out
+    """
+    import numpy as np
+
+    from pymargin.fixedpoint import WAD
+    from pymargin.risk import calibration, charts, margin_call
+    from pymargin.risk import data as rdata
+
+    series = rdata.load_market(market, data)
+    funding = rdata.load_funding_daily(market, data)
+    if config is not None:
+        try:
+            params = {p.name: p for p in calibration.load_market_params(json.loads(Path(config).read_text()))}
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UserError(f"cannot read market config {config}: {exc}") from None
+        if series.name not in params:
+            raise UserError(f"market {series.name!r} is not in {config} (it has {', '.join(params)})")
+        market_params = params[series.name]
+    else:
+        market_params = calibration.calibrate_market(series, 1, calibration.Settings(), funding[1] if funding else None).params
+    try:
+        first = int(np.searchsorted(series.dates, np.datetime64(start, "D")))
+    except ValueError:
+        raise UserError(f"--start {start!r} is not a date (YYYY-MM-DD)") from None
+    if first >= len(series) - 1:
+        raise UserError(f"--start {start} is after the data ends ({series.dates[-1]})")
+    sl = slice(first, first + days + 1)
+    dates, prices = series.dates[sl], series.close[sl]
+    daily_funding = None
+    if funding is not None:
+        idx = np.clip(np.searchsorted(funding[0], dates), 0, len(funding[0]) - 1)
+        daily_funding = np.where(funding[0][idx] == dates, funding[1][idx], 0.0)
+    start_collateral = collateral if collateral is not None else abs(size) * float(prices[0]) * market_params.imf_wad / WAD
+    run = margin_call.simulate(dates, prices, size, start_collateral, market_params, topup, grace_days, daily_funding)
+    if out:
+        charts.margin_call_chart(run.rows, out / f"margin-call-{series.name}.png", f"{series.name}: {size:+g} from {dates[0]}, imf {_pct(market_params.imf_wad / WAD)}, mmf {_pct(market_params.mmf_wad / WAD)}")
+    report = {"params": vars(market_params), "summary": run.summary(), "rows": run.rows}
+    rows = [(r["date"], f"{r['price_wad'] / WAD:,.2f}", f"{r['variation_margin_wad'] / WAD:,.2f}", f"{r['equity_wad'] / WAD:,.2f}", f"{r['maintenance_margin_wad'] / WAD:,.2f}", f"{r['call_wad'] / WAD:,.2f}", r["event"]) for r in run.rows if r["event"] or ctx.verbose]
+    emit(ctx, report, (["date", "price", "variation margin", "equity", "maint. margin", "call", "event"], rows), title=json.dumps(run.summary(), default=str))
+
+
+@risk.command("mining")
+@click.option("--difficulty", type=float, default=1.2e14, show_default=True, help="Network difficulty (example value; no history ships with the data).")
+@click.option("--subsidy", type=float, default=3.125, show_default=True, help="Block subsidy, BTC.")
+@click.option("--fees", type=float, default=0.03, show_default=True, help="Average fees per block, BTC.")
+@click.option("--pool-fee", type=float, default=0.02, show_default=True)
+@click.option("--hashrate", type=float, default=200.0, show_default=True, help="TH/s.")
+@click.option("--efficiency", type=float, default=17.5, show_default=True, help="J/TH.")
+@click.option("--power-price", type=float, default=0.05, show_default=True, help="USD per kWh.")
+@click.option("--hardware-cost", type=float, default=4000.0, show_default=True, help="USD.")
+@click.option("--hardware-life", type=float, default=1095.0, show_default=True, help="Days.")
+@click.option("--horizon-days", type=int, default=30, show_default=True, help="Hedge horizon.")
+@click.option("--lookback", type=int, default=1460, show_default=True, help="Days of BTC history for the hedge windows.")
+@click.option("--config", type=click.Path(path_type=Path), default=None, help="Market config with a 'btc' market: its imf/mmf size the hedge collateral.")
+@_confidence_option(0.99)
+@_data_option
+@_out_option
+@click.pass_obj
+def mining_cmd(ctx, difficulty, subsidy, fees, pool_fee, hashrate, efficiency, power_price, hardware_cost, hardware_life, horizon_days, lookback, config, confidence, data, out) -> None:
+    """A miner's margin, break-even BTC price, and a short-perp hedge with the collateral it needs.
+
+    Network inputs are explicit (defaults are stated example values, not measured history).
+
+    \b
+    Example:
+      pymargin risk mining --difficulty 1.2e14 --fees 0.03 --power-price 0.06 --out risk-out
+    """
+    from pymargin.fixedpoint import WAD
+    from pymargin.risk import calibration, charts, mining
+    from pymargin.risk import data as rdata
+
+    btc = rdata.load_market("btc", data)
+    if config is not None:
+        try:
+            params = {p.name: p for p in calibration.load_market_params(json.loads(Path(config).read_text()))}
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UserError(f"cannot read market config {config}: {exc}") from None
+        if "btc" not in params:
+            raise UserError(f"{config} has no 'btc' market")
+        p = params["btc"]
+    else:
+        funding = rdata.load_funding_daily("btc", data)
+        p = calibration.calibrate_market(btc, 1, calibration.Settings(), funding[1] if funding else None).params
+    miner = mining.Miner(difficulty, subsidy, fees, pool_fee, hashrate, efficiency, power_price, hardware_cost, hardware_life)
+    report = mining.hedge_analysis(btc.close[-lookback:], miner, horizon_days, p.imf_wad / WAD, p.mmf_wad / WAD, confidence)
+    if out:
+        charts.mining_chart(report, out / "mining.png", f"miner's {horizon_days}-day margin against hedge ratio")
+    col = report["collateral"]
+    rows = [
+        ("BTC price (last close)", f"{report['price']:,.2f}"),
+        ("BTC mined per day", f"{report['btc_per_day']:.8f}"),
+        ("cost per day, USD", f"{report['cost_per_day']:,.2f}"),
+        ("margin per day, USD", f"{report['margin_per_day']:,.2f}"),
+        ("break-even BTC price", f"{report['break_even_price']:,.2f}"),
+        ("hashprice, USD/PH/day", f"{report['hashprice_usd_per_ph_day']:,.2f}"),
+        ("min-variance short, BTC", f"{report['min_variance_short_btc']:.8f} (ratio {report['min_variance_ratio']:.2f})"),
+        ("variance reduction", f"{report['variance_reduction_pct']:.1f}%"),
+        ("hedge initial margin, USD", f"{col['initial_margin']:,.2f}"),
+        (f"collateral to survive a {confidence:g} move, USD", f"{col['to_survive_var_move']:,.2f}"),
+    ]
+    emit(ctx, report, (["quantity", "value"], rows))
+
+
+COMMANDS = [risk]
