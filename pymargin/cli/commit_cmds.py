@@ -1,0 +1,233 @@
+"""Commitment commands: commit (build the tree, write root and proofs, post the root), check-inclusion,
+deploy-commitments."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import click
+
+from pymargin.cli._common import emit
+from pymargin.errors import UserError
+
+SECRET_ENV = "PYMARGIN_COMMIT_SECRET"
+
+
+def _secret(secret_file: Path | None) -> bytes:
+    """The operator's 32-byte commitment secret: --secret-file (64 hex digits) or $PYMARGIN_COMMIT_SECRET."""
+    if secret_file is not None:
+        try:
+            text, where = secret_file.read_text().strip(), str(secret_file)
+        except OSError as exc:
+            raise UserError(f"cannot read the secret file {secret_file}: {exc}") from None
+    elif os.environ.get(SECRET_ENV):
+        text, where = os.environ[SECRET_ENV].strip(), SECRET_ENV
+    else:
+        raise UserError(f"commit needs the operator's secret: --secret-file FILE or ${SECRET_ENV} (64 hex digits; "
+                        "make one with: python -c 'import secrets; print(secrets.token_hex(32))' > secret.hex)")
+    try:
+        secret = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        secret = b""
+    if len(secret) != 32:
+        raise UserError(f"{where}: the secret must be 64 hex digits (32 bytes)")
+    return secret
+
+
+def _registry(chain, address: str):
+    from web3 import Web3
+
+    from pymargin.chain.compile import compile_contracts, load_artifact
+    from pymargin.chain.contracts import Contract
+
+    if not Web3.is_address(address):
+        raise UserError(f"--registry {address!r} is not an address")
+    compile_contracts()
+    if not chain.w3.eth.get_code(Web3.to_checksum_address(address)):
+        raise UserError(f"no contract at {address} on chain {chain.chain_id}")
+    return Contract(chain, "CommitmentRegistry", Web3.to_checksum_address(address), load_artifact("CommitmentRegistry"))
+
+
+@click.command("commit")
+@click.argument("positions", type=click.Path(path_type=Path), required=False)
+@click.option("--epoch", type=int, required=True, help="Epoch number of this commitment.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="New folder for root.json and proofs/.")
+@click.option("--depth", type=int, default=None, help="Tree depth (2^depth leaves) [default: smallest that fits].")
+@click.option("--workers", type=int, default=None, help="Hashing processes [default: the CPUs available].")
+@click.option("--secret-file", type=click.Path(path_type=Path), default=None, help=f"Operator secret (64 hex digits) [or ${SECRET_ENV}].")
+@click.option("--account", "only", multiple=True, help="Write the proof of this account (owner:sub) only; repeatable.")
+@click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="RPC URL: post the root to --registry (and read --engine).")
+@click.option("--registry", default=None, help="CommitmentRegistry address to post the root to (needs --rpc).")
+@click.option("--engine", default=None, help="Commit a deployed MarginEngine's state instead of a positions file (needs --rpc).")
+@click.option("--keystore", type=click.Path(path_type=Path), default=None, help="Keystore of the poster; password in PYMARGIN_KEYSTORE_PASSWORD.")
+@click.pass_obj
+def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only, rpc, registry, engine, keystore) -> None:
+    """Commit to a book: Poseidon leaves in a Merkle sum tree; write the root and one proof per account.
+
+    Reads a positions file (JSON or CSV, see docs/positions.md) or, with --rpc and --engine, a deployed
+    margin engine. Writes OUT/root.json and OUT/proofs/<owner>-<sub>.json, all or nothing. Each proof
+    holds that account's salt only. With --rpc and --registry, posts (epoch, root) on-chain.
+
+    \b
+    Example:
+      python -c 'import secrets; print(secrets.token_hex(32))' > secret.hex
+      pymargin commit book.json --epoch 1 --out commit-1 --secret-file secret.hex
+      pymargin check-inclusion commit-1/proofs/0xAbc...-0.json
+    """
+    from pymargin.commit.commitment import commit_accounts
+    from pymargin.commit.inclusion import write_commitment
+    from pymargin.commit.tree import cpu_workers
+
+    secret = _secret(secret_file)
+    if registry and not rpc:
+        raise UserError("--registry needs --rpc URL")
+    if engine:
+        if not rpc:
+            raise UserError("--engine needs --rpc URL")
+        if positions:
+            raise UserError("give either a positions file or --engine, not both")
+        accounts, markets = _engine_state(rpc, engine)
+    elif positions:
+        from pymargin.book import load_book
+
+        book = load_book(positions)
+        accounts, markets = book.accounts, book.markets
+    else:
+        raise UserError("commit needs a positions file (or --rpc URL --engine ADDRESS)")
+    started = time.perf_counter()
+    commitment = commit_accounts(accounts, markets, secret, epoch, depth, workers or cpu_workers())
+    built = time.perf_counter() - started
+    proofs = write_commitment(commitment, secret, out_dir, list(only) or None)
+    root = commitment.root
+    data = {"epoch": epoch, "accounts": len(commitment.accounts), "depth": commitment.tree.depth,
+            "root": root.to_json(), "out": str(out_dir), "proofs": len(proofs), "build_seconds": round(built, 2)}
+    if registry:
+        from pymargin.chain import devnet
+        from pymargin.cli.chain_cmds import _signer
+        from pymargin.commit.onchain import post_root
+
+        chain = devnet.connect(rpc)
+        contract = _registry(chain, registry)
+        receipt = post_root(contract, epoch, root, _signer(chain, keystore))
+        data["posted"] = {"registry": contract.address, "tx": receipt.transactionHash.hex()}
+    emit(ctx, data, (["field", "value"], [("epoch", epoch), ("accounts", len(commitment.accounts)),
+                                            ("depth", commitment.tree.depth), ("root hash", root.hash),
+                                            ("total equity (WAD)", root.equity), ("total mm (WAD)", root.mm),
+                                            ("proofs", f"{len(proofs)} in {out_dir / 'proofs'}"),
+                                            ("posted", data.get("posted", {}).get("tx", "no"))]),
+         title=f"committed in {built:.1f} s")
+
+
+def _engine_state(rpc: str, address: str):
+    """(accounts, market views) of a deployed MarginEngine, through pymargin.engine.Engine.from_chain."""
+    try:
+        from pymargin.engine import Engine
+    except ImportError:
+        raise UserError("--engine needs pymargin.engine (the reference engine), which this installation lacks") from None
+    if not hasattr(Engine, "from_chain"):
+        raise UserError("--engine needs pymargin.engine.Engine.from_chain, which this installation lacks")
+    from web3 import Web3
+
+    from pymargin.chain import devnet
+    from pymargin.chain.compile import compile_contracts, load_artifact
+    from pymargin.chain.contracts import Contract
+
+    chain = devnet.connect(rpc)
+    compile_contracts()
+    contract = Contract(chain, "MarginEngine", Web3.to_checksum_address(address), load_artifact("MarginEngine"))
+    engine = Engine.from_chain(contract)
+    return engine.commitment_state()
+
+
+@click.command("check-inclusion")
+@click.argument("proof_path", metavar="PROOF.json", type=click.Path(path_type=Path))
+@click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="Also check against the root posted on this chain.")
+@click.option("--registry", default=None, help="Registry address holding the posted roots (with --rpc).")
+@click.pass_obj
+def check_inclusion_cmd(ctx, proof_path: Path, rpc: str | None, registry: str | None) -> None:
+    """Check that an account is in a committed root, exactly as recorded.
+
+    Offline: the id hash, every bound, the leaf hash, equity and maintenance margin recomputed from
+    the positions at the epoch's market views, and the path to the root. With --rpc and --registry
+    also: the root is the one posted for the epoch, and the registry's on-chain view agrees.
+    Exits 1 with the reason if the proof fails.
+
+    \b
+    Example:
+      pymargin check-inclusion commit-1/proofs/0xAbc...-0.json
+      pymargin check-inclusion proof.json --rpc http://127.0.0.1:8545 --registry 0x...
+    """
+    import sys
+
+    from pymargin.commit.inclusion import InclusionError, load_proof, verify_proof
+
+    if registry and not rpc:
+        raise UserError("--registry needs --rpc URL")
+    if rpc and not registry:
+        raise UserError("--rpc needs --registry ADDRESS (the contract holding the posted roots)")
+    proof = load_proof(proof_path)
+    checks = []
+    try:
+        root = verify_proof(proof)
+        checks.append(("offline", "ok"))
+        if rpc:
+            _check_on_chain(proof, rpc, registry)
+            checks.append(("on-chain", "ok"))
+    except InclusionError as exc:
+        emit(ctx, {"ok": False, "account": proof.account_id, "epoch": proof.epoch, "reason": str(exc)},
+             (["account", "epoch", "result"], [(proof.account_id, proof.epoch, f"FAILED: {exc}")]))
+        sys.exit(1)
+    emit(ctx, {"ok": True, "account": proof.account_id, "epoch": proof.epoch, "index": proof.index,
+               "equity": str(proof.equity), "mm": str(proof.mm), "root": root.to_json(), "checks": dict(checks)},
+         (["account", "epoch", "equity (WAD)", "mm (WAD)", "checks"],
+          [(proof.account_id, proof.epoch, proof.equity, proof.mm, ", ".join(f"{k} {v}" for k, v in checks))]))
+
+
+def _check_on_chain(proof, rpc: str, registry: str) -> None:
+    """InclusionError unless the registry's root for the epoch is the proof's and its view verifies the path."""
+    from pymargin.chain import devnet
+    from pymargin.chain.tx import ContractRevert
+    from pymargin.commit.inclusion import InclusionError
+    from pymargin.commit.onchain import leaf_arg, node_arg, node_from_abi
+
+    chain = devnet.connect(rpc)
+    contract = _registry(chain, registry)
+    try:
+        posted = node_from_abi(contract.call("rootOf", proof.epoch))
+        ok = contract.call("verifyInclusionAt", proof.epoch, leaf_arg(proof.leaf), proof.equity, proof.mm,
+                           proof.index, [node_arg(s) for s in proof.siblings])
+    except ContractRevert as exc:
+        raise InclusionError(f"the registry at {contract.address} rejects the proof: {exc}") from None
+    if posted != proof.root:
+        raise InclusionError(f"the root posted for epoch {proof.epoch} is {posted.to_json()}, the proof's is {proof.root.to_json()}")
+    if not ok:
+        raise InclusionError(f"the registry's verifyInclusionAt returned false for epoch {proof.epoch}")
+
+
+@click.command("deploy-commitments")
+@click.option("--rpc", envvar="PYMARGIN_RPC_URL", required=True, help="RPC URL of the chain [env PYMARGIN_RPC_URL].")
+@click.option("--owner", default=None, help="Owner allowed to post roots [default: the deployer].")
+@click.option("--keystore", type=click.Path(path_type=Path), default=None, help="Keystore of the deployer; password in PYMARGIN_KEYSTORE_PASSWORD.")
+@click.pass_obj
+def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | None) -> None:
+    """Deploy circomlibjs's Poseidon hashers (4, 5, 6 inputs) and a CommitmentRegistry.
+
+    \b
+    Example:
+      pymargin deploy-commitments --rpc http://127.0.0.1:8545
+    """
+    from pymargin.chain import devnet
+    from pymargin.chain.compile import compile_contracts
+    from pymargin.cli.chain_cmds import _signer
+    from pymargin.commit.onchain import deploy_registry
+
+    chain = devnet.connect(rpc)
+    compile_contracts()
+    registry = deploy_registry(chain, _signer(chain, keystore), owner)
+    emit(ctx, {"chain_id": chain.chain_id, "registry": registry.address},
+         (["contract", "address"], [("CommitmentRegistry", registry.address)]))
+
+
+COMMANDS = [commit_cmd, check_inclusion_cmd, deploy_commitments_cmd]

@@ -1,0 +1,89 @@
+"""Commit to a book: every account's leaf, sorted by id hash, in one Merkle sum tree (docs/spec.md §6).
+
+:func:`commit_accounts` takes the reference engine's state (a list of :class:`~pymargin.model.Account`
+and ``{market_id: MarketView}``) or a loaded positions file, computes each account's leaf and its
+equity and maintenance margin (``pymargin.margin``) at those market views, and builds the tree.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import Mapping, Sequence
+
+from pymargin.commit.leaf import Leaf, account_id_hash, leaf_of, leaf_sums
+from pymargin.commit.tree import PARALLEL_MIN_LEAVES, Node, SumTree
+from pymargin.errors import UserError
+from pymargin.model import Account, MarketView
+
+EPOCH_BOUND = 2**64
+
+
+@dataclass
+class Commitment:
+    """A committed book: the epoch, the market views used, the accounts in leaf order, the tree."""
+
+    epoch: int
+    markets: dict[int, MarketView]
+    accounts: list[Account]  # leaf i is accounts[i]; sorted by id hash, strictly increasing
+    tree: SumTree
+
+    @property
+    def root(self) -> Node:
+        return self.tree.root
+
+    def index_of(self, account_id: str) -> int:
+        """The leaf index of account ``owner:sub``; UserError if it is not in the book."""
+        if not hasattr(self, "_index"):
+            self._index = {account.account_id: i for i, account in enumerate(self.accounts)}
+        try:
+            return self._index[account_id]
+        except KeyError:
+            raise UserError(f"account {account_id} is not in the committed book") from None
+
+    def leaf(self, index: int, secret: bytes) -> Leaf:
+        """The leaf data of account ``index`` (its salt recomputed from ``secret``)."""
+        return leaf_of(self.accounts[index], secret)
+
+
+def _leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes) -> bytes:
+    """96-byte records (leaf hash, equity, mm) of ``accounts``, in order."""
+    out = bytearray()
+    for account in accounts:
+        leaf = leaf_of(account, secret)
+        equity, mm = leaf_sums(leaf, markets, account.account_id)
+        out += Node(leaf.hash(), equity, mm).record()
+    return bytes(out)
+
+
+def commit_accounts(
+    accounts: Sequence[Account],
+    markets: Mapping[int, MarketView],
+    secret: bytes,
+    epoch: int,
+    depth: int | None = None,
+    workers: int = 1,
+) -> Commitment:
+    """Commit ``accounts`` at ``markets`` for ``epoch``: leaves sorted by id hash, padding after them.
+
+    Raises UserError on a duplicate account, an account that breaks a bound or has negative
+    equity, or a book larger than 2^depth. ``workers`` > 1 hashes in that many processes.
+    """
+    if not 0 <= epoch < EPOCH_BOUND:
+        raise UserError(f"epoch must be in [0, 2^64), got {epoch}")
+    keyed = sorted(((account_id_hash(a.account_id), a) for a in accounts), key=lambda pair: pair[0])
+    for (h0, a0), (h1, a1) in zip(keyed, keyed[1:]):
+        if h0 == h1:
+            what = "appears twice" if a0.account_id == a1.account_id else f"has the same id hash as {a1.account_id}"
+            raise UserError(f"account {a0.account_id} {what}")
+    ordered = [a for _, a in keyed]
+    markets = dict(markets)
+    if workers > 1 and len(ordered) >= PARALLEL_MIN_LEAVES:
+        step = -(-len(ordered) // (4 * workers))
+        chunks = [ordered[i : i + step] for i in range(0, len(ordered), step)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            records = b"".join(pool.map(_leaf_records, chunks, [markets] * len(chunks), [secret] * len(chunks)))
+    else:
+        records = _leaf_records(ordered, markets, secret)
+    return Commitment(epoch, markets, ordered, SumTree(records, depth, workers))

@@ -1,0 +1,237 @@
+"""Inclusion proofs: one JSON file per account (docs/spec.md §6.4), written by ``pymargin commit`` and
+checked by ``pymargin check-inclusion``.
+
+:func:`verify_proof` recomputes everything a user can check offline — the id hash of ``owner:sub``,
+the bounds, the leaf hash, equity and maintenance margin from the positions and the epoch's market
+views, and the path to the root — and raises :class:`InclusionError` with the first reason it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pymargin.commit.commitment import Commitment
+from pymargin.commit.leaf import Leaf, account_id_hash, leaf_sums, slots_of
+from pymargin.commit.tree import Node, root_from_path
+from pymargin.errors import Revert, UserError
+from pymargin.fsutil import atomic_write_text
+from pymargin.model import MarketView, Position
+
+FORMAT = "pymargin-inclusion-v1"
+ROOT_FORMAT = "pymargin-commitment-v1"
+_DECIMAL = re.compile(r"-?[0-9]+\Z")
+
+
+class InclusionError(UserError):
+    """An inclusion proof is malformed or does not verify; the message says why."""
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """A parsed inclusion proof."""
+
+    epoch: int
+    depth: int
+    index: int
+    root: Node
+    owner: str
+    sub: int
+    leaf: Leaf
+    equity: int
+    mm: int
+    leaf_hash: int
+    markets: dict[int, MarketView]
+    siblings: tuple[Node, ...]
+
+    @property
+    def account_id(self) -> str:
+        return f"{self.owner}:{self.sub}"
+
+
+def _markets_json(markets: dict[int, MarketView]) -> dict:
+    return {str(mid): {"price_wad": str(v.price_wad), "funding_index_wad": str(v.funding_index_wad),
+                       "imf_wad": str(v.imf_wad), "mmf_wad": str(v.mmf_wad)} for mid, v in sorted(markets.items())}
+
+
+def proof_document(commitment: Commitment, index: int, secret: bytes) -> dict:
+    """The inclusion proof JSON of leaf ``index`` (the account's own salt, no one else's data but sibling nodes)."""
+    account = commitment.accounts[index]
+    leaf = commitment.leaf(index, secret)
+    node = commitment.tree.node(0, index)
+    positions = leaf.positions()
+    return {
+        "format": FORMAT,
+        "epoch": str(commitment.epoch),
+        "depth": str(commitment.tree.depth),
+        "index": str(index),
+        "root": commitment.root.to_json(),
+        "account": {
+            "owner": account.owner, "sub": str(account.sub), "id_hash": str(leaf.id_hash), "salt": str(leaf.salt),
+            "collateral": str(leaf.collateral),
+            "positions": [{"market_id": str(p.market_id), "size": str(p.size), "cost_basis": str(p.cost_basis),
+                           "funding_index": str(p.funding_index)} for p in positions],
+        },
+        "equity": str(node.equity),
+        "mm": str(node.mm),
+        "leaf_hash": str(node.hash),
+        "markets": _markets_json({p.market_id: commitment.markets[p.market_id] for p in positions}),
+        "siblings": [s.to_json() for s in commitment.tree.siblings(index)],
+    }
+
+
+def root_document(commitment: Commitment) -> dict:
+    """The root JSON: epoch, depth, number of accounts, root node, and every market view committed at."""
+    return {"format": ROOT_FORMAT, "epoch": str(commitment.epoch), "depth": str(commitment.tree.depth),
+            "accounts": str(commitment.tree.size), "root": commitment.root.to_json(),
+            "markets": _markets_json(commitment.markets)}
+
+
+def proof_filename(owner: str, sub: int) -> str:
+    """``<owner>-<sub>.json``."""
+    return f"{owner}-{sub}.json"
+
+
+def write_commitment(commitment: Commitment, secret: bytes, out_dir: Path, accounts: list[str] | None = None) -> list[Path]:
+    """Write ``out_dir/root.json`` and ``out_dir/proofs/<owner>-<sub>.json`` (every account, or only the ids in
+    ``accounts``). All or nothing: the files are written into a temporary folder renamed to ``out_dir``,
+    which must not exist or be empty. Returns the proof paths."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise UserError(f"{out_dir} exists and is not an empty folder: choose a new --out folder")
+    indices = range(len(commitment.accounts)) if accounts is None else [commitment.index_of(a) for a in accounts]
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        (tmp / "proofs").mkdir()
+        atomic_write_text(tmp / "root.json", json.dumps(root_document(commitment), indent=1) + "\n")
+        names = []
+        for i in indices:
+            account = commitment.accounts[i]
+            name = proof_filename(account.owner, account.sub)
+            atomic_write_text(tmp / "proofs" / name, json.dumps(proof_document(commitment, i, secret), indent=1) + "\n")
+            names.append(name)
+        os.replace(tmp, out_dir)  # replaces an empty folder atomically
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out_dir / "proofs" / name for name in names]
+
+
+# ---------------------------------------------------------------- parsing
+
+def _field(obj: Any, key: str, path: str) -> Any:
+    """obj[key]; InclusionError naming ``path.key`` if obj is not an object or lacks it."""
+    if not isinstance(obj, dict):
+        raise InclusionError(f"proof: {path or 'the document'} must be an object")
+    if key not in obj:
+        raise InclusionError(f"proof: missing field {path + '.' if path else ''}{key}")
+    return obj[key]
+
+
+def _int(obj: Any, key: str, path: str) -> int:
+    """obj[key] as an integer written as a decimal string."""
+    value = _field(obj, key, path)
+    if not isinstance(value, str) or not _DECIMAL.match(value):
+        raise InclusionError(f"proof: {path + '.' if path else ''}{key} must be an integer as a decimal string, got {value!r}")
+    return int(value)
+
+
+def _list(obj: Any, key: str, path: str) -> list:
+    value = _field(obj, key, path)
+    if not isinstance(value, list):
+        raise InclusionError(f"proof: {path + '.' if path else ''}{key} must be a list")
+    return value
+
+
+def _node(obj: Any, path: str) -> Node:
+    return Node(_int(obj, "hash", path), _int(obj, "equity", path), _int(obj, "mm", path))
+
+
+def parse_proof(doc: Any) -> InclusionProof:
+    """An :class:`InclusionProof` from a proof JSON document; InclusionError if a field is missing or malformed."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise InclusionError(f"proof: not a {FORMAT} document")
+    account = _field(doc, "account", "")
+    owner = _field(account, "owner", "account")
+    if not isinstance(owner, str):
+        raise InclusionError("proof: account.owner must be a string")
+    sub = _int(account, "sub", "account")
+    positions = [
+        Position(*(_int(raw, k, f"account.positions[{i}]") for k in ("market_id", "size", "cost_basis", "funding_index")))
+        for i, raw in enumerate(_list(account, "positions", "account"))
+    ]
+    try:
+        slots = slots_of(positions, f"{owner}:{sub}")
+    except UserError as exc:
+        raise InclusionError(f"proof: {exc}") from None
+    markets_raw = _field(doc, "markets", "")
+    if not isinstance(markets_raw, dict) or not all(_DECIMAL.match(k) for k in markets_raw):
+        raise InclusionError("proof: markets must be an object {\"<market id>\": view}")
+    markets = {int(mid): MarketView(*(_int(view, k, f"markets.{mid}") for k in
+                                      ("price_wad", "funding_index_wad", "imf_wad", "mmf_wad")))
+               for mid, view in markets_raw.items()}
+    return InclusionProof(
+        epoch=_int(doc, "epoch", ""), depth=_int(doc, "depth", ""), index=_int(doc, "index", ""),
+        root=_node(_field(doc, "root", ""), "root"), owner=owner, sub=sub,
+        leaf=Leaf(_int(account, "id_hash", "account"), _int(account, "salt", "account"),
+                  _int(account, "collateral", "account"), slots),
+        equity=_int(doc, "equity", ""), mm=_int(doc, "mm", ""), leaf_hash=_int(doc, "leaf_hash", ""), markets=markets,
+        siblings=tuple(_node(raw, f"siblings[{k}]") for k, raw in enumerate(_list(doc, "siblings", ""))),
+    )
+
+
+def load_proof(path: Path) -> InclusionProof:
+    """Read and parse a proof file; InclusionError naming the file if it cannot be read or parsed."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InclusionError(f"{path}: no such proof file") from None
+    except (OSError, ValueError) as exc:
+        raise InclusionError(f"{path}: not a readable JSON proof: {exc}") from None
+    try:
+        return parse_proof(doc)
+    except InclusionError as exc:
+        raise InclusionError(f"{path}: {exc}") from None
+
+
+# ---------------------------------------------------------------- verification
+
+def verify_proof(proof: InclusionProof) -> Node:
+    """Check ``proof`` offline and return its root; InclusionError with the first reason it fails."""
+    expected_id = account_id_hash(proof.account_id)
+    if proof.leaf.id_hash != expected_id:
+        raise InclusionError(f"id_hash {proof.leaf.id_hash} is not the hash of account {proof.account_id} ({expected_id})")
+    try:
+        leaf_hash = proof.leaf.hash()
+    except Revert as exc:
+        raise InclusionError(f"account data out of bounds: {exc}") from None
+    if leaf_hash != proof.leaf_hash:
+        raise InclusionError(f"leaf_hash {proof.leaf_hash} does not match the account data (it hashes to {leaf_hash})")
+    try:
+        equity, mm = leaf_sums(proof.leaf, proof.markets, proof.account_id)
+    except UserError as exc:
+        raise InclusionError(f"cannot recompute the account's margin: {exc}") from None
+    if (equity, mm) != (proof.equity, proof.mm):
+        raise InclusionError(f"equity/mm in the proof ({proof.equity}, {proof.mm}) differ from those recomputed from "
+                             f"the positions at the proof's market views ({equity}, {mm})")
+    if len(proof.siblings) != proof.depth:
+        raise InclusionError(f"{len(proof.siblings)} siblings for a tree of depth {proof.depth}")
+    try:
+        root = root_from_path(Node(leaf_hash, equity, mm), proof.index, proof.siblings)
+    except Revert as exc:
+        raise InclusionError(f"the path is malformed: {exc}") from None
+    if root.hash != proof.root.hash:
+        raise InclusionError(f"the path from leaf {proof.index} leads to root hash {root.hash}, not the committed "
+                             f"root {proof.root.hash}: a sibling, the index or the leaf differs from the tree")
+    if (root.equity, root.mm) != (proof.root.equity, proof.root.mm):
+        raise InclusionError(f"the root totals in the proof ({proof.root.equity}, {proof.root.mm}) differ from the path's "
+                             f"({root.equity}, {root.mm})")
+    return root

@@ -1,0 +1,184 @@
+"""The leaf of an account (docs/spec.md §6.2): id hash, salt, collateral and four position slots.
+
+    a_k = market_id * 2^95 + (size + 2^94)          b_k = (cost_basis + 2^130) * 2^101 + (funding_index + 2^100)
+    slots01 = Poseidon_4(a_0, b_0, a_1, b_1)
+    slots23 = Poseidon_4(a_2, b_2, a_3, b_3)
+    leaf    = Poseidon_5(id_hash, salt, collateral + 2^128, slots01, slots23)
+
+Signed values enter with an offset (x + bound). Occupied slots come first in increasing market id,
+empty slots are (0, 0, 0, 0). Every value is checked against its bound, in the order the contract checks
+them, raising the contract's custom error (:class:`CollateralOutOfBounds`, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from eth_hash.auto import keccak
+
+from pymargin import margin
+from pymargin.commit.poseidon import poseidon
+from pymargin.errors import Revert, UserError
+from pymargin.model import (
+    COLLATERAL_BOUND,
+    COST_BASIS_BOUND,
+    FUNDING_INDEX_BOUND,
+    MAX_POSITIONS,
+    SIZE_BOUND,
+    Account,
+    MarketView,
+    Position,
+)
+
+ID_BITS = 248  # id_hash and salt are the top 248 bits of a keccak256
+MARKET_ID_BOUND = 2**64
+LEAF_SUM_BOUND = 2**140  # a leaf's equity and maintenance margin lie in [0, 2^140)
+SECRET_BYTES = 32
+
+
+class IdHashOutOfRange(Revert):
+    """id_hash >= 2^248."""
+
+
+class SaltOutOfRange(Revert):
+    """salt >= 2^248."""
+
+
+class CollateralOutOfBounds(Revert):
+    """|collateral| >= 2^128."""
+
+
+class MarketIdOutOfRange(Revert):
+    """market_id >= 2^64."""
+
+
+class SizeOutOfBounds(Revert):
+    """|size| >= 2^94."""
+
+
+class CostBasisOutOfBounds(Revert):
+    """|cost_basis| >= 2^130."""
+
+
+class FundingIndexOutOfBounds(Revert):
+    """|funding_index| >= 2^100."""
+
+
+def account_id_hash(account_id: str) -> int:
+    """uint256(keccak256(utf8(account_id))) >> 8: the top 248 bits of the id's keccak256."""
+    return int.from_bytes(keccak(account_id.encode()), "big") >> (256 - ID_BITS)
+
+
+def account_salt(secret: bytes, account_id: str) -> int:
+    """uint256(keccak256(secret || utf8(account_id))) >> 8: the account's salt from the operator's 32-byte secret."""
+    if len(secret) != SECRET_BYTES:
+        raise UserError(f"the commitment secret must be {SECRET_BYTES} bytes, got {len(secret)}")
+    return int.from_bytes(keccak(secret + account_id.encode()), "big") >> (256 - ID_BITS)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One position slot; the empty slot is (0, 0, 0, 0)."""
+
+    market_id: int = 0
+    size: int = 0
+    cost_basis: int = 0
+    funding_index: int = 0
+
+    def check(self) -> None:
+        """Raise the contract's error for the first value outside its bound (market id, size, cost, funding index)."""
+        if not 0 <= self.market_id < MARKET_ID_BOUND:
+            raise MarketIdOutOfRange(self.market_id)
+        if abs(self.size) >= SIZE_BOUND:
+            raise SizeOutOfBounds(self.size)
+        if abs(self.cost_basis) >= COST_BASIS_BOUND:
+            raise CostBasisOutOfBounds(self.cost_basis)
+        if abs(self.funding_index) >= FUNDING_INDEX_BOUND:
+            raise FundingIndexOutOfBounds(self.funding_index)
+
+    def packed(self) -> tuple[int, int]:
+        """(a, b) = (market_id * 2^95 + size + 2^94, (cost_basis + 2^130) * 2^101 + funding_index + 2^100)."""
+        a = self.market_id * 2 * SIZE_BOUND + (self.size + SIZE_BOUND)
+        b = (self.cost_basis + COST_BASIS_BOUND) * 2 * FUNDING_INDEX_BOUND + (self.funding_index + FUNDING_INDEX_BOUND)
+        return a, b
+
+
+EMPTY_SLOT = Slot()
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """An account's committed data: the hash inputs of its leaf."""
+
+    id_hash: int
+    salt: int
+    collateral: int
+    slots: tuple[Slot, Slot, Slot, Slot]
+
+    def check(self) -> None:
+        """Raise the contract's error for the first value outside its bound (id hash, salt, collateral, slots 0..3)."""
+        if not 0 <= self.id_hash < 2**ID_BITS:
+            raise IdHashOutOfRange(self.id_hash)
+        if not 0 <= self.salt < 2**ID_BITS:
+            raise SaltOutOfRange(self.salt)
+        if abs(self.collateral) >= COLLATERAL_BOUND:
+            raise CollateralOutOfBounds(self.collateral)
+        for slot in self.slots:
+            slot.check()
+
+    def hash(self) -> int:
+        """Poseidon_5(id_hash, salt, collateral + 2^128, slots01, slots23) after checking every bound."""
+        self.check()
+        s = self.slots
+        slots01 = poseidon([*s[0].packed(), *s[1].packed()])
+        slots23 = poseidon([*s[2].packed(), *s[3].packed()])
+        return poseidon([self.id_hash, self.salt, self.collateral + COLLATERAL_BOUND, slots01, slots23])
+
+    def positions(self) -> list[Position]:
+        """The occupied slots as positions (size != 0), in slot order."""
+        return [Position(s.market_id, s.size, s.cost_basis, s.funding_index) for s in self.slots if s != EMPTY_SLOT]
+
+
+PADDING_LEAF = Leaf(0, 0, 0, (EMPTY_SLOT,) * MAX_POSITIONS)
+
+
+def slots_of(positions: list[Position], where: str = "account") -> tuple[Slot, Slot, Slot, Slot]:
+    """The four slots of open positions: sorted by market id, then empty slots; UserError on > 4, size 0 or a repeated market."""
+    if len(positions) > MAX_POSITIONS:
+        raise UserError(f"{where}: {len(positions)} positions, a leaf holds at most {MAX_POSITIONS}")
+    ordered = sorted(positions, key=lambda pos: pos.market_id)
+    for prev, pos in zip(ordered, ordered[1:]):
+        if prev.market_id == pos.market_id:
+            raise UserError(f"{where}: two positions in market {pos.market_id}")
+    for pos in ordered:
+        if pos.size == 0:
+            raise UserError(f"{where}: position in market {pos.market_id} has size 0 (only open positions are committed)")
+    slots = [Slot(p.market_id, p.size, p.cost_basis, p.funding_index) for p in ordered]
+    return tuple(slots + [EMPTY_SLOT] * (MAX_POSITIONS - len(slots)))  # type: ignore[return-value]
+
+
+def leaf_of(account: Account, secret: bytes) -> Leaf:
+    """The leaf of ``account``: id hash of ``owner:sub``, salt from ``secret``, collateral, slots (bounds checked)."""
+    account_id = account.account_id
+    leaf = Leaf(account_id_hash(account_id), account_salt(secret, account_id), account.collateral,
+                slots_of(list(account.positions.values()), account_id))
+    if leaf.id_hash == 0:
+        raise UserError(f"{account_id}: id hash is 0, which is reserved for padding leaves")
+    return leaf
+
+
+def leaf_sums(leaf: Leaf, markets: Mapping[int, MarketView], where: str = "account") -> tuple[int, int]:
+    """(equity, maintenance margin) of the leaf's account at ``markets`` (pymargin.margin, Floor / Ceil);
+    UserError if equity < 0 or either is >= 2^140, or a market is unknown."""
+    positions = leaf.positions()
+    missing = sorted({p.market_id for p in positions} - set(markets))
+    if missing:
+        raise UserError(f"{where}: no market view for market {missing[0]}")
+    eq = margin.equity(leaf.collateral, positions, markets)
+    mm = margin.maintenance_margin(positions, markets)
+    if eq < 0:
+        raise UserError(f"{where}: equity {eq} is negative; a negative balance cannot be committed (NegativeEquity)")
+    if eq >= LEAF_SUM_BOUND or mm >= LEAF_SUM_BOUND:
+        raise UserError(f"{where}: equity {eq} or maintenance margin {mm} is not below 2^140")
+    return eq, mm

@@ -1,0 +1,103 @@
+"""The commitment contracts on a chain: circomlibjs's Poseidon hashers, the CommitmentRegistry, and
+argument encoding for ``leafHash``/``computeRoot``/``verifyInclusion``.
+
+The hashers are the bytecode that circomlibjs (pinned in package.json) generates with
+``poseidon_gencontract.createCode(n)``; :func:`hasher_artifact` writes it once as a Foundry-shaped
+artifact ``out/circomlibjs/CircomlibPoseidon<n>.json`` so that every deploy path (``deploy_contract``,
+the fast EVM, ``pymargin deploy``) treats it like a compiled contract.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from pymargin import tools
+from pymargin.chain.compile import OUT_DIR
+from pymargin.chain.contracts import Contract, deploy_contract
+from pymargin.chain.devnet import Chain
+from pymargin.chain.tx import Signer
+from pymargin.commit.leaf import Leaf
+from pymargin.commit.tree import Node
+from pymargin.fsutil import atomic_write_text
+
+HASHER_ARITIES = (4, 5, 6)  # position slots, leaf, node
+_INIT_PREFIX_BYTES = 12  # createCode's constructor: CODESIZE PUSH1 12 PUSH1 0 CODECOPY PUSH2 n PUSH1 0 RETURN
+_GENERATE_JS = """
+import { poseidonContract } from "circomlibjs";
+const out = {};
+for (const n of JSON.parse(process.argv[1])) {
+  out[n] = { bytecode: poseidonContract.createCode(n), abi: poseidonContract.generateABI(n) };
+}
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def hasher_name(n_inputs: int) -> str:
+    """Artifact name of the n-input hasher, e.g. CircomlibPoseidon6."""
+    return f"CircomlibPoseidon{n_inputs}"
+
+
+def hasher_artifact(n_inputs: int, out_dir: Path = OUT_DIR) -> Path:
+    """Path of the n-input hasher's artifact, generated with node + circomlibjs if missing."""
+    path = out_dir / "circomlibjs" / f"{hasher_name(n_inputs)}.json"
+    if path.is_file():
+        return path
+    proc = subprocess.run(
+        [tools.node(), "--input-type=module", "-e", _GENERATE_JS, json.dumps([n_inputs])],
+        cwd=tools.node_modules().parent, capture_output=True, text=True, timeout=120,
+    )
+    if proc.returncode != 0:
+        raise tools.ToolchainError(f"circomlibjs could not generate the Poseidon contract: {proc.stderr.strip()[-500:]}")
+    generated = json.loads(proc.stdout)[str(n_inputs)]
+    init_code = generated["bytecode"]
+    artifact = {
+        "abi": generated["abi"],
+        "bytecode": {"object": init_code, "linkReferences": {}},
+        "deployedBytecode": {"object": "0x" + init_code[2 + 2 * _INIT_PREFIX_BYTES :], "linkReferences": {}, "immutableReferences": {}},
+        "methodIdentifiers": {},
+        "generatedBy": "circomlibjs poseidon_gencontract.createCode(%d)" % n_inputs,
+    }
+    atomic_write_text(path, json.dumps(artifact, indent=1) + "\n")
+    return path
+
+
+def deploy_hashers(chain: Chain, sender: Signer, out_dir: Path = OUT_DIR) -> dict[int, Contract]:
+    """Deploy the 4-, 5- and 6-input hashers; {n_inputs: Contract}."""
+    deployed = {}
+    for n in HASHER_ARITIES:
+        hasher_artifact(n, out_dir)
+        deployed[n], _ = deploy_contract(chain, hasher_name(n), sender=sender, out_dir=out_dir)
+    return deployed
+
+
+def deploy_registry(chain: Chain, sender: Signer, owner: str | None = None, out_dir: Path = OUT_DIR) -> Contract:
+    """Deploy the hashers and a CommitmentRegistry owned by ``owner`` (default: the sender)."""
+    hashers = deploy_hashers(chain, sender, out_dir)
+    registry, _ = deploy_contract(
+        chain, "CommitmentRegistry", hashers[4].address, hashers[5].address, hashers[6].address,
+        owner or sender.address, sender=sender, out_dir=out_dir,
+    )
+    return registry
+
+
+def leaf_arg(leaf: Leaf) -> tuple:
+    """The ABI value of ``InclusionVerifier.Leaf``."""
+    slots = [(s.market_id, s.size, s.cost_basis, s.funding_index) for s in leaf.slots]
+    return (leaf.id_hash, leaf.salt, leaf.collateral, slots)
+
+
+def node_arg(node: Node) -> tuple:
+    """The ABI value of ``InclusionVerifier.Node``."""
+    return (node.hash, node.equity, node.mm)
+
+
+def node_from_abi(value) -> Node:
+    """A Node from a decoded ``InclusionVerifier.Node`` tuple."""
+    return Node(*value)
+
+
+def post_root(registry: Contract, epoch: int, root: Node, sender: Signer):
+    """Send ``postRoot(epoch, root)``; returns the receipt (ContractRevert on EpochAlreadyPosted, ...)."""
+    return registry.transact("postRoot", epoch, node_arg(root), sender=sender)
