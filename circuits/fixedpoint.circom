@@ -66,13 +66,14 @@ template SignedAbs() {
 // the constraints make them unique:
 //   sigma * r ∈ [0, d) with sigma = +1 (Floor), -1 (Ceil), sign(in) (Trunc), -sign(in) (Expand),
 //   q ∈ [-2^nQ, 2^nQ) with nQ = nIn - floor(log2 d) + 1, which covers |in / d| + 1;
-// and |q*d + r| < 2^(nQ+1) * d < p/2, so q*d + r = in holds over the integers, not just mod p.
+// and |q*d + r| <= (2^nQ + 1) * d < 2^(nQ + bitLength(d)) + 2^bitLength(d) < p/2 (asserted:
+// nQ + bitLength(d) <= 252), so q*d + r = in holds over the integers, not just mod p.
 // Trunc and Expand also range-check in (nIn + 1 constraints) to learn its sign.
 template DivRounded(rounding, nIn, d) {
     assert(rounding >= 0 && rounding <= 3);
     assert(d >= 1);
     var nQ = nIn - (bitLength(d) - 1) + 1;
-    assert(nQ + bitLength(d) + 1 <= 252);
+    assert(nIn <= 251 && nQ + bitLength(d) <= 252);
     signal input in;
     signal output out;
 

@@ -1,0 +1,129 @@
+pragma circom 2.1.6;
+
+// One account's equity and margin requirement at given market views (docs/spec.md §4, §7):
+//   equity      = collateral - Σ cost_i + floor(Σ size_i * (price_i - (F_i - f_i)) / WAD)
+//   requirement = ceil(Σ |size_i| * price_i * fraction_i / WAD^2)   (fraction = mmf: maintenance
+//                                                                    margin; imf: initial margin)
+// equal to pymargin.margin.equity / maintenance_margin / initial_margin and the contract's views.
+// Bounds (every input range-checked here or by MarketsRangeCheck):
+//   |size| <= 2^94, |cost| <= 2^130, |f| <= 2^100, |collateral| <= 2^128, market_id < M,
+//   0 <= price < 2^94, |F| <= 2^100, 0 <= fraction < 2^60.
+// Then |size * (price - F + f)| < 2^94 * (2^94 + 2^101) < 2^195.1, four slots < 2^198, and
+// |size| * price * fraction < 2^248, four slots < 2^250 < p/2: no intermediate wraps the field.
+
+include "fixedpoint.circom";
+
+// Market views: 0 <= price < 2^94, |F| <= 2^100, 0 <= imf, mmf < 2^60.
+template MarketsRangeCheck(M) {
+    signal input price[M];
+    signal input fundingIndex[M];
+    signal input imf[M];
+    signal input mmf[M];
+    component p[M];
+    component f[M];
+    component i[M];
+    component m[M];
+    for (var j = 0; j < M; j++) {
+        p[j] = RangeCheck(94);
+        p[j].in <== price[j];
+        f[j] = SignedRangeCheck(100);
+        f[j].in <== fundingIndex[j];
+        i[j] = RangeCheck(60);
+        i[j].in <== imf[j];
+        m[j] = RangeCheck(60);
+        m[j].in <== mmf[j];
+    }
+}
+
+// out[k] = table[k][marketId] for a marketId in [0, M): a one-hot selector (M + 1 constraints plus
+// M per table); fails for any other marketId.
+template SelectMarket(M, K) {
+    signal input marketId;
+    signal input table[K][M];
+    signal output out[K];
+    signal e[M];
+    var sum = 0;
+    var index = 0;
+    for (var j = 0; j < M; j++) {
+        e[j] <-- marketId == j ? 1 : 0;
+        e[j] * (e[j] - 1) === 0;
+        sum += e[j];
+        index += j * e[j];
+    }
+    sum === 1;
+    index === marketId;
+    signal terms[K][M];
+    for (var k = 0; k < K; k++) {
+        var acc = 0;
+        for (var j = 0; j < M; j++) {
+            terms[k][j] <== e[j] * table[k][j];
+            acc += terms[k][j];
+        }
+        out[k] <== acc;
+    }
+}
+
+// One position slot (market_id, size, cost_basis, funding_index f): range checks, and its terms
+// value = size * (price - (F - f)) and requirement = |size| * price * fraction.
+template SlotTerms(M) {
+    signal input slot[4];
+    signal input price[M];
+    signal input fundingIndex[M];
+    signal input fraction[M];
+    signal output value;
+    signal output requirement;
+
+    component size = SignedRangeCheck(94);
+    size.in <== slot[1];
+    component cost = SignedRangeCheck(130);
+    cost.in <== slot[2];
+    component f = SignedRangeCheck(100);
+    f.in <== slot[3];
+
+    component market = SelectMarket(M, 3);
+    market.marketId <== slot[0];
+    market.table[0] <== price;
+    market.table[1] <== fundingIndex;
+    market.table[2] <== fraction;
+
+    value <== slot[1] * (market.out[0] - market.out[1] + slot[3]);
+    component absSize = SignedAbs();
+    absSize.in <== slot[1];
+    absSize.neg <== size.neg;
+    signal notional <== absSize.out * market.out[0];
+    requirement <== notional * market.out[2];
+}
+
+// Equity (Floor) and requirement (Ceil) of one account with MAX_POSITIONS = 4 slots.
+template AccountMargin(M) {
+    signal input collateral;
+    signal input slots[4][4];
+    signal input price[M];
+    signal input fundingIndex[M];
+    signal input fraction[M];
+    signal output equity;
+    signal output requirement;
+
+    component c = SignedRangeCheck(128);
+    c.in <== collateral;
+    component terms[4];
+    var value = 0;
+    var cost = 0;
+    var req = 0;
+    for (var k = 0; k < 4; k++) {
+        terms[k] = SlotTerms(M);
+        terms[k].slot <== slots[k];
+        terms[k].price <== price;
+        terms[k].fundingIndex <== fundingIndex;
+        terms[k].fraction <== fraction;
+        value += terms[k].value;
+        req += terms[k].requirement;
+        cost += slots[k][2];
+    }
+    component floorValue = DivRounded(0, 198, 10**18);
+    floorValue.in <== value;
+    equity <== collateral - cost + floorValue.out;
+    component ceilReq = DivRounded(1, 250, 10**36);
+    ceilReq.in <== req;
+    requirement <== ceilReq.out;
+}

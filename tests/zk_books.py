@@ -1,0 +1,44 @@
+"""Random books for the zk tests: accounts within the §3 bounds whose equity covers maintenance margin."""
+
+from __future__ import annotations
+
+import random
+
+from pymargin import margin
+from pymargin.model import WAD, Account, MarketView, Position
+
+OWNERS = [f"0x{i:040x}" for i in range(1, 4096)]
+
+
+def markets(rng: random.Random, count: int = 4) -> dict[int, MarketView]:
+    return {
+        j: MarketView(
+            price_wad=rng.randrange(1, 10**6) * WAD // 100,
+            funding_index_wad=rng.randrange(-(10**4), 10**4) * WAD // 1000,
+            imf_wad=WAD // 10,
+            mmf_wad=WAD // 20,
+        )
+        for j in range(count)
+    }
+
+
+def account(rng: random.Random, owner: str, views: dict[int, MarketView], cushion: bool = True) -> Account:
+    """An account with up to 4 positions; collateral set so equity >= maintenance margin (if cushion)."""
+    chosen = rng.sample(sorted(views), rng.randrange(0, min(4, len(views)) + 1))
+    positions = {}
+    for j in chosen:
+        size = rng.choice([1, -1]) * rng.randrange(1, 10**3) * WAD // rng.choice([1, 7, 1000])
+        price = views[j].price_wad
+        cost = size * price // WAD + rng.randrange(-(10**20), 10**20)
+        positions[j] = Position(j, size, cost, views[j].funding_index_wad - rng.randrange(-(10**17), 10**17))
+    acct = Account(owner=owner, sub=rng.randrange(0, 3), collateral=0, positions=positions)
+    pos = list(positions.values())
+    need = margin.maintenance_margin(pos, views) - margin.equity(0, pos, views)
+    acct.collateral = max(need, 0) + (rng.randrange(0, 10**22) if cushion else 0)
+    return acct
+
+
+def book(seed: int, n: int, market_count: int = 4) -> tuple[list[Account], dict[int, MarketView]]:
+    rng = random.Random(seed)
+    views = markets(rng, market_count)
+    return [account(rng, OWNERS[i], views) for i in range(n)], views
