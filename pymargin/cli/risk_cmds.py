@@ -315,7 +315,11 @@ def scenario_cmd(ctx, positions, vol_range, config, confidence, horizon, data, o
     report = {"states": {k: vars(v) for k, v in states.items()}, **result.as_dict()}
     if out:
         charts.scenario_chart(result, out / "scenario.png", "SPAN risk array: weighted loss per scenario")
-    rows = [(name, f"{states[name].price:,.2f}", _pct(states[name].price_range), f"{d['requirement']:,.2f}", d["worst_scenario"]) for name, d in result.by_underlying.items()]
+    def worst(d):
+        vol = {1: "vol up", -1: "vol down", 0: "vol unchanged"}[d["worst_scenario"]["vol_direction"]]
+        return f"price {d['worst_scenario']['price_move_ranges']:+.2f} ranges, {vol}"
+
+    rows = [(name, f"{states[name].price:,.2f}", _pct(states[name].price_range), f"{d['requirement']:,.2f}", worst(d)) for name, d in result.by_underlying.items()]
     rows.append(("portfolio", "", "", f"{result.requirement:,.2f}", f"gross {result.standalone_sum:,.2f}, netting saves {result.netting_saving:,.2f}"))
     emit(ctx, report, (["underlying", "price", "scan range", "requirement", "worst scenario"], rows))
 

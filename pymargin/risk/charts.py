@@ -26,7 +26,7 @@ def _figure(rows: int = 1, height: float = 4.0):
 
 def _save(plt, fig, path: Path) -> Path:
     buffer = io.BytesIO()
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
     atomic_write_bytes(Path(path), buffer.getvalue())

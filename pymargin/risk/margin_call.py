@@ -2,7 +2,7 @@
 
 Exact WAD integers throughout, with the engine's formulas (:mod:`pymargin.margin`: equity, initial
 and maintenance margin) and its rounding rules (docs/spec.md §5): prices and sizes are converted
-from floats with Floor (exactly, via Fraction); the position opens at cost ⌈size·p0/WAD⌉ (signed
+from floats with Floor (of their shortest decimal, exactly); the position opens at cost ⌈size·p0/WAD⌉ (signed
 Ceil); each day the funding index moves by ⌊rate·p/WAD⌋ (signed Floor) and settling charges
 ⌈size·ΔF/WAD⌉ (signed Ceil); the variation margin ⌊size·p/WAD⌋ − cost moves into collateral and the
 cost basis becomes ⌊size·p/WAD⌋ (equity is unchanged by the settlement).
@@ -31,7 +31,7 @@ MARKET_ID = 1
 
 
 def to_wad(x: float) -> int:
-    """A float amount (price, size, collateral) as WAD, Floor (exact binary value of the float)."""
+    """A float amount (price, size, collateral) as WAD, Floor (of its shortest decimal, see risk.wad)."""
     return fraction_to_wad(x, Rounding.Floor, tick=1)
 
 

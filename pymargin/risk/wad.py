@@ -1,7 +1,7 @@
 """Float fractions to the WAD integers the contract takes, with a named rounding.
 
-A float is converted exactly (via :class:`fractions.Fraction`, no binary-to-decimal surprises) and
-then rounded to a multiple of ``tick`` WAD units: requirements (margin fractions, fees, penalties)
+A float is read as its shortest round-trip decimal (``repr``: 0.1 is exactly 1/10, not the binary
+0.1000000000000000055...), converted exactly with :class:`fractions.Fraction`, and then rounded to a multiple of ``tick`` WAD units: requirements (margin fractions, fees, penalties)
 round up (Ceil) so the contract never holds less than the analysis asked for.
 """
 
@@ -22,7 +22,7 @@ def fraction_to_wad(x: float, rounding: Rounding = Rounding.Ceil, tick: int = BA
         raise UserError(f"cannot turn {x} into a WAD fraction")
     if tick <= 0:
         raise UserError(f"tick must be a positive number of WAD units, got {tick}")
-    units = Fraction(x) * WAD / tick
+    units = Fraction(repr(float(x))) * WAD / tick
     if rounding == Rounding.Ceil:
         return math.ceil(units) * tick
     if rounding == Rounding.Floor:
