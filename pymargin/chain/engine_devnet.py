@@ -1,0 +1,138 @@
+"""A MarginEngine on a devnet: deploy it with its collateral token and oracles, mirror it in Python,
+and set block timestamps so the Python engine and the chain share the same ``now``.
+
+Used by the engine's parity tests, the gas benchmark and the ``pymargin margin``/``crosscheck``
+commands. Time control:
+
+* embedded (eth-tester): ``time_travel(t)`` mines a block at t − 1 and makes t the pending
+  block's timestamp; a call at ``"pending"`` and the next transaction both run at t.
+* anvil: ``evm_mine [t]`` then ``evm_setNextBlockTimestamp t``; a call at ``"latest"`` and the next
+  transaction both run at t (anvil accepts equal timestamps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pymargin.chain.contracts import Contract, deploy_contract
+from pymargin.chain.devnet import Chain
+from pymargin.chain.tx import Signer
+from pymargin.engine import ChainlinkAdapter, DevOracle, Engine, RiskParams
+from pymargin.fixedpoint import WAD
+
+TX_GAS = 3_000_000  # explicit gas for engine transactions (no estimation round trip)
+
+
+@dataclass(frozen=True)
+class MarketSpec:
+    """A market to add: its name, parameters, first price, and its oracle kind.
+
+    ``chainlink_decimals`` None: a DevOracle; else a MockAggregatorV3 with these decimals behind a
+    ChainlinkAdapter (the first answer is ``price_wad`` scaled down to the feed's decimals).
+    """
+
+    name: str
+    params: RiskParams
+    price_wad: int
+    chainlink_decimals: int | None = None
+
+
+@dataclass
+class EngineDeployment:
+    """The deployed contracts: engine, collateral token, per-market oracle (and aggregator)."""
+
+    chain: Chain
+    owner: Signer
+    engine: Contract
+    token: Contract
+    oracles: list[Contract] = field(default_factory=list)
+    aggregators: dict[int, Contract] = field(default_factory=dict)
+    specs: list[MarketSpec] = field(default_factory=list)
+
+
+def default_params(**overrides: int) -> RiskParams:
+    """Parameters for devnet markets: IM 10%, MM 5%, fees 5/2 bp, penalty 2% (half to insurance),
+    max OI 10^6 base units, price age 1 h, band 5%, funding rate cap 10^-6 per second."""
+    base = dict(
+        imf_wad=WAD // 10, mmf_wad=WAD // 20, taker_fee_wad=5 * 10**14, maker_fee_wad=2 * 10**14,
+        liquidation_penalty_wad=2 * 10**16, insurance_share_wad=WAD // 2, max_open_interest=10**6 * WAD,
+        max_price_age_s=3600, price_band_wad=5 * 10**16, max_funding_rate_wad=10**12,
+    )
+    base.update(overrides)
+    return RiskParams(**base)
+
+
+def default_markets() -> list[MarketSpec]:
+    """ETH-PERP and BTC-PERP on devnet oracles, SOL-PERP on a Chainlink-style feed (8 decimals)."""
+    return [
+        MarketSpec("ETH-PERP", default_params(), 2000 * WAD),
+        MarketSpec("BTC-PERP", default_params(imf_wad=WAD // 20, mmf_wad=WAD // 40), 30000 * WAD),
+        MarketSpec("SOL-PERP", default_params(imf_wad=WAD // 5, mmf_wad=WAD // 10), 100 * WAD, chainlink_decimals=8),
+    ]
+
+
+def deploy_engine(
+    chain: Chain,
+    owner: Signer,
+    markets: list[MarketSpec],
+    *,
+    decimals: int = 6,
+    keepers: tuple[str, ...] = (),
+    operators: tuple[str, ...] = (),
+) -> EngineDeployment:
+    """Deploy a TestToken (``decimals``), the MarginEngine owned by ``owner``, one oracle per market,
+    add the markets and grant the roles. Needs compiled artifacts (``compile_contracts()``)."""
+    token, _ = deploy_contract(chain, "TestToken", "Test USD", "tUSD", decimals, sender=owner, gas=TX_GAS)
+    engine, _ = deploy_contract(chain, "MarginEngine", token.address, owner.address, sender=owner, gas=6_000_000)
+    dep = EngineDeployment(chain, owner, engine, token)
+    for market_id, spec in enumerate(markets):
+        if spec.chainlink_decimals is None:
+            oracle, _ = deploy_contract(chain, "DevOracle", owner.address, spec.price_wad, sender=owner, gas=TX_GAS)
+        else:
+            answer = spec.price_wad // 10 ** (18 - spec.chainlink_decimals)
+            aggregator, _ = deploy_contract(chain, "MockAggregatorV3", spec.chainlink_decimals, spec.name, answer,
+                                            sender=owner, gas=TX_GAS)
+            oracle, _ = deploy_contract(chain, "ChainlinkAdapter", aggregator.address, sender=owner, gas=TX_GAS)
+            dep.aggregators[market_id] = aggregator
+        engine.transact("addMarket", oracle.address, spec.name, tuple(spec.params), sender=owner, gas=TX_GAS)
+        dep.oracles.append(oracle)
+        dep.specs.append(spec)
+    for account in keepers:
+        engine.transact("setKeeper", account, True, sender=owner, gas=TX_GAS)
+    for account in operators:
+        engine.transact("setOperator", account, True, sender=owner, gas=TX_GAS)
+    return dep
+
+
+def mirror(dep: EngineDeployment, block: str = "latest") -> Engine:
+    """The Python engine holding the deployment's state, with live-settable oracle mirrors
+    (DevOracle / ChainlinkAdapter) in place of the price snapshots."""
+    engine = Engine.from_chain(dep.engine, block)
+    for market_id, oracle in enumerate(dep.oracles):
+        aggregator = dep.aggregators.get(market_id)
+        if aggregator is None:
+            price, updated_at = oracle.call("latestPrice", block=block)
+            engine.oracles[oracle.address] = DevOracle(price, updated_at)
+        else:
+            _, answer, _, updated_at, _ = aggregator.call("latestRoundData", block=block)
+            decimals = aggregator.call("decimals", block=block)
+            engine.oracles[oracle.address] = ChainlinkAdapter(decimals, answer, updated_at)
+    return engine
+
+
+def min_next_timestamp(chain: Chain) -> int:
+    """The earliest timestamp the next transaction can have on this devnet."""
+    if chain.kind == "embedded":
+        return chain.w3.eth.get_block("pending")["timestamp"]
+    return chain.w3.eth.get_block("latest")["timestamp"]
+
+
+def set_next_timestamp(chain: Chain, timestamp: int) -> str:
+    """Make the next transaction run at ``timestamp`` (≥ :func:`min_next_timestamp`); return the
+    block identifier at which an ``eth_call`` runs at that same timestamp and current state."""
+    if chain.kind == "embedded":
+        chain.w3.provider.ethereum_tester.time_travel(timestamp)
+        return "pending"
+    chain.w3.provider.make_request("evm_mine", [timestamp])
+    chain.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
+    return "latest"

@@ -1,0 +1,144 @@
+"""The margin engine's custom errors, named and shaped exactly as in ``contracts/MarginEngine.sol``.
+
+Each is a :class:`pymargin.errors.Revert` whose ``name`` and ``args_`` equal the Solidity error's, so a
+parity test compares them with a :class:`~pymargin.chain.tx.ContractRevert` directly. The
+OpenZeppelin errors the engine inherits (``Ownable``, ``Pausable``) are mirrored here too; the
+fixed-point errors (``MulDivOverflow`` ...) come from :mod:`pymargin.fixedpoint`.
+"""
+
+from __future__ import annotations
+
+from pymargin.errors import Revert
+
+
+class UnsupportedDecimals(Revert):
+    """(decimals): the collateral token has more than 18 decimals (or a feed more than 36)."""
+
+
+class NotKeeper(Revert):
+    """(account): the caller lacks the keeper role."""
+
+
+class NotOperator(Revert):
+    """(account): the caller lacks the operator role."""
+
+
+class ZeroAddress(Revert):
+    """(): a recipient is the zero address."""
+
+
+class UnknownMarket(Revert):
+    """(market_id): no market with this id."""
+
+
+class InvalidMarketParams(Revert):
+    """(field): the named parameter (or "oracle") is out of range."""
+
+
+class InvalidPrice(Revert):
+    """(market_id, price_wad): the oracle price is not in (0, 2^94)."""
+
+
+class StalePrice(Revert):
+    """(market_id, updated_at, now_s): the oracle price is older than the market's max age."""
+
+
+class FundingRateOutOfBounds(Revert):
+    """(market_id, rate_wad, max_rate_wad): |rate| > max funding rate."""
+
+
+class FundingIndexOutOfBounds(Revert):
+    """(market_id, funding_index_wad): the cumulative funding index would leave (-2^100, 2^100)."""
+
+
+class ZeroAmount(Revert):
+    """(): an amount is zero."""
+
+
+class AmountOutOfBounds(Revert):
+    """(amount): an amount is ≥ 2^128."""
+
+
+class CollateralOutOfBounds(Revert):
+    """(owner, sub, collateral_wad): collateral would leave (-2^128, 2^128)."""
+
+
+class SizeOutOfBounds(Revert):
+    """(size_wad): a fill size is 0 or a size would leave (-2^94, 2^94)."""
+
+
+class CostBasisOutOfBounds(Revert):
+    """(cost_basis_wad): a cost basis would leave (-2^130, 2^130)."""
+
+
+class SelfTrade(Revert):
+    """(owner, sub): taker and maker are the same account."""
+
+
+class PriceOutsideBand(Revert):
+    """(market_id, price_wad, oracle_price_wad): the fill price is outside oracle·(1 ± band) or (0, 2^94)."""
+
+
+class TooManyPositions(Revert):
+    """(owner, sub, max_positions): opening one more position than the account may hold."""
+
+
+class OpenInterestCap(Revert):
+    """(market_id, open_interest, max_open_interest): open interest would grow past its cap."""
+
+
+class InsufficientMargin(Revert):
+    """(owner, sub, equity_wad, initial_margin_wad): equity < initial margin after the operation."""
+
+
+class InsufficientCollateral(Revert):
+    """(owner, sub, collateral_wad, amount_wad): collateral < the amount taken out."""
+
+
+class SameSubAccount(Revert):
+    """(sub): a transfer to the sub-account it comes from."""
+
+
+class UnknownAccount(Revert):
+    """(owner, sub): the account was never opened."""
+
+
+class NoPosition(Revert):
+    """(owner, sub, market_id): no open position in the market."""
+
+
+class InvalidLiquidationSize(Revert):
+    """(size_wad, position_size_wad): 0, opposite sign, or larger than the position."""
+
+
+class SelfLiquidation(Revert):
+    """(owner, sub): an account cannot liquidate itself."""
+
+
+class NotLiquidatable(Revert):
+    """(owner, sub, equity_wad, maintenance_margin_wad): equity ≥ maintenance margin."""
+
+
+class LiquidationTooSmall(Revert):
+    """(owner, sub, equity_wad, maintenance_margin_wad): a partial liquidation left equity < MM."""
+
+
+class InsufficientFees(Revert):
+    """(accrued_fees_wad, amount_wad): withdrawing more fees than accrued."""
+
+
+# OpenZeppelin Ownable / Pausable, as inherited by the contract.
+class OwnableUnauthorizedAccount(Revert):
+    """(account): the caller is not the owner (or, for acceptOwnership, not the pending owner)."""
+
+
+class OwnableInvalidOwner(Revert):
+    """(owner): the zero address as initial owner."""
+
+
+class EnforcedPause(Revert):
+    """(): the operation increases risk while the engine is paused (or pause() when paused)."""
+
+
+class ExpectedPause(Revert):
+    """(): unpause() when not paused."""
