@@ -1,0 +1,315 @@
+"""Leaves, the Merkle sum tree and offline inclusion proofs (docs/spec.md §6)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+
+import pytest
+from commit_books import random_book
+
+from pymargin.commit import leaf as leafmod
+from pymargin.commit.commitment import commit_accounts
+from pymargin.commit.inclusion import InclusionError, parse_proof, proof_document, verify_proof
+from pymargin.commit.leaf import EMPTY_SLOT, PADDING_LEAF, Leaf, Slot, account_id_hash, leaf_of, leaf_sums
+from pymargin.commit.poseidon import P, NotAFieldElement, poseidon
+from pymargin.commit.tree import (
+    DepthOutOfRange,
+    IndexOutOfRange,
+    Node,
+    SumOutOfRange,
+    SumTree,
+    compute_root,
+    parent,
+    root_from_path,
+    zero_nodes,
+)
+from pymargin.errors import UserError
+from pymargin.model import Account, MarketView, Position
+
+SECRET = bytes(range(32))
+
+
+def _naive_root(leaves: list[Node], depth: int) -> Node:
+    """The root by plain recursion over all 2^depth leaves (padding included): an independent reference."""
+    level = leaves + [Node(PADDING_LEAF.hash(), 0, 0)] * (2**depth - len(leaves))
+    while len(level) > 1:
+        level = [parent(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
+
+
+# ---------------------------------------------------------------- leaf
+
+
+def test_leaf_hash_follows_the_spec_formula():
+    slot = Slot(7, -3 * 10**18, -2 * 10**21, -5)
+    leaf = Leaf(11, 22, -10**20, (slot, EMPTY_SLOT, EMPTY_SLOT, EMPTY_SLOT))
+    a0 = 7 * 2**95 + (-3 * 10**18 + 2**94)
+    b0 = (-2 * 10**21 + 2**130) * 2**101 + (-5 + 2**100)
+    empty_a, empty_b = 2**94, 2**231 + 2**100
+    slots01 = poseidon([a0, b0, empty_a, empty_b])
+    slots23 = poseidon([empty_a, empty_b, empty_a, empty_b])
+    assert leaf.hash() == poseidon([11, 22, -10**20 + 2**128, slots01, slots23])
+
+
+def test_padding_leaf_is_all_zero_fields():
+    e = poseidon([2**94, 2**231 + 2**100] * 2)
+    assert PADDING_LEAF.hash() == poseidon([0, 0, 2**128, e, e])
+    assert zero_nodes()[0] == Node(PADDING_LEAF.hash(), 0, 0)
+
+
+def test_id_hash_is_top_248_bits_of_keccak():
+    from eth_hash.auto import keccak
+
+    account_id = "0x00000000000000000000000000000000000000aB:3"
+    assert account_id_hash(account_id) == int.from_bytes(keccak(account_id.encode()), "big") >> 8
+    assert account_id_hash(account_id) < 2**248
+
+
+def test_salt_depends_on_secret_and_account():
+    a, b = "0xA:0", "0xA:1"
+    assert leafmod.account_salt(SECRET, a) != leafmod.account_salt(SECRET, b)
+    assert leafmod.account_salt(SECRET, a) != leafmod.account_salt(bytes(32), a)
+    with pytest.raises(UserError, match="32 bytes"):
+        leafmod.account_salt(b"short", a)
+
+
+def test_slots_are_sorted_and_padded():
+    account = Account("0xA", 0, 5, {9: Position(9, 1, 2, 3), 2: Position(2, -1, -2, -3)})
+    leaf = leaf_of(account, SECRET)
+    assert [s.market_id for s in leaf.slots] == [2, 9, 0, 0]
+    assert leaf.slots[2:] == (EMPTY_SLOT, EMPTY_SLOT)
+    # the same account with its positions inserted in another order commits identically
+    same = Account("0xA", 0, 5, {2: Position(2, -1, -2, -3), 9: Position(9, 1, 2, 3)})
+    assert leaf_of(same, SECRET).hash() == leaf.hash()
+
+
+@pytest.mark.parametrize(
+    "leaf, error, args",
+    [
+        (Leaf(2**248, 0, 0, (EMPTY_SLOT,) * 4), leafmod.IdHashOutOfRange, (2**248,)),
+        (Leaf(1, 2**248, 0, (EMPTY_SLOT,) * 4), leafmod.SaltOutOfRange, (2**248,)),
+        (Leaf(1, 0, -(2**128), (EMPTY_SLOT,) * 4), leafmod.CollateralOutOfBounds, (-(2**128),)),
+        (Leaf(1, 0, 0, (EMPTY_SLOT, Slot(2**64), EMPTY_SLOT, EMPTY_SLOT)), leafmod.MarketIdOutOfRange, (2**64,)),
+        (Leaf(1, 0, 0, (Slot(1, 2**94),) + (EMPTY_SLOT,) * 3), leafmod.SizeOutOfBounds, (2**94,)),
+        (Leaf(1, 0, 0, (Slot(1, 1, -(2**130)),) + (EMPTY_SLOT,) * 3), leafmod.CostBasisOutOfBounds, (-(2**130),)),
+        (Leaf(1, 0, 0, (Slot(1, 1, 1, 2**100),) + (EMPTY_SLOT,) * 3), leafmod.FundingIndexOutOfBounds, (2**100,)),
+    ],
+)
+def test_leaf_bounds_raise_the_contract_errors(leaf, error, args):
+    with pytest.raises(error) as info:
+        leaf.hash()
+    assert info.value.args_ == args
+
+
+def test_values_just_inside_the_bounds_hash():
+    slot = Slot(2**64 - 1, -(2**94 - 1), 2**130 - 1, -(2**100 - 1))
+    Leaf(2**248 - 1, 2**248 - 1, 2**128 - 1, (slot,) * 4).hash()
+
+
+def test_leaf_sums_refuse_negative_equity():
+    markets = {0: MarketView(10**18, 0, 10**17, 5 * 10**16)}
+    account = Account("0xA", 0, -1, {})
+    with pytest.raises(UserError, match="negative"):
+        leaf_sums(leaf_of(account, SECRET), markets, "0xA:0")
+    account = Account("0xA", 0, 10, {0: Position(0, 10**18, 2 * 10**18, 0)})  # equity = 10 - 2e18 + 1e18 < 0
+    with pytest.raises(UserError, match="negative"):
+        leaf_sums(leaf_of(account, SECRET), markets, "0xA:0")
+
+
+# ---------------------------------------------------------------- tree
+
+
+@pytest.mark.parametrize("count, depth", [(0, None), (1, None), (2, 1), (5, None), (5, 5), (33, None)])
+def test_tree_root_equals_naive_recursion(count, depth):
+    rng = random.Random(count)
+    leaves = [Node(rng.randrange(P), rng.randrange(2**140), rng.randrange(2**140)) for _ in range(count)]
+    tree = SumTree.from_nodes(leaves, depth)
+    assert tree.root == _naive_root(leaves, tree.depth)
+    assert tree.root.equity == sum(n.equity for n in leaves)
+    assert tree.root.mm == sum(n.mm for n in leaves)
+    for i in range(2**tree.depth):
+        leaf = leaves[i] if i < count else zero_nodes()[0]
+        assert root_from_path(leaf, i, tree.siblings(i)) == tree.root
+
+
+def test_parallel_build_equals_serial():
+    rng = random.Random(5)
+    leaves = [Node(rng.randrange(P), rng.randrange(2**140), rng.randrange(2**140)) for _ in range(5000)]
+    serial = SumTree.from_nodes(leaves, 14, workers=1)
+    parallel = SumTree.from_nodes(leaves, 14, workers=2)
+    assert parallel.root == serial.root
+    assert parallel.levels == serial.levels
+
+
+def test_tree_rejects_bad_leaves_and_sizes():
+    with pytest.raises(SumOutOfRange):
+        SumTree.from_nodes([Node(1, 2**140, 0)])
+    with pytest.raises(NotAFieldElement):
+        SumTree.from_nodes([Node(P, 0, 0)])
+    with pytest.raises(UserError, match="do not fit"):
+        SumTree.from_nodes([Node(1, 0, 0)] * 5, depth=2)
+    with pytest.raises(UserError, match="depth"):
+        SumTree.from_nodes([], depth=33)
+
+
+def test_parent_checks_inputs_in_contract_order():
+    ok = Node(1, 2, 3)
+    with pytest.raises(NotAFieldElement):
+        parent(Node(P, 2**200, 0), ok)  # the left hash is checked before the left sums
+    with pytest.raises(SumOutOfRange) as info:
+        parent(Node(1, 2**172, 0), Node(P, 0, 0))
+    assert info.value.args_ == (2**172,)
+    with pytest.raises(SumOutOfRange):
+        parent(ok, Node(1, 0, 2**172))
+
+
+def test_path_errors():
+    leaf = Node(1, 0, 0)
+    with pytest.raises(DepthOutOfRange):
+        root_from_path(leaf, 0, [])
+    with pytest.raises(DepthOutOfRange):
+        root_from_path(leaf, 0, [leaf] * 33)
+    with pytest.raises(IndexOutOfRange) as info:
+        root_from_path(leaf, 4, [leaf] * 2)
+    assert info.value.args_ == (4, 2)
+    with pytest.raises(IndexOutOfRange):  # index and depth are checked before the leaf bounds
+        compute_root(Leaf(2**248, 0, 0, (EMPTY_SLOT,) * 4), 0, 0, 4, [leaf] * 2)
+
+
+# ---------------------------------------------------------------- commitment
+
+
+@pytest.mark.parametrize("extreme", [False, True])
+def test_commitment_sorts_leaves_and_sums_margin(extreme):
+    accounts, markets = random_book(11, 40, extreme)
+    commitment = commit_accounts(accounts, markets, SECRET, epoch=9)
+    id_hashes = [account_id_hash(a.account_id) for a in commitment.accounts]
+    assert id_hashes == sorted(id_hashes) and len(set(id_hashes)) == len(id_hashes)
+    from pymargin import margin
+
+    assert commitment.root.equity == sum(margin.equity(a.collateral, list(a.positions.values()), markets) for a in accounts)
+    assert commitment.root.mm == sum(margin.maintenance_margin(list(a.positions.values()), markets) for a in accounts)
+    for i, account in enumerate(commitment.accounts):
+        assert commitment.tree.node(0, i).hash == leaf_of(account, SECRET).hash()
+
+
+def test_commitment_is_independent_of_input_order_and_secret_changes_it():
+    accounts, markets = random_book(3, 20)
+    a = commit_accounts(accounts, markets, SECRET, 1)
+    b = commit_accounts(list(reversed(accounts)), markets, SECRET, 1)
+    c = commit_accounts(accounts, markets, bytes(32), 1)
+    assert a.root == b.root
+    assert c.root.hash != a.root.hash and (c.root.equity, c.root.mm) == (a.root.equity, a.root.mm)
+
+
+def test_commitment_rejects_duplicates_bad_accounts_and_epochs():
+    accounts, markets = random_book(4, 5)
+    with pytest.raises(UserError, match="appears twice"):
+        commit_accounts(accounts + [copy.deepcopy(accounts[2])], markets, SECRET, 1)
+    broke = copy.deepcopy(accounts[0])
+    broke.collateral = -1
+    broke.positions.clear()
+    with pytest.raises(UserError, match="negative"):
+        commit_accounts([broke], markets, SECRET, 1)
+    too_many = Account("0xB", 0, 10**30, {m: Position(m, 1, 0, 0) for m in range(5)})
+    with pytest.raises(UserError, match="at most 4"):
+        commit_accounts([too_many], {m: MarketView(1, 0, 0, 0) for m in range(5)}, SECRET, 1)
+    with pytest.raises(UserError, match="epoch"):
+        commit_accounts(accounts, markets, SECRET, -1)
+
+
+# ---------------------------------------------------------------- inclusion proofs (offline)
+
+
+@pytest.fixture(scope="module")
+def committed():
+    accounts, markets = random_book(21, 12)
+    return commit_accounts(accounts, markets, SECRET, epoch=5)
+
+
+def _doc(committed, index=3) -> dict:
+    return json.loads(json.dumps(proof_document(committed, index, SECRET)))
+
+
+def test_every_proof_verifies(committed):
+    for i in range(len(committed.accounts)):
+        assert verify_proof(parse_proof(_doc(committed, i))) == committed.root
+
+
+def test_a_proof_carries_only_its_own_salt(committed):
+    doc = _doc(committed, 3)
+    others = {str(committed.leaf(i, SECRET).salt) for i in range(len(committed.accounts)) if i != 3}
+    assert not others & set(json.dumps(doc).replace('"', " ").split())
+
+
+def _tampered(committed, mutate) -> str:
+    doc = _doc(committed)
+    mutate(doc)
+    with pytest.raises(InclusionError) as info:
+        verify_proof(parse_proof(doc))
+    return str(info.value)
+
+
+def test_tampered_proofs_fail_with_a_reason(committed):
+    def bump(path):
+        def mutate(doc):
+            *keys, last = path
+            obj = doc
+            for k in keys:
+                obj = obj[k]
+            obj[last] = str(int(obj[last]) + 1)
+        return mutate
+
+    assert "leads to root hash" in _tampered(committed, bump(["siblings", 1, "hash"]))
+    assert "leads to root hash" in _tampered(committed, bump(["siblings", 2, "equity"]))
+    assert "leads to root hash" in _tampered(committed, bump(["index"]))
+    assert "leads to root hash" in _tampered(committed, lambda d: d["siblings"].reverse())
+    assert "root totals" in _tampered(committed, bump(["root", "equity"]))
+    assert "leaf_hash" in _tampered(committed, bump(["account", "collateral"]))
+    assert "leaf_hash" in _tampered(committed, bump(["account", "salt"]))
+    assert "not the hash of account" in _tampered(committed, lambda d: d["account"].update(sub="7"))
+    assert "equity/mm" in _tampered(committed, bump(["equity"]))
+    assert "equity/mm" in _tampered(committed, bump(["mm"]))
+    assert "siblings for a tree of depth" in _tampered(committed, lambda d: d["siblings"].pop())
+    assert "out of bounds" in _tampered(committed, lambda d: d["account"].update(collateral=str(2**128)))
+
+
+def test_a_different_market_view_changes_the_recomputed_margin(committed):
+    index = next(i for i, a in enumerate(committed.accounts) if a.positions)
+    doc = _doc(committed, index)
+    view = next(iter(doc["markets"].values()))
+    view["price_wad"] = str(int(view["price_wad"]) + 10**18)
+    with pytest.raises(InclusionError, match="equity/mm"):
+        verify_proof(parse_proof(doc))
+
+
+def test_root_hash_mismatch_is_reported(committed):
+    doc = _doc(committed)
+    doc["root"]["hash"] = str(int(doc["root"]["hash"]) ^ 1)
+    with pytest.raises(InclusionError, match="not the committed root"):
+        verify_proof(parse_proof(doc))
+
+
+def test_a_leaf_from_another_tree_is_rejected(committed):
+    accounts, markets = random_book(99, 12)
+    other = commit_accounts(accounts, markets, SECRET, epoch=5)
+    doc = json.loads(json.dumps(proof_document(other, 2, SECRET)))
+    doc["root"] = committed.root.to_json()
+    with pytest.raises(InclusionError, match="not the committed root"):
+        verify_proof(parse_proof(doc))
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.pop("siblings"), "missing field siblings"),
+    (lambda d: d.update(epoch=5), "epoch must be an integer as a decimal string"),
+    (lambda d: d["account"].update(collateral="1.5"), "account.collateral must be an integer as a decimal string"),
+    (lambda d: d["account"]["positions"].append({"market_id": "1"}), r"missing field account.positions\[\d\].size"),
+    (lambda d: d.update(format="other"), "not a pymargin-inclusion-v1 document"),
+])
+def test_malformed_proofs_say_which_field(committed, mutate, message):
+    doc = _doc(committed)
+    mutate(doc)
+    with pytest.raises(InclusionError, match=message):
+        parse_proof(doc)
