@@ -117,10 +117,12 @@ def _add_position(account: Account, pos: Position, err: Callable[[str], BookErro
     account.positions[pos.market_id] = pos
 
 
-def _errors(path: str) -> Callable[[str], Callable[[str], Callable[[str], BookError]]]:
-    """err(place)(field)(message) -> BookError("<file>: <place>.<field>: <message>")."""
+def _errors(path: str, csv_rows: bool = False) -> Callable[[str], Callable[[str], Callable[[str], BookError]]]:
+    """err(place)(field)(message) -> BookError("<file>: <place>.<field>: <message>") for a JSON path,
+    "<file>: row N, column <field>: <message>" for a CSV row."""
+    joiner = ", column " if csv_rows else "."
     return lambda place: lambda fieldname: lambda message: BookError(
-        f"{path}: {place}{'.' + fieldname if fieldname else ''}: {message}")
+        f"{path}: {place}{joiner + fieldname if fieldname else ''}: {message}")
 
 
 def _keys(raw: Any, required: tuple[str, ...], optional: tuple[str, ...], err: Callable[[str], BookError]) -> dict:
@@ -198,7 +200,7 @@ def book_to_json(book: Book) -> dict:
 
 def book_from_csv(text: str, path: str = "<csv>") -> Book:
     """A Book from positions CSV text: one row per market, account or position (``record`` column)."""
-    err = _errors(path)
+    err = _errors(path, csv_rows=True)
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     missing = [c for c in CSV_COLUMNS if c not in header]
