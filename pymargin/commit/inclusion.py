@@ -98,13 +98,18 @@ def proof_filename(owner: str, sub: int) -> str:
     return f"{owner}-{sub}.json"
 
 
+def check_new_folder(out_dir: Path) -> None:
+    """UserError unless ``out_dir`` does not exist or is an empty folder."""
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise UserError(f"{out_dir} exists and is not an empty folder: choose a new --out folder")
+
+
 def write_commitment(commitment: Commitment, secret: bytes, out_dir: Path, accounts: list[str] | None = None) -> list[Path]:
     """Write ``out_dir/root.json`` and ``out_dir/proofs/<owner>-<sub>.json`` (every account, or only the ids in
     ``accounts``). All or nothing: the files are written into a temporary folder renamed to ``out_dir``,
     which must not exist or be empty. Returns the proof paths."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise UserError(f"{out_dir} exists and is not an empty folder: choose a new --out folder")
+    check_new_folder(out_dir)
     indices = range(len(commitment.accounts)) if accounts is None else [commitment.index_of(a) for a in accounts]
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))

@@ -1,0 +1,133 @@
+"""`pymargin commit`, `check-inclusion` and `deploy-commitments` from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from commit_books import random_book
+
+from pymargin.book import Book, save_book
+from pymargin.cli import main
+
+SECRET_HEX = "ab" * 32
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run `pymargin argv...` in-process; return (exit code, stdout, stderr)."""
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def book_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYMARGIN_COMMIT_SECRET", SECRET_HEX)
+    accounts, markets = random_book(8, 9)
+    book = Book(markets, {m: f"M{m}" for m in markets}, accounts)
+    save_book(book, tmp_path / "book.json")
+    save_book(book, tmp_path / "book.csv")
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", ["commit", "check-inclusion", "deploy-commitments"])
+def test_help_has_an_example(capsys, command):
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0 and "Example:" in out
+
+
+def test_commit_then_check_every_proof(capsys, book_files):
+    out_dir = book_files / "c1"
+    code, out, err = run(capsys, "--json", "commit", str(book_files / "book.json"), "--epoch", "4", "--out", str(out_dir))
+    assert code == 0, err
+    data = json.loads(out)
+    root = json.loads((out_dir / "root.json").read_text())
+    assert root["root"] == data["root"] and root["epoch"] == "4" and data["accounts"] == 9
+    proofs = sorted((out_dir / "proofs").iterdir())
+    assert len(proofs) == 9
+    for proof in proofs:
+        code, out, err = run(capsys, "--json", "check-inclusion", str(proof))
+        assert code == 0, err
+        assert json.loads(out)["ok"] is True and json.loads(out)["root"] == data["root"]
+
+
+def test_csv_and_json_commit_to_the_same_root(capsys, book_files):
+    roots = []
+    for name in ("book.json", "book.csv"):
+        code, out, err = run(capsys, "--json", "commit", str(book_files / name), "--epoch", "1",
+                             "--out", str(book_files / f"out-{name}"), "--account", "nobody:0")
+        assert code == 2 and "nobody:0 is not in the committed book" in err
+        assert not (book_files / f"out-{name}").exists()  # nothing half-written
+        code, out, err = run(capsys, "--json", "commit", str(book_files / name), "--epoch", "1",
+                             "--out", str(book_files / f"out-{name}"))
+        roots.append(json.loads(out)["root"])
+    assert roots[0] == roots[1]
+
+
+def test_tampered_proof_fails_with_the_reason(capsys, book_files):
+    out_dir = book_files / "c"
+    assert run(capsys, "commit", str(book_files / "book.json"), "--epoch", "4", "--out", str(out_dir))[0] == 0
+    proof = next((out_dir / "proofs").iterdir())
+    doc = json.loads(proof.read_text())
+    doc["siblings"][0]["equity"] = str(int(doc["siblings"][0]["equity"]) + 1)
+    proof.write_text(json.dumps(doc))
+    code, out, err = run(capsys, "--json", "check-inclusion", str(proof))
+    assert code == 1
+    result = json.loads(out)
+    assert result["ok"] is False and "not the committed root" in result["reason"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}"], "exists and is not an empty folder"),
+    (["commit", "{dir}/missing.json", "--epoch", "1", "--out", "{dir}/o"], "missing.json: no such positions file"),
+    (["commit", "--epoch", "1", "--out", "{dir}/o"], "needs a positions file"),
+    (["commit", "{dir}/book.json", "--epoch", "-1", "--out", "{dir}/o"], "epoch must be in"),
+    (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}/o", "--depth", "2"], "do not fit a tree of depth 2"),
+    (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}/o", "--registry", "0x1"], "--registry needs --rpc"),
+    (["check-inclusion", "{dir}/nope.json"], "no such proof file"),
+    (["check-inclusion", "{dir}/book.json"], "not a pymargin-inclusion-v1 document"),
+])
+def test_bad_input_is_one_line(capsys, book_files, argv, message):
+    code, out, err = run(capsys, *[a.format(dir=book_files) for a in argv])
+    assert code == 2
+    assert err.startswith("pymargin: error: ") and message in err and err.count("\n") == 1
+
+
+def test_missing_or_bad_secret(capsys, book_files, monkeypatch):
+    monkeypatch.delenv("PYMARGIN_COMMIT_SECRET")
+    code, _, err = run(capsys, "commit", str(book_files / "book.json"), "--epoch", "1", "--out", str(book_files / "o"))
+    assert code == 2 and "needs the operator's secret" in err
+    (book_files / "secret.hex").write_text("12")
+    code, _, err = run(capsys, "commit", str(book_files / "book.json"), "--epoch", "1", "--out", str(book_files / "o"),
+                       "--secret-file", str(book_files / "secret.hex"))
+    assert code == 2 and "must be 64 hex digits" in err
+
+
+@pytest.mark.anvil
+def test_post_root_and_check_inclusion_on_anvil(capsys, book_files, anvil_chain, monkeypatch):
+    monkeypatch.delenv("PYMARGIN_PRIVATE_KEY", raising=False)
+    rpc = anvil_chain.url
+    code, out, err = run(capsys, "--json", "deploy-commitments", "--rpc", rpc)
+    assert code == 0, err
+    registry = json.loads(out)["registry"]
+    out_dir = book_files / "c"
+    code, out, err = run(capsys, "--json", "commit", str(book_files / "book.json"), "--epoch", "6", "--out", str(out_dir),
+                         "--rpc", rpc, "--registry", registry)
+    assert code == 0, err
+    assert json.loads(out)["posted"]["registry"] == registry
+    proof = sorted((out_dir / "proofs").iterdir())[3]
+    code, out, err = run(capsys, "--json", "check-inclusion", str(proof), "--rpc", rpc, "--registry", registry)
+    assert code == 0, err
+    assert json.loads(out)["checks"] == {"offline": "ok", "on-chain": "ok"}
+    # a proof of another epoch's tree: valid offline, but not the root posted for epoch 6
+    other = book_files / "c2"
+    accounts, markets = random_book(9, 4)
+    save_book(Book(markets, {m: "M" for m in markets}, accounts), book_files / "other.json")
+    assert run(capsys, "commit", str(book_files / "other.json"), "--epoch", "6", "--out", str(other))[0] == 0
+    proof = next((other / "proofs").iterdir())
+    code, out, err = run(capsys, "--json", "check-inclusion", str(proof), "--rpc", rpc, "--registry", registry)
+    assert code == 1 and "the root posted for epoch 6" in json.loads(out)["reason"]
