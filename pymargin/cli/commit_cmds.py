@@ -123,23 +123,22 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
 
 def _engine_state(rpc: str, address: str):
     """(accounts, market views) of a deployed MarginEngine, through pymargin.engine.Engine.from_chain."""
-    try:
-        from pymargin.engine import Engine
-    except ImportError:
-        raise UserError("--engine needs pymargin.engine (the reference engine), which this installation lacks") from None
-    if not hasattr(Engine, "from_chain"):
-        raise UserError("--engine needs pymargin.engine.Engine.from_chain, which this installation lacks")
     from web3 import Web3
 
     from pymargin.chain import devnet
     from pymargin.chain.compile import compile_contracts, load_artifact
     from pymargin.chain.contracts import Contract
+    from pymargin.engine import Engine
 
+    if not Web3.is_address(address):
+        raise UserError(f"--engine {address!r} is not an address")
     chain = devnet.connect(rpc)
     compile_contracts()
+    if not chain.w3.eth.get_code(Web3.to_checksum_address(address)):
+        raise UserError(f"no contract at {address} on chain {chain.chain_id}")
     contract = Contract(chain, "MarginEngine", Web3.to_checksum_address(address), load_artifact("MarginEngine"))
     engine = Engine.from_chain(contract)
-    return engine.commitment_state()
+    return engine.accounts(), engine.market_views()
 
 
 @click.command("check-inclusion")

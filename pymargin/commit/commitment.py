@@ -79,11 +79,14 @@ def commit_accounts(
             raise UserError(f"account {a0.account_id} {what}")
     ordered = [a for _, a in keyed]
     markets = dict(markets)
-    if workers > 1 and len(ordered) >= PARALLEL_MIN_LEAVES:
-        step = -(-len(ordered) // (4 * workers))
-        chunks = [ordered[i : i + step] for i in range(0, len(ordered), step)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-            records = b"".join(pool.map(_leaf_records, chunks, [markets] * len(chunks), [secret] * len(chunks)))
-    else:
-        records = _leaf_records(ordered, markets, secret)
-    return Commitment(epoch, markets, ordered, SumTree(records, depth, workers))
+    return Commitment(epoch, markets, ordered, SumTree(leaf_records(ordered, markets, secret, workers), depth, workers))
+
+
+def leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes, workers: int = 1) -> bytes:
+    """The 96-byte leaf records (hash, equity, mm) of ``accounts`` in order, hashed in ``workers`` processes."""
+    if workers <= 1 or len(accounts) < PARALLEL_MIN_LEAVES:
+        return _leaf_records(accounts, markets, secret)
+    step = -(-len(accounts) // (4 * workers))
+    chunks = [accounts[i : i + step] for i in range(0, len(accounts), step)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        return b"".join(pool.map(_leaf_records, chunks, [markets] * len(chunks), [secret] * len(chunks)))

@@ -13,6 +13,7 @@ them, raising the contract's custom error (:class:`CollateralOutOfBounds`, ...).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 from eth_hash.auto import keccak
@@ -131,9 +132,7 @@ class Leaf:
         """Poseidon_5(id_hash, salt, collateral + 2^128, slots01, slots23) after checking every bound."""
         self.check()
         s = self.slots
-        slots01 = poseidon([*s[0].packed(), *s[1].packed()])
-        slots23 = poseidon([*s[2].packed(), *s[3].packed()])
-        return poseidon([self.id_hash, self.salt, self.collateral + COLLATERAL_BOUND, slots01, slots23])
+        return poseidon([self.id_hash, self.salt, self.collateral + COLLATERAL_BOUND, _pair_hash(s[0], s[1]), _pair_hash(s[2], s[3])])
 
     def positions(self) -> list[Position]:
         """The occupied slots as positions (size != 0), in slot order."""
@@ -141,6 +140,18 @@ class Leaf:
 
 
 PADDING_LEAF = Leaf(0, 0, 0, (EMPTY_SLOT,) * MAX_POSITIONS)
+
+
+def _pair_hash(first: Slot, second: Slot) -> int:
+    """Poseidon_4(a, b, a', b') of two packed slots; two empty slots hash to a constant, computed once."""
+    if first == second == EMPTY_SLOT:
+        return _empty_pair_hash()
+    return poseidon([*first.packed(), *second.packed()])
+
+
+@lru_cache(maxsize=1)
+def _empty_pair_hash() -> int:
+    return poseidon([*EMPTY_SLOT.packed(), *EMPTY_SLOT.packed()])
 
 
 def slots_of(positions: list[Position], where: str = "account") -> tuple[Slot, Slot, Slot, Slot]:
