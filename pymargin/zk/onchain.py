@@ -10,6 +10,7 @@ returns false instead of reverting, so gas estimation cannot be trusted.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import Contract, deploy_contract
@@ -20,6 +21,9 @@ from pymargin.zk.circom import build_root
 from pymargin.zk.proof import Proof
 from pymargin.zk.setup import Keys
 from pymargin.zk.solidity import write_verifier
+
+if TYPE_CHECKING:
+    from pymargin.zk.solvency import EpochProof
 
 VERIFIER_CONTRACT = "Groth16Verifier"
 VERIFY_GAS = 500_000  # explicit gas for a verifyProof transaction (uses ~220k with one public signal)
@@ -53,3 +57,42 @@ def verify_gas(chain: Chain, verifier: Contract, proof: Proof, sender: Signer) -
     """Gas used by a ``verifyProof`` transaction (the bare Groth16 cost, 21k intrinsic gas included)."""
     receipt = send(chain, sender, {"to": verifier.address, "data": verify_proof_calldata(proof)}, gas=VERIFY_GAS)
     return receipt.gasUsed
+
+
+REGISTRY_CONTRACT = "SolvencyRegistry"
+POST_GAS_PER_BATCH = 400_000  # verifyProof (~220k) + the batch public hash (Poseidon_4) + headroom
+POST_GAS_BASE = 1_500_000  # engine views, market and context hashes, storage
+
+
+def deploy_registry(chain: Chain, sender: Signer, verifier: Contract, engine: str, hashers: dict, *,
+                    k: int, m: int, depth: int, operator: str | None = None) -> Contract:
+    """Deploy a SolvencyRegistry for SolvencyBatch(k, m, depth - k) over ``engine`` (an address)."""
+    registry, _ = deploy_contract(
+        chain, REGISTRY_CONTRACT, hashers[4].address, hashers[5].address, hashers[6].address,
+        verifier.address, engine, operator or sender.address, k, m, depth, sender=sender, gas=6_000_000,
+    )
+    return registry
+
+
+def _market_args(epoch: "EpochProof") -> list[tuple]:
+    from pymargin.zk.inputs import EMPTY_MARKET
+
+    markets = list(epoch.ctx.markets)
+    while markets and markets[-1] == EMPTY_MARKET:
+        markets.pop()
+    return [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in markets]
+
+
+def post_epoch_args(epoch: "EpochProof", market_count: int | None = None) -> tuple:
+    """Arguments of ``postEpoch``: epoch, root, the engine's ``market_count`` market views, states, proofs."""
+    markets = [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in epoch.ctx.markets]
+    markets = markets[:market_count] if market_count is not None else _market_args(epoch)
+    root = epoch.ctx.root
+    proofs = [tuple(p.eth_words()) for p in epoch.proofs]
+    return (epoch.ctx.epoch, (root.hash, root.equity, root.mm), markets, list(epoch.states), proofs)
+
+
+def post_epoch(registry: Contract, epoch: "EpochProof", sender: Signer, market_count: int | None = None):
+    """Send ``postEpoch`` with explicit gas; return the receipt (ContractRevert on a rejection)."""
+    gas = POST_GAS_BASE + POST_GAS_PER_BATCH * len(epoch.proofs)
+    return registry.transact("postEpoch", *post_epoch_args(epoch, market_count), sender=sender, gas=gas)
