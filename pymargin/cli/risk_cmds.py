@@ -129,37 +129,46 @@ def var_cmd(ctx, markets, methods, weights, confidence, horizon, data) -> None:
 @click.option("--im-horizon", type=int, default=None, help="Initial horizon, days [3].")
 @click.option("--lookback", type=int, default=None, help="Use only the last N days (0 = all) [0].")
 @click.option("--config-out", type=click.Path(path_type=Path), default=None, help="Write the market config JSON here [default: OUT/markets.json when --out is given].")
+@click.option("--deploy-out", type=click.Path(path_type=Path), default=None, help="Write a `pymargin deploy` config (token, engine, oracles at the last close, addMarket calls) here.")
+@click.option("--chain-id", type=int, default=31337, show_default=True, help="Chain id written into the deploy config.")
 @_data_option
 @_out_option
 @click.pass_obj
-def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im_confidence, im_horizon, lookback, config_out, data, out) -> None:
+def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im_confidence, im_horizon, lookback, config_out, deploy_out, chain_id, data, out) -> None:
     """Initial and maintenance margin fractions per market, as the market config (WAD) to deploy.
 
     Rule: mmf = max(floor, ES/VaR at (mm confidence, mm horizon) + funding + liquidity add-ons),
     imf = max(floor, the same at the IM settings, 1.5·mmf), both Ceil to a basis point; market ids
-    are 1, 2, ... in the order given. With --out, also a chart of each fraction's in-sample breaches.
+    are 0, 1, ... in the order given (the engine's addMarket order). With --out, also a chart of
+    each fraction's in-sample breaches; with --deploy-out, a config `pymargin deploy` runs.
 
     \b
     Example:
       pymargin risk calibrate btc eth --out risk-out           # risk-out/markets.json + calibration.png
+      pymargin risk calibrate btc eth --deploy-out deploy.json && pymargin deploy --config deploy.json
       pymargin --json risk calibrate btc --statistic var --im-confidence 0.995
     """
     import numpy as np
 
-    from pymargin.fixedpoint import WAD
+    from pymargin.fixedpoint import WAD, Rounding
     from pymargin.risk import backtest, calibration, charts
     from pymargin.risk import data as rdata
+    from pymargin.risk.wad import fraction_to_wad
 
     settings = calibration.with_overrides(
         calibration.Settings(), method=method, statistic=statistic, mm_confidence=mm_confidence, mm_horizon_days=mm_horizon,
         im_confidence=im_confidence, im_horizon_days=im_horizon, lookback_days=lookback,
     )
-    results = []
-    for market_id, name in enumerate(markets, start=1):
+    results, last_prices = [], {}
+    for market_id, name in enumerate(markets):
         series = rdata.load_market(name, data)
         funding = rdata.load_funding_daily(name, data)
         results.append(calibration.calibrate_market(series, market_id, settings, funding[1] if funding else None))
+        last_prices[series.name] = fraction_to_wad(float(series.close[-1]), Rounding.Floor, tick=1)
     config = calibration.market_config(results, settings)
+    if deploy_out:
+        _write_json(deploy_out, calibration.deploy_config(results, last_prices, chain_id))
+        ctx.info(f"deploy config written to {deploy_out}")
     target = config_out or (out / "markets.json" if out else None)
     if target:
         _write_json(target, config)
@@ -394,7 +403,7 @@ def margin_call_cmd(ctx, market, size, collateral, start, days, topup, grace_day
             raise UserError(f"market {series.name!r} is not in {config} (it has {', '.join(params)})")
         market_params = params[series.name]
     else:
-        market_params = calibration.calibrate_market(series, 1, calibration.Settings(), funding[1] if funding else None).params
+        market_params = calibration.calibrate_market(series, 0, calibration.Settings(), funding[1] if funding else None).params
     try:
         first = int(np.searchsorted(series.dates, np.datetime64(start, "D")))
     except ValueError:
@@ -457,7 +466,7 @@ def mining_cmd(ctx, difficulty, subsidy, fees, pool_fee, hashrate, efficiency, p
         p = params["btc"]
     else:
         funding = rdata.load_funding_daily("btc", data)
-        p = calibration.calibrate_market(btc, 1, calibration.Settings(), funding[1] if funding else None).params
+        p = calibration.calibrate_market(btc, 0, calibration.Settings(), funding[1] if funding else None).params
     miner = mining.Miner(difficulty, subsidy, fees, pool_fee, hashrate, efficiency, power_price, hardware_cost, hardware_life)
     report = mining.hedge_analysis(btc.close[-lookback:], miner, horizon_days, p.imf_wad / WAD, p.mmf_wad / WAD, confidence)
     if out:

@@ -189,13 +189,34 @@ def calibrate_market(series: PriceSeries, market_id: int, settings: Settings = S
 
 
 def market_config(calibrations: list[Calibration], settings: Settings) -> dict:
-    """The market config the deploy step reads: {"markets": [MarketParams as JSON integers], "settings", "evidence"}."""
+    """The calibration result: {"markets": [MarketParams as JSON integers], "settings", "evidence", "units"}."""
     return {
         "markets": [asdict(c.params) for c in calibrations],
         "settings": asdict(settings),
         "evidence": {c.params.name: c.as_dict() for c in calibrations},
         "units": "every *_wad field is a WAD integer (1e18 = 100 %); max_open_interest is WAD base units; requirements are rounded up to a basis point",
     }
+
+
+RISK_PARAM_FIELDS = tuple(f for f in MarketParams.__dataclass_fields__ if f not in ("market_id", "name"))
+
+
+def deploy_config(calibrations: list[Calibration], prices_wad: dict[str, int], chain_id: int = 31337, token_decimals: int = 6) -> dict:
+    """A config for ``pymargin deploy`` (:mod:`pymargin.chain.deploy`): a test collateral token, the
+    MarginEngine, one DevOracle per market at ``prices_wad[name]``, and ``addMarket`` with the
+    calibrated parameters (the engine numbers markets 0, 1, ... in this order)."""
+    contracts = [
+        {"name": "Collateral", "artifact": "TestToken", "args": ["Test USD", "tUSD", token_decimals]},
+        {"name": "Engine", "artifact": "MarginEngine", "args": ["{Collateral}", "{deployer}"]},
+    ]
+    calls = []
+    for c in sorted(calibrations, key=lambda c: c.params.market_id):
+        if c.params.market_id != len(calls):
+            raise UserError(f"market ids must be 0, 1, ... in order to match addMarket; got {c.params.market_id}")
+        oracle = f"Oracle_{c.params.name}"
+        contracts.append({"name": oracle, "artifact": "DevOracle", "args": ["{deployer}", prices_wad[c.params.name]]})
+        calls.append({"contract": "Engine", "function": "addMarket", "args": [f"{{{oracle}}}", c.params.name, [getattr(c.params, f) for f in RISK_PARAM_FIELDS]]})
+    return {"chain_id": chain_id, "contracts": contracts, "calls": calls}
 
 
 def load_market_params(config: dict) -> list[MarketParams]:
