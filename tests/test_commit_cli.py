@@ -131,3 +131,35 @@ def test_post_root_and_check_inclusion_on_anvil(capsys, book_files, anvil_chain,
     proof = next((other / "proofs").iterdir())
     code, out, err = run(capsys, "--json", "check-inclusion", str(proof), "--rpc", rpc, "--registry", registry)
     assert code == 1 and "the root posted for epoch 6" in json.loads(out)["reason"]
+
+
+@pytest.mark.anvil
+def test_commit_a_deployed_engine_matches_its_views(capsys, tmp_path, anvil_chain, monkeypatch):
+    """`commit --rpc --engine`: every committed account's equity and mm equal the contract's own views."""
+    from engine_support import fund
+
+    from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine
+    from pymargin.chain.tx import node_signer
+    from pymargin.fixedpoint import WAD
+
+    monkeypatch.setenv("PYMARGIN_COMMIT_SECRET", SECRET_HEX)
+    operator, alice, bob = (node_signer(anvil_chain, i) for i in range(3))
+    dep = deploy_engine(anvil_chain, operator, default_markets(), operators=(operator.address,))
+    fund(dep, [alice, bob], 10**12)
+    for who in (alice, bob):
+        dep.engine.transact("deposit", 0, 10_000 * 10**6, sender=who, gas=TX_GAS)
+    dep.engine.transact("trade", 0, alice.address, 0, bob.address, 0, 2 * WAD, 2000 * WAD, sender=operator, gas=TX_GAS)
+    dep.engine.transact("trade", 1, bob.address, 0, alice.address, 0, WAD // 10, 30000 * WAD, sender=operator, gas=TX_GAS)
+    out_dir = tmp_path / "c"
+    code, out, err = run(capsys, "--json", "commit", "--rpc", anvil_chain.url, "--engine", dep.engine.address,
+                         "--epoch", "1", "--out", str(out_dir))
+    assert code == 0, err
+    proofs = sorted((out_dir / "proofs").iterdir())
+    assert len(proofs) == 2
+    for path in proofs:
+        doc = json.loads(path.read_text())
+        owner, sub = doc["account"]["owner"], int(doc["account"]["sub"])
+        assert len(doc["account"]["positions"]) == 2
+        assert int(doc["equity"]) == dep.engine.call("equity", owner, sub)
+        assert int(doc["mm"]) == dep.engine.call("maintenanceMargin", owner, sub)
+        assert run(capsys, "check-inclusion", str(path))[0] == 0

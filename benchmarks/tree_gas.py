@@ -1,0 +1,80 @@
+"""Benchmark: gas of the on-chain inclusion check (CommitmentRegistry) by tree depth, on anvil.
+
+    .venv/bin/python benchmarks/tree_gas.py --depths 10,20,24,32 --out benchmarks/tree_gas_results.md
+
+Gas is eth_estimateGas of a call (21,000 intrinsic gas included), the figure a transaction that
+verifies inclusion would pay; the views themselves are free to call. A depth-d check runs d
+Poseidon_6 hashes, two Poseidon_4 and one Poseidon_5 (circomlibjs's generated contracts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+from eth_utils import to_checksum_address
+
+from pymargin.chain import devnet
+from pymargin.chain.compile import compile_contracts
+from pymargin.chain.tx import node_signer
+from pymargin.commit import onchain
+from pymargin.commit.commitment import commit_accounts
+from pymargin.model import WAD, Account, MarketView, Position
+
+SECRET = bytes(32)
+
+
+def _book():
+    markets = {i: MarketView(3000 * WAD, 0, WAD // 10, WAD // 20) for i in range(4)}
+    rng = random.Random(1)
+    accounts = []
+    for k in range(8):
+        owner = "0x%040x" % rng.getrandbits(160)
+        positions = {m: Position(m, (m + 1) * WAD, 3000 * (m + 1) * WAD, 0) for m in range(4)}  # 4 full slots
+        accounts.append(Account(to_checksum_address(owner), 0, 10**24 + k, positions))
+    return accounts, markets
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--depths", default="10,20,24,32")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    compile_contracts()
+    accounts, markets = _book()
+    rows = []
+    with devnet.start_anvil() as chain:
+        sender = node_signer(chain)
+        registry = onchain.deploy_registry(chain, sender)
+        deploy_gas = {n: chain.w3.eth.estimate_gas({"data": json.loads(onchain.hasher_artifact(n).read_text())["bytecode"]["object"]})
+                      for n in onchain.HASHER_ARITIES}
+        for epoch, depth in enumerate(int(d) for d in args.depths.split(",")):
+            c = commit_accounts(accounts, markets, SECRET, epoch, depth)
+            onchain.post_root(registry, epoch, c.root, sender)
+            leaf = c.leaf(3, SECRET)
+            node = c.tree.node(0, 3)
+            sib = [onchain.node_arg(s) for s in c.tree.siblings(3)]
+            leaf_args = (onchain.leaf_arg(leaf), node.equity, node.mm, 3, sib)
+            assert registry.call("verifyInclusionAt", epoch, *leaf_args) is True
+            gas_at = registry.functions.verifyInclusionAt(epoch, *leaf_args).estimate_gas()
+            gas_view = registry.functions.verifyInclusion(c.root.hash, *leaf_args).estimate_gas()
+            rows.append((depth, gas_view, gas_at))
+            print(depth, gas_view, gas_at, flush=True)
+        leaf_gas = registry.functions.leafHash(onchain.leaf_arg(c.leaf(0, SECRET))).estimate_gas()
+    lines = [f"\n### {time.strftime('%Y-%m-%d %H:%M')} UTC, anvil, eth_estimateGas (21,000 intrinsic included)\n",
+             f"Command: `.venv/bin/python benchmarks/tree_gas.py --depths {args.depths}`\n",
+             "| depth | verifyInclusion(rootHash, ...) | verifyInclusionAt(epoch, ...) (+ root SLOADs) |", "|---|---|---|"]
+    lines += [f"| {d} | {a:,} | {b:,} |" for d, a, b in rows]
+    lines += ["", f"leafHash (4 occupied slots): {leaf_gas:,} gas. Deploying the hashers: "
+              + ", ".join(f"Poseidon_{n} {g:,}" for n, g in deploy_gas.items()) + " gas."]
+    print("\n".join(lines))
+    if args.out:
+        with open(args.out, "a") as handle:
+            handle.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
