@@ -6,13 +6,12 @@ formula (:func:`equity`, :func:`unrealised_pnl`, :func:`pending_funding`, :func:
 or all eight at once with :func:`margins`) returns one value per account, equal to what
 :mod:`pymargin.margin` returns for that account, bit for bit.
 
-How, exactly: intermediates reach ~2^250, so neither int64 nor float64 holds them. Every value is
-split into signed **limbs** of 28 bits in int64 numpy arrays (value = Σ limb_j · 2^(28·j); after
-normalisation limbs 0..L-2 are in [0, 2^28) and the top limb carries the sign). Products are limb
-convolutions (each partial product < 2^56, sums of at most 16 stay < 2^63), carries are propagated
-with floor shifts, and floor division by WAD = 10^18 (WAD² = 10^36) is long division by 10^9 two
-(four) times from the top limb down (remainder·2^28 + limb < 2^58). Ceil is −floor(−x). Only the
-margin ratio, a division by a per-account divisor, is done on Python integers.
+How, exactly: intermediates reach ~2^250, so neither int64 nor float64 holds them. The formulas run
+on numpy object arrays of Python integers (exact, vectorised over accounts, no interpreter loop per
+account), chunk by chunk of ``CHUNK`` accounts, with the market views gathered per slot by integer
+indexing. Measured (benchmarks/batch_results.md): this is ~2× faster than an exact int64-limb
+version of the same formulas (28-bit limbs, long division by 10^9), whose conversions from and to
+Python integers cost more than its arithmetic saves, and ~9× faster than pymargin.margin per account.
 
 Accounts with a value outside the bounds of spec §3 (where the contract may revert) are computed
 one by one by :mod:`pymargin.margin`; their entries are the value or the :class:`~pymargin.errors.Revert`
@@ -42,12 +41,7 @@ from pymargin.model import (
     Position,
 )
 
-LIMB_BITS = 28
-LIMB = 1 << LIMB_BITS
-LIMB_MASK = LIMB - 1
-PIECE_BITS = 2 * LIMB_BITS  # values are cut into 56-bit pieces on Python ints, then into two limbs each
-PIECE_MASK = (1 << PIECE_BITS) - 1
-DIGIT = 10**9  # WAD = DIGIT^2: floor(x / WAD) is two long divisions by DIGIT
+WAD2 = WAD * WAD
 EMPTY = -1  # market id of an empty position slot
 FORMULAS = (
     "equity",
@@ -61,7 +55,7 @@ FORMULAS = (
 )
 
 
-CHUNK = 1 << 16  # accounts per evaluation chunk: keeps the limb arrays (≤ 12 × CHUNK × 4 int64) in cache
+CHUNK = 1 << 16  # accounts per evaluation chunk: bounds the memory of the intermediates
 
 
 class Book:
@@ -139,192 +133,96 @@ def _object_grid(values, shape: tuple[int, int], name: str) -> np.ndarray:
     return grid
 
 
-# ---------------------------------------------------------------------------------- limbs
+# ---------------------------------------------------------------------------------- evaluation
 
 
-def _split(values: np.ndarray, pieces: int, bound: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised limbs (2·pieces, *shape) of an object array, and the mask of |v| < bound.
-
-    The value is cut into 56-bit pieces on Python ints (low pieces unsigned, the top piece the
-    floor shift, signed) and each piece into two limbs. The bound (a power of two) is checked
-    exactly from the pieces; a value outside it becomes 0 (its account takes the slow path).
-    """
-    low, rest = [], values
-    for _ in range(pieces - 1):
-        low.append((rest & PIECE_MASK).astype(np.int64))
-        rest = rest >> PIECE_BITS
-    top = rest.astype(np.float64)  # exact where it matters: |top| < 2^53 near the bounds below
-    if bound is None:
-        ok = np.ones(values.shape, dtype=bool)
-    else:
-        t = float(bound >> (PIECE_BITS * (pieces - 1)))
-        low_nonzero = np.logical_or.reduce([p != 0 for p in low]) if low else np.zeros(values.shape, dtype=bool)
-        ok = (top < t) & ((top > -t) | ((top == -t) & low_nonzero))
-    out = np.empty((2 * pieces, *values.shape), dtype=np.int64)
-    for k, piece in enumerate(low + [np.where(ok, top, 0).astype(np.int64)]):
-        piece = np.where(ok, piece, 0)
-        out[2 * k] = piece & LIMB_MASK
-        out[2 * k + 1] = piece >> LIMB_BITS  # floor shift: the top piece keeps the sign
-    return out, ok
+def _in_bound(values: np.ndarray, bound: int, signed: bool = True) -> np.ndarray:
+    """Elementwise -bound < v < bound (signed) or 0 <= v <= bound - 1 (unsigned), exact, on an object array."""
+    try:
+        approx = values.astype(np.float64)  # monotone rounding: |approx| < bound implies |v| < bound
+    except OverflowError:  # an int beyond 2^1024: compare exactly, element by element
+        inside = [(-bound < v < bound) if signed else (0 <= v < bound) for v in values.reshape(-1).tolist()]
+        return np.array(inside, dtype=bool).reshape(values.shape)
+    magnitude = np.abs(approx) if signed else approx
+    inside = (magnitude < bound) if signed else (approx >= 0) & (approx < bound)
+    flat, flat_values = inside.reshape(-1), values.reshape(-1)
+    for k in np.flatnonzero(magnitude.reshape(-1) == float(bound)):  # rounded onto the bound: decide exactly
+        v = flat_values[k]
+        flat[k] = (-bound < v < bound) if signed else (0 <= v < bound)
+    return inside
 
 
-def _to_ints(x: np.ndarray) -> list[int]:
-    """Normalised limbs of values below 2^167 in magnitude -> Python ints (three 56-bit pieces)."""
-    x = _resize(x, 6)
-    p0 = (x[0] + (x[1] << LIMB_BITS)).tolist()
-    p1 = (x[2] + (x[3] << LIMB_BITS)).tolist()
-    p2 = (x[4] + (x[5] << LIMB_BITS)).tolist()  # signed
-    return [(c << 112) | (b << 56) | a for a, b, c in zip(p0, p1, p2)]
-
-
-def _normalise(x: np.ndarray) -> np.ndarray:
-    """Propagate carries in place so limbs 0..L-2 are in [0, 2^28); the top limb keeps the sign."""
-    for j in range(len(x) - 1):
-        carry = x[j] >> LIMB_BITS
-        x[j] &= LIMB_MASK
-        x[j + 1] += carry
-    return x
-
-
-def _resize(x: np.ndarray, n: int) -> np.ndarray:
-    """The same value in n normalised limbs (the value must fit them)."""
-    if len(x) == n:
-        return x
-    if len(x) < n:
-        return _normalise(np.concatenate([x, np.zeros((n - len(x), *x.shape[1:]), np.int64)]))
-    top = x[-1].copy()
-    for j in range(len(x) - 2, n - 2, -1):
-        top = (top << LIMB_BITS) + x[j]
-    return np.concatenate([x[: n - 1], top[None]])
-
-
-def _mul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Product of two normalised limb arrays (same trailing shape), normalised."""
-    out = np.zeros((len(x) + len(y), *x.shape[1:]), dtype=np.int64)
-    for i in range(len(x)):
-        for j in range(len(y)):
-            out[i + j] += x[i] * y[j]
-    return _normalise(out)
-
-
-def _neg(x: np.ndarray) -> np.ndarray:
-    return _normalise(-x)
-
-
-def _add(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    n = max(len(x), len(y)) + 1
-    return _normalise(_resize(x, n) + _resize(y, n))
-
-
-def _sub(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    n = max(len(x), len(y)) + 1
-    return _normalise(_resize(x, n) - _resize(y, n))
-
-
-def _sum_slots(x: np.ndarray) -> np.ndarray:
-    """Σ over the position slots (last axis); limbs < 2^28 summed over ≤ 4 slots cannot overflow."""
-    total = np.zeros((len(x) + 1, *x.shape[1:-1]), np.int64)
-    for s in range(x.shape[-1]):  # slot by slot: faster than a strided reduce over a short axis
-        total[:-1] += x[..., s]
-    return _normalise(total)
-
-
-def _is_negative(x: np.ndarray) -> np.ndarray:
-    return x[-1] < 0
-
-
-def _floor_div_digit(x: np.ndarray) -> np.ndarray:
-    """floor(x / 10^9) by long division from the top limb (remainder·2^28 + limb < 2^58)."""
-    q = np.empty_like(x)
-    q[-1] = np.floor_divide(x[-1], DIGIT)
-    rem = x[-1] - q[-1] * DIGIT
-    for j in range(len(x) - 2, -1, -1):
-        cur = (rem << LIMB_BITS) + x[j]
-        q[j] = cur // DIGIT  # cur >= 0
-        rem = cur - q[j] * DIGIT
-    return q
-
-
-def _floor_div_wad_power(x: np.ndarray, power: int) -> np.ndarray:
-    """floor(x / WAD^power): 2·power long divisions by 10^9 (nested floors by positive divisors compose)."""
-    for _ in range(2 * power):
-        x = _floor_div_digit(x)
-    return x
-
-
-def _ceil_div_wad_power(x: np.ndarray, power: int) -> np.ndarray:
-    """ceil(x / WAD^power) = -floor(-x / WAD^power)."""
-    return _neg(_floor_div_wad_power(_neg(x), power))
+def _market_table(book: Book) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The views of the markets the book uses as object columns; an extra last row (all zero) serves
+    empty slots. Returns (column by field, in-bounds flag per row, the sorted market ids of the rows)."""
+    ids = np.unique(book.market_id[book.market_id != EMPTY])
+    views = [book.markets[m] for m in ids.tolist()] + [MarketView(0, 0, 0, 0)]
+    columns = {f: np.array([getattr(v, f) for v in views], dtype=object) for f in ("price_wad", "funding_index_wad", "imf_wad", "mmf_wad")}
+    ok = (
+        _in_bound(columns["price_wad"], PRICE_BOUND, signed=False)
+        & _in_bound(columns["funding_index_wad"], FUNDING_INDEX_BOUND)
+        & _in_bound(columns["imf_wad"], FRACTION_BOUND + 1, signed=False)
+        & _in_bound(columns["mmf_wad"], FRACTION_BOUND + 1, signed=False)
+    )
+    return columns, ok, ids
 
 
 class _Chunk:
-    """Accounts [start, stop) of a book as limb arrays, every slot with its market's view.
+    """Accounts [start, stop) of a book, every slot with its market's view (empty slots: all zero).
 
-    ``fast[i]`` says every value of account start+i is inside the spec bounds; the other accounts'
-    limbs are zeros (they are computed by pymargin.margin instead). Empty slots have size and cost 0.
+    ``fast[i]`` says every value of account start+i is inside the spec bounds, where no formula
+    can revert; the other accounts are computed by pymargin.margin.
     """
 
-    def __init__(self, book: Book, start: int, stop: int, market_limbs: dict, market_ok: np.ndarray, market_ids: np.ndarray):
+    def __init__(self, book: Book, start: int, stop: int, table: dict, table_ok: np.ndarray, table_ids: np.ndarray):
         ids = book.market_id[start:stop]
         empty = ids == EMPTY
-        row = np.where(empty, len(market_ids), np.searchsorted(market_ids, ids))
-        self.fast = market_ok[row].all(axis=1)
+        row = np.where(empty, len(table_ids), np.searchsorted(table_ids, ids))
 
-        def slot_column(values: np.ndarray, pieces: int, bound: int) -> np.ndarray:
-            limbs, ok = _split(np.where(empty, 0, values[start:stop]), pieces, bound)
-            self.fast &= ok.all(axis=1)
-            return limbs
+        def slot_column(values: np.ndarray, bound: int) -> np.ndarray:
+            values = np.where(empty, 0, values[start:stop])
+            self.fast &= _in_bound(values, bound).all(axis=1)
+            return values
 
-        self.size = slot_column(book.size, 2, SIZE_BOUND)
-        self.cost_basis = slot_column(book.cost_basis, 3, COST_BASIS_BOUND)
-        self.funding_index = slot_column(book.funding_index, 2, FUNDING_INDEX_BOUND)
-        self.collateral, ok = _split(book.collateral[start:stop], 3, COLLATERAL_BOUND)
-        self.fast &= ok
+        self.fast = table_ok[row].all(axis=1)
+        self.size = slot_column(book.size, SIZE_BOUND)
+        self.cost_basis = slot_column(book.cost_basis, COST_BASIS_BOUND)
+        self.funding_index = slot_column(book.funding_index, FUNDING_INDEX_BOUND)
+        self.collateral = book.collateral[start:stop]
+        self.fast &= _in_bound(self.collateral, COLLATERAL_BOUND)
         self.price, self.market_funding_index, self.imf, self.mmf = (
-            market_limbs[k][:, row] for k in ("price", "funding_index", "imf", "mmf")
+            table[f][row] for f in ("price_wad", "funding_index_wad", "imf_wad", "mmf_wad")
         )
 
 
-def _market_table(book: Book) -> tuple[dict, np.ndarray, np.ndarray]:
-    """The views of the markets the book uses, as limbs; the last row (all zero) serves empty slots.
+def _sum_slots(x: np.ndarray) -> np.ndarray:
+    """Σ over the position slots (columns), column by column (faster than a reduce over objects)."""
+    total = x[:, 0]
+    for s in range(1, x.shape[1]):
+        total = total + x[:, s]
+    return total
 
-    Returns (limbs by field, in-bounds flag per row, the sorted market ids of the rows).
-    """
-    ids = np.unique(book.market_id[book.market_id != EMPTY])
-    views = [book.markets[m] for m in ids.tolist()]
-    ok = np.array(
-        [
-            0 <= v.price_wad < PRICE_BOUND
-            and -FUNDING_INDEX_BOUND < v.funding_index_wad < FUNDING_INDEX_BOUND
-            and 0 <= v.imf_wad <= FRACTION_BOUND
-            and 0 <= v.mmf_wad <= FRACTION_BOUND
-            for v in views
-        ]
-        + [True],
-        dtype=bool,
-    )
-    fields = {
-        "price": [v.price_wad for v in views],
-        "funding_index": [v.funding_index_wad for v in views],
-        "imf": [v.imf_wad for v in views],
-        "mmf": [v.mmf_wad for v in views],
-    }
-    limbs = {}
-    for name, values in fields.items():
-        column = np.array([v if good else 0 for v, good in zip(values, ok)] + [0], dtype=object)
-        limbs[name] = _split(column, 2, None)[0]
-    return limbs, ok, ids
+
+def _floor_div(x: np.ndarray, d: int) -> np.ndarray:
+    """⌊x / d⌋ elementwise for d > 0 (Floor: Python's floor division on exact ints)."""
+    return np.floor_divide(x, d)
+
+
+def _ceil_div(x: np.ndarray, d: int) -> np.ndarray:
+    """⌈x / d⌉ = −⌊−x / d⌋ elementwise for d > 0 (Ceil)."""
+    return -np.floor_divide(-x, d)
 
 
 class _Evaluation:
-    """The formulas over one chunk; limb intermediates are computed on first use and shared."""
+    """The formulas over one chunk, on numpy object arrays of exact Python ints; the
+    intermediates are computed on first use and shared between formulas."""
 
     def __init__(self, chunk: _Chunk):
         self.c = chunk
 
     @cached_property
-    def notional_value(self) -> np.ndarray:  # size·price per slot (8 limbs)
-        return _mul(self.c.size, self.c.price)
+    def notional_value(self) -> np.ndarray:  # size·price per slot
+        return self.c.size * self.c.price
 
     @cached_property
     def value_sum(self) -> np.ndarray:  # Σ size·price
@@ -332,60 +230,51 @@ class _Evaluation:
 
     @cached_property
     def funding_sum(self) -> np.ndarray:  # Σ size·(F − f)
-        return _sum_slots(_mul(self.c.size, _sub(self.c.market_funding_index, self.c.funding_index)))
+        return _sum_slots(self.c.size * (self.c.market_funding_index - self.c.funding_index))
 
     @cached_property
     def cost_sum(self) -> np.ndarray:
         return _sum_slots(self.c.cost_basis)
 
     @cached_property
-    def equity(self) -> np.ndarray:  # (collateral − Σ cost) + ⌊Σ size·(p − (F − f)) / WAD⌋
-        return _add(_sub(self.c.collateral, self.cost_sum), _floor_div_wad_power(_sub(self.value_sum, self.funding_sum), 1))
+    def equity(self) -> np.ndarray:  # collateral − Σ cost + ⌊Σ size·(p − (F − f)) / WAD⌋, one Floor
+        return self.c.collateral - self.cost_sum + _floor_div(self.value_sum - self.funding_sum, WAD)
 
     @cached_property
     def unrealised_pnl(self) -> np.ndarray:  # ⌊Σ size·p / WAD⌋ − Σ cost
-        return _sub(_floor_div_wad_power(self.value_sum, 1), self.cost_sum)
+        return _floor_div(self.value_sum, WAD) - self.cost_sum
 
     @cached_property
     def pending_funding(self) -> np.ndarray:  # ⌊−Σ size·(F − f) / WAD⌋
-        return _floor_div_wad_power(_neg(self.funding_sum), 1)
+        return _floor_div(-self.funding_sum, WAD)
 
     @cached_property
     def notional(self) -> np.ndarray:  # |size|·price = |size·price| per slot, as price ≥ 0
-        v = self.notional_value
-        return np.where(_is_negative(v), _neg(v), v)
+        return np.abs(self.notional_value)
 
     @cached_property
     def initial_margin(self) -> np.ndarray:  # ⌈Σ |size|·p·imf / WAD²⌉
-        return _ceil_div_wad_power(_sum_slots(_mul(self.notional, self.c.imf)), 2)
+        return _ceil_div(_sum_slots(self.notional * self.c.imf), WAD2)
 
     @cached_property
     def maintenance_margin(self) -> np.ndarray:  # ⌈Σ |size|·p·mmf / WAD²⌉
-        return _ceil_div_wad_power(_sum_slots(_mul(self.notional, self.c.mmf)), 2)
+        return _ceil_div(_sum_slots(self.notional * self.c.mmf), WAD2)
 
     @cached_property
     def free_collateral(self) -> np.ndarray:
-        return _sub(self.equity, self.initial_margin)
+        return self.equity - self.initial_margin
 
-    def values(self, name: str) -> np.ndarray:
-        """Formula ``name`` for every account of the chunk (meaningless where not ``fast``)."""
-        if name == "is_liquidatable":
-            return _is_negative(_sub(self.equity, self.maintenance_margin)).astype(object)
-        if name == "margin_ratio":
-            eq = self.ints("equity")
-            mm = self.ints("maintenance_margin")
-            no_mm = mm == 0
-            ratio = np.floor_divide(eq * WAD, np.where(no_mm, 1, mm))  # Floor: Python's // on exact ints
-            ratio[no_mm] = INT256_MAX
-            return ratio
-        return self.ints(name)
+    @cached_property
+    def margin_ratio(self) -> np.ndarray:  # ⌊equity·WAD / MM⌋, INT256_MAX where MM = 0
+        mm = self.maintenance_margin
+        no_mm = mm == 0
+        ratio = _floor_div(self.equity * WAD, np.where(no_mm, 1, mm))
+        ratio[no_mm] = INT256_MAX
+        return ratio
 
-    def ints(self, name: str) -> np.ndarray:
-        cache = self.__dict__.setdefault("_ints", {})
-        if name not in cache:
-            cache[name] = np.empty(len(self.c.fast), dtype=object)
-            cache[name][:] = _to_ints(getattr(self, name))
-        return cache[name]
+    @cached_property
+    def is_liquidatable(self) -> np.ndarray:
+        return (self.equity < self.maintenance_margin).astype(object)  # Python bools
 
 
 def _reference(book: Book, name: str, i: int):
@@ -404,14 +293,14 @@ def _evaluate(book: Book, names: Iterable[str]) -> dict[str, np.ndarray]:
     names = list(names)
     n = len(book)
     out = {name: np.empty(n, dtype=object) for name in names}
-    market_limbs, market_ok, market_ids = _market_table(book)
+    table, table_ok, table_ids = _market_table(book)
     slow: list[int] = []
     for start in range(0, n, CHUNK):
         stop = min(n, start + CHUNK)
-        chunk = _Chunk(book, start, stop, market_limbs, market_ok, market_ids)
+        chunk = _Chunk(book, start, stop, table, table_ok, table_ids)
         ev = _Evaluation(chunk)
         for name in names:
-            out[name][start:stop] = ev.values(name)
+            out[name][start:stop] = getattr(ev, name)
         slow.extend((start + np.flatnonzero(~chunk.fast)).tolist())
     for i in slow:
         for name in names:
