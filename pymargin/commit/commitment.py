@@ -8,7 +8,7 @@ equity and maintenance margin (``pymargin.margin``) at those market views, and b
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Mapping, Sequence
 
@@ -28,6 +28,7 @@ class Commitment:
     markets: dict[int, MarketView]
     accounts: list[Account]  # leaf i is accounts[i]; sorted by id hash, strictly increasing
     tree: SumTree
+    _index: dict[str, int] = field(default_factory=dict, init=False, repr=False)  # account id -> leaf index
 
     @property
     def root(self) -> Node:
@@ -35,8 +36,8 @@ class Commitment:
 
     def index_of(self, account_id: str) -> int:
         """The leaf index of account ``owner:sub``; UserError if it is not in the book."""
-        if not hasattr(self, "_index"):
-            self._index = {account.account_id: i for i, account in enumerate(self.accounts)}
+        if not self._index:
+            self._index.update((account.account_id, i) for i, account in enumerate(self.accounts))
         try:
             return self._index[account_id]
         except KeyError:
