@@ -174,6 +174,11 @@ def main() -> None:
             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other jobs, "
             f"Python {platform.python_version()}, numpy {np.__version__}.\n\n"
             f"{table}\n"
+            "\nDesign note: the first batch engine (commit e90a4cc) used exact int64 limbs (28-bit limbs, long\n"
+            "division by 10^9). Measured with this script at 10^5 accounts it took 1.63 s against 0.77 s for\n"
+            "object arrays in the same run: converting Python ints to limbs and back cost more than the\n"
+            "int64 arithmetic saved, so the engine now runs on object arrays, chunked, with a bounds check\n"
+            "that sends accounts outside the spec bounds to pymargin.margin.\n"
         )
         atomic_write_text(args.out, text)
 
