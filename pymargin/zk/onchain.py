@@ -96,3 +96,18 @@ def post_epoch(registry: Contract, epoch: "EpochProof", sender: Signer, market_c
     """Send ``postEpoch`` with explicit gas; return the receipt (ContractRevert on a rejection)."""
     gas = POST_GAS_BASE + POST_GAS_PER_BATCH * len(epoch.proofs)
     return registry.transact("postEpoch", *post_epoch_args(epoch, market_count), sender=sender, gas=gas)
+
+
+def verifier_contract(chain: Chain, address: str) -> Contract:
+    """A deployed snarkjs Groth16 verifier (one public signal) at ``address``."""
+    abi = [{"type": "function", "name": "verifyProof", "stateMutability": "view", "outputs": [{"name": "", "type": "bool"}],
+            "inputs": [{"name": "a", "type": "uint256[2]"}, {"name": "b", "type": "uint256[2][2]"},
+                       {"name": "c", "type": "uint256[2]"}, {"name": "pub", "type": "uint256[1]"}]}]
+    return Contract(chain, VERIFIER_CONTRACT, chain.w3.to_checksum_address(address), {"abi": abi})
+
+
+def registry_contract(chain: Chain, address: str) -> Contract:
+    """The SolvencyRegistry at ``address`` (ABI from the compiled artifact)."""
+    from pymargin.chain.compile import load_artifact
+
+    return Contract(chain, REGISTRY_CONTRACT, chain.w3.to_checksum_address(address), load_artifact(REGISTRY_CONTRACT))
