@@ -9,7 +9,7 @@ The same formulas, with the same names, are the contract's views (``MarginEngine
 the batch engine's vectorised functions (:mod:`pymargin.batch`) and the circuit's templates. Each
 rounds against the account: requirements round up (Ceil), values round down (Floor). Equity is
 computed with ONE floor division over all positions (not as the sum of separately rounded parts),
-so it can exceed collateral + unrealised_pnl + pending_funding by at most (positions - 1) units.
+so it exceeds collateral + unrealised_pnl + pending_funding by 0 or 1 unit.
 
 ``markets`` maps each position's ``market_id`` to its :class:`~pymargin.model.MarketView`; the
 contract takes the same views as an array parallel to the positions.

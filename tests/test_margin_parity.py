@@ -18,6 +18,7 @@ from pymargin import margin
 from pymargin.chain.contracts import deploy_contract
 from pymargin.chain.fastevm import FastEVM
 from pymargin.chain.tx import node_signer
+from pymargin.errors import Revert
 
 CASES = 10_000
 SEED = 4242
@@ -88,3 +89,15 @@ def test_fast_evm_matches_embedded_devnet(chain, harness, accounts):
     for name in FUNCTIONS:
         for account in accounts[:: CASES // 20]:
             assert outcome(call_contract, harness, name, account) == outcome(call_contract, contract, name, account)
+
+
+def test_equity_exceeds_the_sum_of_its_parts_by_at_most_one_unit(accounts):
+    """spec §4: equity − (collateral + unrealised_pnl + pending_funding) ∈ {0, 1}, both reached."""
+    gaps = set()
+    for collateral, positions, markets in accounts:
+        try:
+            parts = collateral + margin.unrealised_pnl(positions, markets) + margin.pending_funding(positions, markets)
+            gaps.add(margin.equity(collateral, positions, markets) - parts)
+        except Revert:
+            continue
+    assert gaps == {0, 1}
