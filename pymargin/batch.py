@@ -76,7 +76,7 @@ class Book:
         funding_index: Iterable[Iterable[int]],
         markets: Mapping[int, MarketView],
     ):
-        self.collateral = np.array(collateral, dtype=object).reshape(-1)
+        self.collateral = _object_grid(collateral, (-1,), "collateral")
         n = len(self.collateral)
         try:
             self.market_id = np.array(market_id, dtype=np.int64)
@@ -125,11 +125,15 @@ class Book:
         return self.collateral[i], positions
 
 
-def _object_grid(values, shape: tuple[int, int], name: str) -> np.ndarray:
+def _object_grid(values, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """``values`` as an object array of Python ints of the given shape; UserError otherwise."""
     try:
         grid = np.array(values, dtype=object).reshape(shape)
     except ValueError:
         raise UserError(f"book column {name} does not have the shape {shape} of market_id") from None
+    kinds = set(map(type, grid.ravel().tolist()))
+    if not kinds <= {int}:
+        raise UserError(f"book column {name} holds {sorted(k.__name__ for k in kinds - {int})}, not only integers")
     return grid
 
 
@@ -197,6 +201,8 @@ class _Chunk:
 
 def _sum_slots(x: np.ndarray) -> np.ndarray:
     """Σ over the position slots (columns), column by column (faster than a reduce over objects)."""
+    if x.shape[1] == 0:
+        return np.zeros(x.shape[0], dtype=object)
     total = x[:, 0]
     for s in range(1, x.shape[1]):
         total = total + x[:, s]

@@ -167,3 +167,19 @@ def test_results_are_python_ints_for_numpy_inputs():
     assert result.initial_margin[0] == 6 * WAD // 10
     assert result.margin_ratio[0] == 999 * WAD * WAD // (3 * WAD // 10)
     assert result.is_liquidatable[0] is False
+
+
+def test_non_integer_values_are_user_errors():
+    view = MarketView(WAD, 0, WAD // 10, WAD // 20)
+    with pytest.raises(UserError, match="size holds"):
+        batch.Book([0], [[0, -1, -1, -1]], [[1.5e18, 0, 0, 0]], [[0] * 4], [[0] * 4], {0: view})
+    with pytest.raises(UserError, match="collateral holds"):
+        batch.Book(["7"], [[0, -1, -1, -1]], [[1, 0, 0, 0]], [[0] * 4], [[0] * 4], {0: view})
+
+
+def test_accounts_without_slots():
+    """A book of zero slots per account: equity is the collateral, margins are 0."""
+    book = batch.Book([5, -3], np.zeros((2, 0), dtype=np.int64), [[], []], [[], []], [[], []], {})
+    result = batch.margins(book)
+    assert list(result.equity) == [5, -3] and list(result.maintenance_margin) == [0, 0]
+    assert list(result.margin_ratio) == [margin.INT256_MAX] * 2 and list(result.is_liquidatable) == [False, True]
