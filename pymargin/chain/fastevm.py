@@ -1,7 +1,8 @@
 """An in-process fast EVM (pyrevm, revm in Rust) for calling pure and view functions by the thousand.
 
 Randomised parity tests call a contract's pure functions tens of thousands of times; the embedded
-devnet (py-evm) answers ~200 calls/s, this EVM tens of thousands. It runs the same bytecode as the
+devnet (py-evm) answers 40–200 calls/s, this EVM 8,000–60,000 (ABI included; measured in
+benchmarks/fixedpoint_results.md). It runs the same bytecode as the
 chains (solc's artifacts, hardfork Cancun) and reports a revert as the same
 :class:`~pymargin.chain.tx.ContractRevert` (custom error name and decoded args), so a test compares
 it with the Python mirror's :class:`~pymargin.errors.Revert` directly. ``tests/test_fixedpoint_parity``
