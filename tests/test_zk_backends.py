@@ -114,3 +114,22 @@ def test_proof_artifact_round_trip(tmp_path, circuit, wtns):
     loaded, name, meta = load_artifact(path)
     assert (loaded, name, meta) == (proof, circuit.name, {"note": "x"})
     assert json.loads(path.read_text())["proof"]["protocol"] == "groth16"
+
+
+def test_proof_from_a_forged_witness_fails_every_verifier(chain, circuit, wtns, tmp_path):
+    """A prover who edits the witness (a larger quotient) still gets a 'proof' from groth16py, which
+    does not check the constraints; no verifier accepts it."""
+    from pymargin.zk.witness import read_wtns, write_wtns
+
+    keys = setup.dev_setup_groth16py(circuit)
+    witness = read_wtns(wtns)
+    witness[1] = (witness[1] + 1) % FIELD_P  # the public output q
+    forged_path = tmp_path / "forged.wtns"
+    write_wtns(forged_path, witness)
+    forged = backends.Groth16pyBackend().prove(keys, forged_path)
+    assert forged.public[0] == (smul_div(A, B, 10**18, Rounding.Floor) + 1) % FIELD_P
+    vk = keys.verifying_key()
+    verifier, _ = onchain.deploy_verifier(chain, keys, node_signer(chain))
+    assert not verify(vk, forged)
+    assert not backends.SnarkjsBackend.verify(vk, forged)
+    assert not onchain.verify_onchain(verifier, forged)

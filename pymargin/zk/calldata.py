@@ -16,11 +16,6 @@ def verify_proof_signature(n_public: int) -> str:
     return f"verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[{n_public}])"
 
 
-def proof_args(proof: Proof) -> tuple[list[int], list[list[int]], list[int]]:
-    """(a, b, c) as the verifier's first three arguments."""
-    return proof.eth_words()
-
-
 def verify_proof_calldata(proof: Proof) -> bytes:
     """Calldata of ``verifyProof(a, b, c, public)`` for the snarkjs verifier."""
     n = len(proof.public)
@@ -28,8 +23,3 @@ def verify_proof_calldata(proof: Proof) -> bytes:
     types = ["uint256[2]", "uint256[2][2]", "uint256[2]", f"uint256[{n}]"]
     return function_signature_to_4byte_selector(verify_proof_signature(n)) + encode(types, [a, b, c, list(proof.public)])
 
-
-def proof_bytes(proof: Proof) -> bytes:
-    """The proof as 256 bytes (a, b, c words in Ethereum order), as the registry takes it."""
-    a, b, c = proof.eth_words()
-    return encode(["uint256[2]", "uint256[2][2]", "uint256[2]"], [a, b, c])
