@@ -71,7 +71,7 @@ def garch_variance(returns: np.ndarray, params: Garch11, seed_var: float | None 
 
 def _neg_loglik(theta: np.ndarray, r: np.ndarray, sample_var: float, seed: float) -> float:
     alpha, beta = theta
-    if alpha + beta >= 0.9999:
+    if alpha + beta > 0.9999:
         return 1e300
     var = _recursion(r, sample_var * (1.0 - alpha - beta), alpha, beta, seed)[:-1]
     return 0.5 * float(np.sum(np.log(var) + r * r / var))
@@ -80,8 +80,8 @@ def _neg_loglik(theta: np.ndarray, r: np.ndarray, sample_var: float, seed: float
 def fit_garch(returns: np.ndarray) -> Garch11:
     """Gaussian quasi-maximum-likelihood GARCH(1,1) with variance targeting (ω = s²·(1-α-β)).
 
-    s² is the sample mean square of the returns; α and β are found by L-BFGS-B within
-    α ∈ [1e-6, 0.5], β ∈ [0, 0.999], α + β < 0.9999. Needs at least 100 returns.
+    s² is the sample mean square of the returns; α and β are found by SLSQP from (0.05, 0.90)
+    within α ∈ [1e-6, 0.5], β ∈ [0, 0.999], α + β ≤ 0.9999. Needs at least 100 returns.
     """
     from scipy.optimize import minimize
 
@@ -89,13 +89,15 @@ def fit_garch(returns: np.ndarray) -> Garch11:
     if len(r) < 100:
         raise UserError(f"GARCH(1,1) needs at least 100 returns, got {len(r)}")
     sample_var = float(np.mean(r * r))
-    seed = seed_variance(r)
-    best = None
-    for start in ((0.05, 0.90), (0.15, 0.80)):
-        res = minimize(_neg_loglik, np.array(start), args=(r, sample_var, seed), method="L-BFGS-B", bounds=[(1e-6, 0.5), (0.0, 0.999)])
-        if best is None or res.fun < best.fun:
-            best = res
-    alpha, beta = (float(x) for x in best.x)
+    res = minimize(
+        _neg_loglik,
+        np.array((0.05, 0.90)),
+        args=(r, sample_var, seed_variance(r)),
+        method="SLSQP",
+        bounds=[(1e-6, 0.5), (0.0, 0.999)],
+        constraints=[{"type": "ineq", "fun": lambda theta: 0.9999 - theta[0] - theta[1]}],
+    )
+    alpha, beta = (float(x) for x in res.x)
     return Garch11(sample_var * (1.0 - alpha - beta), alpha, beta)
 
 
