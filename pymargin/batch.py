@@ -9,7 +9,7 @@ or all eight at once with :func:`margins`) returns one value per account, equal 
 How, exactly: intermediates reach ~2^250, so neither int64 nor float64 holds them. The formulas run
 on numpy object arrays of Python integers (exact, vectorised over accounts, no interpreter loop per
 account), chunk by chunk of ``CHUNK`` accounts, with the market views gathered per slot by integer
-indexing. Measured (benchmarks/batch_results.md): 10^6 accounts × 4 positions in ~12 s, 6–11× faster
+indexing. Measured (benchmarks/batch_results.md): 10^6 accounts × 4 positions in 12–15 s, 6–11× faster
 than pymargin.margin per account. An exact int64-limb version of the same formulas measured 2× slower
 than plain object arrays: its conversions from and to Python integers cost more than it saved.
 
