@@ -367,7 +367,7 @@ def benchmark_cmd(ctx, positions, fixed_fraction, window, vol_range, confidence,
 @risk.command("margin-call")
 @click.argument("market")
 @click.option("--size", type=float, required=True, help="Position size in base units (negative = short).")
-@click.option("--collateral", type=float, default=None, help="Starting collateral, quote units [default: initial margin at the start].")
+@click.option("--collateral", type=float, default=None, help="Starting collateral, quote units [default: just enough to open: initial margin + fee].")
 @click.option("--start", type=str, required=True, help="First day, YYYY-MM-DD.")
 @click.option("--days", type=int, default=60, show_default=True)
 @click.option("--topup", type=float, default=0.0, show_default=True, help="Total the trader will deposit to meet calls.")
@@ -379,8 +379,8 @@ def benchmark_cmd(ctx, positions, fixed_fraction, window, vol_range, confidence,
 def margin_call_cmd(ctx, market, size, collateral, start, days, topup, grace_days, config, data, out) -> None:
     """Variation margin, margin calls and liquidation of one position over the real price path.
 
-    Uses the engine's margin formulas and rounding on WAD integers, with the market's daily funding
-    when its funding file exists.
+    Runs on the reference engine (pymargin.engine.Engine: the contract's state machine, exact WAD
+    integers) with the market's daily funding when its funding file exists.
 
     \b
     Example:
@@ -416,8 +416,7 @@ def margin_call_cmd(ctx, market, size, collateral, start, days, topup, grace_day
     if funding is not None:
         idx = np.clip(np.searchsorted(funding[0], dates), 0, len(funding[0]) - 1)
         daily_funding = np.where(funding[0][idx] == dates, funding[1][idx], 0.0)
-    start_collateral = collateral if collateral is not None else abs(size) * float(prices[0]) * market_params.imf_wad / WAD
-    run = margin_call.simulate(dates, prices, size, start_collateral, market_params, topup, grace_days, daily_funding)
+    run = margin_call.simulate(dates, prices, size, collateral, market_params, topup, grace_days, daily_funding)
     if out:
         charts.margin_call_chart(run.rows, out / f"margin-call-{series.name}.png", f"{series.name}: {size:+g} from {dates[0]}, imf {_pct(market_params.imf_wad / WAD)}, mmf {_pct(market_params.mmf_wad / WAD)}")
     report = {"params": vars(market_params), "summary": run.summary(), "rows": run.rows}
