@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 
 import jsonschema
 import pytest
@@ -11,7 +10,6 @@ from commit_books import random_book
 
 from pymargin import tools
 from pymargin.book import Book, BookError, book_from_csv, book_from_json, book_to_csv, book_to_json, load_book, save_book
-from pymargin.model import Account, MarketView, Position
 
 SCHEMA = json.loads((tools.REPO_ROOT / "docs" / "positions.schema.json").read_text())
 OWNER = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
