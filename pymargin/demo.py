@@ -80,7 +80,6 @@ class DemoResult:
     verifiers: dict[str, bool] = field(default_factory=dict)
     inclusion: dict[str, bool] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    out_dir: str = ""
 
     @property
     def ok(self) -> bool:
@@ -139,7 +138,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Callable[[str], None] =
     rng = random.Random(config.seed)
     watch = _Stopwatch()
     out = Path(config.out_dir)
-    result = DemoResult(chain=f"{chain.kind} (chain id {chain.chain_id})", accounts=config.accounts, out_dir=str(out))
+    result = DemoResult(chain=f"{chain.kind} (chain id {chain.chain_id})", accounts=config.accounts)
 
     started = time.perf_counter()
     progress("compiling contracts")
@@ -308,11 +307,11 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Callable[[str], None] =
         proof=ProofSummary(
             epoch=1, root=result.root, proof_hash="0x" + keccak(json.dumps(epoch.to_json(), sort_keys=True).encode()).hex(),
             constraints=result.constraints, proving_s=result.proving_s, verification_gas=result.verify_gas,
-            setup=keys.setup_id, verifiers=result.verifiers,
+            setup=f"{keys.setup_id}: development setup (single-party, NOT for production)" if keys.development else keys.setup_id,
+            verifiers=result.verifiers,
         ),
     )
     write_report(data, out)
-    result.seconds = watch.seconds
     watch.lap("report", started)
     result.seconds = watch.seconds
     atomic_write_text(out / "summary.json", json.dumps(asdict(result) | {"ok": result.ok}, indent=2, sort_keys=True, default=str) + "\n")

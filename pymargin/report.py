@@ -112,10 +112,13 @@ def figures(data: ReportData) -> dict[str, bytes]:
         for rows, colour, label in ((healthy, "#3b7dd8", "above maintenance"), (flagged, "#c0392b", "liquidatable")):
             if rows:
                 ax.scatter([a.maintenance_margin / WAD for a in rows], [a.equity / WAD for a in rows], s=14, color=colour, label=label)
-        top = max([a.maintenance_margin / WAD for a in data.accounts] + [1.0])
-        ax.plot([0, top], [0, top], color="#555", linewidth=1, label="equity = MM")
-        ax.set_xlabel("maintenance margin (quote)")
-        ax.set_ylabel("equity (quote)")
+        positive = [v for a in data.accounts for v in (a.maintenance_margin / WAD, a.equity / WAD) if v > 0]
+        low, top = (min(positive), max(positive)) if positive else (1.0, 10.0)
+        ax.plot([low, top], [low, top], color="#555", linewidth=1, label="equity = MM")
+        ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=max(low, 1e-6))
+        ax.set_xlabel("maintenance margin (quote, log scale)")
+        ax.set_ylabel("equity (quote, log scale)")
         ax.set_title("Equity vs maintenance margin")
         ax.legend()
         out["equity_vs_mm.png"] = _png(fig)

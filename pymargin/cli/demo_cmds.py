@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pymargin.cli._common import emit
+from pymargin.cli._common import emit, fail
 
 
 @click.command("demo")
@@ -44,6 +44,7 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
       pymargin --json demo --accounts 16 --batch-log2 3
     """
     from pymargin.chain import devnet
+    from pymargin.crosscheck import ParityError
     from pymargin.demo import DemoConfig, run_demo
 
     out_dir = out_dir.resolve()
@@ -53,14 +54,16 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
         with devnet.open_chain(rpc=rpc, anvil=anvil) as chain:
             ctx.info(f"chain: {chain.kind} (chain id {chain.chain_id}){' at ' + chain.url if chain.url else ''}")
             config = DemoConfig(accounts=accounts, steps=steps, seed=seed, batch_log2=batch_log2, backend=backend, workers=workers, out_dir=work)
-            result = run_demo(config, chain, progress=ctx.info)
+            try:
+                result = run_demo(config, chain, progress=ctx.info)
+            except ParityError as exc:
+                fail(f"the Python mirror and the contract disagree: {exc}", 1)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         work.rename(out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    result.out_dir = str(out_dir)
-    summary = {k: v for k, v in result.__dict__.items()} | {"ok": result.ok}
+    summary = dict(result.__dict__) | {"ok": result.ok, "report": str(out_dir / "report.html")}
     rows = [
         ("chain", result.chain),
         ("accounts / fills / liquidations", f"{result.accounts} / {result.trades} / {result.liquidations}"),
