@@ -4,8 +4,8 @@ and set block timestamps so the Python engine and the chain share the same ``now
 Used by the engine's parity tests, the gas benchmark and the ``pymargin margin``/``crosscheck``
 commands. Time control:
 
-* embedded (eth-tester): ``time_travel(t)`` mines a block at t − 1 and makes t the pending
-  block's timestamp; a call at ``"pending"`` and the next transaction both run at t.
+* embedded (eth-tester): ``time_travel(t)`` mines a block at t − 1 and makes max(t, wall clock) the
+  pending block's timestamp; a call at ``"pending"`` and the next transaction both run at it.
 * anvil: ``evm_mine [t]`` then ``evm_setNextBlockTimestamp t``; a call at ``"latest"`` and the next
   transaction both run at t (anvil accepts equal timestamps).
 """
@@ -127,12 +127,19 @@ def min_next_timestamp(chain: Chain) -> int:
     return chain.w3.eth.get_block("latest")["timestamp"]
 
 
-def set_next_timestamp(chain: Chain, timestamp: int) -> str:
-    """Make the next transaction run at ``timestamp`` (≥ :func:`min_next_timestamp`); return the
-    block identifier at which an ``eth_call`` runs at that same timestamp and current state."""
+def set_next_timestamp(chain: Chain, timestamp: int) -> tuple[str, int]:
+    """Make the next transaction run at ``timestamp`` or, where the devnet insists on a later one,
+    at the earliest it allows; return (block identifier at which an ``eth_call`` runs at that same
+    timestamp and current state, the timestamp).
+
+    eth-tester gives a new pending block ``max(parent + 1, wall clock)``, so after a snapshot revert
+    the next timestamp can be later than asked; anvil takes it as given (≥ the latest block's).
+    """
     if chain.kind == "embedded":
-        chain.w3.provider.ethereum_tester.time_travel(timestamp)
-        return "pending"
+        tester = chain.w3.provider.ethereum_tester
+        if timestamp > tester.get_block_by_number("pending")["timestamp"]:
+            tester.time_travel(timestamp)
+        return "pending", tester.get_block_by_number("pending")["timestamp"]
     chain.w3.provider.make_request("evm_mine", [timestamp])
     chain.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
-    return "latest"
+    return "latest", timestamp

@@ -1,0 +1,335 @@
+"""Stateful randomised parity: the deployed MarginEngine and the Python reference engine are driven
+with the same operation sequences (hypothesis RuleBasedStateMachine) at the same block timestamps.
+
+After every step: the operation's outcome (events, or the revert's name and args) must be identical,
+every view and stored value must be identical (tests/engine_support.DualEngine.check_views), and the
+solvency slack of spec §5.6 must stay ≥ 0 and grow by less than 2·WAD per rounding. Runs on the
+embedded devnet, and on anvil with ``--anvil``. The default profile keeps to about a minute; the
+``slow`` test runs a bigger one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from engine_support import DualEngine, deploy_batch, fund
+from pymargin.chain import devnet, tx
+from pymargin.chain.engine_devnet import TX_GAS, default_markets, default_params, deploy_engine
+from pymargin.errors import Revert
+from pymargin.fixedpoint import WAD, Rounding, smul_div
+
+SUBS = (0, 1)
+N_USERS = 3
+MAX_ROUNDINGS_PER_OP = 8  # a fill: per side, funding settlement + reduce (2) + flip open (1)
+REQUIRED = {  # outcomes the default run must reach, or it did not test what it claims to
+    "deposit", "withdraw", "transferCollateral", "trade", "liquidate", "setFundingRate", "accrueFunding",
+    "InsufficientMargin", "StalePrice", "PriceOutsideBand", "InsufficientCollateral", "NotLiquidatable",
+    "event:FundingSettled", "event:FundingAccrued", "event:PositionUpdated",
+}
+
+
+class Context:
+    """The deployment shared by all examples, with funded accounts and open positions, reset to its
+    snapshot before each example."""
+
+    def __init__(self, chain):
+        self.chain = chain
+        self.signers = [tx.node_signer(chain, i) for i in range(3 + N_USERS + 1)]
+        self.owner, self.operator, self.keeper = self.signers[:3]
+        self.users = self.signers[3:3 + N_USERS]
+        self.stranger = self.signers[3 + N_USERS]
+        self.by_address = {s.address: s for s in self.signers}
+        self.dep = deploy_engine(chain, self.owner, default_markets(), keepers=(self.keeper.address,),
+                                 operators=(self.operator.address,))
+        fund(self.dep, self.users, 10**20)
+        self.batch = deploy_batch(chain, self.owner)
+        e, u = self.dep.engine, [x.address for x in self.users]
+        for user in self.users:
+            e.transact("deposit", 0, 50_000 * 10**6, sender=user, gas=TX_GAS)
+            e.transact("deposit", 1, 5_000 * 10**6, sender=user, gas=TX_GAS)
+        for market_id, a, b, size, price in [
+            (0, (u[0], 0), (u[1], 0), 10 * WAD, 2000 * WAD),
+            (1, (u[2], 0), (u[0], 0), WAD, 30000 * WAD),
+            (2, (u[1], 1), (u[2], 0), 240 * WAD, 100 * WAD),  # isolated, near its initial margin
+            (0, (u[0], 1), (u[2], 0), 24 * WAD, 2000 * WAD),  # isolated, near its initial margin
+        ]:
+            e.transact("trade", market_id, *a, *b, size, price, sender=self.operator, gas=TX_GAS)
+        self.snapshot = chain.snapshot()
+        self.seen: Counter = Counter()
+
+    def reset(self) -> None:
+        self.chain.revert(self.snapshot)
+        self.snapshot = self.chain.snapshot()
+
+
+@pytest.fixture(scope="module")
+def context(chain_session):
+    """On the session's chain: the embedded devnet, or anvil with --anvil."""
+    before = chain_session.snapshot()
+    yield Context(chain_session)
+    chain_session.revert(before)
+
+
+@pytest.fixture(scope="module")
+def anvil_context(artifacts):
+    """On a fresh anvil node: ~100x faster views than the embedded EVM, so it carries the larger profile."""
+    chain = devnet.start_anvil()
+    yield Context(chain)
+    chain.close()
+
+
+def mostly(normal, *edges):
+    """``normal``, or one of ``edges`` about one time in ten."""
+    return st.integers(0, 9).flatmap(lambda r: st.sampled_from(edges) if r == 0 else normal)
+
+
+def log_uniform(low_exp: int, high_exp: int):
+    """m · 10^e with m in 1..999 and e in [low_exp, high_exp]: every order of magnitude equally likely."""
+    return st.builds(lambda m, e: m * 10**e, st.integers(1, 999), st.integers(low_exp, high_exp))
+
+
+amount_tokens = mostly(log_uniform(0, 9), 0, 2**128)
+amount_wad = mostly(log_uniform(12, 21), 0, 2**128)
+account = st.tuples(st.integers(0, N_USERS - 1), st.sampled_from(SUBS))
+market = st.integers(0, 2)
+size_wad = mostly(st.builds(lambda mag, neg: -mag if neg else mag, log_uniform(13, 17), st.booleans()),
+                  0, 2**94, -(2**94), 2**94 - 1)
+dt = mostly(st.integers(1, 600), 3000, 3 * 86400)
+ADMIN_ACTIONS = ("pause", "params", "role", "ownership", "insurance", "fees")
+
+
+def make_machine(ctx: Context):
+    class EngineMachine(RuleBasedStateMachine):
+        """Random operation sequences on both engines."""
+
+        def __init__(self):
+            super().__init__()
+            ctx.reset()
+            self.d = DualEngine(ctx.dep, ctx.batch)
+            for market_id, spec in enumerate(ctx.dep.specs):  # fresh prices at the example's start
+                self.d.set_price(market_id, spec.price_wad)
+            self.slack = self.d.py.solvency_slack()
+            self.next_dt = 1
+            self.dirty = True
+
+        # -- helpers --------------------------------------------------------------------------
+
+        def run(self, fn, sender, *args):
+            dt, self.next_dt = self.next_dt, 1
+            outcome = self.d.op(fn, sender, *args, dt=dt)
+            self.dirty = True
+            ctx.seen[fn if outcome.ok else outcome.error[0]] += 1
+            ctx.seen.update(f"event:{name}" for name, _ in outcome.events or ())
+            slack = self.d.py.solvency_slack()
+            assert slack >= self.slack, f"{fn}{args} created value: slack {self.slack} -> {slack}"
+            assert slack - self.slack < 2 * WAD * MAX_ROUNDINGS_PER_OP, f"{fn}{args} destroyed value: {slack - self.slack}"
+            self.slack = slack
+            return outcome
+
+        def addr(self, who):
+            user, sub = who
+            return ctx.users[user].address, sub
+
+        def owner_signer(self, honest=True):
+            return ctx.by_address.get(self.d.py.state.owner, ctx.stranger) if honest else ctx.stranger
+
+        def oracle_price(self, market_id):
+            m = self.d.py.state.markets[market_id]
+            return self.d.py.oracles[m.oracle].latest_price()[0]
+
+        # -- rules ----------------------------------------------------------------------------
+
+        @rule(dt=dt)
+        def time_passes(self, dt):
+            self.next_dt += dt
+
+        @rule(who=account, amount=amount_tokens)
+        def deposit(self, who, amount):
+            self.run("deposit", ctx.users[who[0]], who[1], amount)
+
+        @rule(who=account, amount=amount_tokens)
+        def withdraw(self, who, amount):
+            self.run("withdraw", ctx.users[who[0]], who[1], amount)
+
+        @rule(who=account, same=mostly(st.just(False), True), amount=amount_wad)
+        def transfer_collateral(self, who, same, amount):
+            self.run("transferCollateral", ctx.users[who[0]], who[1], who[1] if same else 1 - who[1], amount)
+
+        @rule(market_id=market, taker=account, maker=account, size=size_wad,
+              band_permille=st.one_of(st.integers(-1000, 1000), st.sampled_from([-1001, 1001, -1000, 1000])),
+              wei=st.integers(-3, 3), honest=st.integers(0, 9))
+        def trade(self, market_id, taker, maker, size, band_permille, wei, honest):
+            p = self.oracle_price(market_id)
+            band = self.d.py.state.markets[market_id].params.price_band_wad
+            price = p + smul_div(p, band * band_permille, WAD * 1000, Rounding.Trunc)  # in the band for |permille| ≤ 1000
+            price = max(price + (wei if abs(band_permille) < 1000 else 0), 0)
+            sender = ctx.operator if honest else ctx.stranger
+            self.run("trade", sender, market_id, *self.addr(taker), *self.addr(maker), size, price)
+
+        @rule(market_id=market, taker=account, maker=account, leverage_pct=st.integers(50, 120), short=st.booleans())
+        def trade_at_max_leverage(self, market_id, taker, maker, leverage_pct, short):
+            """A fill sized near the taker's initial-margin limit (what makes liquidations reachable)."""
+            p = self.oracle_price(market_id)
+            imf = self.d.py.state.markets[market_id].params.imf_wad
+            try:
+                free = self.d.py.free_collateral(*self.addr(taker))
+            except Revert:
+                return
+            if p <= 0 or free <= 0:
+                return
+            size = free * WAD // p * WAD // imf * leverage_pct // 100  # non-negative operands
+            self.run("trade", ctx.operator, market_id, *self.addr(taker), *self.addr(maker), -size if short else size, p)
+
+        @precondition(lambda self: len(self.d.py.state.accounts) > 1)
+        @rule(data=st.data(), pause_first=st.booleans())
+        def reduce_only_fill(self, data, pause_first):
+            """A fill that reduces both sides' positions: always allowed, also while paused."""
+            pairs = [
+                (a, b, m)
+                for a, acc_a in self.d.py.state.accounts.items() for m, pa in acc_a.positions.items()
+                for b, acc_b in self.d.py.state.accounts.items()
+                if b != a and m in acc_b.positions and (acc_b.positions[m].size > 0) != (pa.size > 0)
+            ]
+            if not pairs:
+                return
+            a, b, market_id = data.draw(st.sampled_from(pairs), label="pair")
+            pause = pause_first and not self.d.py.state.paused
+            if pause:
+                self.run("pause", self.owner_signer())
+            size_a, size_b = self.d.py.position(*a, market_id)[0], self.d.py.position(*b, market_id)[0]
+            size = min(abs(size_a), abs(size_b))
+            p = max(self.oracle_price(market_id), 1)
+            self.run("trade", ctx.operator, market_id, *a, *b, -size if size_a > 0 else size, p)
+            if pause:
+                self.run("unpause", self.owner_signer())
+
+        @precondition(lambda self: any(a.positions for a in self.d.py.state.accounts.values()))
+        @rule(data=st.data(), pct=st.integers(4, 20))
+        def adverse_move(self, data, pct):
+            """Move a market's price by pct% against a position of one of the two most leveraged accounts."""
+            ranked = sorted((k for k, a in self.d.py.state.accounts.items() if a.positions),
+                            key=lambda k: self._safe(self.d.py.margin_ratio, k, 0))
+            key = data.draw(st.sampled_from(ranked[:2]), label="account")
+            holders = [(m, p.size) for m, p in self.d.py.state.accounts[key].positions.items()]
+            market_id, size = data.draw(st.sampled_from(holders), label="position")
+            p = self.oracle_price(market_id)
+            if p <= 0:
+                return
+            self.d.set_price(market_id, p + smul_div(p, -pct if size > 0 else pct, 100, Rounding.Trunc), dt=self.next_dt)
+            self.next_dt = 1
+            self.dirty = True
+
+        @rule(market_id=market, move_pct=st.integers(-25, 25), age=mostly(st.just(0), 10, 3601, 7200),
+              bad=mostly(st.none(), 0, -WAD, 2**94))
+        def set_price(self, market_id, move_pct, age, bad):
+            p = self.oracle_price(market_id)
+            moved = p + smul_div(p, move_pct, 100, Rounding.Trunc) if p > 0 else ctx.dep.specs[market_id].price_wad
+            new = bad if bad is not None else max(moved, 10**10)
+            self.d.set_price(market_id, new, self.d.clock + self.next_dt - age, dt=self.next_dt)
+            self.next_dt = 1
+            self.dirty = True
+
+        @rule(market_id=market, rate=mostly(st.integers(-(10**12), 10**12), 10**12 + 1, -(10**12) - 1),
+              honest=st.integers(0, 9))
+        def set_funding_rate(self, market_id, rate, honest):
+            self.run("setFundingRate", ctx.keeper if honest else ctx.stranger, market_id, rate)
+
+        @rule(market_id=mostly(market, 3), who=st.integers(0, N_USERS - 1))
+        def accrue_funding(self, market_id, who):
+            self.run("accrueFunding", ctx.users[who], market_id)
+
+        def _safe(self, view, key, default):
+            try:
+                return view(*key)
+            except Revert:
+                return default
+
+        @precondition(lambda self: any(a.positions for a in self.d.py.state.accounts.values()))
+        @rule(data=st.data(), fraction=st.sampled_from(["all", "half", "quarter", "too much"]),
+              prefer_liquidatable=st.integers(0, 4), strong_liquidator=st.integers(0, 4))
+        def liquidate(self, data, fraction, prefer_liquidatable, strong_liquidator):
+            holders = [key for key, a in self.d.py.state.accounts.items() if a.positions]
+            if prefer_liquidatable:
+                holders = [h for h in holders if self._safe(self.d.py.is_liquidatable, h, False)] or holders
+            owner, sub = data.draw(st.sampled_from(holders), label="target")
+            market_id = data.draw(st.sampled_from(sorted(self.d.py.state.accounts[(owner, sub)].positions)), label="market")
+            size = self.d.py.position(owner, sub, market_id)[0]
+            num, den = {"all": (1, 1), "half": (1, 2), "quarter": (1, 4), "too much": (5, 4)}[fraction]
+            size = smul_div(size, num, den, Rounding.Trunc)
+            others = [k for k in self.d.py.state.accounts if k != (owner, sub)]
+            if strong_liquidator:  # the account with the most free collateral
+                others.sort(key=lambda k: self._safe(self.d.py.free_collateral, k, -1), reverse=True)
+                liquidator = others[0] if others else (ctx.stranger.address, 0)
+            else:
+                liquidator = data.draw(st.sampled_from([*others, (owner, sub), (ctx.stranger.address, 0)]), label="liquidator")
+            self.run("liquidate", ctx.by_address[liquidator[0]], liquidator[1], owner, sub, market_id, size)
+
+        @rule(data=st.data(), action=st.sampled_from(ADMIN_ACTIONS), honest=st.integers(0, 5))
+        def admin(self, data, action, honest):
+            owner = self.owner_signer(bool(honest))
+            if action == "pause":
+                self.run("unpause" if self.d.py.state.paused else "pause", owner)
+            elif action == "params":
+                market_id = data.draw(mostly(market, 3), label="market")
+                imf_pct = data.draw(st.sampled_from([5, 10, 20, 30, 0]), label="imf %")
+                params = default_params(imf_wad=imf_pct * WAD // 100, mmf_wad=imf_pct * WAD // 200)
+                self.run("setMarketParams", owner, market_id, tuple(params))
+            elif action == "role":
+                who = data.draw(st.sampled_from([ctx.stranger, *ctx.users]), label="account")
+                role = data.draw(st.sampled_from(["setKeeper", "setOperator"]), label="role")
+                self.run(role, owner, who.address, data.draw(st.booleans(), label="allowed"))
+            elif action == "ownership":
+                to = data.draw(st.sampled_from(ctx.signers), label="new owner")
+                self.run("transferOwnership", owner, to.address)
+                self.run("acceptOwnership", to if honest else ctx.stranger)
+            elif action == "insurance":
+                self.run("depositInsurance", ctx.users[honest % N_USERS], data.draw(amount_tokens, label="amount"))
+            else:
+                to = ctx.stranger.address if honest else "0x0000000000000000000000000000000000000000"
+                self.run("withdrawFees", self.owner_signer(), to, data.draw(mostly(log_uniform(0, 6), 0), label="amount"))
+
+        @invariant()
+        def views_and_state_agree(self):
+            if self.dirty:
+                self.d.check_views(extra_accounts=((ctx.stranger.address, 0),))
+                self.dirty = False
+
+        def teardown(self):
+            self.d.check_getters()
+
+    return EngineMachine
+
+
+def _run(context, max_examples, steps, derandomize=True):
+    run_state_machine_as_test(make_machine(context), settings=settings(
+        max_examples=max_examples, stateful_step_count=steps, deadline=None, derandomize=derandomize,
+        suppress_health_check=list(HealthCheck),
+    ))
+
+
+def test_engine_parity_random_sequences(context):
+    """On the session chain (embedded by default): a small profile, every step compared."""
+    context.seen.clear()
+    _run(context, max_examples=5, steps=20)
+    assert {"deposit", "trade", "InsufficientMargin"} <= set(context.seen), dict(context.seen)
+
+
+@pytest.mark.anvil
+def test_engine_parity_random_sequences_anvil(anvil_context):
+    """On anvil: the default profile; the run must reach every outcome in REQUIRED."""
+    anvil_context.seen.clear()
+    _run(anvil_context, max_examples=25, steps=30)
+    missing = REQUIRED - set(anvil_context.seen)
+    assert not missing, f"the random run never reached {sorted(missing)}: outcomes seen {dict(anvil_context.seen)}"
+
+
+@pytest.mark.slow
+@pytest.mark.anvil
+def test_engine_parity_random_sequences_large(anvil_context):
+    """The large profile, random seeds (run with -m slow)."""
+    _run(anvil_context, max_examples=300, steps=60, derandomize=False)
