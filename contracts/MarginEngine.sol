@@ -74,7 +74,6 @@ contract MarginEngine is Ownable2Step, Pausable {
     int256 internal constant SIZE_BOUND = 2 ** 94; // |size| < 2^94
     uint256 internal constant PRICE_BOUND = 2 ** 94; // 0 < price < 2^94
     int256 internal constant FUNDING_INDEX_BOUND = 2 ** 100; // |F| < 2^100
-    int256 internal constant COST_BASIS_BOUND = 2 ** 130; // |cost basis| < 2^130
     int256 internal constant COLLATERAL_BOUND = 2 ** 128; // |collateral| < 2^128
     uint256 internal constant AMOUNT_BOUND = 2 ** 128; // token and WAD amounts of one operation
 
@@ -110,7 +109,6 @@ contract MarginEngine is Ownable2Step, Pausable {
     error AmountOutOfBounds(uint256 amount);
     error CollateralOutOfBounds(address owner, uint256 sub, int256 collateralWad);
     error SizeOutOfBounds(int256 sizeWad);
-    error CostBasisOutOfBounds(int256 costBasisWad);
     error SelfTrade(address owner, uint256 sub);
     error PriceOutsideBand(uint256 marketId, uint256 priceWad, uint256 oraclePriceWad);
     error TooManyPositions(address owner, uint256 sub, uint256 maxPositions);
@@ -676,7 +674,8 @@ contract MarginEngine is Ownable2Step, Pausable {
                 cost = _openCost(newSize, price);
             }
         }
-        if (cost <= -COST_BASIS_BOUND || cost >= COST_BASIS_BOUND) revert CostBasisOutOfBounds(cost);
+        // |cost| ≤ |size|·max price / WAD + (one unit per fill) < 2^94·2^94 / 10^18 + 2^64 < 2^130:
+        // the cost-basis bound of spec §3 follows from the size and price bounds, unchecked here.
         pos.size = newSize;
         pos.costBasis = cost;
         uint256 feeWad = FixedPointMath.mulDiv(_abs(delta) * priceWad, feeRateWad, WAD2, FixedPointMath.Rounding.Ceil);

@@ -359,3 +359,20 @@ def test_constructor_checks_mirror(chain, artifacts):
     with pytest.raises(E.OwnableInvalidOwner) as py_err:
         Engine(token6.address, 6, ZERO)
     assert (chain_err.value.name, chain_err.value.args_) == (py_err.value.name, py_err.value.args_)
+
+
+def test_bound_reverts(sys_):
+    s, d = sys_, sys_.d
+    a = s.u1.address
+    ok(d.op("deposit", s.u1, 0, 10**6 * USD))
+    big = 2**128 - 1  # within the amount bound, but the collateral would reach 2^128 WAD
+    err(d.op("deposit", s.u1, 0, big), "CollateralOutOfBounds", a, 0, 10**6 * USD * SCALE + big * SCALE)
+    err(d.op("liquidate", s.u1, 0, s.u2.address, 0, 0, WAD), "NoPosition", s.u2.address, 0, 0)
+    # the funding index bound: the largest rate at the largest price for ~3 years
+    ok(d.op("setFundingRate", s.keeper, 0, 10**12))
+    last = d.py.state.markets[0].last_funding_time
+    d.set_price(0, 2**94 - 1, dt=10**8)
+    out = d.op("accrueFunding", s.u2, 0)
+    index = floor(10**12 * (d.clock - last) * (2**94 - 1), WAD)
+    assert index >= 2**100
+    err(out, "FundingIndexOutOfBounds", 0, index)

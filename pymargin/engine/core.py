@@ -26,7 +26,6 @@ from pymargin.errors import ARITHMETIC_OVERFLOW, Panic, UserError
 from pymargin.fixedpoint import WAD, Rounding, mul_div, smul_div
 from pymargin.model import (
     COLLATERAL_BOUND,
-    COST_BASIS_BOUND,
     FUNDING_INDEX_BOUND,
     MAX_POSITIONS,
     PRICE_BOUND,
@@ -666,8 +665,7 @@ class Engine:
                 pos.funding_index = 0
             elif closed == old_size:
                 cost = _open_cost(new_size, price)
-        if not -COST_BASIS_BOUND < cost < COST_BASIS_BOUND:
-            raise E.CostBasisOutOfBounds(cost)
+        # |cost| < 2^130 follows from the size and price bounds (as in the contract), unchecked
         pos.size, pos.cost_basis = new_size, cost
         if new_size == 0:
             del acc.positions[market_id]

@@ -67,10 +67,6 @@ class SizeOutOfBounds(Revert):
     """(size_wad): a fill size is 0 or a size would leave (-2^94, 2^94)."""
 
 
-class CostBasisOutOfBounds(Revert):
-    """(cost_basis_wad): a cost basis would leave (-2^130, 2^130)."""
-
-
 class SelfTrade(Revert):
     """(owner, sub): taker and maker are the same account."""
 
