@@ -13,7 +13,7 @@ from pymargin.chain import tx
 from pymargin.chain.engine_devnet import default_markets, deploy_engine
 from pymargin.engine import Engine
 from pymargin.engine.persist import to_json_dict
-from pymargin.errors import UserError
+from pymargin.errors import Revert, UserError
 from pymargin.fixedpoint import WAD
 from pymargin.model import Account, MarketView
 
@@ -113,3 +113,17 @@ def test_exports_for_commitments(busy):
         assert margin.maintenance_margin(positions, views) == busy.contract.call("maintenanceMargin", a.owner, a.sub)
     params = engine.model_params(2)
     assert (params.market_id, params.name, params.imf_wad) == (2, "SOL-PERP", WAD // 5)
+
+
+def test_a_reverting_oracle_is_loaded_as_its_revert(busy, tmp_path):
+    aggregator = busy.dep.aggregators[2]
+    aggregator.transact("setRound", 2**255 - 1, 0, sender=busy.dep.owner, gas=3_000_000)  # overflows the WAD scaling
+    loaded = Engine.from_chain(busy.contract)
+    with pytest.raises(tx.ContractRevert) as on_chain:
+        busy.contract.call("marketView", 2)
+    with pytest.raises(Revert) as in_python:
+        loaded.market_view(2)
+    assert (in_python.value.name, in_python.value.args_) == (on_chain.value.name, on_chain.value.args_) == ("MulDivOverflow", ())
+    loaded.save_json(tmp_path / "e.json")
+    with pytest.raises(Revert, match="MulDivOverflow"):
+        Engine.load_json(tmp_path / "e.json").market_view(2)

@@ -82,17 +82,18 @@ def load_chain(contract: Any, block: Any = "latest") -> Engine:
 
 
 def _snapshot_feed(contract: Any, oracle: str, block: Any) -> PriceFeed:
-    from pymargin.chain.tx import revert_data
+    """The oracle's current answer as a DevOracle, or a RevertingFeed carrying its revert.
 
-    feed = contract.chain.w3.eth.contract(address=oracle, abi=_LATEST_PRICE_ABI)
+    The oracle is called through the same kind of contract wrapper as ``contract`` (so a revert
+    arrives decoded, with ``name`` and ``args_``), without importing the chain layer here.
+    """
+    feed = type(contract)(contract.chain, "IPriceOracle", oracle, {"abi": _LATEST_PRICE_ABI}, contract.decoder)
     try:
-        price, updated_at = feed.functions.latestPrice().call(block_identifier=block)
+        price, updated_at = feed.call("latestPrice", block=block)
     except Exception as exc:
-        data = revert_data(exc)
-        if data is None:
+        if not hasattr(exc, "args_"):
             raise
-        decoded = contract.decoder.decode(data)
-        return RevertingFeed(revert_named(decoded.name, decoded.args_))
+        return RevertingFeed(revert_named(exc.name, exc.args_))
     return DevOracle(price, updated_at)
 
 
