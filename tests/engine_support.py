@@ -20,12 +20,9 @@ from eth_utils import is_hex_address, to_checksum_address
 
 from pymargin.chain.contracts import Contract, deploy_contract
 from pymargin.chain.engine_devnet import TX_GAS, EngineDeployment, min_next_timestamp, mirror, set_next_timestamp
-from pymargin.chain.tx import ContractRevert, Signer, revert_data
+from pymargin.chain.tx import Signer, revert_data
 from pymargin.engine import ChainlinkAdapter, Engine
 from pymargin.errors import Revert
-from pymargin.fixedpoint import WAD
-
-WAD2 = WAD * WAD
 
 
 def snake(name: str) -> str:
@@ -220,4 +217,4 @@ def fund(dep: EngineDeployment, signers: list[Signer], tokens: int) -> None:
         dep.token.transact("approve", dep.engine.address, 2**256 - 1, sender=s, gas=TX_GAS)
 
 
-__all__ = ["DualEngine", "Outcome", "ParityError", "deploy_batch", "fund", "norm", "snake", "ContractRevert"]
+__all__ = ["DualEngine", "Outcome", "ParityError", "deploy_batch", "fund", "norm", "snake"]
