@@ -19,7 +19,6 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from eth_account import Account as EthAccount
 from eth_utils import keccak
@@ -33,6 +32,7 @@ from pymargin.crosscheck import DualEngine, deploy_view_batch
 from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD, Rounding, mul_div
 from pymargin.fsutil import atomic_write_text
+from pymargin.progress import SILENT, Progress
 from pymargin.report import AccountRow, Liquidation, ProofSummary, ReportData, write_report
 
 TOKEN_DECIMALS = 6
@@ -114,17 +114,15 @@ def _trader_keys(seed: int, count: int) -> list[tx.Signer]:
     return [tx.key_signer(keccak(f"pymargin-demo:{seed}:{i}".encode())) for i in range(count)]
 
 
-def _fund_traders(chain: Chain, funder: tx.Signer, traders: list[tx.Signer], dep, progress: Callable[[str], None]) -> None:
+def _fund_traders(chain: Chain, funder: tx.Signer, traders: list[tx.Signer], dep, progress: Progress) -> None:
     eth = ETH_PER_TRADER_DEVNET if chain.is_devnet else ETH_PER_TRADER_RPC
-    for i, trader in enumerate(traders):
+    for trader in progress.track(traders, "funding traders (gas, test tokens, approval)"):
         tx.send(chain, funder, {"to": trader.address, "value": eth}, gas=21_000)
         dep.token.transact("mint", trader.address, 10**15, sender=trader, gas=TX_GAS)
         dep.token.transact("approve", dep.engine.address, 2**256 - 1, sender=trader, gas=TX_GAS)
-        if (i + 1) % 8 == 0 or i + 1 == len(traders):
-            progress(f"  funded {i + 1}/{len(traders)} traders")
 
 
-def run_demo(config: DemoConfig, chain: Chain, progress: Callable[[str], None] = lambda _m: None) -> DemoResult:
+def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> DemoResult:
     """Run the demo on ``chain``; write report and artifacts into ``config.out_dir``; return the result."""
     from pymargin.commit import onchain as commit_onchain
     from pymargin.commit.commitment import commit_accounts
@@ -141,7 +139,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Callable[[str], None] =
     result = DemoResult(chain=f"{chain.kind} (chain id {chain.chain_id})", accounts=config.accounts)
 
     started = time.perf_counter()
-    progress("compiling contracts")
+    progress.info("compiling contracts")
     compile_contracts()
     watch.lap("compile", started)
 
@@ -151,25 +149,25 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Callable[[str], None] =
     operator = owner
     n_owners = (config.accounts + 1) // 2
     traders = _trader_keys(config.seed, n_owners)
-    progress(f"deploying MarginEngine with {len(demo_markets())} markets, token and oracles")
+    progress.info(f"deploying MarginEngine with {len(demo_markets())} markets, token and oracles")
     dep = deploy_engine(chain, owner, demo_markets(), decimals=TOKEN_DECIMALS, keepers=(owner.address,), operators=(operator.address,))
     dual = DualEngine(dep, deploy_view_batch(chain, owner))
     watch.lap("deploy_engine", started)
 
     # -- seed accounts ------------------------------------------------------------------------------------
     started = time.perf_counter()
-    progress(f"seeding {config.accounts} accounts ({n_owners} owners: cross-margin sub 0 and isolated sub 1)")
+    progress.info(f"seeding {config.accounts} accounts ({n_owners} owners: cross-margin sub 0 and isolated sub 1)")
     _fund_traders(chain, owner, traders, dep, progress)
     accounts: list[tuple[tx.Signer, int]] = [(t, sub) for t in traders for sub in (0, 1)][: config.accounts]
     liquidator = accounts[0]
-    for signer, sub in accounts:
+    for signer, sub in progress.track(accounts, "depositing collateral"):
         deposit = LIQUIDATOR_DEPOSIT_TOKENS if (signer, sub) == liquidator else rng.randrange(2_000, 50_000) * TOKEN
         _expect(dual.op("deposit", signer, sub, deposit), "deposit")
     trades = 0
     prices = [spec.price_wad for spec in dep.specs]
     isolated_market = {sig.address: rng.randrange(len(prices)) for sig in traders}
     players = [a for a in accounts if a != liquidator]
-    for _ in range(FILL_ROUNDS):  # each round pairs every account with a random counterparty
+    for _ in progress.track(range(FILL_ROUNDS), "matching fills (each round pairs every account)"):
         rng.shuffle(players)
         for (taker, t_sub), (maker, m_sub) in zip(players[0::2], players[1::2]):
             allowed = set(range(len(prices)))
@@ -186,7 +184,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Callable[[str], None] =
                 outcome = dual.op("trade", operator, market_id, taker.address, t_sub, maker.address, m_sub, size, prices[market_id])
                 trades += outcome.ok
     result.trades = trades
-    progress(f"  {trades} fills between {config.accounts} accounts")
+    progress.info(f"  {trades} fills between {config.accounts} accounts")
     watch.lap("seed", started)
 
     # -- price path, funding, liquidations --------------------------------------------------------------
@@ -194,7 +192,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Callable[[str], None] =
     paths = {spec.name: [spec.price_wad] for spec in dep.specs}
     liquidations: list[Liquidation] = []
     drift = [0.0, 0.004, -0.012, 0.02]  # SOL drifts down, ARB up: someone always ends up liquidatable
-    for step in range(1, config.steps + 1):
+    for step in progress.track(range(1, config.steps + 1), "moving prices, accruing funding, liquidating"):
         for market_id, spec in enumerate(dep.specs):
             move = 1.0 + drift[market_id] + rng.gauss(0.0, 0.02)
             prices[market_id] = max(1, int(prices[market_id] * move))
@@ -204,17 +202,17 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Callable[[str], None] =
             _expect(dual.op("setFundingRate", owner, market_id, rate), "setFundingRate")
             _expect(dual.op("accrueFunding", owner, market_id), "accrueFunding")
         liquidations += _liquidate_all(dual, liquidator, step, [s.name for s in dep.specs])
-        progress(f"  step {step}/{config.steps}: prices {', '.join(f'{s.name} {p / WAD:,.2f}' for s, p in zip(dep.specs, prices))}; {len(liquidations)} liquidations so far")
+        progress.info(f"  step {step}/{config.steps}: prices {', '.join(f'{s.name} {p / WAD:,.2f}' for s, p in zip(dep.specs, prices))}; {len(liquidations)} liquidations so far")
     result.liquidations = len(liquidations)
     watch.lap("simulate", started)
 
     # -- cross-check the mirror against the contract --------------------------------------------------
     started = time.perf_counter()
-    progress("cross-checking every stored value and view: Python mirror vs contract")
+    progress.info("cross-checking every stored value and view: Python mirror vs contract")
     compared, mismatches = dual.check_all()
     result.crosscheck_values, result.crosscheck_mismatches = compared, len(mismatches)
     for line in mismatches[:10]:
-        progress(f"  MISMATCH {line}")
+        progress.info(f"  MISMATCH {line}")
     watch.lap("crosscheck", started)
 
     # -- commit, prove, post, verify ---------------------------------------------------------------------
@@ -224,7 +222,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Callable[[str], None] =
     views = engine.market_views()
     depth = max(config.batch_log2, (len(book) - 1).bit_length())
     secret = keccak(f"pymargin-demo-operator-secret:{config.seed}".encode())
-    progress(f"committing {len(book)} accounts (tree depth {depth})")
+    progress.info(f"committing {len(book)} accounts (tree depth {depth})")
     commitment = commit_accounts(book, views, secret, epoch=1, depth=depth)
     result.root = hex(commitment.root.hash)
     result.total_equity_wad, result.total_mm_wad = commitment.root.equity, commitment.root.mm
@@ -233,8 +231,9 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Callable[[str], None] =
     started = time.perf_counter()
     backend = config.backend or default_backend_name()
     circuit = circuits.solvency(config.batch_log2, MARKETS_IN_CIRCUIT, depth - config.batch_log2)
-    progress(f"setting up the Groth16 keys for SolvencyBatch(2^{config.batch_log2} accounts, {MARKETS_IN_CIRCUIT} markets) with {backend} (cached after the first run)")
-    keys = get_backend(backend).setup(circuit)
+    progress.info(f"setting up the Groth16 keys for SolvencyBatch(2^{config.batch_log2} accounts, {MARKETS_IN_CIRCUIT} markets) with {backend} (cached after the first run)")
+    with progress.status("compiling the circuit and making its keys (cached after the first run)"):
+        keys = get_backend(backend).setup(circuit)
     verifier, _ = onchain.deploy_verifier(chain, keys, owner)
     hashers = commit_onchain.deploy_hashers(chain, owner)
     registry = onchain.deploy_registry(chain, owner, verifier, dep.engine.address, hashers, k=config.batch_log2,
@@ -245,15 +244,16 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Callable[[str], None] =
     started = time.perf_counter()
     ctx = inputs.EpochContext(1, chain.chain_id, int(registry.address, 16), depth, inputs.market_table(views, MARKETS_IN_CIRCUIT), commitment.root)
     n_batches = 2 ** (depth - config.batch_log2)
-    progress(f"proving {n_batches} batch{'es' if n_batches > 1 else ''} with {config.workers} worker(s)")
-    epoch, keys = prove_epoch(commitment, secret, ctx, config.batch_log2, MARKETS_IN_CIRCUIT, backend, workers=config.workers)
+    progress.info(f"proving {n_batches} batch{'es' if n_batches > 1 else ''} with {config.workers} worker(s)")
+    with progress.status(f"proving {n_batches} batch(es) of {2 ** config.batch_log2} accounts"):
+        epoch, keys = prove_epoch(commitment, secret, ctx, config.batch_log2, MARKETS_IN_CIRCUIT, backend, workers=config.workers)
     result.batches = len(epoch.proofs)
     result.proving_s = round(time.perf_counter() - started, 2)
     epoch.save(out / "epoch.json")
     watch.lap("prove", started)
 
     started = time.perf_counter()
-    progress("posting the epoch: the registry verifies every proof and checks reserves ≥ liabilities")
+    progress.info("posting the epoch: the registry verifies every proof and checks reserves ≥ liabilities")
     receipt = onchain.post_epoch(registry, epoch, operator)
     result.post_epoch_gas = receipt.gasUsed
     result.verify_gas = onchain.verify_gas(chain, verifier, epoch.proofs[0], owner)

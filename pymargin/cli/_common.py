@@ -24,6 +24,13 @@ class Context:
         if not self.quiet and not self.as_json:
             click.echo(message, err=True)
 
+    @property
+    def progress(self):
+        """A :class:`pymargin.progress.Progress` for library calls: bars on stderr, silent with -q or --json."""
+        from pymargin.progress import SILENT, ConsoleProgress
+
+        return SILENT if self.quiet or self.as_json else ConsoleProgress()
+
 
 def fail(message: str, code: int = 2) -> None:
     """Print ``pymargin: error: <message>`` (first line only unless it is a compiler listing) and exit."""

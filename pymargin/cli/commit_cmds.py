@@ -98,9 +98,11 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
     else:
         raise UserError("commit needs a positions file (or --rpc URL --engine ADDRESS)")
     started = time.perf_counter()
-    commitment = commit_accounts(accounts, markets, secret, epoch, depth, workers or cpu_workers())
+    with ctx.progress.status(f"building the Merkle sum tree over {len(accounts):,} accounts"):
+        commitment = commit_accounts(accounts, markets, secret, epoch, depth, workers or cpu_workers())
     built = time.perf_counter() - started
-    proofs = write_commitment(commitment, secret, out_dir, list(only) or None)
+    with ctx.progress.status("writing the root and the inclusion proofs"):
+        proofs = write_commitment(commitment, secret, out_dir, list(only) or None)
     root = commitment.root
     data = {"epoch": epoch, "accounts": len(commitment.accounts), "depth": commitment.tree.depth,
             "root": root.to_json(), "out": str(out_dir), "proofs": len(proofs), "build_seconds": round(built, 2)}

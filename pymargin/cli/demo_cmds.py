@@ -55,7 +55,7 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
             ctx.info(f"chain: {chain.kind} (chain id {chain.chain_id}){' at ' + chain.url if chain.url else ''}")
             config = DemoConfig(accounts=accounts, steps=steps, seed=seed, batch_log2=batch_log2, backend=backend, workers=workers, out_dir=work)
             try:
-                result = run_demo(config, chain, progress=ctx.info)
+                result = run_demo(config, chain, progress=ctx.progress)
             except ParityError as exc:
                 fail(f"the Python mirror and the contract disagree: {exc}", 1)
         if out_dir.exists():

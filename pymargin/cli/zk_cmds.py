@@ -52,14 +52,16 @@ def prove_cmd(ctx, positions, epoch, out, depth, k, m, chain_id, registry, secre
 
     secret = _secret(secret_file)
     book = load_book(positions)
-    commitment = commit_accounts(book.accounts, book.markets, secret, epoch, depth)
+    with ctx.progress.status(f"committing {len(book.accounts):,} accounts"):
+        commitment = commit_accounts(book.accounts, book.markets, secret, epoch, depth)
     try:
         registry_int = int(registry, 16)
     except ValueError:
         raise UserError(f"--registry must be a hex address, got {registry!r}") from None
     context = EpochContext(epoch, chain_id, registry_int, depth, market_table(book.markets, m), commitment.root)
     started = time.perf_counter()
-    proof, keys = prove_epoch(commitment, secret, context, k, m, backend or default_backend_name(), ptau, workers, ray_address)
+    with ctx.progress.status(f"proving {2 ** (depth - k)} batch(es) of {2 ** k} accounts (the first run also compiles the circuit and makes its keys)"):
+        proof, keys = prove_epoch(commitment, secret, context, k, m, backend or default_backend_name(), ptau, workers, ray_address)
     proof.save(out)
     elapsed = time.perf_counter() - started
     if keys.development:
