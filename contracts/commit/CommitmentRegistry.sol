@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {Ownable} from "../../node_modules/@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {InclusionVerifier, IPoseidon4, IPoseidon5, IPoseidon6} from "./InclusionVerifier.sol";
 
 /// @title CommitmentRegistry
