@@ -28,6 +28,7 @@ from pymargin.errors import Revert
 from pymargin.fixedpoint import WAD
 
 WAD2 = WAD * WAD
+VIEWS_PER_CALL = 256  # views per ViewBatch eth_call
 
 
 def snake(name: str) -> str:
@@ -169,7 +170,10 @@ class DualEngine:
         """Compare every view and stored value at the latest block; return (values compared, mismatch descriptions)."""
         calls = self.view_calls(extra_accounts)
         encoded = [getattr(self.contract.functions, name)(*args)._encode_transaction_data() for name, args in calls]
-        results = self.batch.functions.batch(self.contract.address, encoded).call({"gas": 25_000_000}, block_identifier="latest")
+        results = []
+        for start in range(0, len(encoded), VIEWS_PER_CALL):  # one eth_call per chunk keeps under the call gas cap
+            chunk = encoded[start : start + VIEWS_PER_CALL]
+            results += self.batch.functions.batch(self.contract.address, chunk).call({"gas": 25_000_000}, block_identifier="latest")
         self.py.now = self.chain.w3.eth.get_block("latest")["timestamp"]
         mismatches = []
         for (name, args), (success, data) in zip(calls, results):
