@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from pymargin import tools
 from pymargin.errors import UserError
@@ -138,44 +139,48 @@ def _key_dir(circuit: Circuit, setup_id: str) -> Path:
     return build_root() / "keys" / f"{circuit.name}-{circuit.key}" / setup_id
 
 
-def _finish(work: Path, target: Path, circuit: Circuit, setup_id: str, development: bool, extra: dict) -> Keys:
-    meta = {"circuit": circuit.name, "circuit_key": circuit.key, "setup": setup_id, "development": development, **extra}
-    atomic_write_text(work / "setup.json", json.dumps(meta, indent=1, sort_keys=True) + "\n")
-    if development:
-        atomic_write_text(work / "SETUP.txt", DEV_WARNING)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(work, target)
-    return Keys(circuit, setup_id, target, development)
-
-
 def _existing(circuit: Circuit, setup_id: str, development: bool, required: str) -> Keys | None:
     folder = _key_dir(circuit, setup_id)
     keys = Keys(circuit, setup_id, folder, development)
     return keys if (folder / required).is_file() and keys.vk_path.is_file() else None
 
 
-def dev_setup_groth16py(circuit: Circuit) -> Keys:
-    """Development keys from groth16py's single-party setup over the r1cs (cached)."""
-    import groth16py
-
-    setup_id = "dev-groth16py"
-    found = _existing(circuit, setup_id, True, "proving_key.bin")
+def _cached_setup(circuit: Circuit, setup_id: str, development: bool, required: str, make: Callable[[Path], dict]) -> Keys:
+    """The keys in the cache, or made once by ``make(work_dir)`` (which writes ``required`` and
+    verification_key.json and returns metadata), under a lock, in a temporary folder renamed into place."""
+    found = _existing(circuit, setup_id, development, required)
     if found:
         return found
     target = _key_dir(circuit, setup_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     with _locked(target.parent / f".{setup_id}.lock"):
-        found = _existing(circuit, setup_id, True, "proving_key.bin")
+        found = _existing(circuit, setup_id, development, required)
         if found:
             return found
         work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{setup_id}-"))
         try:
-            pk, vk = groth16py.setup(str(circuit.r1cs))
-            pk.save(str(work / "proving_key.bin"))
-            atomic_write_text(work / "verification_key.json", vk.to_json())
-            return _finish(work, target, circuit, setup_id, True, {"tool": f"groth16py {groth16py.__version__ if hasattr(groth16py, '__version__') else ''}".strip()})
+            extra = make(work)
+            meta = {"circuit": circuit.name, "circuit_key": circuit.key, "setup": setup_id, "development": development, **extra}
+            atomic_write_text(work / "setup.json", json.dumps(meta, indent=1, sort_keys=True) + "\n")
+            if development:
+                atomic_write_text(work / "SETUP.txt", DEV_WARNING)
+            os.replace(work, target)
+            return Keys(circuit, setup_id, target, development)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def dev_setup_groth16py(circuit: Circuit) -> Keys:
+    """Development keys from groth16py's single-party setup over the r1cs (cached)."""
+    import groth16py
+
+    def make(work: Path) -> dict:
+        pk, vk = groth16py.setup(str(circuit.r1cs))
+        pk.save(str(work / "proving_key.bin"))
+        atomic_write_text(work / "verification_key.json", vk.to_json())
+        return {"tool": f"groth16py {getattr(groth16py, '__version__', '')}".strip()}
+
+    return _cached_setup(circuit, "dev-groth16py", True, "proving_key.bin", make)
 
 
 def snarkjs_setup(circuit: Circuit, ptau: Path | None = None) -> Keys:
@@ -189,25 +194,16 @@ def snarkjs_setup(circuit: Circuit, ptau: Path | None = None) -> Keys:
         if not ptau.is_file():
             raise SetupError(f"Powers of Tau file {ptau} not found")
         setup_id = "ceremony-" + _file_digest(ptau)[:12]
-    found = _existing(circuit, setup_id, development, "circuit.zkey")
-    if found:
-        return found
-    target = _key_dir(circuit, setup_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(target.parent / f".{setup_id}.lock"):
-        found = _existing(circuit, setup_id, development, "circuit.zkey")
-        if found:
-            return found
-        work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{setup_id}-"))
-        try:
-            z0 = work / "circuit_0000.zkey"
-            snarkjs("groth16", "setup", str(circuit.r1cs), str(ptau), str(z0))
-            snarkjs("zkey", "contribute", str(z0), str(work / "circuit.zkey"), "--name=pymargin phase 2", f"-e={secrets.token_hex(32)}")
-            z0.unlink()
-            snarkjs("zkey", "export", "verificationkey", str(work / "circuit.zkey"), str(work / "verification_key.json"))
-            return _finish(work, target, circuit, setup_id, development, {"ptau": str(ptau), "tool": "snarkjs"})
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+
+    def make(work: Path) -> dict:
+        z0 = work / "circuit_0000.zkey"
+        snarkjs("groth16", "setup", str(circuit.r1cs), str(ptau), str(z0))
+        snarkjs("zkey", "contribute", str(z0), str(work / "circuit.zkey"), "--name=pymargin phase 2", f"-e={secrets.token_hex(32)}")
+        z0.unlink()
+        snarkjs("zkey", "export", "verificationkey", str(work / "circuit.zkey"), str(work / "verification_key.json"))
+        return {"ptau": str(ptau), "tool": "snarkjs"}
+
+    return _cached_setup(circuit, setup_id, development, "circuit.zkey", make)
 
 
 def _file_digest(path: Path) -> str:
