@@ -188,7 +188,7 @@ def send(
         except Exception as exc:
             data = revert_data(exc)
             if data is None:
-                raise _send_error(exc, signer) from None
+                raise _send_error(exc, signer, chain, tx) from None
             raise decoder.decode(data) from None
     tx["nonce"] = w3.eth.get_transaction_count(signer.address, "pending")
     try:
@@ -201,7 +201,7 @@ def send(
         data = revert_data(exc)
         if data is not None:
             raise decoder.decode(data) from None
-        raise _send_error(exc, signer) from None
+        raise _send_error(exc, signer, chain, tx) from None
     try:
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout_s, poll_latency=0.05)
     except TimeExhausted:
@@ -211,9 +211,15 @@ def send(
     return receipt
 
 
-def _send_error(exc: BaseException, signer: Signer) -> UserError:
+def _send_error(exc: BaseException, signer: Signer, chain: Chain, tx: dict) -> UserError:
+    """The one-line error for a transaction the node refused (an unfunded sender named as such)."""
     text = str(exc).split("\n")[0]
-    if "insufficient funds" in text.lower() or "cannot afford" in text.lower():
+    try:
+        balance = chain.w3.eth.get_balance(signer.address)
+    except Exception:
+        balance = None
+    needed = tx.get("gas", 21_000) * tx.get("maxFeePerGas", 0) + tx.get("value", 0)
+    if (balance is not None and balance < max(needed, 1)) or "insufficient funds" in text.lower():
         return SignerError(f"account {signer.address} cannot pay for gas: fund it with the chain's native token first")
     return UserError(f"sending the transaction failed: {text}")
 
