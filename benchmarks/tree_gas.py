@@ -20,7 +20,7 @@ from eth_utils import to_checksum_address
 from pymargin.chain import devnet
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.tx import node_signer
-from pymargin.commit import onchain
+from pymargin.chain import commitments as onchain
 from pymargin.commit.commitment import commit_accounts
 from pymargin.model import WAD, Account, MarketView, Position
 

@@ -93,9 +93,9 @@ def bench_book(n: int, k: int, workers: int) -> dict:
     from pymargin.chain.compile import compile_contracts
     from pymargin.chain.contracts import deploy_contract
     from pymargin.chain.tx import node_signer
-    from pymargin.commit import onchain as commit_onchain
+    from pymargin.chain import commitments as commit_onchain
     from pymargin.commit.commitment import commit_accounts
-    from pymargin.zk import onchain
+    from pymargin.chain import solvency as onchain
     from pymargin.zk.backends import get_backend
     from pymargin.zk.solvency import prove_epoch
 

@@ -124,10 +124,11 @@ def _fund_traders(chain: Chain, funder: tx.Signer, traders: list[tx.Signer], dep
 
 def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> DemoResult:
     """Run the demo on ``chain``; write report and artifacts into ``config.out_dir``; return the result."""
-    from pymargin.commit import onchain as commit_onchain
+    from pymargin.chain import commitments as commit_onchain
     from pymargin.commit.commitment import commit_accounts
     from pymargin.commit.inclusion import parse_proof, proof_document, verify_proof
-    from pymargin.zk import circuits, inputs, onchain
+    from pymargin.chain import solvency as onchain
+    from pymargin.zk import circuits, inputs
     from pymargin.zk.backends import SnarkjsBackend, default_backend_name, get_backend
     from pymargin.zk.solvency import prove_epoch, verify_epoch
 

@@ -10,7 +10,7 @@ import pytest
 from commit_books import random_book
 
 from pymargin.chain.tx import ContractRevert, node_signer
-from pymargin.commit import onchain
+from pymargin.chain import commitments as onchain
 from pymargin.commit.commitment import commit_accounts
 from pymargin.commit.inclusion import InclusionError, parse_proof, proof_document, verify_proof
 from pymargin.commit.leaf import EMPTY_SLOT, Leaf, Slot

@@ -11,7 +11,7 @@ import pytest
 
 from pymargin import tools
 from pymargin.commit.poseidon import P, NotAFieldElement, poseidon
-from pymargin.commit.onchain import HASHER_ARITIES, hasher_artifact, hasher_name
+from pymargin.chain.commitments import HASHER_ARITIES, hasher_artifact, hasher_name
 
 ARITIES = (1, 2, *HASHER_ARITIES)  # the commitment arities, plus two the circuits may use
 CASES_PER_ARITY = 1000

@@ -14,7 +14,8 @@ import pytest
 
 from pymargin.chain.tx import node_signer
 from pymargin.fixedpoint import Rounding, smul_div
-from pymargin.zk import backends, onchain, setup
+from pymargin.chain import solvency as onchain
+from pymargin.zk import backends, setup
 from pymargin.zk.circom import compile_circuit
 from pymargin.zk.field import FIELD_P, from_field, to_field
 from pymargin.zk.proof import Proof, load_artifact, save_artifact

@@ -15,10 +15,11 @@ from pymargin.chain import tx
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine, mirror
 from pymargin.cli import main as cli_main
-from pymargin.commit import onchain as commit_onchain
+from pymargin.chain import commitments as commit_onchain
 from pymargin.commit.commitment import commit_accounts
 from pymargin.fixedpoint import WAD
-from pymargin.zk import circuits, inputs, onchain
+from pymargin.chain import solvency as onchain
+from pymargin.zk import circuits, inputs
 from pymargin.zk.backends import Groth16pyBackend
 from pymargin.zk.solvency import prove_epoch
 

@@ -14,11 +14,12 @@ from pymargin import margin
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import ContractRevert, deploy_contract
 from pymargin.chain.tx import node_signer
-from pymargin.commit import onchain as commit_onchain
+from pymargin.chain import commitments as commit_onchain
 from pymargin.commit.commitment import commit_accounts
 from pymargin.commit.tree import Node
 from pymargin.model import MarketView
-from pymargin.zk import circuits, inputs, onchain
+from pymargin.chain import solvency as onchain
+from pymargin.zk import circuits, inputs
 from pymargin.zk.backends import SnarkjsBackend
 from pymargin.zk.field import FIELD_P
 from pymargin.zk.r1cs import read_r1cs, unsatisfied

@@ -109,7 +109,7 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
     if registry:
         from pymargin.chain import devnet
         from pymargin.cli.chain_cmds import _signer
-        from pymargin.commit.onchain import post_root
+        from pymargin.chain.commitments import post_root
 
         chain = devnet.connect(rpc)
         contract = _registry(chain, registry)
@@ -192,7 +192,7 @@ def _check_on_chain(proof, rpc: str, registry: str) -> None:
     from pymargin.chain import devnet
     from pymargin.chain.tx import ContractRevert
     from pymargin.commit.inclusion import InclusionError
-    from pymargin.commit.onchain import leaf_arg, node_arg, node_from_abi
+    from pymargin.chain.commitments import leaf_arg, node_arg, node_from_abi
 
     chain = devnet.connect(rpc)
     contract = _registry(chain, registry)
@@ -223,7 +223,7 @@ def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | No
     from pymargin.chain import devnet
     from pymargin.chain.compile import compile_contracts
     from pymargin.cli.chain_cmds import _signer
-    from pymargin.commit.onchain import deploy_registry
+    from pymargin.chain.commitments import deploy_registry
 
     chain = devnet.connect(rpc)
     compile_contracts()

@@ -99,7 +99,7 @@ def verify_cmd(ctx, proof_file, vk_path, rpc, verifier) -> None:
         if not verifier:
             raise UserError("--rpc needs --verifier ADDRESS")
         from pymargin.chain.devnet import connect
-        from pymargin.zk.onchain import verify_onchain, verifier_contract
+        from pymargin.chain.solvency import verify_onchain, verifier_contract
 
         contract = verifier_contract(connect(rpc), verifier)
         problems += [f"batch {i}: the on-chain verifier rejects it" for i, p in enumerate(epoch.proofs) if not verify_onchain(contract, p)]
@@ -127,7 +127,7 @@ def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore) -> None:
     """
     from pymargin.chain.devnet import connect
     from pymargin.cli.chain_cmds import _signer
-    from pymargin.zk.onchain import post_epoch, registry_contract
+    from pymargin.chain.solvency import post_epoch, registry_contract
     from pymargin.zk.solvency import EpochProof
 
     epoch = EpochProof.load(proof_file)

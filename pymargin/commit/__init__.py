@@ -2,5 +2,6 @@
 
 Modules, bottom up: ``poseidon`` (the hash), ``leaf`` (an account's leaf and its sums), ``tree`` (the
 sum tree and paths), ``commitment`` (a book committed for an epoch), ``inclusion`` (proof files and
-their verification), ``onchain`` (the hasher and registry contracts).
+their verification). The hasher and registry contracts on a chain are in
+:mod:`pymargin.chain.commitments` (chain sits above commit).
 """

@@ -6,6 +6,6 @@ circuits with the pinned circom 2), ``r1cs`` (read constraint systems, check wit
 (development and ceremony trusted setups, cached), ``backends`` (snarkjs reference prover and the
 fast groth16py prover behind one interface), ``verify`` (independent Groth16 verifier on py-ecc),
 ``calldata`` (eth-abi encoding), ``inputs`` (circuit inputs from accounts and market views),
-``solvency`` (epoch proving: batches, chaining, parallel and Ray workers), ``onchain``
-(verifier and SolvencyRegistry on a chain).
+``solvency`` (epoch proving: batches, chaining, parallel and Ray workers). The verifier and
+SolvencyRegistry on a chain are in :mod:`pymargin.chain.solvency` (chain sits above zk).
 """
