@@ -134,6 +134,12 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
 
     if config.accounts < 2:
         raise UserError("--accounts must be at least 2 (accounts trade in pairs)")
+    if not chain.is_devnet:
+        raise UserError(
+            f"the demo sets block timestamps (evm_mine), so it needs a devnet, and {chain.url} is not anvil: "
+            "use the embedded default, --anvil, or --rpc to an anvil node; on a public testnet run the "
+            "building blocks (deploy, commit, prove, post-epoch)"
+        )
     rng = random.Random(config.seed)
     watch = _Stopwatch()
     out = Path(config.out_dir)

@@ -76,3 +76,15 @@ def test_demo_bad_input(capsys, tmp_path, args, message):
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "d").exists()
     assert not list(tmp_path.iterdir()), "nothing written"
+
+
+def test_demo_refuses_a_chain_without_devnet_time_control(tmp_path):
+    """On a public testnet the demo cannot set block timestamps: one clear error before anything is sent."""
+    from pymargin.chain.devnet import Chain
+    from pymargin.demo import DemoConfig, run_demo
+    from pymargin.errors import UserError
+
+    testnet = Chain(w3=None, kind="rpc", url="https://rpc.sepolia.example")
+    with pytest.raises(UserError, match="needs a devnet"):
+        run_demo(DemoConfig(out_dir=tmp_path / "d"), testnet)
+    assert not list(tmp_path.iterdir())

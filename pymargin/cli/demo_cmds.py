@@ -19,7 +19,7 @@ from pymargin.cli._common import emit, fail
 @click.option("--batch-log2", type=click.IntRange(1, 10), default=6, show_default=True, help="Accounts per proof batch = 2^N (the circuit size; 6 → 64 accounts).")
 @click.option("--backend", type=click.Choice(["groth16py", "snarkjs"]), default=None, help="Prover [default: groth16py if installed, else snarkjs].")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Batches proven in parallel.")
-@click.option("--rpc", default=None, help="Run on this RPC URL (a devnet that accepts evm_mine / evm_setNextBlockTimestamp).")
+@click.option("--rpc", default=None, help="Run on the anvil node at this RPC URL (the demo sets block timestamps, so it needs a devnet).")
 @click.option("--anvil", is_flag=True, help="Start a local anvil node and run on it.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True, help="Folder for report.html, its figures, epoch.json, inclusion proofs and summary.json.")
 @click.pass_obj
