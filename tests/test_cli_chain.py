@@ -12,20 +12,11 @@ import pytest
 from eth_account import Account
 
 from pymargin.chain import devnet
-from pymargin.cli import main
+from cli_support import run_cli as run
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contracts"
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    """Run `pymargin argv...` in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.mark.parametrize("command", ["compile", "devnet", "deploy", "verify-deployment"])

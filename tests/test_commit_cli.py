@@ -8,20 +8,11 @@ import pytest
 from commit_books import random_book
 
 from pymargin.book import Book, save_book
-from pymargin.cli import main
+from cli_support import run_cli as run
 
 SECRET_HEX = "ab" * 32
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    """Run `pymargin argv...` in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture

@@ -7,19 +7,11 @@ import json
 import pytest
 
 from pymargin.chain import devnet
-from pymargin.cli import main
+from cli_support import run_cli as run
 
 SMALL = ["--accounts", "8", "--steps", "4", "--batch-log2", "3", "--workers", "1"]
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _check_outputs(out_dir, summary: dict) -> None:
