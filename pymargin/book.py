@@ -19,7 +19,7 @@ from typing import Any, Callable
 from eth_utils import is_hex_address, to_checksum_address
 
 from pymargin.errors import UserError
-from pymargin.fsutil import atomic_write_text
+from pymargin.fsutil import atomic_write_text, read_json
 from pymargin.model import (
     COLLATERAL_BOUND,
     COST_BASIS_BOUND,
@@ -275,19 +275,15 @@ def load_book(path: Path) -> Book:
     path = Path(path)
     if path.suffix.lower() not in (".json", ".csv"):
         raise BookError(f"{path}: a positions file must end in .json or .csv")
+    if path.suffix.lower() == ".json":
+        return book_from_json(read_json(path, "positions file", BookError), str(path))
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BookError(f"{path}: no such positions file") from None
+        raise BookError(f"positions file {path} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise BookError(f"{path}: cannot read: {exc}") from None
-    if path.suffix.lower() == ".csv":
-        return book_from_csv(text, str(path))
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BookError(f"{path}: not valid JSON: {exc}") from None
-    return book_from_json(doc, str(path))
+        raise BookError(f"cannot read positions file {path}: {exc}") from None
+    return book_from_csv(text, str(path))
 
 
 def save_book(book: Book, path: Path) -> None:

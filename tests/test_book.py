@@ -139,11 +139,13 @@ def test_bad_csv_names_row_and_column(edit, message):
 def test_file_level_errors(tmp_path):
     with pytest.raises(BookError, match="must end in .json or .csv"):
         load_book(tmp_path / "book.txt")
-    with pytest.raises(BookError, match="no such positions file"):
+    with pytest.raises(BookError, match="positions file .*missing.json not found"):
         load_book(tmp_path / "missing.json")
+    with pytest.raises(BookError, match="positions file .*missing.csv not found"):
+        load_book(tmp_path / "missing.csv")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(BookError, match="bad.json: not valid JSON"):
+    with pytest.raises(BookError, match="bad.json: malformed JSON at line 1 column 2"):
         load_book(bad)
 
 

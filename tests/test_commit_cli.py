@@ -74,18 +74,18 @@ def test_tampered_proof_fails_with_the_reason(capsys, book_files):
 
 @pytest.mark.parametrize("argv, message", [
     (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}"], "exists and is not an empty folder"),
-    (["commit", "{dir}/missing.json", "--epoch", "1", "--out", "{dir}/o"], "missing.json: no such positions file"),
+    (["commit", "{dir}/missing.json", "--epoch", "1", "--out", "{dir}/o"], "positions file {dir}/missing.json not found"),
     (["commit", "--epoch", "1", "--out", "{dir}/o"], "needs a positions file"),
     (["commit", "{dir}/book.json", "--epoch", "-1", "--out", "{dir}/o"], "epoch must be in"),
     (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}/o", "--depth", "2"], "do not fit a tree of depth 2"),
     (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}/o", "--registry", "0x1"], "--registry needs --rpc"),
-    (["check-inclusion", "{dir}/nope.json"], "no such proof file"),
+    (["check-inclusion", "{dir}/nope.json"], "proof file {dir}/nope.json not found"),
     (["check-inclusion", "{dir}/book.json"], "not a pymargin-inclusion-v1 document"),
 ])
 def test_bad_input_is_one_line(capsys, book_files, argv, message):
     code, out, err = run(capsys, *[a.format(dir=book_files) for a in argv])
     assert code == 2
-    assert err.startswith("pymargin: error: ") and message in err and err.count("\n") == 1
+    assert err.startswith("pymargin: error: ") and message.format(dir=book_files) in err and err.count("\n") == 1
 
 
 def test_missing_or_bad_secret(capsys, book_files, monkeypatch):

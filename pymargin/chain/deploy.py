@@ -34,7 +34,7 @@ from pymargin.chain.contracts import Contract
 from pymargin.chain.devnet import Chain, ChainError
 from pymargin.chain.tx import ErrorDecoder, Signer, send
 from pymargin.errors import UserError
-from pymargin.fsutil import atomic_write_text
+from pymargin.fsutil import atomic_write_text, read_json
 
 DEFAULT_DEPLOYMENTS_DIR = Path("deployments")
 
@@ -57,12 +57,7 @@ class DeployResult:
 def load_config(path: Path) -> dict:
     """Read and check a deploy config; raises ConfigError naming the file and the field."""
     path = Path(path)
-    try:
-        config = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"deploy config {path} not found") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    config = read_json(path, "deploy config", ConfigError)
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: the top level must be an object with 'chain_id' and 'contracts'")
     if not isinstance(config.get("chain_id"), int):
@@ -90,10 +85,7 @@ def load_manifest(chain_id: int, directory: Path = DEFAULT_DEPLOYMENTS_DIR) -> d
     path = manifest_path(chain_id, directory)
     if not path.is_file():
         return {"chain_id": chain_id, "contracts": {}, "calls": []}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: malformed manifest JSON ({exc.msg} at line {exc.lineno})") from None
+    return read_json(path, "deployment manifest")
 
 
 def _resolve(value: Any, abi_type: str, names: dict[str, str]) -> Any:

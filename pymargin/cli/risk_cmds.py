@@ -59,6 +59,14 @@ def _parse_holding(spec: str):
     raise UserError(f"bad position {spec!r}: use MARKET:SIZE (perp) or MARKET:SIZE:call|put:MONEYNESS:DAYS, e.g. btc:-1:call:1.1:30")
 
 
+def _market_params(config: Path) -> dict:
+    """{market name: MarketParams} from a market config file (one-line UserError if missing or malformed)."""
+    from pymargin.fsutil import read_json
+    from pymargin.risk import calibration
+
+    return {p.name: p for p in calibration.load_market_params(read_json(config, "market config"))}
+
+
 def _load_markets(names, data):
     from pymargin.risk import data as rdata
 
@@ -277,15 +285,12 @@ def _market_states(names, data, confidence, horizon, vol_range, config):
     import numpy as np
 
     from pymargin.fixedpoint import WAD
-    from pymargin.risk import calibration, measures, scenario, volatility
+    from pymargin.risk import measures, scenario, volatility
     from pymargin.risk import data as rdata
 
     imf = {}
     if config is not None:
-        try:
-            imf = {p.name: p.imf_wad / WAD for p in calibration.load_market_params(json.loads(Path(config).read_text()))}
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UserError(f"cannot read market config {config}: {exc}") from None
+        imf = {p.name: p.imf_wad / WAD for p in _market_params(config).values()}
     states, series = {}, {}
     for name in names:
         s = rdata.load_market(name, data)
@@ -395,10 +400,7 @@ def margin_call_cmd(ctx, market, size, collateral, start, days, topup, grace_day
     series = rdata.load_market(market, data)
     funding = rdata.load_funding_daily(market, data)
     if config is not None:
-        try:
-            params = {p.name: p for p in calibration.load_market_params(json.loads(Path(config).read_text()))}
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UserError(f"cannot read market config {config}: {exc}") from None
+        params = _market_params(config)
         if series.name not in params:
             raise UserError(f"market {series.name!r} is not in {config} (it has {', '.join(params)})")
         market_params = params[series.name]
@@ -456,10 +458,7 @@ def mining_cmd(ctx, difficulty, subsidy, fees, pool_fee, hashrate, efficiency, p
 
     btc = rdata.load_market("btc", data)
     if config is not None:
-        try:
-            params = {p.name: p for p in calibration.load_market_params(json.loads(Path(config).read_text()))}
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UserError(f"cannot read market config {config}: {exc}") from None
+        params = _market_params(config)
         if "btc" not in params:
             raise UserError(f"{config} has no 'btc' market")
         p = params["btc"]

@@ -21,7 +21,7 @@ from pymargin.commit.commitment import Commitment
 from pymargin.commit.leaf import Leaf, account_id_hash, leaf_sums, slots_of
 from pymargin.commit.tree import Node, root_from_path
 from pymargin.errors import Revert, UserError
-from pymargin.fsutil import atomic_write_text
+from pymargin.fsutil import atomic_write_text, read_json
 from pymargin.model import MarketView, Position
 
 FORMAT = "pymargin-inclusion-v1"
@@ -195,12 +195,7 @@ def parse_proof(doc: Any) -> InclusionProof:
 def load_proof(path: Path) -> InclusionProof:
     """Read and parse a proof file; InclusionError naming the file if it cannot be read or parsed."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InclusionError(f"{path}: no such proof file") from None
-    except (OSError, ValueError) as exc:
-        raise InclusionError(f"{path}: not a readable JSON proof: {exc}") from None
+    doc = read_json(path, "proof file", InclusionError)
     try:
         return parse_proof(doc)
     except InclusionError as exc:

@@ -29,7 +29,7 @@ from eth_utils import to_checksum_address
 from pymargin.engine.core import AccountState, Engine, EngineState, MarketState, RiskParams
 from pymargin.engine.oracles import ChainlinkAdapter, DevOracle, PriceFeed, RevertingFeed
 from pymargin.errors import Revert, UserError
-from pymargin.fsutil import atomic_write_text
+from pymargin.fsutil import atomic_write_text, read_json
 from pymargin.model import Position
 
 FORMAT = "pymargin-engine/1"
@@ -223,12 +223,7 @@ def save_json(engine: Engine, path: Path) -> None:
 def load_json(path: Path) -> Engine:
     """Read an engine saved by :func:`save_json`; UserError naming the file and the problem if malformed."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"engine file {path} not found") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    data = read_json(path, "engine file")
     try:
         if not isinstance(data, dict):
             raise TypeError("the top level must be an object")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pymargin.errors import UserError
-from pymargin.fsutil import atomic_write_text
+from pymargin.fsutil import atomic_write_text, read_json
 
 G1Point = tuple[int, int]
 G2Point = tuple[tuple[int, int], tuple[int, int]]
@@ -106,7 +106,7 @@ class VerifyingKey:
 
     @classmethod
     def load(cls, path: Path) -> "VerifyingKey":
-        return cls.from_snarkjs(_read_json(path))
+        return cls.from_snarkjs(read_json(path, "verifying key", ProofFormatError))
 
     def snarkjs_json(self) -> dict[str, Any]:
         return {
@@ -115,15 +115,6 @@ class VerifyingKey:
             "vk_gamma_2": _g2_json(self.gamma), "vk_delta_2": _g2_json(self.delta),
             "IC": [_g1_json(p) for p in self.ic],
         }
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise ProofFormatError(f"{path} is not JSON: {exc}") from None
 
 
 ARTIFACT_FORMAT = "pymargin-groth16-proof/1"
@@ -143,7 +134,7 @@ def save_artifact(path: Path, proof: Proof, circuit: str, meta: dict[str, Any] |
 
 def load_artifact(path: Path) -> tuple[Proof, str, dict[str, Any]]:
     """(proof, circuit name, meta) of a proof artifact written by :func:`save_artifact`."""
-    data = _read_json(path)
+    data = read_json(path, "proof file", ProofFormatError)
     if not isinstance(data, dict) or data.get("format") != ARTIFACT_FORMAT:
         raise ProofFormatError(f"{path} is not a {ARTIFACT_FORMAT} artifact")
     return Proof.from_snarkjs(data["proof"], data["public"]), data.get("circuit", ""), data.get("meta", {})

@@ -23,7 +23,7 @@ from pathlib import Path
 from pymargin.commit.commitment import Commitment
 from pymargin.commit.tree import Node
 from pymargin.errors import UserError
-from pymargin.fsutil import atomic_write_text
+from pymargin.fsutil import atomic_write_text, read_json
 from pymargin.model import MarketView
 from pymargin.zk import circuits
 from pymargin.zk.backends import get_backend
@@ -84,12 +84,8 @@ class EpochProof:
 
     @classmethod
     def load(cls, path: Path) -> "EpochProof":
-        try:
-            return cls.from_json(json.loads(Path(path).read_text()))
-        except OSError as exc:
-            raise UserError(f"cannot read {path}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise UserError(f"{path} is not JSON: {exc}") from None
+        """Read an epoch proof file (one-line UserError if missing, malformed or not an epoch proof)."""
+        return cls.from_json(read_json(path, "epoch proof"))
 
     def expected_publics(self) -> list[int]:
         """The public signal each batch must prove, recomputed from the context and the chain states."""
