@@ -1,0 +1,134 @@
+"""The public statement of a solvency epoch: what one SolvencyBatch proof binds (docs/spec.md §7).
+
+One definition shared by the circuit's witness (``pymargin.zk.inputs``), the Python verifier and
+the SolvencyRegistry (which recomputes the same hashes on-chain with circomlibjs's Poseidon_4/5/6
+contracts, so no hash here takes more than 6 inputs). Every value is a field element; a signed
+value enters with the offset named beside it.
+
+    shapeHash   = Poseidon_4(K, T, M, MAX_POSITIONS)
+    metaHash    = Poseidon_6(shapeHash, chainId, registry, engine, checkpointId, marketCount)
+    marketsHash = m_M,  m_0 = 0,  m_{j+1} = Poseidon_5(m_j, price_j, F_j + 2^100, imf_j, mmf_j)
+    aggHash     = g_M,  g_0 = 0,  g_{j+1} = Poseidon_5(g_j, long_j, short_j, cost_j + 2^200, sizeF_j + 2^240)
+    totalsHash  = Poseidon_4(Poseidon_6(L, deficit, belowMmCount, shortfall, Σmm, Σim),
+                             accountCount, Σcollateral + 2^200, aggHash)
+    ctx         = Poseidon_4(metaHash, marketsHash, rootHash, totalsHash)
+    pub_k       = Poseidon_4(ctx, k, state_k, state_{k+1})
+
+Markets j ≥ marketCount (up to the circuit's M) are all zero, views and aggregates alike. The
+root's sums are (L, Σmm): the tree sums each account's liability max(equity, 0) and its
+maintenance margin. The chain states ``state_k`` are internal to the circuit and its witness.
+
+Bounds that keep the offsets positive and every value below the field (spec §7.1): at most 2^32
+accounts with 4 positions each, so |Σ cost| < 2^164, |Σ size·f| < 2^228, |Σ collateral| < 2^160.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pymargin.commit.poseidon import poseidon
+from pymargin.commit.tree import Node
+from pymargin.model import FUNDING_INDEX_BOUND, MAX_POSITIONS, MarketView
+
+SUM_OFFSET = 2**200  # offset of the signed sums of cost basis and collateral
+SIZE_FUNDING_OFFSET = 2**240  # offset of the signed sums of size·f (WAD², not divided)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The circuit's shape: batches of 2^k leaves, 2^t batches (tree depth k + t), m market slots."""
+
+    k: int
+    t: int
+    m: int
+
+    @property
+    def depth(self) -> int:
+        return self.k + self.t
+
+
+@dataclass(frozen=True)
+class MarketAggregate:
+    """Sums over every account's position in one market (the engine keeps the same sums)."""
+
+    long_size_wad: int  # Σ max(size, 0)
+    short_size_wad: int  # Σ max(−size, 0); the engine keeps it equal to long_size_wad
+    cost_basis_wad: int  # Σ cost basis (signed)
+    size_funding_wad2: int  # Σ size · f (signed, exact product of two WAD values)
+
+
+EMPTY_AGGREGATE = MarketAggregate(0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The figures an epoch publishes about the whole book (WAD quote unless a count)."""
+
+    liabilities_wad: int  # L = Σ max(equity, 0)
+    deficit_wad: int  # Σ max(−equity, 0): unsettled bad debt
+    below_mm_count: int  # accounts with equity < maintenance margin
+    shortfall_wad: int  # Σ max(mm − equity, 0)
+    mm_wad: int  # Σ maintenance margin
+    im_wad: int  # Σ initial margin
+    account_count: int  # real (non-padding) leaves
+    collateral_wad: int  # Σ collateral (signed)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """Everything the public signal of every batch of an epoch binds."""
+
+    shape: Shape
+    chain_id: int
+    registry: int  # SolvencyRegistry address as an integer
+    engine: int  # MarginEngine address as an integer
+    checkpoint_id: int  # the engine checkpoint the book was taken at (= the epoch number)
+    market_count: int  # engine markets at the checkpoint, ≤ shape.m
+    markets: tuple[MarketView, ...]  # shape.m views, zero past market_count
+    aggregates: tuple[MarketAggregate, ...]  # shape.m aggregates, zero past market_count
+    root: Node  # (root hash, L, Σmm)
+    totals: Totals
+
+
+def shape_hash(shape: Shape) -> int:
+    """Poseidon_4(K, T, M, MAX_POSITIONS)."""
+    return poseidon([shape.k, shape.t, shape.m, MAX_POSITIONS])
+
+
+def meta_hash(s: Statement) -> int:
+    """Poseidon_6(shapeHash, chainId, registry, engine, checkpointId, marketCount)."""
+    return poseidon([shape_hash(s.shape), s.chain_id, s.registry, s.engine, s.checkpoint_id, s.market_count])
+
+
+def markets_hash(markets: tuple[MarketView, ...]) -> int:
+    """m_M of the market views (Poseidon_5 chain; funding index offset by 2^100)."""
+    acc = 0
+    for v in markets:
+        acc = poseidon([acc, v.price_wad, v.funding_index_wad + FUNDING_INDEX_BOUND, v.imf_wad, v.mmf_wad])
+    return acc
+
+
+def aggregates_hash(aggregates: tuple[MarketAggregate, ...]) -> int:
+    """g_M of the market aggregates (Poseidon_5 chain; signed sums offset by 2^200 and 2^240)."""
+    acc = 0
+    for a in aggregates:
+        acc = poseidon([acc, a.long_size_wad, a.short_size_wad, a.cost_basis_wad + SUM_OFFSET,
+                        a.size_funding_wad2 + SIZE_FUNDING_OFFSET])
+    return acc
+
+
+def totals_hash(totals: Totals, aggregates: tuple[MarketAggregate, ...]) -> int:
+    """Poseidon_4(Poseidon_6(L, deficit, belowMmCount, shortfall, Σmm, Σim), accountCount, Σcollateral + 2^200, aggHash)."""
+    t = totals
+    figures = poseidon([t.liabilities_wad, t.deficit_wad, t.below_mm_count, t.shortfall_wad, t.mm_wad, t.im_wad])
+    return poseidon([figures, t.account_count, t.collateral_wad + SUM_OFFSET, aggregates_hash(aggregates)])
+
+
+def context_hash(s: Statement) -> int:
+    """ctx = Poseidon_4(metaHash, marketsHash, rootHash, totalsHash)."""
+    return poseidon([meta_hash(s), markets_hash(s.markets), s.root.hash, totals_hash(s.totals, s.aggregates)])
+
+
+def batch_public_hash(ctx: int, index: int, state_in: int, state_out: int) -> int:
+    """pub_k = Poseidon_4(ctx, k, state_in, state_out)."""
+    return poseidon([ctx, index, state_in, state_out])
