@@ -2,6 +2,7 @@
 pragma solidity 0.8.37;
 
 import {InclusionVerifier, IPoseidon4, IPoseidon5, IPoseidon6} from "./commit/InclusionVerifier.sol";
+import {IEngineCheckpoints} from "./interfaces/IEngineCheckpoints.sol";
 
 /// @notice The snarkjs Groth16 verifier of SolvencyBatch (one public signal).
 interface ISolvencyBatchVerifier {
@@ -11,33 +12,16 @@ interface ISolvencyBatchVerifier {
         returns (bool);
 }
 
-/// @notice The margin engine views the registry checks an epoch against.
-interface IMarginEngineViews {
-    function marketCount() external view returns (uint256);
-    function marketView(uint256 marketId)
-        external
-        view
-        returns (uint256 priceWad, int256 fundingIndexWad, uint256 imfWad, uint256 mmfWad);
-    function reservesWad() external view returns (uint256);
-}
-
 /// @title SolvencyRegistry
-/// @notice Accepts an epoch's proof of solvency (docs/spec.md §7): the operator posts the committed
-/// root (hash, total equity = total liabilities, total maintenance margin), the market views the
-/// book was valued at, the chain states and one Groth16 proof per batch. The registry checks that
-/// the views are the engine's current ones, that the vault's reserves cover the liabilities, that
-/// the chain of batches is complete, and every proof against a public hash that binds the epoch,
-/// this chain and this registry; then it records the root. Users check inclusion of their own
-/// account against a posted root (verifyInclusionAt).
+/// @notice Accepts an epoch's proof of solvency (docs/spec.md §7.5). An epoch is an engine checkpoint:
+/// the operator posts the checkpoint's data (which must hash to the engine's checkpointHash), the
+/// committed root (hash, L, Σmm), the published totals, the batch chain states and one Groth16 proof
+/// per batch. The registry recomputes the statement (pymargin/zk/statement.py) with its OWN shape
+/// (K, T, M), this chain, this registry, the engine, the checkpoint's market views and aggregates,
+/// account count and Σ collateral — so a proof verifies only if the book's sums are the engine's —
+/// checks that the vault's holdings that belong to users and the insurance fund cover L, verifies
+/// every batch and records the epoch's figures. Users check their inclusion with verifyInclusionAt.
 contract SolvencyRegistry is InclusionVerifier {
-    /// @notice A market view as the circuit reads it (all WAD).
-    struct MarketSnapshot {
-        uint256 priceWad;
-        int256 fundingIndexWad;
-        uint256 imfWad;
-        uint256 mmfWad;
-    }
-
     /// @notice A Groth16 proof in the verifier's order (b's coordinates as [c1, c0]).
     struct BatchProof {
         uint256[2] a;
@@ -45,124 +29,268 @@ contract SolvencyRegistry is InclusionVerifier {
         uint256[2] c;
     }
 
-    struct Epoch {
+    /// @notice The figures a proof publishes about the book (WAD quote unless a count).
+    struct Totals {
+        uint256 liabilitiesWad; // L = Σ max(equity, 0) = the root's equity sum
+        uint256 deficitWad; // Σ max(−equity, 0): unsettled bad debt
+        uint256 belowMmCount; // accounts with equity < maintenance margin
+        uint256 shortfallWad; // Σ max(mm − equity, 0)
+        uint256 mmWad; // Σ maintenance margin = the root's mm sum
+        uint256 imWad; // Σ initial margin
+    }
+
+    /// @notice What the registry records per epoch.
+    struct EpochFigures {
         uint256 rootHash;
-        uint256 totalEquity;
-        uint256 totalMm;
-        uint256 reservesWad;
-        uint256 postedAt;
+        Totals totals;
+        uint256 accountCount; // the engine's, at the checkpoint
+        int256 collateralWad; // Σ collateral, the engine's, at the checkpoint
+        uint256 reservesWad; // vault balance − owner fees (max(accruedFees − badDebt, 0)) at the checkpoint
+        uint256 insuranceFundWad;
+        uint256 checkpointBlock;
+        uint256 postedAt; // block timestamp of the post (0: no epoch)
     }
 
     error NotOperator(address caller);
+    error ZeroOperator();
+    error NotAContract(address account);
+    error ShapeOutOfRange(uint256 batchLog2, uint256 batchCountLog2, uint256 circuitMarkets);
+    error CircuitTooSmall(uint256 circuitMarkets, uint256 engineMaxMarkets);
     error EpochNotIncreasing(uint256 epoch, uint256 lastEpoch);
-    error WrongMarketCount(uint256 given, uint256 engineCount);
-    error TooManyMarkets(uint256 engineCount, uint256 circuitMarkets);
-    error PriceMismatch(uint256 marketId);
+    error CheckpointIdMismatch(uint256 epoch, uint256 checkpointId);
+    error CheckpointDataMismatch(uint256 checkpointId);
+    error TooManyMarkets(uint256 markets, uint256 circuitMarkets);
+    error AggregateCountMismatch(uint256 markets, uint256 aggregates);
+    error OffsetOutOfRange(int256 value, uint256 offset);
     error WrongBatchCount(uint256 proofs, uint256 states, uint256 expectedBatches);
+    error RootTotalsMismatch(uint256 rootEquity, uint256 rootMm, uint256 liabilitiesWad, uint256 mmWad);
     error InsufficientReserves(uint256 reservesWad, uint256 liabilitiesWad);
     error InvalidBatchProof(uint256 batchIndex);
     error UnknownEpoch(uint256 epoch);
 
-    event EpochPosted(
-        uint256 indexed epoch, uint256 rootHash, uint256 totalEquity, uint256 totalMm, uint256 reservesWad, uint256 batches
-    );
+    event EpochPosted(uint256 indexed epoch, EpochFigures figures, uint256 batches);
 
-    uint256 internal constant FUNDING_OFFSET = 1 << 100;
+    /// @notice Position slots per account (the statement's MAX_POSITIONS).
+    uint256 public constant MAX_POSITIONS = 4;
+    /// @notice Market slots a registry accepts at most (bounds postEpoch's gas).
+    uint256 public constant MAX_CIRCUIT_MARKETS = 64;
+    uint256 internal constant SUM_OFFSET = 1 << 200; // cost basis and collateral sums
+    uint256 internal constant SIZE_FUNDING_OFFSET = 1 << 240; // Σ size · f
 
     ISolvencyBatchVerifier public immutable verifier;
-    IMarginEngineViews public immutable engine;
+    IEngineCheckpoints public immutable engine;
     address public immutable operator;
     /// @notice log2 of the accounts per batch (the circuit's K).
     uint256 public immutable batchLog2;
-    /// @notice Market slots of the circuit (M); the engine may have fewer markets.
+    /// @notice log2 of the batches per epoch (the circuit's T).
+    uint256 public immutable batchCountLog2;
+    /// @notice Market slots of the circuit (M ≥ engine.MAX_MARKETS()).
     uint256 public immutable circuitMarkets;
-    /// @notice Depth of every committed tree (K + T of the circuit).
+    /// @notice Depth of every committed tree: K + T.
     uint256 public immutable treeDepth;
+    /// @notice Poseidon_4(K, T, M, MAX_POSITIONS).
+    uint256 public immutable shapeHash;
 
+    /// @notice The last epoch posted (a checkpoint id; 0: none yet).
     uint256 public lastEpoch;
-    bool public hasEpoch;
-    mapping(uint256 => Epoch) public epochs;
+    mapping(uint256 epoch => EpochFigures) private _epochs;
 
+    /// @dev Refuses a shape the circuit cannot have (depth K + T in 1..32, M in 1..64), a circuit
+    /// with fewer market slots than the engine can ever have, a zero operator, and an engine,
+    /// verifier or hasher without code.
     constructor(
         IPoseidon4 poseidon4_,
         IPoseidon5 poseidon5_,
         IPoseidon6 poseidon6_,
         ISolvencyBatchVerifier verifier_,
-        IMarginEngineViews engine_,
+        IEngineCheckpoints engine_,
         address operator_,
         uint256 batchLog2_,
-        uint256 circuitMarkets_,
-        uint256 treeDepth_
+        uint256 batchCountLog2_,
+        uint256 circuitMarkets_
     ) InclusionVerifier(poseidon4_, poseidon5_, poseidon6_) {
-        if (treeDepth_ < batchLog2_ || treeDepth_ == 0 || treeDepth_ > MAX_DEPTH) revert DepthOutOfRange(treeDepth_);
+        if (operator_ == address(0)) revert ZeroOperator();
+        _requireCode(address(poseidon4_));
+        _requireCode(address(poseidon5_));
+        _requireCode(address(poseidon6_));
+        _requireCode(address(verifier_));
+        _requireCode(address(engine_));
+        if (
+            batchLog2_ > MAX_DEPTH || batchCountLog2_ > MAX_DEPTH || batchLog2_ + batchCountLog2_ == 0
+                || batchLog2_ + batchCountLog2_ > MAX_DEPTH || circuitMarkets_ == 0
+                || circuitMarkets_ > MAX_CIRCUIT_MARKETS
+        ) revert ShapeOutOfRange(batchLog2_, batchCountLog2_, circuitMarkets_);
+        uint256 engineMax = engine_.MAX_MARKETS();
+        if (circuitMarkets_ < engineMax) revert CircuitTooSmall(circuitMarkets_, engineMax);
         verifier = verifier_;
         engine = engine_;
         operator = operator_;
         batchLog2 = batchLog2_;
+        batchCountLog2 = batchCountLog2_;
         circuitMarkets = circuitMarkets_;
-        treeDepth = treeDepth_;
+        treeDepth = batchLog2_ + batchCountLog2_;
+        shapeHash = poseidon4_.poseidon([batchLog2_, batchCountLog2_, circuitMarkets_, MAX_POSITIONS]);
     }
 
-    /// @notice The market-views hash m_M: m_0 = 0, m_{j+1} = Poseidon_5(m_j, price, F + 2^100, imf, mmf),
-    /// with empty markets (all 0) after the given ones up to the circuit's M.
-    function marketsHash(MarketSnapshot[] calldata markets) public view returns (uint256 acc) {
-        if (markets.length > circuitMarkets) revert TooManyMarkets(markets.length, circuitMarkets);
-        for (uint256 j = 0; j < circuitMarkets; j++) {
-            MarketSnapshot memory m = j < markets.length ? markets[j] : MarketSnapshot(0, 0, 0, 0);
-            acc = poseidon5.poseidon([acc, m.priceWad, uint256(m.fundingIndexWad + int256(FUNDING_OFFSET)), m.imfWad, m.mmfWad]);
+    // ------------------------------------------------------------------------------------------
+    // The statement (pymargin/zk/statement.py, spec §7.3)
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice ctx = Poseidon_4(metaHash, marketsHash, rootHash, totalsHash) of checkpoint `cp`, with
+    /// this registry's shape, chain id and address, and the engine's address.
+    function contextHash(IEngineCheckpoints.CheckpointData calldata cp, Node calldata root, Totals calldata totals)
+        public
+        view
+        returns (uint256)
+    {
+        if (cp.markets.length > circuitMarkets) revert TooManyMarkets(cp.markets.length, circuitMarkets);
+        if (cp.aggregates.length != cp.markets.length) {
+            revert AggregateCountMismatch(cp.markets.length, cp.aggregates.length);
         }
+        uint256 meta = poseidon6.poseidon(
+            [shapeHash, block.chainid, uint256(uint160(address(this))), uint256(uint160(address(engine))), cp.id, cp.markets.length]
+        );
+        return poseidon4.poseidon([meta, _marketsHash(cp.markets), root.hash, _totalsHash(cp, totals)]);
     }
 
-    /// @notice ctx = Poseidon_5(Poseidon_4(epoch, chainid, this, depth), marketsHash, root hash, total equity, total mm).
-    function contextHash(uint256 epoch, Node calldata root, MarketSnapshot[] calldata markets) public view returns (uint256) {
-        uint256 meta = poseidon4.poseidon([epoch, block.chainid, uint256(uint160(address(this))), treeDepth]);
-        return poseidon5.poseidon([meta, marketsHash(markets), root.hash, root.equity, root.mm]);
-    }
-
-    /// @notice Public signal of batch `index`: Poseidon_4(ctx, index, state_in, state_out).
+    /// @notice pub_k = Poseidon_4(ctx, k, state_k, state_{k+1}): the public signal of batch k.
     function batchPublicHash(uint256 ctx, uint256 index, uint256 stateIn, uint256 stateOut) public view returns (uint256) {
         return poseidon4.poseidon([ctx, index, stateIn, stateOut]);
     }
 
-    /// @notice Post epoch `epoch` (strictly after the last one): root, market views, chain states
-    /// (batches + 1 of them) and one proof per batch (2^(treeDepth - batchLog2) batches, in order).
+    /// @dev m_M: m_{j+1} = Poseidon_5(m_j, price, F + 2^100, imf, mmf); zero views past the engine's markets.
+    function _marketsHash(IEngineCheckpoints.MarketSnapshot[] calldata markets) private view returns (uint256 acc) {
+        for (uint256 j = 0; j < circuitMarkets; ++j) {
+            if (j < markets.length) {
+                IEngineCheckpoints.MarketSnapshot calldata v = markets[j];
+                uint256 funding = _offset(v.fundingIndexWad, FUNDING_INDEX_BOUND);
+                acc = poseidon5.poseidon([acc, v.priceWad, funding, v.imfWad, v.mmfWad]);
+            } else {
+                acc = poseidon5.poseidon([acc, 0, FUNDING_INDEX_BOUND, 0, 0]);
+            }
+        }
+    }
+
+    /// @dev g_M: g_{j+1} = Poseidon_5(g_j, long, short = long, cost + 2^200, size·f + 2^240); zero past the markets.
+    function _aggregatesHash(IEngineCheckpoints.MarketAggregate[] calldata aggregates) private view returns (uint256 acc) {
+        for (uint256 j = 0; j < circuitMarkets; ++j) {
+            if (j < aggregates.length) {
+                IEngineCheckpoints.MarketAggregate calldata a = aggregates[j];
+                uint256 cost = _offset(a.costBasisWad, SUM_OFFSET);
+                uint256 sizeFunding = _offset(a.sizeFundingWad2, SIZE_FUNDING_OFFSET);
+                acc = poseidon5.poseidon([acc, a.longSizeWad, a.longSizeWad, cost, sizeFunding]);
+            } else {
+                acc = poseidon5.poseidon([acc, 0, 0, SUM_OFFSET, SIZE_FUNDING_OFFSET]);
+            }
+        }
+    }
+
+    /// @dev Poseidon_4(Poseidon_6(L, deficit, belowMmCount, shortfall, Σmm, Σim), accountCount, Σcollateral + 2^200, g_M).
+    function _totalsHash(IEngineCheckpoints.CheckpointData calldata cp, Totals calldata t) private view returns (uint256) {
+        uint256 figures =
+            poseidon6.poseidon([t.liabilitiesWad, t.deficitWad, t.belowMmCount, t.shortfallWad, t.mmWad, t.imWad]);
+        uint256 collateral = _offset(cp.collateralSumWad, SUM_OFFSET);
+        return poseidon4.poseidon([figures, cp.accountCount, collateral, _aggregatesHash(cp.aggregates)]);
+    }
+
+    /// @dev x + offset for −offset < x < offset (offset ≤ 2^240), else OffsetOutOfRange.
+    function _offset(int256 x, uint256 offset) private pure returns (uint256) {
+        if (x >= int256(offset) || x <= -int256(offset)) revert OffsetOutOfRange(x, offset);
+        return uint256(x + int256(offset));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Posting
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Post the epoch of engine checkpoint `checkpointId` (> the last epoch): the checkpoint's
+    /// data, root (hash, L, Σmm), totals, chain states (2^T + 1) and one proof per batch (2^T, in order).
+    /// Checks, in order (spec §7.5): operator, epoch order, checkpoint id and data, market count, batch
+    /// count, field and sum ranges, root sums = totals, reserves ≥ L, every proof.
     function postEpoch(
-        uint256 epoch,
+        uint256 checkpointId,
+        IEngineCheckpoints.CheckpointData calldata cp,
         Node calldata root,
-        MarketSnapshot[] calldata markets,
+        Totals calldata totals,
         uint256[] calldata states,
         BatchProof[] calldata proofs
     ) external {
         if (msg.sender != operator) revert NotOperator(msg.sender);
-        if (hasEpoch && epoch <= lastEpoch) revert EpochNotIncreasing(epoch, lastEpoch);
-        _checkMarkets(markets);
-        uint256 batches = 1 << (treeDepth - batchLog2);
+        if (checkpointId <= lastEpoch) revert EpochNotIncreasing(checkpointId, lastEpoch);
+        if (cp.id != checkpointId) revert CheckpointIdMismatch(checkpointId, cp.id);
+        if (keccak256(abi.encode(cp)) != engine.checkpointHash(checkpointId)) revert CheckpointDataMismatch(checkpointId);
+        uint256 batches = 1 << batchCountLog2;
         if (proofs.length != batches || states.length != batches + 1) {
             revert WrongBatchCount(proofs.length, states.length, batches);
         }
-        if (root.hash >= FIELD_MODULUS) revert NotAFieldElement(root.hash);
-        if (root.equity >= SUM_BOUND) revert SumOutOfRange(root.equity);
-        if (root.mm >= SUM_BOUND) revert SumOutOfRange(root.mm);
-        for (uint256 i = 0; i <= batches; i++) {
-            if (states[i] >= FIELD_MODULUS) revert NotAFieldElement(states[i]);
+        _checkRanges(root, totals, states);
+        if (root.equity != totals.liabilitiesWad || root.mm != totals.mmWad) {
+            revert RootTotalsMismatch(root.equity, root.mm, totals.liabilitiesWad, totals.mmWad);
         }
-        uint256 reserves = engine.reservesWad();
-        if (reserves < root.equity) revert InsufficientReserves(reserves, root.equity);
+        uint256 reserves = userReservesWad(cp);
+        if (reserves < totals.liabilitiesWad) revert InsufficientReserves(reserves, totals.liabilitiesWad);
 
-        uint256 ctx = contextHash(epoch, root, markets);
-        for (uint256 i = 0; i < batches; i++) {
+        uint256 ctx = contextHash(cp, root, totals);
+        for (uint256 i = 0; i < batches; ++i) {
             uint256 pub = batchPublicHash(ctx, i, states[i], states[i + 1]);
             BatchProof calldata p = proofs[i];
             if (!verifier.verifyProof(p.a, p.b, p.c, [pub])) revert InvalidBatchProof(i);
         }
 
-        epochs[epoch] = Epoch(root.hash, root.equity, root.mm, reserves, block.timestamp);
-        lastEpoch = epoch;
-        hasEpoch = true;
-        emit EpochPosted(epoch, root.hash, root.equity, root.mm, reserves, batches);
+        EpochFigures memory figures = EpochFigures(
+            root.hash,
+            totals,
+            cp.accountCount,
+            cp.collateralSumWad,
+            reserves,
+            cp.insuranceFundWad,
+            cp.blockNumber,
+            block.timestamp
+        );
+        _epochs[checkpointId] = figures;
+        lastEpoch = checkpointId;
+        emit EpochPosted(checkpointId, figures, batches);
     }
 
-    /// @notice True iff the account's leaf, with its sums, is at `index` under the root posted for `epoch`.
+    /// @notice The vault's holdings that belong to users and the insurance fund at the checkpoint:
+    /// vaultBalance − max(accruedFees − badDebt, 0), or 0 if the fees owed exceed the balance.
+    function userReservesWad(IEngineCheckpoints.CheckpointData calldata cp) public pure returns (uint256) {
+        uint256 ownerFees = cp.accruedFeesWad > cp.badDebtWad ? cp.accruedFeesWad - cp.badDebtWad : 0;
+        return cp.vaultBalanceWad > ownerFees ? cp.vaultBalanceWad - ownerFees : 0;
+    }
+
+    /// @dev Root hash and states < p (NotAFieldElement); every total < 2^172 (SumOutOfRange), in field order.
+    function _checkRanges(Node calldata root, Totals calldata t, uint256[] calldata states) private pure {
+        if (root.hash >= FIELD_MODULUS) revert NotAFieldElement(root.hash);
+        if (root.equity >= SUM_BOUND) revert SumOutOfRange(root.equity);
+        if (root.mm >= SUM_BOUND) revert SumOutOfRange(root.mm);
+        uint256[6] memory sums = [t.liabilitiesWad, t.deficitWad, t.belowMmCount, t.shortfallWad, t.mmWad, t.imWad];
+        for (uint256 i = 0; i < 6; ++i) {
+            if (sums[i] >= SUM_BOUND) revert SumOutOfRange(sums[i]);
+        }
+        for (uint256 i = 0; i < states.length; ++i) {
+            if (states[i] >= FIELD_MODULUS) revert NotAFieldElement(states[i]);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Views for users
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Everything recorded for `epoch`; reverts UnknownEpoch if it was never posted.
+    function epochFigures(uint256 epoch) public view returns (EpochFigures memory figures) {
+        figures = _epochs[epoch];
+        if (figures.postedAt == 0) revert UnknownEpoch(epoch);
+    }
+
+    /// @notice The root posted for `epoch`: (hash, L, Σmm); reverts UnknownEpoch.
+    function rootOf(uint256 epoch) public view returns (Node memory) {
+        EpochFigures memory e = epochFigures(epoch);
+        return Node(e.rootHash, e.totals.liabilitiesWad, e.totals.mmWad);
+    }
+
+    /// @notice True iff the account's leaf, with its sums (max(equity, 0), mm), is at `index` under the
+    /// root posted for `epoch` (hash and both sums); reverts UnknownEpoch, or on malformed input like computeRoot.
     function verifyInclusionAt(
         uint256 epoch,
         Leaf calldata leaf,
@@ -171,22 +299,12 @@ contract SolvencyRegistry is InclusionVerifier {
         uint256 index,
         Node[] calldata siblings
     ) external view returns (bool) {
-        Epoch storage e = epochs[epoch];
-        if (e.postedAt == 0) revert UnknownEpoch(epoch);
+        Node memory posted = rootOf(epoch);
         Node memory root = computeRoot(leaf, equity, mm, index, siblings);
-        return root.hash == e.rootHash && root.equity == e.totalEquity && root.mm == e.totalMm;
+        return root.hash == posted.hash && root.equity == posted.equity && root.mm == posted.mm;
     }
 
-    function _checkMarkets(MarketSnapshot[] calldata markets) private view {
-        uint256 count = engine.marketCount();
-        if (count > circuitMarkets) revert TooManyMarkets(count, circuitMarkets);
-        if (markets.length != count) revert WrongMarketCount(markets.length, count);
-        for (uint256 j = 0; j < count; j++) {
-            (uint256 price, int256 fundingIndex, uint256 imf, uint256 mmf) = engine.marketView(j);
-            MarketSnapshot calldata m = markets[j];
-            if (m.priceWad != price || m.fundingIndexWad != fundingIndex || m.imfWad != imf || m.mmfWad != mmf) {
-                revert PriceMismatch(j);
-            }
-        }
+    function _requireCode(address account) private view {
+        if (account.code.length == 0) revert NotAContract(account);
     }
 }

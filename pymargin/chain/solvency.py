@@ -1,4 +1,5 @@
-"""Groth16 verifiers on a chain: generate, compile and deploy a key's verifier; verify a proof there.
+"""Solvency proofs on a chain: the Groth16 verifier (generate, compile, deploy, verify a proof there)
+and the SolvencyRegistry (deploy, post an epoch against an engine checkpoint, read its figures).
 
 The verifier source is generated from the key (:mod:`pymargin.zk.solidity`) into
 ``<build>/verifiers/<circuit>-<key>-<setup>/src`` and compiled into the ``out`` folder beside it,
@@ -9,21 +10,23 @@ returns false instead of reverting, so gas estimation cannot be trusted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import Contract, deploy_contract
 from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer, send
+from pymargin.commit.tree import Node
 from pymargin.zk.calldata import verify_proof_calldata
 from pymargin.zk.circom import build_root
 from pymargin.zk.proof import Proof
 from pymargin.zk.setup import Keys
 from pymargin.zk.solidity import write_verifier
-
-if TYPE_CHECKING:
-    from pymargin.zk.solvency import EpochProof
+from pymargin.errors import Revert
+from pymargin.model import FUNDING_INDEX_BOUND, MarketView
+from pymargin.zk.statement import (EMPTY_AGGREGATE, SIZE_FUNDING_OFFSET, SUM_OFFSET, MarketAggregate, Shape, Statement,
+                                   Totals)
 
 VERIFIER_CONTRACT = "Groth16Verifier"
 VERIFY_GAS = 500_000  # explicit gas for a verifyProof transaction (uses ~220k with one public signal)
@@ -61,41 +64,119 @@ def verify_gas(chain: Chain, verifier: Contract, proof: Proof, sender: Signer) -
 
 REGISTRY_CONTRACT = "SolvencyRegistry"
 POST_GAS_PER_BATCH = 400_000  # verifyProof (~220k) + the batch public hash (Poseidon_4) + headroom
-POST_GAS_BASE = 1_500_000  # engine views, market and context hashes, storage
+POST_GAS_BASE = 3_000_000  # checkpoint hash, 2M Poseidon_5 + 4 more hashes (the statement), storage
 
 
-def deploy_registry(chain: Chain, sender: Signer, verifier: Contract, engine: str, hashers: dict, *,
-                    k: int, m: int, depth: int, operator: str | None = None) -> Contract:
-    """Deploy a SolvencyRegistry for SolvencyBatch(k, m, depth - k) over ``engine`` (an address)."""
+@dataclass(frozen=True)
+class EpochFigures:
+    """What the SolvencyRegistry recorded for an epoch (``epochFigures(epoch)``)."""
+
+    root: Node  # (root hash, L, Σmm)
+    totals: Totals  # L, deficit, below-mm count, shortfall, Σmm, Σim, account count, Σ collateral
+    reserves_wad: int  # vault balance − owner fees at the checkpoint
+    insurance_fund_wad: int
+    checkpoint_block: int
+    posted_at: int  # block timestamp of the post
+
+
+def deploy_registry(chain: Chain, sender: Signer, verifier: Contract, engine: str, hashers: dict, shape: Shape, *,
+                    operator: str | None = None) -> Contract:
+    """Deploy a SolvencyRegistry for SolvencyBatch(shape.k, shape.m, shape.t) over ``engine`` (an address)."""
     registry, _ = deploy_contract(
         chain, REGISTRY_CONTRACT, hashers[4].address, hashers[5].address, hashers[6].address,
-        verifier.address, engine, operator or sender.address, k, m, depth, sender=sender, gas=6_000_000,
+        verifier.address, engine, operator or sender.address, shape.k, shape.t, shape.m, sender=sender, gas=6_000_000,
     )
     return registry
 
 
-def _market_args(epoch: "EpochProof") -> list[tuple]:
-    from pymargin.zk.inputs import EMPTY_MARKET
-
-    markets = list(epoch.ctx.markets)
-    while markets and markets[-1] == EMPTY_MARKET:
-        markets.pop()
-    return [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in markets]
+class TooManyMarkets(Revert):
+    """The checkpoint has more markets than the circuit's M."""
 
 
-def post_epoch_args(epoch: "EpochProof", market_count: int | None = None) -> tuple:
-    """Arguments of ``postEpoch``: epoch, root, the engine's ``market_count`` market views, states, proofs."""
-    markets = [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in epoch.ctx.markets]
-    markets = markets[:market_count] if market_count is not None else _market_args(epoch)
-    root = epoch.ctx.root
-    proofs = [tuple(p.eth_words()) for p in epoch.proofs]
-    return (epoch.ctx.epoch, (root.hash, root.equity, root.mm), markets, list(epoch.states), proofs)
+class AggregateCountMismatch(Revert):
+    """The checkpoint's aggregates are not one per market."""
 
 
-def post_epoch(registry: Contract, epoch: "EpochProof", sender: Signer, market_count: int | None = None):
+class OffsetOutOfRange(Revert):
+    """A signed value does not fit its statement offset: not −offset < value < offset."""
+
+
+def _offset(value: int, offset: int) -> int:
+    if not -offset < value < offset:
+        raise OffsetOutOfRange(value, offset)
+    return value + offset
+
+
+def _check_statement_inputs(m: int, checkpoint) -> None:
+    """The registry's checks of ``contextHash``, in its order: counts, then every offset value as hashed."""
+    if len(checkpoint.markets) > m:
+        raise TooManyMarkets(len(checkpoint.markets), m)
+    if len(checkpoint.aggregates) != len(checkpoint.markets):
+        raise AggregateCountMismatch(len(checkpoint.markets), len(checkpoint.aggregates))
+    for v in checkpoint.markets:
+        _offset(v.funding_index_wad, FUNDING_INDEX_BOUND)
+    _offset(checkpoint.collateral_sum_wad, SUM_OFFSET)
+    for a in checkpoint.aggregates:
+        _offset(a.cost_basis_wad, SUM_OFFSET)
+        _offset(a.size_funding_wad2, SIZE_FUNDING_OFFSET)
+
+
+def registry_statement(shape: Shape, chain_id: int, registry: int, engine: int, checkpoint, root: Node,
+                       totals: Totals) -> Statement:
+    """The statement the registry checks a post of ``checkpoint`` against (its ``contextHash``): markets
+    and aggregates padded with zeros to M, short size = long size, account count and Σ collateral the
+    checkpoint's (whatever ``totals`` says of them). Raises the registry's errors as it reverts."""
+    _check_statement_inputs(shape.m, checkpoint)
+    pad = shape.m - len(checkpoint.markets)
+    markets = tuple(MarketView(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in checkpoint.markets)
+    aggregates = tuple(MarketAggregate(a.long_size_wad, a.long_size_wad, a.cost_basis_wad, a.size_funding_wad2)
+                       for a in checkpoint.aggregates)
+    totals = replace(totals, account_count=checkpoint.account_count, collateral_wad=checkpoint.collateral_sum_wad)
+    return Statement(shape, chain_id, registry, engine, checkpoint.id, len(markets),
+                     markets + (MarketView(0, 0, 0, 0),) * pad, aggregates + (EMPTY_AGGREGATE,) * pad, root, totals)
+
+
+def user_reserves_wad(checkpoint) -> int:
+    """vault balance − max(accrued fees − bad debt, 0), or 0 below it: what the registry compares with L."""
+    owner_fees = max(checkpoint.accrued_fees_wad - checkpoint.bad_debt_wad, 0)
+    return max(checkpoint.vault_balance_wad - owner_fees, 0)
+
+
+def checkpoint_arg(cp) -> tuple:
+    """The engine's CheckpointData (pymargin.engine) as the ABI tuple ``postEpoch`` takes."""
+    return (
+        cp.id, cp.block_number, cp.timestamp,
+        [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in cp.markets],
+        [(a.long_size_wad, a.cost_basis_wad, a.size_funding_wad2) for a in cp.aggregates],
+        cp.account_count, cp.collateral_sum_wad, cp.vault_balance_wad, cp.accrued_fees_wad, cp.insurance_fund_wad,
+        cp.bad_debt_wad,
+    )
+
+
+def totals_arg(totals: Totals) -> tuple:
+    """The six proven figures of ``totals`` (account count and Σ collateral come from the checkpoint)."""
+    t = totals
+    return (t.liabilities_wad, t.deficit_wad, t.below_mm_count, t.shortfall_wad, t.mm_wad, t.im_wad)
+
+
+def post_epoch_args(statement: Statement, checkpoint, states, proofs) -> tuple:
+    """Arguments of ``postEpoch``: checkpoint id, checkpoint data, root, totals, chain states, proofs."""
+    root = statement.root
+    return (statement.checkpoint_id, checkpoint_arg(checkpoint), (root.hash, root.equity, root.mm),
+            totals_arg(statement.totals), list(states), [tuple(p.eth_words()) for p in proofs])
+
+
+def post_epoch(registry: Contract, statement: Statement, checkpoint, states, proofs, sender: Signer):
     """Send ``postEpoch`` with explicit gas; return the receipt (ContractRevert on a rejection)."""
-    gas = POST_GAS_BASE + POST_GAS_PER_BATCH * len(epoch.proofs)
-    return registry.transact("postEpoch", *post_epoch_args(epoch, market_count), sender=sender, gas=gas)
+    gas = POST_GAS_BASE + POST_GAS_PER_BATCH * len(proofs)
+    return registry.transact("postEpoch", *post_epoch_args(statement, checkpoint, states, proofs), sender=sender, gas=gas)
+
+
+def epoch_figures(registry: Contract, epoch: int) -> EpochFigures:
+    """The registry's record of ``epoch`` (ContractRevert UnknownEpoch if never posted)."""
+    root_hash, t, account_count, collateral, reserves, insurance, block, posted_at = registry.call("epochFigures", epoch)
+    totals = Totals(t[0], t[1], t[2], t[3], t[4], t[5], account_count, collateral)
+    return EpochFigures(Node(root_hash, t[0], t[4]), totals, reserves, insurance, block, posted_at)
 
 
 def verifier_contract(chain: Chain, address: str) -> Contract:
