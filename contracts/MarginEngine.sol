@@ -56,7 +56,9 @@ contract MarginEngine is Ownable2Step, Pausable {
         int256 fundingRateWad; // WAD fraction of the price per second (longs pay when > 0)
         int256 fundingIndexWad; // cumulative funding per base unit, WAD quote
         uint256 lastFundingTime; // seconds
-        uint256 openInterest; // total long size, WAD base units
+        uint256 openInterest; // total long size, WAD base units (= Σ max(size, 0), the long-size aggregate)
+        int256 costBasisSumWad; // Σ cost basis over every account's position (spec §5.11)
+        int256 sizeFundingSumWad2; // Σ size · f over every account's position, exact (WAD²)
     }
 
     struct Account {
@@ -68,6 +70,8 @@ contract MarginEngine is Ownable2Step, Pausable {
 
     /// @notice Open positions per cross-margin account (an isolated sub-account holds one).
     uint256 public constant MAX_POSITIONS = 4;
+    /// @notice Markets the engine can ever have; the solvency circuit has a slot for each.
+    uint256 public constant MAX_MARKETS = 4;
     uint256 internal constant WAD = 1e18;
     int256 internal constant WAD_I = 1e18;
     uint256 internal constant WAD2 = 1e36;
@@ -94,6 +98,41 @@ contract MarginEngine is Ownable2Step, Pausable {
     AccountKey[] private _accountList;
     EnumerableSet.AddressSet private _keepers;
     EnumerableSet.AddressSet private _operators;
+    /// @dev Σ collateral over every account, WAD quote (spec §5.11).
+    int256 private _collateralSumWad;
+    /// @dev keccak256(abi.encode(CheckpointData)) and block number of checkpoint id = index + 1.
+    bytes32[] private _checkpointHashes;
+    uint256[] private _checkpointBlocks;
+
+    /// @notice What checkpoint() reads of a market: checked oracle price, funding index after accrual, imf, mmf (WAD).
+    struct MarketSnapshot {
+        uint256 priceWad;
+        int256 fundingIndexWad;
+        uint256 imfWad;
+        uint256 mmfWad;
+    }
+
+    /// @notice Running sums over every account's position in one market (spec §5.11).
+    struct MarketAggregate {
+        uint256 longSizeWad; // Σ max(size, 0) = Σ max(−size, 0) (= openInterest)
+        int256 costBasisWad; // Σ cost basis
+        int256 sizeFundingWad2; // Σ size · f, f the position's funding index (exact product, WAD²)
+    }
+
+    /// @notice The engine at the end of a checkpoint's block (only its keccak256 is stored; the data is in the event).
+    struct CheckpointData {
+        uint256 id;
+        uint256 blockNumber;
+        uint256 timestamp;
+        MarketSnapshot[] markets; // every market 0 .. marketCount − 1, accrued to now
+        MarketAggregate[] aggregates; // one per market
+        uint256 accountCount;
+        int256 collateralSumWad;
+        uint256 vaultBalanceWad; // collateral token balance · scale
+        uint256 accruedFeesWad;
+        uint256 insuranceFundWad;
+        uint256 badDebtWad;
+    }
 
     error UnsupportedDecimals(uint8 decimals);
     error NotKeeper(address account);
@@ -122,7 +161,9 @@ contract MarginEngine is Ownable2Step, Pausable {
     error SelfLiquidation(address owner, uint256 sub);
     error NotLiquidatable(address owner, uint256 sub, int256 equityWad, uint256 maintenanceMarginWad);
     error LiquidationTooSmall(address owner, uint256 sub, int256 equityWad, uint256 maintenanceMarginWad);
-    error InsufficientFees(uint256 accruedFeesWad, uint256 amountWad);
+    error InsufficientFees(uint256 ownerFeesWad, uint256 amountWad);
+    error TooManyMarkets(uint256 marketCount, uint256 maxMarkets);
+    error UnknownCheckpoint(uint256 id);
 
     event MarketAdded(uint256 indexed marketId, address oracle, string name);
     event MarketParamsSet(uint256 indexed marketId, MarketParams params);
@@ -177,6 +218,7 @@ contract MarginEngine is Ownable2Step, Pausable {
     event BadDebtSettled(address indexed owner, uint256 indexed sub, uint256 coveredWad, uint256 badDebtWad);
     event InsuranceDeposited(address indexed from, uint256 amountTokens, uint256 amountWad);
     event FeesWithdrawn(address indexed to, uint256 amountTokens, uint256 amountWad);
+    event CheckpointTaken(uint256 indexed id, CheckpointData data);
 
     /// @param token the collateral ERC-20 (at most 18 decimals, else UnsupportedDecimals).
     /// @param initialOwner the owner (OwnableInvalidOwner if zero).
@@ -192,13 +234,15 @@ contract MarginEngine is Ownable2Step, Pausable {
     // ------------------------------------------------------------------------------------------
 
     /// @notice Add a market with its oracle, name and parameters; its funding clock starts now.
-    /// @dev Reverts InvalidMarketParams("oracle") if the oracle has no code, then InvalidMarketParams(field)
-    ///      for the first parameter out of range (spec §5.1). The new id is marketCount() − 1.
+    /// @dev Reverts TooManyMarkets once MAX_MARKETS exist, InvalidMarketParams("oracle") if the oracle
+    ///      has no code, then InvalidMarketParams(field) for the first parameter out of range (spec §5.1).
+    ///      The new id is marketCount() − 1.
     function addMarket(IPriceOracle oracle, string calldata name, MarketParams calldata params)
         external
         onlyOwner
         returns (uint256 marketId)
     {
+        if (_markets.length >= MAX_MARKETS) revert TooManyMarkets(_markets.length, MAX_MARKETS);
         _checkOracle(oracle);
         _checkParams(params);
         marketId = _markets.length;
@@ -253,11 +297,13 @@ contract MarginEngine is Ownable2Step, Pausable {
         _unpause();
     }
 
-    /// @notice Send `amountTokens` of accrued fees to `to`; accruedFees falls by amountTokens · scale (WAD).
+    /// @notice Send `amountTokens` of accrued fees to `to`; accruedFees falls by amountTokens · scale (WAD),
+    ///         which may not exceed ownerFeesWad() (fees first cover recorded bad debt, spec §5.2).
     function withdrawFees(address to, uint256 amountTokens) external onlyOwner {
         if (to == address(0)) revert ZeroAddress();
         uint256 amountWad = _toWad(amountTokens);
-        if (amountWad > accruedFees) revert InsufficientFees(accruedFees, amountWad);
+        uint256 ownerFees = ownerFeesWad();
+        if (amountWad > ownerFees) revert InsufficientFees(ownerFees, amountWad);
         accruedFees -= amountWad;
         emit FeesWithdrawn(to, amountTokens, amountWad);
         collateralToken.safeTransfer(to, amountTokens);
@@ -285,6 +331,37 @@ contract MarginEngine is Ownable2Step, Pausable {
         Market storage m = _market(marketId);
         _accrue(marketId, m);
         return m.fundingIndexWad;
+    }
+
+    /// @notice Keeper: accrue every market to now (InvalidPrice / StalePrice / FundingIndexOutOfBounds as
+    ///         accrual does), then record the engine's state as CheckpointData: store its keccak256 and
+    ///         block number, emit it in full (spec §5.11). Allowed while paused.
+    /// @return id the new checkpoint's id, checkpointCount() afterwards (1, 2, 3, ...).
+    function checkpoint() external returns (uint256 id) {
+        if (!_keepers.contains(msg.sender)) revert NotKeeper(msg.sender);
+        uint256 n = _markets.length;
+        CheckpointData memory data;
+        data.markets = new MarketSnapshot[](n);
+        data.aggregates = new MarketAggregate[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            Market storage m = _markets[i];
+            uint256 priceWad = _accrue(i, m);
+            data.markets[i] = MarketSnapshot(priceWad, m.fundingIndexWad, m.params.imfWad, m.params.mmfWad);
+            data.aggregates[i] = _aggregate(m);
+        }
+        id = _checkpointHashes.length + 1;
+        data.id = id;
+        data.blockNumber = block.number;
+        data.timestamp = block.timestamp;
+        data.accountCount = _accountList.length;
+        data.collateralSumWad = _collateralSumWad;
+        data.vaultBalanceWad = collateralToken.balanceOf(address(this)) * collateralScale;
+        data.accruedFeesWad = accruedFees;
+        data.insuranceFundWad = insuranceFund;
+        data.badDebtWad = badDebt;
+        _checkpointHashes.push(keccak256(abi.encode(data)));
+        _checkpointBlocks.push(block.number);
+        emit CheckpointTaken(id, data);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -521,6 +598,40 @@ contract MarginEngine is Ownable2Step, Pausable {
         return collateralToken.balanceOf(address(this)) * collateralScale;
     }
 
+    /// @notice Fees the owner may withdraw, WAD quote: accruedFees − badDebt, or 0 when bad debt is larger.
+    function ownerFeesWad() public view returns (uint256) {
+        return accruedFees > badDebt ? accruedFees - badDebt : 0;
+    }
+
+    /// @notice The running aggregates (spec §5.11): accounts ever opened, Σ collateral (WAD), and per market
+    ///         Σ long size, Σ cost basis, Σ size · f.
+    function aggregates()
+        external
+        view
+        returns (uint256 accountCount_, int256 collateralSumWad, MarketAggregate[] memory markets)
+    {
+        markets = new MarketAggregate[](_markets.length);
+        for (uint256 i = 0; i < markets.length; ++i) {
+            markets[i] = _aggregate(_markets[i]);
+        }
+        return (_accountList.length, _collateralSumWad, markets);
+    }
+
+    /// @notice Number of checkpoints taken (ids are 1 .. checkpointCount()).
+    function checkpointCount() external view returns (uint256) {
+        return _checkpointHashes.length;
+    }
+
+    /// @notice keccak256(abi.encode(data)) of checkpoint `id` (UnknownCheckpoint unless 1 ≤ id ≤ count).
+    function checkpointHash(uint256 id) external view returns (bytes32) {
+        return _checkpointHashes[_checkpointIndex(id)];
+    }
+
+    /// @notice The block checkpoint `id` was taken in (UnknownCheckpoint unless 1 ≤ id ≤ count).
+    function checkpointBlock(uint256 id) external view returns (uint256) {
+        return _checkpointBlocks[_checkpointIndex(id)];
+    }
+
     /// @notice Accounts with the keeper role.
     function keepers() external view returns (address[] memory) {
         return _keepers.values();
@@ -584,6 +695,15 @@ contract MarginEngine is Ownable2Step, Pausable {
     // Internals
     // ------------------------------------------------------------------------------------------
 
+    function _aggregate(Market storage m) private view returns (MarketAggregate memory) {
+        return MarketAggregate(m.openInterest, m.costBasisSumWad, m.sizeFundingSumWad2);
+    }
+
+    function _checkpointIndex(uint256 id) private view returns (uint256) {
+        if (id == 0 || id > _checkpointHashes.length) revert UnknownCheckpoint(id);
+        return id - 1;
+    }
+
     function _market(uint256 marketId) private view returns (Market storage) {
         if (marketId >= _markets.length) revert UnknownMarket(marketId);
         return _markets[marketId];
@@ -632,7 +752,7 @@ contract MarginEngine is Ownable2Step, Pausable {
         Position storage pos = acc.positions[marketId];
         if (pos.size == 0 || pos.fundingIndex == index) return;
         int256 owed = FixedPointMath.sMulDiv(pos.size, index - pos.fundingIndex, WAD_I, FixedPointMath.Rounding.Ceil);
-        pos.fundingIndex = index;
+        _writePosition(_markets[marketId], pos, pos.size, pos.costBasis, index);
         _setCollateral(owner, sub, acc, acc.collateral - owed);
         emit FundingSettled(owner, sub, marketId, -owed);
     }
@@ -652,12 +772,13 @@ contract MarginEngine is Ownable2Step, Pausable {
         if (newSize <= -SIZE_BOUND || newSize >= SIZE_BOUND) revert SizeOutOfBounds(newSize);
         int256 price = int256(priceWad);
         int256 cost = pos.costBasis;
+        int256 index = pos.fundingIndex;
         int256 realised = 0;
         if (oldSize == 0) {
             uint256 maxPositions = sub == 0 ? MAX_POSITIONS : 1;
             if (acc.marketIds.length >= maxPositions) revert TooManyPositions(owner, sub, maxPositions);
             acc.marketIds.push(marketId);
-            pos.fundingIndex = m.fundingIndexWad;
+            index = m.fundingIndexWad;
             cost = _openCost(delta, price);
         } else if ((delta > 0) == (oldSize > 0)) {
             cost += _openCost(delta, price);
@@ -669,15 +790,14 @@ contract MarginEngine is Ownable2Step, Pausable {
             cost -= removed;
             if (newSize == 0) {
                 _removeMarket(acc, marketId);
-                pos.fundingIndex = 0;
+                index = 0;
             } else if (closed == oldSize) {
                 cost = _openCost(newSize, price);
             }
         }
         // |cost| ≤ |size|·max price / WAD + (one unit per fill) < 2^94·2^94 / 10^18 + 2^64 < 2^130:
         // the cost-basis bound of spec §3 follows from the size and price bounds, unchecked here.
-        pos.size = newSize;
-        pos.costBasis = cost;
+        _writePosition(m, pos, newSize, cost, index);
         uint256 feeWad = FixedPointMath.mulDiv(_abs(delta) * priceWad, feeRateWad, WAD2, FixedPointMath.Rounding.Ceil);
         _setCollateral(owner, sub, acc, acc.collateral + realised - int256(feeWad));
         accruedFees += feeWad;
@@ -711,7 +831,7 @@ contract MarginEngine is Ownable2Step, Pausable {
         uint256 covered = shortfall < insuranceFund ? shortfall : insuranceFund;
         insuranceFund -= covered;
         badDebt += shortfall - covered;
-        acc.collateral = 0;
+        _setCollateral(owner, sub, acc, 0);
         emit BadDebtSettled(owner, sub, covered, shortfall - covered);
     }
 
@@ -776,16 +896,30 @@ contract MarginEngine is Ownable2Step, Pausable {
         }
     }
 
+    /// @dev Every collateral write: CollateralOutOfBounds unless |value| < 2^128; keeps Σ collateral.
     function _setCollateral(address owner, uint256 sub, Account storage acc, int256 value) private {
         if (value <= -COLLATERAL_BOUND || value >= COLLATERAL_BOUND) revert CollateralOutOfBounds(owner, sub, value);
+        _collateralSumWad += value - acc.collateral;
         acc.collateral = value;
+    }
+
+    /// @dev Every position write: keeps the market's Σ cost basis and Σ size·f (exact products; the
+    ///      long size is openInterest, kept by _updateOpenInterest).
+    function _writePosition(Market storage m, Position storage pos, int256 size, int256 costBasis, int256 fundingIndex)
+        private
+    {
+        m.costBasisSumWad += costBasis - pos.costBasis;
+        m.sizeFundingSumWad2 += size * fundingIndex - pos.size * pos.fundingIndex;
+        pos.size = size;
+        pos.costBasis = costBasis;
+        pos.fundingIndex = fundingIndex;
     }
 
     /// @dev collateral −= amountWad, which must not exceed the collateral (InsufficientCollateral).
     function _debit(address owner, uint256 sub, Account storage acc, uint256 amountWad) private {
         int256 c = acc.collateral;
         if (c < int256(amountWad)) revert InsufficientCollateral(owner, sub, c, amountWad);
-        acc.collateral = c - int256(amountWad);
+        _setCollateral(owner, sub, acc, c - int256(amountWad));
     }
 
     /// @dev Token units to WAD: ZeroAmount, AmountOutOfBounds (≥ 2^128), else tokens · scale (exact).

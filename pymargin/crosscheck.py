@@ -12,6 +12,7 @@ methods of eth-tester and anvil (see :mod:`pymargin.chain.engine_devnet`).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ def snake(name: str) -> str:
 
 def norm(value: Any) -> Any:
     """A comparable form of a value from web3/eth-abi or the Python engine (tuples, checksummed addresses)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return norm(dataclasses.astuple(value))
     if isinstance(value, Mapping):
         return tuple(norm(v) for v in value.values())
     if isinstance(value, (list, tuple)):
@@ -90,6 +93,7 @@ class DualEngine:
         block, t = set_next_timestamp(self.chain, max(self.clock + dt, min_next_timestamp(self.chain)))
         self.clock = t
         self.py.now = t
+        self.py.block_number = self.chain.w3.eth.block_number + 1  # the block the next transaction lands in
         return block
 
     # -- operations -----------------------------------------------------------------------------------
@@ -99,8 +103,8 @@ class DualEngine:
         block = self._prepare(dt)
         chain_error = self._simulate(fn, sender, args, block)
         try:
-            py_events = getattr(self.py, snake(fn))(sender.address, *args)
-            py_error = None
+            getattr(self.py, snake(fn))(sender.address, *args)
+            py_events, py_error = self.py.last_events, None
         except Revert as exc:
             py_events, py_error = None, (exc.name, norm(exc.args_))
         if chain_error is not None or py_error is not None:
@@ -153,8 +157,11 @@ class DualEngine:
             (name, ()) for name in (
                 "owner", "pendingOwner", "paused", "collateralToken", "collateralScale", "insuranceFund",
                 "accruedFees", "badDebt", "reservesWad", "keepers", "operators", "marketCount", "accountCount",
+                "ownerFeesWad", "aggregates", "checkpointCount",
             )
         ]
+        for checkpoint_id in range(self.py.checkpoint_count() + 2):  # 0 and one past the end: UnknownCheckpoint
+            calls += [("checkpointHash", (checkpoint_id,)), ("checkpointBlock", (checkpoint_id,))]
         n_markets = self.py.market_count()
         for market_id in range(n_markets + 1):  # one past the end: UnknownMarket
             calls += [("marketView", (market_id,)), ("marketParams", (market_id,)), ("marketState", (market_id,))]

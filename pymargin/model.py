@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 WAD = 10**18
 
 MAX_POSITIONS = 4  # open positions per account (cross or isolated); also the position slots of a leaf
+MAX_MARKETS = 4  # markets an engine can ever have; the solvency circuit has a slot for each
 SIZE_BOUND = 2**94  # |size| < 2^94 (1.98e10 base units)
 PRICE_BOUND = 2**94  # 0 < price < 2^94 (1.98e10 quote units per base unit)
 FUNDING_INDEX_BOUND = 2**100  # |cumulative funding index| < 2^100

@@ -8,6 +8,7 @@ transaction) and otherwise returns its events, a list of ``(event name, {arg: va
 
 Units as in the contract: sizes WAD base units, prices WAD quote per base unit, collateral and
 ``*_wad`` amounts WAD quote, ``*_tokens`` amounts token units, fractions WAD, times seconds.
+``engine.block_number`` plays ``block.number`` (read by ``checkpoint`` only).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from eth_utils import to_checksum_address
 
 from pymargin import margin
 from pymargin.engine import errors as E
+from pymargin.engine.checkpoint import CheckpointData, MarketAggregate, checkpoint_digest
 from pymargin.engine.oracles import PriceFeed
 from pymargin.errors import ARITHMETIC_OVERFLOW, Panic, UserError
 from pymargin.fixedpoint import WAD, Rounding, mul_div, smul_div
 from pymargin.model import (
     COLLATERAL_BOUND,
     FUNDING_INDEX_BOUND,
+    MAX_MARKETS,
     MAX_POSITIONS,
     PRICE_BOUND,
     SIZE_BOUND,
@@ -75,7 +78,9 @@ class MarketState:
     funding_rate_wad: int = 0
     funding_index_wad: int = 0
     last_funding_time: int = 0
-    open_interest: int = 0
+    open_interest: int = 0  # Σ max(size, 0), the long-size aggregate
+    cost_basis_sum_wad: int = 0  # Σ cost basis (spec §5.11)
+    size_funding_sum_wad2: int = 0  # Σ size · f, exact (WAD²)
 
 
 @dataclass
@@ -104,6 +109,8 @@ class EngineState:
     accrued_fees: int = 0
     bad_debt: int = 0
     reserves_tokens: int = 0  # the vault's collateral-token balance
+    collateral_sum_wad: int = 0  # Σ collateral over every account (spec §5.11)
+    checkpoints: list[tuple[bytes, int]] = field(default_factory=list)  # (digest, block number) of id = index + 1
 
 
 def _operation(fn: Callable[..., None]) -> Callable[..., list[Event]]:
@@ -141,6 +148,10 @@ def _long_part(size: int) -> int:
     return size if size > 0 else 0
 
 
+def _aggregate(m: MarketState) -> MarketAggregate:
+    return MarketAggregate(m.open_interest, m.cost_basis_sum_wad, m.size_funding_sum_wad2)
+
+
 class Engine:
     """The reference engine: ``state`` (what the contract stores), price ``oracles`` by address, ``now``."""
 
@@ -154,15 +165,17 @@ class Engine:
         self.state = EngineState(collateral_token=_address(collateral_token), collateral_scale=10 ** (18 - decimals), owner=owner)
         self.oracles: dict[str, PriceFeed] = {}
         self.now = now
+        self.block_number = 0
         self._events: list[Event] = []
 
     @classmethod
-    def from_state(cls, state: EngineState, oracles: dict[str, PriceFeed], now: int) -> "Engine":
+    def from_state(cls, state: EngineState, oracles: dict[str, PriceFeed], now: int, block_number: int = 0) -> "Engine":
         """An engine over existing state (as loaded from a chain or a JSON file)."""
         engine = cls.__new__(cls)
         engine.state = state
         engine.oracles = {_address(a): feed for a, feed in oracles.items()}
         engine.now = now
+        engine.block_number = block_number
         engine._events = []
         return engine
 
@@ -185,6 +198,11 @@ class Engine:
         from pymargin.engine.persist import save_json
 
         save_json(self, path)
+
+    @property
+    def last_events(self) -> list[Event]:
+        """The events of the last operation (its return value, also for ``checkpoint``)."""
+        return self._events
 
     def _emit(self, name: str, **args: Any) -> None:
         self._events.append((name, args))
@@ -224,6 +242,8 @@ class Engine:
     def add_market(self, sender: str, oracle: str, name: str, params: RiskParams) -> None:
         """Add a market; its id is ``market_count() - 1`` afterwards."""
         self._only_owner(sender)
+        if len(self.state.markets) >= MAX_MARKETS:
+            raise E.TooManyMarkets(len(self.state.markets), MAX_MARKETS)
         oracle = _address(oracle)
         params = RiskParams(*params)
         self._check_oracle(oracle)
@@ -290,14 +310,15 @@ class Engine:
 
     @_operation
     def withdraw_fees(self, sender: str, to: str, amount_tokens: int) -> None:
-        """Send accrued fees (token units) to ``to``."""
+        """Send accrued fees (token units) to ``to``; at most owner_fees_wad() (fees first cover bad debt)."""
         self._only_owner(sender)
         to = _address(to)
         if to == ZERO_ADDRESS:
             raise E.ZeroAddress()
         amount_wad = self._to_wad(amount_tokens)
-        if amount_wad > self.state.accrued_fees:
-            raise E.InsufficientFees(self.state.accrued_fees, amount_wad)
+        owner_fees = self.owner_fees_wad()
+        if amount_wad > owner_fees:
+            raise E.InsufficientFees(owner_fees, amount_wad)
         self.state.accrued_fees -= amount_wad
         self._emit("FeesWithdrawn", to=to, amountTokens=amount_tokens, amountWad=amount_wad)
         self.state.reserves_tokens -= amount_tokens
@@ -319,6 +340,31 @@ class Engine:
     def accrue_funding(self, sender: str, market_id: int) -> None:
         """Accrue the market's funding up to ``now`` (reads and checks the oracle even when Δt = 0)."""
         self._accrue(market_id, self._market(market_id))
+
+    def checkpoint(self, sender: str) -> CheckpointData:
+        """Keeper: accrue every market to ``now``, record the state at ``block_number`` (digest and block
+        stored, CheckpointTaken emitted); return the CheckpointData. All or nothing, like an operation."""
+        events = self._checkpoint(sender)
+        return CheckpointData.from_abi(events[-1][1]["data"])
+
+    @_operation
+    def _checkpoint(self, sender: str) -> None:
+        if sender not in self.state.keepers:
+            raise E.NotKeeper(sender)
+        s = self.state
+        markets, aggregates = [], []
+        for market_id, m in enumerate(s.markets):
+            price = self._accrue(market_id, m)
+            markets.append(MarketView(price, m.funding_index_wad, m.params.imf_wad, m.params.mmf_wad))
+            aggregates.append(_aggregate(m))
+        data = CheckpointData(
+            id=len(s.checkpoints) + 1, block_number=self.block_number, timestamp=self.now, markets=tuple(markets),
+            aggregates=tuple(aggregates), account_count=len(s.accounts), collateral_sum_wad=s.collateral_sum_wad,
+            vault_balance_wad=self.reserves_wad(), accrued_fees_wad=s.accrued_fees, insurance_fund_wad=s.insurance_fund,
+            bad_debt_wad=s.bad_debt,
+        )
+        s.checkpoints.append((checkpoint_digest(data), self.block_number))
+        self._emit("CheckpointTaken", id=data.id, data=data.to_abi())
 
     # -- users: collateral ------------------------------------------------------------------------
 
@@ -466,6 +512,25 @@ class Engine:
         """The vault's token balance in WAD: tokens · scale."""
         return self.state.reserves_tokens * self.state.collateral_scale
 
+    def owner_fees_wad(self) -> int:
+        """Fees the owner may withdraw: accrued fees − bad debt, or 0 when bad debt is larger (WAD)."""
+        return max(self.state.accrued_fees - self.state.bad_debt, 0)
+
+    def aggregates(self) -> tuple[int, int, list[MarketAggregate]]:
+        """(accounts ever opened, Σ collateral, per market (Σ long size, Σ cost basis, Σ size·f))."""
+        return len(self.state.accounts), self.state.collateral_sum_wad, [_aggregate(m) for m in self.state.markets]
+
+    def checkpoint_count(self) -> int:
+        return len(self.state.checkpoints)
+
+    def checkpoint_hash(self, checkpoint_id: int) -> bytes:
+        """keccak256(abi.encode(data)) of checkpoint ``checkpoint_id``; UnknownCheckpoint outside 1 .. count."""
+        return self.state.checkpoints[self._checkpoint_index(checkpoint_id)][0]
+
+    def checkpoint_block(self, checkpoint_id: int) -> int:
+        """The block number checkpoint ``checkpoint_id`` was taken in; UnknownCheckpoint outside 1 .. count."""
+        return self.state.checkpoints[self._checkpoint_index(checkpoint_id)][1]
+
     def keepers(self) -> list[str]:
         return list(self.state.keepers)
 
@@ -583,6 +648,11 @@ class Engine:
 
     # -- internals (each mirrors the contract's function of the same name) ---------------------------------
 
+    def _checkpoint_index(self, checkpoint_id: int) -> int:
+        if not 1 <= checkpoint_id <= len(self.state.checkpoints):
+            raise E.UnknownCheckpoint(checkpoint_id)
+        return checkpoint_id - 1
+
     def _market(self, market_id: int) -> MarketState:
         if not 0 <= market_id < len(self.state.markets):
             raise E.UnknownMarket(market_id)
@@ -631,7 +701,7 @@ class Engine:
         if pos is None or pos.funding_index == index:
             return
         owed = smul_div(pos.size, index - pos.funding_index, WAD, Rounding.Ceil)
-        pos.funding_index = index
+        self._write_position(self.state.markets[market_id], pos, pos.size, pos.cost_basis, index)
         self._set_collateral(owner, sub, acc, acc.collateral - owed)
         self._emit("FundingSettled", owner=owner, sub=sub, marketId=market_id, amountWad=-owed)
 
@@ -645,13 +715,15 @@ class Engine:
         if not -SIZE_BOUND < new_size < SIZE_BOUND:
             raise E.SizeOutOfBounds(new_size)
         cost = pos.cost_basis if pos else 0
+        index = pos.funding_index if pos else 0
         realised = 0
         if old_size == 0:
             max_positions = MAX_POSITIONS if sub == 0 else 1
             if len(acc.market_ids) >= max_positions:
                 raise E.TooManyPositions(owner, sub, max_positions)
             acc.market_ids.append(market_id)
-            pos = acc.positions[market_id] = Position(market_id, 0, 0, m.funding_index_wad)
+            pos = acc.positions[market_id] = Position(market_id, 0, 0, 0)
+            index = m.funding_index_wad
             cost = _open_cost(delta, price)
         elif (delta > 0) == (old_size > 0):
             cost += _open_cost(delta, price)
@@ -662,11 +734,11 @@ class Engine:
             cost -= removed
             if new_size == 0:
                 _swap_pop(acc.market_ids, market_id)
-                pos.funding_index = 0
+                index = 0
             elif closed == old_size:
                 cost = _open_cost(new_size, price)
         # |cost| < 2^130 follows from the size and price bounds (as in the contract), unchecked
-        pos.size, pos.cost_basis = new_size, cost
+        self._write_position(m, pos, new_size, cost, index)
         if new_size == 0:
             del acc.positions[market_id]
         fee = mul_div(abs(delta) * price, fee_rate_wad, WAD2, Rounding.Ceil)
@@ -684,7 +756,7 @@ class Engine:
         covered = min(shortfall, self.state.insurance_fund)
         self.state.insurance_fund -= covered
         self.state.bad_debt += shortfall - covered
-        acc.collateral = 0
+        self._set_collateral(owner, sub, acc, 0)
         self._emit("BadDebtSettled", owner=owner, sub=sub, coveredWad=covered, badDebtWad=shortfall - covered)
 
     def _update_open_interest(self, market_id: int, m: MarketState, a0: int, a1: int, b0: int, b1: int) -> None:
@@ -727,14 +799,22 @@ class Engine:
     def _set_collateral(self, owner: str, sub: int, acc: AccountState, value: int) -> None:
         if not -COLLATERAL_BOUND < value < COLLATERAL_BOUND:
             raise E.CollateralOutOfBounds(owner, sub, value)
+        self.state.collateral_sum_wad += value - acc.collateral
         acc.collateral = value
+
+    @staticmethod
+    def _write_position(m: MarketState, pos: Position, size: int, cost_basis: int, funding_index: int) -> None:
+        """Every position write: keeps the market's Σ cost basis and Σ size·f (open interest is Σ long size)."""
+        m.cost_basis_sum_wad += cost_basis - pos.cost_basis
+        m.size_funding_sum_wad2 += size * funding_index - pos.size * pos.funding_index
+        pos.size, pos.cost_basis, pos.funding_index = size, cost_basis, funding_index
 
     def _debit(self, owner: str, sub: int, amount_wad: int) -> None:
         acc = self.state.accounts.get((owner, sub))
         c = acc.collateral if acc else 0
         if c < amount_wad:
             raise E.InsufficientCollateral(owner, sub, c, amount_wad)
-        acc.collateral = c - amount_wad
+        self._set_collateral(owner, sub, acc, c - amount_wad)
 
     def _to_wad(self, amount_tokens: int) -> int:
         self._check_amount(amount_tokens)

@@ -120,7 +120,15 @@ class LiquidationTooSmall(Revert):
 
 
 class InsufficientFees(Revert):
-    """(accrued_fees_wad, amount_wad): withdrawing more fees than accrued."""
+    """(owner_fees_wad, amount_wad): withdrawing more fees than accrued fees less recorded bad debt."""
+
+
+class TooManyMarkets(Revert):
+    """(market_count, max_markets): addMarket when MAX_MARKETS markets exist."""
+
+
+class UnknownCheckpoint(Revert):
+    """(id): a checkpoint id outside 1 .. checkpointCount()."""
 
 
 # OpenZeppelin Ownable / Pausable, as inherited by the contract.

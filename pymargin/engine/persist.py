@@ -1,15 +1,16 @@
 """Loading and saving the reference engine: from a deployed MarginEngine, and to/from a JSON file.
 
-JSON layout (``"format": "pymargin-engine/1"``): every amount is a decimal string (exact at any
-size), ids, subs and times are numbers, addresses are checksummed::
+JSON layout (``"format": "pymargin-engine/2"``): every amount is a decimal string (exact at any
+size), ids, subs, times and block numbers are numbers, addresses are checksummed, digests 0x-hex::
 
-    {"format": "pymargin-engine/1", "now": 1700000000,
+    {"format": "pymargin-engine/2", "now": 1700000000, "block_number": 12,
      "collateral_token": "0x..", "collateral_scale": "1000000000000", "owner": "0x..",
      "pending_owner": "0x00..", "paused": false, "keepers": ["0x.."], "operators": ["0x.."],
      "insurance_fund": "0", "accrued_fees": "0", "bad_debt": "0", "reserves_tokens": "0",
+     "collateral_sum_wad": "0", "checkpoints": [{"digest": "0x..", "block": 11}],
      "markets": [{"oracle": "0x..", "name": "ETH-PERP", "params": {"imf_wad": "1000..", ...},
                   "funding_rate_wad": "0", "funding_index_wad": "0", "last_funding_time": 1700000000,
-                  "open_interest": "0"}],
+                  "open_interest": "0", "cost_basis_sum_wad": "0", "size_funding_sum_wad2": "0"}],
      "accounts": [{"owner": "0x..", "sub": 0, "collateral": "..",
                    "positions": [{"market_id": 0, "size": "..", "cost_basis": "..", "funding_index": ".."}]}],
      "oracles": {"0x..": {"kind": "dev", "price_wad": "..", "updated_at": 1700000000}}}
@@ -32,7 +33,7 @@ from pymargin.errors import Revert, UserError
 from pymargin.fsutil import atomic_write_text, read_json
 from pymargin.model import Position
 
-FORMAT = "pymargin-engine/1"
+FORMAT = "pymargin-engine/2"
 _LATEST_PRICE_ABI = [{
     "type": "function", "name": "latestPrice", "stateMutability": "view", "inputs": [],
     "outputs": [{"name": "priceWad", "type": "int256"}, {"name": "updatedAt", "type": "uint256"}],
@@ -44,7 +45,8 @@ def load_chain(contract: Any, block: Any = "latest") -> Engine:
 
     ``contract`` is a :class:`pymargin.chain.contracts.Contract`. Each market oracle's current
     ``latestPrice()`` becomes a :class:`DevOracle` snapshot (or a :class:`RevertingFeed` if it
-    reverts), and ``now`` is the block's timestamp.
+    reverts), ``now`` is the block's timestamp and ``block_number`` its number. The aggregates are
+    the contract's ``aggregates()``, as stored (not recomputed from the accounts).
     """
 
     def call(fn: str, *args: Any) -> Any:
@@ -64,10 +66,13 @@ def load_chain(contract: Any, block: Any = "latest") -> Engine:
         bad_debt=call("badDebt"),
         reserves_tokens=call("reservesWad") // scale,  # unsigned: reservesWad = balance · scale exactly
     )
-    for market_id in range(call("marketCount")):
+    _, state.collateral_sum_wad, aggregates = call("aggregates")
+    for market_id, (_, cost_sum, size_funding_sum) in enumerate(aggregates):
         oracle, name, rate, index, last, open_interest = call("marketState", market_id)
         params = RiskParams(*call("marketParams", market_id))
-        state.markets.append(MarketState(oracle, name, params, rate, index, last, open_interest))
+        state.markets.append(MarketState(oracle, name, params, rate, index, last, open_interest, cost_sum, size_funding_sum))
+    for checkpoint_id in range(1, call("checkpointCount") + 1):
+        state.checkpoints.append((bytes(call("checkpointHash", checkpoint_id)), call("checkpointBlock", checkpoint_id)))
     for i in range(call("accountCount")):
         owner, sub = call("accountAt", i)
         _, collateral, market_ids, positions = call("accountState", owner, sub)
@@ -77,8 +82,8 @@ def load_chain(contract: Any, block: Any = "latest") -> Engine:
             positions={mid: Position(mid, *pos) for mid, pos in zip(market_ids, positions)},
         )
     oracles = {m.oracle: _snapshot_feed(contract, m.oracle, block) for m in state.markets}
-    now = contract.chain.w3.eth.get_block(block)["timestamp"]
-    return Engine.from_state(state, oracles, now)
+    header = contract.chain.w3.eth.get_block(block)
+    return Engine.from_state(state, oracles, header["timestamp"], header["number"])
 
 
 def _snapshot_feed(contract: Any, oracle: str, block: Any) -> PriceFeed:
@@ -111,6 +116,7 @@ def to_json_dict(engine: Engine) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "now": engine.now,
+        "block_number": engine.block_number,
         "collateral_token": s.collateral_token,
         "collateral_scale": str(s.collateral_scale),
         "owner": s.owner,
@@ -122,6 +128,8 @@ def to_json_dict(engine: Engine) -> dict[str, Any]:
         "accrued_fees": str(s.accrued_fees),
         "bad_debt": str(s.bad_debt),
         "reserves_tokens": str(s.reserves_tokens),
+        "collateral_sum_wad": str(s.collateral_sum_wad),
+        "checkpoints": [{"digest": "0x" + digest.hex(), "block": block} for digest, block in s.checkpoints],
         "markets": [
             {
                 "oracle": m.oracle,
@@ -131,6 +139,8 @@ def to_json_dict(engine: Engine) -> dict[str, Any]:
                 "funding_index_wad": str(m.funding_index_wad),
                 "last_funding_time": m.last_funding_time,
                 "open_interest": str(m.open_interest),
+                "cost_basis_sum_wad": str(m.cost_basis_sum_wad),
+                "size_funding_sum_wad2": str(m.size_funding_sum_wad2),
             }
             for m in s.markets
         ],
@@ -176,19 +186,22 @@ def from_json_dict(data: dict[str, Any]) -> Engine:
         accrued_fees=_int(data["accrued_fees"]),
         bad_debt=_int(data["bad_debt"]),
         reserves_tokens=_int(data["reserves_tokens"]),
+        collateral_sum_wad=_int(data["collateral_sum_wad"]),
+        checkpoints=[(_digest(c["digest"]), _int(c["block"])) for c in data["checkpoints"]],
     )
     for m in data["markets"]:
         params = RiskParams(**{k: _int(m["params"][k]) for k in RiskParams._fields})
         state.markets.append(MarketState(
             to_checksum_address(m["oracle"]), str(m["name"]), params, _int(m["funding_rate_wad"]), _int(m["funding_index_wad"]),
-            _int(m["last_funding_time"]), _int(m["open_interest"]),
+            _int(m["last_funding_time"]), _int(m["open_interest"]), _int(m["cost_basis_sum_wad"]),
+            _int(m["size_funding_sum_wad2"]),
         ))
     for a in data["accounts"]:
         positions = {_int(p["market_id"]): Position(_int(p["market_id"]), _int(p["size"]), _int(p["cost_basis"]), _int(p["funding_index"]))
                      for p in a["positions"]}
         state.accounts[(to_checksum_address(a["owner"]), _int(a["sub"]))] = AccountState(_int(a["collateral"]), list(positions), positions)
     oracles = {address: _feed_from_json(f) for address, f in data["oracles"].items()}
-    return Engine.from_state(state, oracles, _int(data["now"]))
+    return Engine.from_state(state, oracles, _int(data["now"]), _int(data["block_number"]))
 
 
 def _feed_from_json(f: dict[str, Any]) -> PriceFeed:
@@ -207,6 +220,13 @@ def _int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise TypeError(f"expected an integer or a decimal string, found {value!r}")
     return int(value)
+
+
+def _digest(value: Any) -> bytes:
+    """A 32-byte digest from 0x + 64 hex digits."""
+    if not isinstance(value, str) or not value.startswith("0x") or len(value) != 66:
+        raise ValueError(f"expected a digest 0x + 64 hex digits, found {value!r}")
+    return bytes.fromhex(value[2:])
 
 
 def _bool(value: Any) -> bool:

@@ -1,0 +1,94 @@
+"""Engine checkpoints: what ``MarginEngine.checkpoint()`` records (docs/spec.md §5.11).
+
+:class:`CheckpointData` is the contract's struct of the same name, field for field; its digest is
+``keccak256(abi.encode(data))``, the value the engine stores and the registry compares. The
+market views are :class:`pymargin.model.MarketView` (the contract's ``MarketSnapshot``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
+
+from pymargin.model import MarketView
+
+MARKET_SNAPSHOT_ABI = "(uint256,int256,uint256,uint256)"
+MARKET_AGGREGATE_ABI = "(uint256,int256,int256)"
+CHECKPOINT_DATA_ABI = (
+    f"(uint256,uint256,uint256,{MARKET_SNAPSHOT_ABI}[],{MARKET_AGGREGATE_ABI}[],uint256,int256,uint256,uint256,uint256,uint256)"
+)
+
+
+@dataclass(frozen=True)
+class MarketAggregate:
+    """Running sums over every account's position in one market (the contract's ``MarketAggregate``)."""
+
+    long_size_wad: int  # Σ max(size, 0) = Σ max(−size, 0) (= open interest)
+    cost_basis_wad: int  # Σ cost basis (signed)
+    size_funding_wad2: int  # Σ size · f, f the position's funding index (exact product, WAD²)
+
+
+@dataclass(frozen=True)
+class CheckpointData:
+    """The engine at the end of a checkpoint's block (the contract's ``CheckpointData``)."""
+
+    id: int  # 1, 2, 3, ... (the epoch the registry posts against)
+    block_number: int
+    timestamp: int
+    markets: tuple[MarketView, ...]  # every market, accrued to ``timestamp``
+    aggregates: tuple[MarketAggregate, ...]  # one per market
+    account_count: int  # accounts ever opened
+    collateral_sum_wad: int  # Σ collateral (signed)
+    vault_balance_wad: int  # collateral token balance · scale
+    accrued_fees_wad: int
+    insurance_fund_wad: int
+    bad_debt_wad: int
+
+    def to_abi(self) -> tuple:
+        """The struct as nested tuples, in the ABI's field order (for eth-abi and web3)."""
+        return (
+            self.id, self.block_number, self.timestamp,
+            tuple((v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in self.markets),
+            tuple((a.long_size_wad, a.cost_basis_wad, a.size_funding_wad2) for a in self.aggregates),
+            self.account_count, self.collateral_sum_wad, self.vault_balance_wad, self.accrued_fees_wad,
+            self.insurance_fund_wad, self.bad_debt_wad,
+        )
+
+    @classmethod
+    def from_abi(cls, value: Any) -> "CheckpointData":
+        """The struct from its ABI value (a decoded tuple, or web3's dict of named fields)."""
+        if isinstance(value, dict):
+            value = tuple(value.values())
+        id_, block, timestamp, markets, aggregates, *rest = value
+        return cls(
+            id_, block, timestamp,
+            tuple(MarketView(*(m.values() if isinstance(m, dict) else m)) for m in markets),
+            tuple(MarketAggregate(*(a.values() if isinstance(a, dict) else a)) for a in aggregates),
+            *rest,
+        )
+
+    def owner_fees_wad(self) -> int:
+        """Fees owed to the owner at the checkpoint: accruedFees − badDebt, or 0 (the engine's ownerFeesWad)."""
+        return max(self.accrued_fees_wad - self.bad_debt_wad, 0)
+
+
+def encode_checkpoint(data: CheckpointData) -> bytes:
+    """abi.encode(data), as Solidity encodes the struct (one dynamic tuple)."""
+    return abi_encode([CHECKPOINT_DATA_ABI], [data.to_abi()])
+
+
+def decode_checkpoint(encoded: bytes) -> CheckpointData:
+    """The inverse of :func:`encode_checkpoint`."""
+    return CheckpointData.from_abi(abi_decode([CHECKPOINT_DATA_ABI], encoded)[0])
+
+
+def checkpoint_digest(data: CheckpointData) -> bytes:
+    """keccak256(abi.encode(data)): the hash ``checkpointHash(id)`` stores."""
+    return keccak(encode_checkpoint(data))
+
+
+__all__ = ["CheckpointData", "MarketAggregate", "checkpoint_digest", "decode_checkpoint", "encode_checkpoint"]
