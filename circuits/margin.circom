@@ -36,11 +36,12 @@ template MarketsRangeCheck(M) {
 }
 
 // out[k] = table[k][marketId] for a marketId in [0, M): a one-hot selector (M + 1 constraints plus
-// M per table); fails for any other marketId.
+// M per table); fails for any other marketId. onehot[j] = 1 iff marketId = j.
 template SelectMarket(M, K) {
     signal input marketId;
     signal input table[K][M];
     signal output out[K];
+    signal output onehot[M];
     signal e[M];
     var sum = 0;
     var index = 0;
@@ -52,6 +53,7 @@ template SelectMarket(M, K) {
     }
     sum === 1;
     index === marketId;
+    onehot <== e;
     signal terms[K][M];
     for (var k = 0; k < K; k++) {
         var acc = 0;
@@ -64,14 +66,17 @@ template SelectMarket(M, K) {
 }
 
 // One position slot (market_id, size, cost_basis, funding_index f): range checks, and its terms
-// value = size * (price - (F - f)) and requirement = |size| * price * fraction.
-template SlotTerms(M) {
+// value = size * (price - (F - f)) and requirement[i] = |size| * price * fraction[i] for F
+// margin fractions; market = the one-hot of its market id, negative = 1 iff size < 0.
+template SlotTerms(M, F) {
     signal input slot[4];
     signal input price[M];
     signal input fundingIndex[M];
-    signal input fraction[M];
+    signal input fraction[F][M];
     signal output value;
-    signal output requirement;
+    signal output requirement[F];
+    signal output market[M];
+    signal output negative;
 
     component size = SignedRangeCheck(94);
     size.in <== slot[1];
@@ -80,21 +85,74 @@ template SlotTerms(M) {
     component f = SignedRangeCheck(100);
     f.in <== slot[3];
 
-    component market = SelectMarket(M, 3);
-    market.marketId <== slot[0];
-    market.table[0] <== price;
-    market.table[1] <== fundingIndex;
-    market.table[2] <== fraction;
+    component select = SelectMarket(M, 2 + F);
+    select.marketId <== slot[0];
+    select.table[0] <== price;
+    select.table[1] <== fundingIndex;
+    for (var i = 0; i < F; i++) {
+        select.table[2 + i] <== fraction[i];
+    }
+    market <== select.onehot;
+    negative <== size.neg;
 
-    value <== slot[1] * (market.out[0] - market.out[1] + slot[3]);
+    value <== slot[1] * (select.out[0] - select.out[1] + slot[3]);
     component absSize = SignedAbs();
     absSize.in <== slot[1];
     absSize.neg <== size.neg;
-    signal notional <== absSize.out * market.out[0];
-    requirement <== notional * market.out[2];
+    signal notional <== absSize.out * select.out[0];
+    for (var i = 0; i < F; i++) {
+        requirement[i] <== notional * select.out[2 + i];
+    }
 }
 
-// Equity (Floor) and requirement (Ceil) of one account with MAX_POSITIONS = 4 slots.
+// Equity (Floor) and F requirements (Ceil) of one account with MAX_POSITIONS = 4 slots; also each
+// slot's market one-hot and size sign (SlotTerms).
+template AccountMargins(M, F) {
+    signal input collateral;
+    signal input slots[4][4];
+    signal input price[M];
+    signal input fundingIndex[M];
+    signal input fraction[F][M];
+    signal output equity;
+    signal output requirement[F];
+    signal output market[4][M];
+    signal output negative[4];
+
+    component c = SignedRangeCheck(128);
+    c.in <== collateral;
+    component terms[4];
+    var value = 0;
+    var cost = 0;
+    var req[F];
+    for (var i = 0; i < F; i++) {
+        req[i] = 0;
+    }
+    for (var k = 0; k < 4; k++) {
+        terms[k] = SlotTerms(M, F);
+        terms[k].slot <== slots[k];
+        terms[k].price <== price;
+        terms[k].fundingIndex <== fundingIndex;
+        terms[k].fraction <== fraction;
+        value += terms[k].value;
+        for (var i = 0; i < F; i++) {
+            req[i] += terms[k].requirement[i];
+        }
+        cost += slots[k][2];
+        market[k] <== terms[k].market;
+        negative[k] <== terms[k].negative;
+    }
+    component floorValue = DivRounded(0, 198, 10**18);
+    floorValue.in <== value;
+    equity <== collateral - cost + floorValue.out;
+    component ceilReq[F];
+    for (var i = 0; i < F; i++) {
+        ceilReq[i] = DivRounded(1, 250, 10**36);
+        ceilReq[i].in <== req[i];
+        requirement[i] <== ceilReq[i].out;
+    }
+}
+
+// Equity (Floor) and requirement (Ceil) of one account at one margin fraction (mmf or imf).
 template AccountMargin(M) {
     signal input collateral;
     signal input slots[4][4];
@@ -104,26 +162,12 @@ template AccountMargin(M) {
     signal output equity;
     signal output requirement;
 
-    component c = SignedRangeCheck(128);
-    c.in <== collateral;
-    component terms[4];
-    var value = 0;
-    var cost = 0;
-    var req = 0;
-    for (var k = 0; k < 4; k++) {
-        terms[k] = SlotTerms(M);
-        terms[k].slot <== slots[k];
-        terms[k].price <== price;
-        terms[k].fundingIndex <== fundingIndex;
-        terms[k].fraction <== fraction;
-        value += terms[k].value;
-        req += terms[k].requirement;
-        cost += slots[k][2];
-    }
-    component floorValue = DivRounded(0, 198, 10**18);
-    floorValue.in <== value;
-    equity <== collateral - cost + floorValue.out;
-    component ceilReq = DivRounded(1, 250, 10**36);
-    ceilReq.in <== req;
-    requirement <== ceilReq.out;
+    component margins = AccountMargins(M, 1);
+    margins.collateral <== collateral;
+    margins.slots <== slots;
+    margins.price <== price;
+    margins.fundingIndex <== fundingIndex;
+    margins.fraction <== [fraction];
+    equity <== margins.equity;
+    requirement <== margins.requirement[0];
 }

@@ -1,21 +1,25 @@
 pragma circom 2.1.6;
 
 // SolvencyBatch(K, M, T): one batch of B = 2^K consecutive leaves of a Merkle sum tree of depth
-// D = K + T, the subtree at index batchIndex (docs/spec.md §7). It proves, at the market views
-// of the public context:
-//   * every account's range checks, equity = pymargin.margin.equity, mm = maintenance_margin,
-//     equity >= mm (so equity >= 0: no negative balance);
-//   * the leaves hash (§6) to the batch subtree, and that subtree with the T siblings gives the
-//     committed root (hash and totals);
+// D = K + T, the subtree at index batchIndex, proving the statement of pymargin.zk.statement
+// (docs/spec.md §7). At the market views of the statement it computes, per account:
+//   * range checks, equity = pymargin.margin.equity, mm and im (maintenance / initial margin);
+//   * liability max(equity, 0), deficit max(-equity, 0), below = (equity < mm) and shortfall
+//     max(mm - equity, 0); no account needs to be above mm;
+//   * every position's market id < marketCount (a slot with id >= marketCount must be empty);
+//   * per market: long size max(size, 0), short size max(-size, 0), cost basis, size * f;
+// and, for the batch:
+//   * the leaves hash (§6) to the batch subtree (node sums: liability, mm), and that subtree with
+//     the T siblings gives the committed root (rootHash, L, Σmm);
 //   * id hashes strictly increase across the whole book (the chain carries the last id); a
 //     padding leaf (id hash 0) is all zeros and only padding follows it;
-//   * running totals: equityOut = equityIn + batch equity, mmOut = mmIn + batch mm; the first
-//     batch starts from (0, 0, 0), the last (batchIndex = 2^T - 1) ends at the root totals.
-// Its only public signal is
-//   pub = Poseidon_4(ctx, batchIndex, stateIn, stateOut)
-//   ctx = Poseidon_5(Poseidon_4(epoch, chainId, registry, D), marketsHash, rootHash, totalEquity, totalMm)
-//   marketsHash = m_M with m_0 = 0, m_{j+1} = Poseidon_5(m_j, price_j, F_j + 2^100, imf_j, mmf_j)
-//   state = Poseidon_3(lastIdHash, equity so far, mm so far)
+//   * running sums of liability, deficit, below count, shortfall, mm, im, account count (real
+//     leaves), collateral and the per-market sums: out = in + batch; batch 0 starts at zero, the
+//     last batch (batchIndex = 2^T - 1) ends at the statement's totals and aggregates.
+// Its only public signal is pub = Poseidon_4(ctx, batchIndex, stateIn, stateOut) with ctx as in
+// pymargin.zk.statement, and the chain state
+//   state = Poseidon_5(lastIdHash, Poseidon_6(L, deficit, below, shortfall, mm, im), count,
+//                      collateral + 2^200, aggHash of the running per-market sums)
 // so on-chain verification costs the same for every batch size.
 
 include "circomlib/circuits/comparators.circom";
@@ -23,7 +27,7 @@ include "fixedpoint.circom";
 include "margin.circom";
 include "commit.circom";
 
-// marketsHash of the market views (see above).
+// marketsHash of the market views: m_M, m_0 = 0, m_{j+1} = Poseidon_5(m_j, price_j, F_j + 2^100, imf_j, mmf_j).
 template MarketsHash(M) {
     signal input price[M];
     signal input fundingIndex[M];
@@ -42,9 +46,53 @@ template MarketsHash(M) {
     out <== h[M - 1].out;
 }
 
+// aggHash of per-market sums: g_M, g_0 = 0, g_{j+1} = Poseidon_5(g_j, long_j, short_j, cost_j + 2^200, sizeF_j + 2^240).
+template AggregatesHash(M) {
+    signal input agg[M][4]; // long, short, cost, sizeF
+    signal output out;
+    component h[M];
+    for (var j = 0; j < M; j++) {
+        h[j] = Poseidon(5);
+        h[j].inputs[0] <== j == 0 ? 0 : h[j - 1].out;
+        h[j].inputs[1] <== agg[j][0];
+        h[j].inputs[2] <== agg[j][1];
+        h[j].inputs[3] <== agg[j][2] + (1 << 200);
+        h[j].inputs[4] <== agg[j][3] + (1 << 240);
+    }
+    out <== h[M - 1].out;
+}
+
+// The figures and book sums the chain carries: fig = (L, deficit, below, shortfall, mm, im),
+// count, collateral, agg[M] (long, short, cost, sizeF).
+// Hash: Poseidon_4(Poseidon_6(fig), count, collateral + 2^200, aggHash) (the statement's totalsHash)
+// or, with a last id first, Poseidon_5(lastId, Poseidon_6(fig), count, collateral + 2^200, aggHash)
+// (the chain state).
+template SumsHash(M, WITH_ID) {
+    signal input lastId;
+    signal input fig[6];
+    signal input count;
+    signal input collateral;
+    signal input agg[M][4];
+    signal output out;
+    component figures = Poseidon(6);
+    figures.inputs <== fig;
+    component aggs = AggregatesHash(M);
+    aggs.agg <== agg;
+    if (WITH_ID == 1) {
+        component h = Poseidon(5);
+        h.inputs <== [lastId, figures.out, count, collateral + (1 << 200), aggs.out];
+        out <== h.out;
+    } else {
+        lastId === 0;
+        component h = Poseidon(4);
+        h.inputs <== [figures.out, count, collateral + (1 << 200), aggs.out];
+        out <== h.out;
+    }
+}
+
 // One leaf's ordering step: a real leaf needs lastIn < idHash < 2^248 and passes on idHash; a
-// padding leaf (idHash = 0) must be all zeros and passes on END = 2^248, which no later real leaf
-// can exceed.
+// padding leaf (idHash = 0, padding = 1) must be all zeros and passes on END = 2^248, which no
+// later real leaf can exceed.
 template OrderStep() {
     signal input lastIn;
     signal input idHash;
@@ -52,6 +100,7 @@ template OrderStep() {
     signal input collateral;
     signal input slots[4][4];
     signal output lastOut;
+    signal output padding;
     component idRange = RangeCheck(248);
     idRange.in <== idHash;
     component pad = IsZero();
@@ -67,24 +116,107 @@ template OrderStep() {
         }
     }
     lastOut <== idHash + pad.out * (1 << 248);
+    padding <== pad.out;
+}
+
+// One account's figures at the market views: equity, mm, im, liability, deficit, below, shortfall,
+// and its per-market sums agg[M] (long, short, cost, sizeF); every slot's market id is below
+// marketCount or the slot is empty. marketCount must already be range-checked to nCount bits.
+template AccountFigures(M, nCount) {
+    signal input collateral;
+    signal input slots[4][4];
+    signal input price[M];
+    signal input fundingIndex[M];
+    signal input mmf[M];
+    signal input imf[M];
+    signal input marketCount;
+    signal output equity;
+    signal output mm;
+    signal output im;
+    signal output liability;
+    signal output deficit;
+    signal output below;
+    signal output shortfall;
+    signal output agg[M][4];
+
+    component margins = AccountMargins(M, 2);
+    margins.collateral <== collateral;
+    margins.slots <== slots;
+    margins.price <== price;
+    margins.fundingIndex <== fundingIndex;
+    margins.fraction <== [mmf, imf];
+    equity <== margins.equity;
+    mm <== margins.requirement[0];
+    im <== margins.requirement[1];
+
+    // |equity| < 2^128 + 4 * 2^130 + 2^138 < 2^140; 0 <= mm < 2^131.
+    component sign = SignedRangeCheck(140);
+    sign.in <== equity;
+    liability <== equity - sign.neg * equity;
+    deficit <== liability - equity;
+    component gapSign = SignedRangeCheck(141);
+    gapSign.in <== equity - mm;
+    below <== gapSign.neg;
+    shortfall <== below * (mm - equity);
+
+    // Markets exist: marketId < marketCount, or the slot is (0, 0, 0, 0).
+    component exists[4];
+    for (var k = 0; k < 4; k++) {
+        exists[k] = LessThan(nCount);
+        exists[k].in <== [slots[k][0], marketCount]; // slots[k][0] < M (SelectMarket)
+        for (var i = 0; i < 4; i++) {
+            (1 - exists[k].out) * slots[k][i] === 0;
+        }
+    }
+
+    // Per-market sums: onehot * (long, size, cost, size * f); short = long - size.
+    signal long[4];
+    signal sizeF[4];
+    signal part[4][M][4];
+    for (var k = 0; k < 4; k++) {
+        long[k] <== slots[k][1] - margins.negative[k] * slots[k][1];
+        sizeF[k] <== slots[k][1] * slots[k][3];
+        for (var j = 0; j < M; j++) {
+            part[k][j][0] <== margins.market[k][j] * long[k];
+            part[k][j][1] <== margins.market[k][j] * slots[k][1];
+            part[k][j][2] <== margins.market[k][j] * slots[k][2];
+            part[k][j][3] <== margins.market[k][j] * sizeF[k];
+        }
+    }
+    for (var j = 0; j < M; j++) {
+        agg[j][0] <== part[0][j][0] + part[1][j][0] + part[2][j][0] + part[3][j][0];
+        agg[j][1] <== agg[j][0] - (part[0][j][1] + part[1][j][1] + part[2][j][1] + part[3][j][1]);
+        agg[j][2] <== part[0][j][2] + part[1][j][2] + part[2][j][2] + part[3][j][2];
+        agg[j][3] <== part[0][j][3] + part[1][j][3] + part[2][j][3] + part[3][j][3];
+    }
 }
 
 template SolvencyBatch(K, M, T) {
     var B = 1 << K;
-    signal input epoch;
+    var nCount = bitLength(M) + 1; // marketCount <= M < 2^nCount
+    // the statement (pymargin.zk.statement)
     signal input chainId;
     signal input registry;
+    signal input engine;
+    signal input checkpointId;
+    signal input marketCount;
     signal input price[M];
     signal input fundingIndex[M];
     signal input imf[M];
     signal input mmf[M];
     signal input rootHash;
-    signal input totalEquity;
-    signal input totalMm;
+    signal input totalFig[6]; // L, deficit, belowMmCount, shortfall, Σmm, Σim
+    signal input totalCount;
+    signal input totalCollateral;
+    signal input totalAgg[M][4]; // long, short, cost, sizeF
+    // this batch and the chain state before it
     signal input batchIndex;
     signal input lastIdIn;
-    signal input equityIn;
-    signal input mmIn;
+    signal input figIn[6];
+    signal input countIn;
+    signal input collateralIn;
+    signal input aggIn[M][4];
+    // the leaves and the path
     signal input idHash[B];
     signal input salt[B];
     signal input collateral[B];
@@ -97,23 +229,33 @@ template SolvencyBatch(K, M, T) {
     marketsRange.fundingIndex <== fundingIndex;
     marketsRange.imf <== imf;
     marketsRange.mmf <== mmf;
+    component countRange = RangeCheck(nCount);
+    countRange.in <== marketCount;
+    component countMax = LessThan(nCount);
+    countMax.in <== [marketCount, M + 1];
+    countMax.out === 1;
 
-    // Accounts: margin, solvency, leaf hash, order.
-    component margin[B];
-    component solvent[B];
+    // Accounts: figures, leaf hash, order.
+    component account[B];
     component leaf[B];
     component order[B];
     signal leafNode[B][3];
+    var fig[6] = [0, 0, 0, 0, 0, 0];
+    var count = 0;
+    var coll = 0;
+    var agg[M][4];
+    for (var j = 0; j < M; j++) {
+        agg[j] = [0, 0, 0, 0];
+    }
     for (var i = 0; i < B; i++) {
-        margin[i] = AccountMargin(M);
-        margin[i].collateral <== collateral[i];
-        margin[i].slots <== slots[i];
-        margin[i].price <== price;
-        margin[i].fundingIndex <== fundingIndex;
-        margin[i].fraction <== mmf;
-        solvent[i] = AssertGreaterEq(142); // |equity - mm| < 2^142
-        solvent[i].a <== margin[i].equity;
-        solvent[i].b <== margin[i].requirement;
+        account[i] = AccountFigures(M, nCount);
+        account[i].collateral <== collateral[i];
+        account[i].slots <== slots[i];
+        account[i].price <== price;
+        account[i].fundingIndex <== fundingIndex;
+        account[i].mmf <== mmf;
+        account[i].imf <== imf;
+        account[i].marketCount <== marketCount;
 
         leaf[i] = LeafHash();
         leaf[i].idHash <== idHash[i];
@@ -121,8 +263,8 @@ template SolvencyBatch(K, M, T) {
         leaf[i].collateral <== collateral[i];
         leaf[i].slots <== slots[i];
         leafNode[i][0] <== leaf[i].out;
-        leafNode[i][1] <== margin[i].equity;
-        leafNode[i][2] <== margin[i].requirement;
+        leafNode[i][1] <== account[i].liability;
+        leafNode[i][2] <== account[i].mm;
 
         order[i] = OrderStep();
         order[i].lastIn <== i == 0 ? lastIdIn : order[i - 1].lastOut;
@@ -130,9 +272,23 @@ template SolvencyBatch(K, M, T) {
         order[i].salt <== salt[i];
         order[i].collateral <== collateral[i];
         order[i].slots <== slots[i];
+
+        fig[0] += account[i].liability;
+        fig[1] += account[i].deficit;
+        fig[2] += account[i].below;
+        fig[3] += account[i].shortfall;
+        fig[4] += account[i].mm;
+        fig[5] += account[i].im;
+        count += 1 - order[i].padding;
+        coll += collateral[i];
+        for (var j = 0; j < M; j++) {
+            for (var c = 0; c < 4; c++) {
+                agg[j][c] += account[i].agg[j][c];
+            }
+        }
     }
 
-    // The batch subtree, then the path to the root.
+    // The batch subtree, then the path to the root (rootHash, L, Σmm).
     component nodes[B - 1];
     signal level[2 * B - 1][3];
     for (var i = 0; i < B; i++) {
@@ -155,37 +311,73 @@ template SolvencyBatch(K, M, T) {
     }
     path.siblings <== siblings;
     path.root[0] === rootHash;
-    path.root[1] === totalEquity;
-    path.root[2] === totalMm;
+    path.root[1] === totalFig[0];
+    path.root[2] === totalFig[4];
 
-    // Chain: first batch starts empty, last batch ends at the root totals.
-    signal equityOut <== equityIn + level[2 * B - 2][1];
-    signal mmOut <== mmIn + level[2 * B - 2][2];
+    // Chain: out = in + batch; the first batch starts at zero, the last ends at the totals.
+    signal figOut[6];
+    for (var c = 0; c < 6; c++) {
+        figOut[c] <== figIn[c] + fig[c];
+    }
+    signal countOut <== countIn + count;
+    signal collateralOut <== collateralIn + coll;
+    signal aggOut[M][4];
+    for (var j = 0; j < M; j++) {
+        for (var c = 0; c < 4; c++) {
+            aggOut[j][c] <== aggIn[j][c] + agg[j][c];
+        }
+    }
     component first = IsZero();
     first.in <== batchIndex;
-    first.out * lastIdIn === 0;
-    first.out * equityIn === 0;
-    first.out * mmIn === 0;
     component last = IsEqual();
     last.in[0] <== batchIndex;
     last.in[1] <== (1 << T) - 1;
-    last.out * (equityOut - totalEquity) === 0;
-    last.out * (mmOut - totalMm) === 0;
+    first.out * lastIdIn === 0;
+    first.out * countIn === 0;
+    first.out * collateralIn === 0;
+    last.out * (countOut - totalCount) === 0;
+    last.out * (collateralOut - totalCollateral) === 0;
+    for (var c = 0; c < 6; c++) {
+        first.out * figIn[c] === 0;
+        last.out * (figOut[c] - totalFig[c]) === 0;
+    }
+    for (var j = 0; j < M; j++) {
+        for (var c = 0; c < 4; c++) {
+            first.out * aggIn[j][c] === 0;
+            last.out * (aggOut[j][c] - totalAgg[j][c]) === 0;
+        }
+    }
 
     // The public hash.
+    component shape = Poseidon(4);
+    shape.inputs <== [K, T, M, 4];
+    component meta = Poseidon(6);
+    meta.inputs <== [shape.out, chainId, registry, engine, checkpointId, marketCount];
     component markets = MarketsHash(M);
     markets.price <== price;
     markets.fundingIndex <== fundingIndex;
     markets.imf <== imf;
     markets.mmf <== mmf;
-    component meta = Poseidon(4);
-    meta.inputs <== [epoch, chainId, registry, K + T];
-    component ctx = Poseidon(5);
-    ctx.inputs <== [meta.out, markets.out, rootHash, totalEquity, totalMm];
-    component stateIn = Poseidon(3);
-    stateIn.inputs <== [lastIdIn, equityIn, mmIn];
-    component stateOut = Poseidon(3);
-    stateOut.inputs <== [order[B - 1].lastOut, equityOut, mmOut];
+    component totals = SumsHash(M, 0);
+    totals.lastId <== 0;
+    totals.fig <== totalFig;
+    totals.count <== totalCount;
+    totals.collateral <== totalCollateral;
+    totals.agg <== totalAgg;
+    component ctx = Poseidon(4);
+    ctx.inputs <== [meta.out, markets.out, rootHash, totals.out];
+    component stateIn = SumsHash(M, 1);
+    stateIn.lastId <== lastIdIn;
+    stateIn.fig <== figIn;
+    stateIn.count <== countIn;
+    stateIn.collateral <== collateralIn;
+    stateIn.agg <== aggIn;
+    component stateOut = SumsHash(M, 1);
+    stateOut.lastId <== order[B - 1].lastOut;
+    stateOut.fig <== figOut;
+    stateOut.count <== countOut;
+    stateOut.collateral <== collateralOut;
+    stateOut.agg <== aggOut;
     component h = Poseidon(4);
     h.inputs <== [ctx.out, batchIndex, stateIn.out, stateOut.out];
     pub <== h.out;

@@ -372,3 +372,34 @@ def margin_ratio(book: Book) -> np.ndarray:
 def is_liquidatable(book: Book) -> np.ndarray:
     """equity < maintenance_margin per account."""
     return _evaluate(book, ["is_liquidatable"])["is_liquidatable"]
+
+
+@dataclass(frozen=True)
+class SolvencyFigures:
+    """What a solvency epoch publishes about a book (WAD quote unless a count), summed exactly."""
+
+    liabilities_wad: int  # Σ max(equity, 0)
+    deficit_wad: int  # Σ max(−equity, 0)
+    below_mm_count: int  # accounts with equity < maintenance margin
+    shortfall_wad: int  # Σ max(mm − equity, 0)
+    mm_wad: int  # Σ maintenance margin
+    im_wad: int  # Σ initial margin
+    account_count: int
+    collateral_wad: int  # Σ collateral
+
+
+def solvency_figures(book: Book) -> SolvencyFigures:
+    """The epoch figures of every account of ``book`` (each from :func:`margins`' equity and margins);
+    UserError if an account is outside the bounds (its formulas revert)."""
+    m = _evaluate(book, ["equity", "maintenance_margin", "initial_margin"])
+    eq, mm, im = m["equity"], m["maintenance_margin"], m["initial_margin"]
+    failed = [i for i in range(len(book)) if not all(isinstance(v[i], int) for v in (eq, mm, im))]
+    if failed:
+        raise UserError(f"account {failed[0]} is outside the bounds of spec §3: its margin formulas revert")
+    zero = np.zeros(len(book), dtype=object)
+    return SolvencyFigures(
+        liabilities_wad=int(np.maximum(eq, zero).sum()), deficit_wad=int(np.maximum(-eq, zero).sum()),
+        below_mm_count=int((eq < mm).sum()), shortfall_wad=int(np.maximum(mm - eq, zero).sum()),
+        mm_wad=int(mm.sum()), im_wad=int(im.sum()), account_count=len(book),
+        collateral_wad=int(book.collateral.sum()),
+    )

@@ -2,7 +2,8 @@
 
 :func:`commit_accounts` takes the reference engine's state (a list of :class:`~pymargin.model.Account`
 and ``{market_id: MarketView}``) or a loaded positions file, computes each account's leaf and its
-equity and maintenance margin (``pymargin.margin``) at those market views, and builds the tree.
+liability max(equity, 0) and maintenance margin (``pymargin.margin``) at those market views, and builds
+the tree. Accounts with negative equity (bad debt) are committed like any other, with liability 0.
 """
 
 from __future__ import annotations
@@ -49,12 +50,12 @@ class Commitment:
 
 
 def _leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes) -> bytes:
-    """96-byte records (leaf hash, equity, mm) of ``accounts``, in order."""
+    """96-byte records (leaf hash, liability, mm) of ``accounts``, in order."""
     out = bytearray()
     for account in accounts:
         leaf = leaf_of(account, secret)
-        equity, mm = leaf_sums(leaf, markets, account.account_id)
-        out += Node(leaf.hash(), equity, mm).record()
+        liability, mm = leaf_sums(leaf, markets, account.account_id)
+        out += Node(leaf.hash(), liability, mm).record()
     return bytes(out)
 
 
@@ -68,8 +69,8 @@ def commit_accounts(
 ) -> Commitment:
     """Commit ``accounts`` at ``markets`` for ``epoch``: leaves sorted by id hash, padding after them.
 
-    Raises UserError on a duplicate account, an account that breaks a bound or has negative
-    equity, or a book larger than 2^depth. ``workers`` > 1 hashes in that many processes.
+    Raises UserError on a duplicate account, an account that breaks a bound, or a book larger
+    than 2^depth. ``workers`` > 1 hashes in that many processes.
     """
     if not 0 <= epoch < EPOCH_BOUND:
         raise UserError(f"epoch must be in [0, 2^64), got {epoch}")
@@ -84,7 +85,7 @@ def commit_accounts(
 
 
 def leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes, workers: int = 1) -> bytes:
-    """The 96-byte leaf records (hash, equity, mm) of ``accounts`` in order, hashed in ``workers`` processes."""
+    """The 96-byte leaf records (hash, liability, mm) of ``accounts`` in order, hashed in ``workers`` processes."""
     if workers <= 1 or len(accounts) < PARALLEL_MIN_LEAVES:
         return _leaf_records(accounts, markets, secret)
     step = -(-len(accounts) // (4 * workers))

@@ -34,7 +34,7 @@ from pymargin.model import (
 
 ID_BITS = 248  # id_hash and salt are the top 248 bits of a keccak256
 MARKET_ID_BOUND = 2**64
-LEAF_SUM_BOUND = 2**140  # a leaf's equity and maintenance margin lie in [0, 2^140)
+LEAF_SUM_BOUND = 2**140  # a leaf's liability max(equity, 0) and maintenance margin lie in [0, 2^140)
 SECRET_BYTES = 32
 
 
@@ -179,17 +179,23 @@ def leaf_of(account: Account, secret: bytes) -> Leaf:
     return leaf
 
 
-def leaf_sums(leaf: Leaf, markets: Mapping[int, MarketView], where: str = "account") -> tuple[int, int]:
-    """(equity, maintenance margin) of the leaf's account at ``markets`` (pymargin.margin, Floor / Ceil);
-    UserError if equity < 0 or either is >= 2^140, or a market is unknown."""
+def leaf_margins(leaf: Leaf, markets: Mapping[int, MarketView], where: str = "account") -> tuple[int, int, int]:
+    """(equity, maintenance margin, initial margin) of the leaf's account at ``markets`` (pymargin.margin:
+    Floor / Ceil / Ceil); UserError if a market is unknown."""
     positions = leaf.positions()
     missing = sorted({p.market_id for p in positions} - set(markets))
     if missing:
         raise UserError(f"{where}: no market view for market {missing[0]}")
-    eq = margin.equity(leaf.collateral, positions, markets)
-    mm = margin.maintenance_margin(positions, markets)
-    if eq < 0:
-        raise UserError(f"{where}: equity {eq} is negative; a negative balance cannot be committed (NegativeEquity)")
-    if eq >= LEAF_SUM_BOUND or mm >= LEAF_SUM_BOUND:
-        raise UserError(f"{where}: equity {eq} or maintenance margin {mm} is not below 2^140")
-    return eq, mm
+    return (margin.equity(leaf.collateral, positions, markets), margin.maintenance_margin(positions, markets),
+            margin.initial_margin(positions, markets))
+
+
+def leaf_sums(leaf: Leaf, markets: Mapping[int, MarketView], where: str = "account") -> tuple[int, int]:
+    """The leaf node's sums (liability max(equity, 0), maintenance margin) at ``markets``; an account
+    with negative equity (bad debt) is committed with liability 0. UserError if either sum is >= 2^140
+    or a market is unknown."""
+    equity, mm, _ = leaf_margins(leaf, markets, where)
+    liability = max(equity, 0)
+    if liability >= LEAF_SUM_BOUND or mm >= LEAF_SUM_BOUND:
+        raise UserError(f"{where}: liability {liability} or maintenance margin {mm} is not below 2^140")
+    return liability, mm

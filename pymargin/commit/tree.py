@@ -1,6 +1,7 @@
 """The Merkle sum tree over leaf nodes (docs/spec.md §6.3).
 
-A node is ``(hash, equity, mm)``; a parent is
+A node is ``(hash, equity, mm)`` where a leaf's ``equity`` sum is the account's liability
+max(equity, 0) (what it can claim; bad debt counts 0) and ``mm`` its maintenance margin; a parent is
 
     (Poseidon_6(L.hash, L.equity, L.mm, R.hash, R.equity, R.mm), L.equity + R.equity, L.mm + R.mm)
 
@@ -47,7 +48,8 @@ class IndexOutOfRange(Revert):
 
 @dataclass(frozen=True)
 class Node:
-    """A tree node: Poseidon hash and the exact sums of equity and maintenance margin below it (WAD quote)."""
+    """A tree node: Poseidon hash and the exact sums below it (WAD quote) of the accounts' liabilities
+    max(equity, 0) (field ``equity``, the name the contract's ABI keeps) and maintenance margins."""
 
     hash: int
     equity: int

@@ -1,45 +1,46 @@
-"""Circuit inputs and public hashes for SolvencyBatch, AccountMargin and PrivateMargin (docs/spec.md §7).
+"""Circuit inputs for SolvencyBatch, AccountMargin and PrivateMargin (docs/spec.md §7).
 
 Everything comes from a :class:`~pymargin.commit.commitment.Commitment` (leaves, tree, sums) built
-from the reference engine's state; equity and maintenance margin come from :mod:`pymargin.margin`
-(through ``pymargin.commit.leaf.leaf_sums``), never recomputed here. Signed values are passed as
-field elements (:func:`~pymargin.zk.field.to_field`); the circuit range-checks them.
+from the engine's state; equity and margins come from :mod:`pymargin.margin` (through
+``pymargin.commit.leaf.leaf_margins``), never recomputed here; the public hashes are
+:mod:`pymargin.zk.statement`'s. Signed values are passed as field elements
+(:func:`~pymargin.zk.field.to_field`); the circuit range-checks them.
 
-Public hash of batch k (the circuit's only public signal)::
+The chain state between batches (internal to the circuit and this witness)::
 
-    marketsHash = m_M,  m_0 = 0,  m_{j+1} = Poseidon_5(m_j, price_j, F_j + 2^100, imf_j, mmf_j)
-    ctx   = Poseidon_5(Poseidon_4(epoch, chainId, registry, depth), marketsHash, rootHash, totalEquity, totalMm)
-    state = Poseidon_3(lastIdHash, equity so far, mm so far)
-    pub_k = Poseidon_4(ctx, k, state_k, state_{k+1})
+    state = Poseidon_5(lastIdHash, Poseidon_6(L, deficit, belowMmCount, shortfall, Σmm, Σim),
+                       accountCount, Σcollateral + 2^200, aggHash of the per-market sums so far)
+
+with every sum over the leaves before the batch (all zero before batch 0).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 from pymargin.commit.commitment import Commitment
-from pymargin.commit.leaf import PADDING_LEAF, Leaf, leaf_sums
+from pymargin.commit.leaf import PADDING_LEAF, Leaf, leaf_margins
 from pymargin.commit.poseidon import poseidon
-from pymargin.commit.tree import Node
 from pymargin.errors import UserError
-from pymargin.model import FUNDING_INDEX_BOUND, MarketView
+from pymargin.model import MarketView
 from pymargin.zk.field import to_field
+from pymargin.zk.statement import (
+    EMPTY_AGGREGATE,
+    SUM_OFFSET,
+    MarketAggregate,
+    Shape,
+    Statement,
+    Totals,
+    aggregates_hash,
+    batch_public_hash,
+    context_hash,
+    markets_hash,
+)
 
 END_ID = 2**248  # the chain's last id after a padding leaf: above every id hash
 EMPTY_MARKET = MarketView(0, 0, 0, 0)
-
-
-@dataclass(frozen=True)
-class EpochContext:
-    """What every batch of an epoch is proven against (all of it enters the public hash)."""
-
-    epoch: int
-    chain_id: int
-    registry: int  # the SolvencyRegistry address as an integer
-    depth: int  # tree depth D = K + T
-    markets: tuple[MarketView, ...]  # market id j -> view, padded with EMPTY_MARKET to the circuit's M
-    root: Node  # (root hash, total equity, total mm)
+ZERO_TOTALS = Totals(0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def market_table(markets: Mapping[int, MarketView], m: int) -> tuple[MarketView, ...]:
@@ -49,28 +50,79 @@ def market_table(markets: Mapping[int, MarketView], m: int) -> tuple[MarketView,
     return tuple(markets.get(j, EMPTY_MARKET) for j in range(m))
 
 
-def markets_hash(markets: Sequence[MarketView]) -> int:
-    """m_M of the market views (Poseidon_5 chain; funding index offset by 2^100)."""
-    acc = 0
-    for view in markets:
-        acc = poseidon([acc, view.price_wad, view.funding_index_wad + FUNDING_INDEX_BOUND, view.imf_wad, view.mmf_wad])
-    return acc
+@dataclass(frozen=True)
+class Sums:
+    """Running sums over leaves: the last id hash, the figures of :class:`Totals` and the per-market sums."""
+
+    last_id: int
+    totals: Totals
+    aggregates: tuple[MarketAggregate, ...]
 
 
-def context_hash(ctx: EpochContext) -> int:
-    """ctx = Poseidon_5(Poseidon_4(epoch, chainId, registry, depth), marketsHash, rootHash, totalEquity, totalMm)."""
-    meta = poseidon([ctx.epoch, ctx.chain_id, ctx.registry, ctx.depth])
-    return poseidon([meta, markets_hash(ctx.markets), ctx.root.hash, ctx.root.equity, ctx.root.mm])
+def zero_sums(m: int) -> Sums:
+    """The chain state before batch 0: all zero."""
+    return Sums(0, ZERO_TOTALS, (EMPTY_AGGREGATE,) * m)
 
 
-def state_hash(last_id: int, equity: int, mm: int) -> int:
-    """Poseidon_3(last id hash, equity so far, mm so far): the chain state between batches."""
-    return poseidon([last_id, equity, mm])
+def state_hash(sums: Sums) -> int:
+    """Poseidon_5(lastId, Poseidon_6(L, deficit, below, shortfall, Σmm, Σim), count, Σcollateral + 2^200, aggHash)."""
+    t = sums.totals
+    figures = poseidon([t.liabilities_wad, t.deficit_wad, t.below_mm_count, t.shortfall_wad, t.mm_wad, t.im_wad])
+    return poseidon([sums.last_id, figures, t.account_count, t.collateral_wad + SUM_OFFSET, aggregates_hash(sums.aggregates)])
 
 
-def batch_public_hash(ctx_hash: int, index: int, state_in: int, state_out: int) -> int:
-    """pub_k = Poseidon_4(ctx, k, state_in, state_out)."""
-    return poseidon([ctx_hash, index, state_in, state_out])
+def add_leaf(sums: Sums, leaf: Leaf, markets: Mapping[int, MarketView], market_count: int) -> Sums:
+    """``sums`` after one more leaf (a padding leaf only moves the last id to END_ID). UserError if a
+    position is in a market id >= ``market_count`` (the circuit cannot prove it)."""
+    if leaf == PADDING_LEAF:
+        return replace(sums, last_id=END_ID)
+    positions = leaf.positions()
+    phantom = [p.market_id for p in positions if p.market_id >= market_count]
+    if phantom:
+        raise UserError(f"a position in market {phantom[0]}, but the engine has {market_count} market(s)")
+    equity, mm, im = leaf_margins(leaf, markets)
+    t = sums.totals
+    totals = Totals(
+        t.liabilities_wad + max(equity, 0), t.deficit_wad + max(-equity, 0), t.below_mm_count + (equity < mm),
+        t.shortfall_wad + max(mm - equity, 0), t.mm_wad + mm, t.im_wad + im, t.account_count + 1,
+        t.collateral_wad + leaf.collateral,
+    )
+    aggregates = list(sums.aggregates)
+    for p in positions:
+        a = aggregates[p.market_id]
+        aggregates[p.market_id] = MarketAggregate(
+            a.long_size_wad + max(p.size, 0), a.short_size_wad + max(-p.size, 0),
+            a.cost_basis_wad + p.cost_basis, a.size_funding_wad2 + p.size * p.funding_index,
+        )
+    return Sums(leaf.id_hash, totals, tuple(aggregates))
+
+
+def _leaves(commitment: Commitment, secret: bytes, start: int, stop: int) -> list[Leaf]:
+    return [commitment.leaf(i, secret) if i < len(commitment.accounts) else PADDING_LEAF for i in range(start, stop)]
+
+
+def book_sums(commitment: Commitment, secret: bytes, m: int, market_count: int) -> Sums:
+    """The sums over every account of the committed book (m market slots)."""
+    markets = dict(enumerate(market_table(commitment.markets, m)))
+    sums = zero_sums(m)
+    for leaf in _leaves(commitment, secret, 0, len(commitment.accounts)):
+        sums = add_leaf(sums, leaf, markets, market_count)
+    return sums
+
+
+def epoch_statement(commitment: Commitment, secret: bytes, shape: Shape, chain_id: int, registry: int, engine: int,
+                    checkpoint_id: int, market_count: int) -> Statement:
+    """The statement of the committed book for circuit ``shape``: the engine's ``market_count`` markets
+    (the commitment's views, ids 0..market_count-1), the root, and totals and aggregates summed over the leaves."""
+    if shape.depth != commitment.tree.depth or min(shape.k, shape.t) < 0:
+        raise UserError(f"batches of 2^{shape.k} leaves in 2^{shape.t} batches do not make the committed tree of depth {commitment.tree.depth}")
+    if not 0 <= market_count <= shape.m:
+        raise UserError(f"the engine has {market_count} markets; the circuit has {shape.m} market slots")
+    if any(not 0 <= j < market_count for j in commitment.markets):
+        raise UserError(f"the book has views of markets {sorted(commitment.markets)}; the engine's ids are 0..{market_count - 1}")
+    sums = book_sums(commitment, secret, shape.m, market_count)
+    return Statement(shape, chain_id, registry, engine, checkpoint_id, market_count,
+                     market_table(commitment.markets, shape.m), sums.aggregates, commitment.root, sums.totals)
 
 
 def _market_arrays(markets: Sequence[MarketView]) -> dict[str, list[int]]:
@@ -86,55 +138,72 @@ def _slots(leaf: Leaf) -> list[list[int]]:
     return [[s.market_id, to_field(s.size), to_field(s.cost_basis), to_field(s.funding_index)] for s in leaf.slots]
 
 
+def _figures(t: Totals) -> list[int]:
+    return [t.liabilities_wad, t.deficit_wad, t.below_mm_count, t.shortfall_wad, t.mm_wad, t.im_wad]
+
+
+def _aggregate_rows(aggregates: Sequence[MarketAggregate]) -> list[list[int]]:
+    return [[a.long_size_wad, a.short_size_wad, to_field(a.cost_basis_wad), to_field(a.size_funding_wad2)] for a in aggregates]
+
+
+def _sums_inputs(sums: Sums) -> dict:
+    return {"lastIdIn": sums.last_id, "figIn": _figures(sums.totals), "countIn": sums.totals.account_count,
+            "collateralIn": to_field(sums.totals.collateral_wad), "aggIn": _aggregate_rows(sums.aggregates)}
+
+
+def statement_inputs(s: Statement) -> dict:
+    """The circuit inputs that carry the statement (the same in every batch)."""
+    return {
+        "chainId": s.chain_id, "registry": s.registry, "engine": s.engine, "checkpointId": s.checkpoint_id,
+        "marketCount": s.market_count, **_market_arrays(s.markets), "rootHash": s.root.hash,
+        "totalFig": _figures(s.totals), "totalCount": s.totals.account_count,
+        "totalCollateral": to_field(s.totals.collateral_wad), "totalAgg": _aggregate_rows(s.aggregates),
+    }
+
+
 @dataclass(frozen=True)
 class BatchInput:
     """The inputs of batch ``index`` and the chain states around it."""
 
     index: int
     inputs: dict
-    state_in: tuple[int, int, int]  # (last id hash, equity so far, mm so far)
-    state_out: tuple[int, int, int]
+    state_in: Sums
+    state_out: Sums
     public: int  # the expected public signal
 
 
-def batch_inputs(commitment: Commitment, secret: bytes, ctx: EpochContext, k: int) -> list[BatchInput]:
-    """Inputs of every batch (2^k leaves each) of the committed book, in chain order."""
-    tree = commitment.tree
-    if not 0 <= k <= tree.depth:
-        raise UserError(f"a batch of 2^{k} leaves does not fit a tree of depth {tree.depth}")
-    if ctx.depth != tree.depth or ctx.root != tree.root:
-        raise UserError("the epoch context's depth and root are not the commitment's")
-    if any(j >= len(ctx.markets) or ctx.markets[j] != view for j, view in commitment.markets.items()):
-        raise UserError("the epoch context's market views are not the ones the book was committed at")
-    size = 1 << k
-    ctx_h = context_hash(ctx)
-    markets = dict(enumerate(ctx.markets))
-    state = (0, 0, 0)
+def batch_inputs(commitment: Commitment, secret: bytes, statement: Statement) -> list[BatchInput]:
+    """Inputs of every batch (2^k leaves each) of the committed book, in chain order. UserError if the
+    statement is not the book's (root, shape, market views, totals and aggregates recomputed here)."""
+    tree, shape = commitment.tree, statement.shape
+    if shape.depth != tree.depth or min(shape.k, shape.t) < 0 or statement.root != tree.root:
+        raise UserError("the statement's shape and root are not the committed tree's")
+    if any(j >= statement.market_count or statement.markets[j] != view for j, view in commitment.markets.items()):
+        raise UserError("the statement's market views are not the ones the book was committed at")
+    whole = book_sums(commitment, secret, shape.m, statement.market_count)
+    if (whole.totals, whole.aggregates) != (statement.totals, statement.aggregates):
+        raise UserError("the statement's totals or aggregates are not the committed book's")
+    size = 1 << shape.k
+    ctx_h = context_hash(statement)
+    markets = dict(enumerate(statement.markets))
+    common = statement_inputs(statement)
+    state = zero_sums(shape.m)
     out = []
-    for index in range(1 << (tree.depth - k)):
-        leaves = [commitment.leaf(i, secret) if i < len(commitment.accounts) else PADDING_LEAF
-                  for i in range(index * size, (index + 1) * size)]
-        last_id, equity, mm = state
+    for index in range(1 << shape.t):
+        leaves = _leaves(commitment, secret, index * size, (index + 1) * size)
+        new_state = state
         for leaf in leaves:
-            if leaf is PADDING_LEAF:
-                last_id = END_ID
-                continue
-            e, m = leaf_sums(leaf, markets)
-            last_id, equity, mm = leaf.id_hash, equity + e, mm + m
-        new_state = (last_id, equity, mm)
-        siblings = tree.siblings(index * size)[k:]
+            new_state = add_leaf(new_state, leaf, markets, statement.market_count)
+        siblings = tree.siblings(index * size)[shape.k:]
         inputs = {
-            "epoch": ctx.epoch, "chainId": ctx.chain_id, "registry": ctx.registry,
-            **_market_arrays(ctx.markets),
-            "rootHash": ctx.root.hash, "totalEquity": ctx.root.equity, "totalMm": ctx.root.mm,
-            "batchIndex": index, "lastIdIn": state[0], "equityIn": state[1], "mmIn": state[2],
+            **common, "batchIndex": index, **_sums_inputs(state),
             "idHash": [leaf.id_hash for leaf in leaves],
             "salt": [leaf.salt for leaf in leaves],
             "collateral": [to_field(leaf.collateral) for leaf in leaves],
             "slots": [_slots(leaf) for leaf in leaves],
             "siblings": [[n.hash, n.equity, n.mm] for n in siblings],
         }
-        public = batch_public_hash(ctx_h, index, state_hash(*state), state_hash(*new_state))
+        public = batch_public_hash(ctx_h, index, state_hash(state), state_hash(new_state))
         out.append(BatchInput(index, inputs, state, new_state, public))
         state = new_state
     return out

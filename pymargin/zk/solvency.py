@@ -6,8 +6,10 @@ machine (``workers``) or on a Ray cluster (``ray_address``; ``"local"`` starts o
 the same job function. Groth16 proofs are randomised, so two runs give different proofs of the
 same public signals; every proof verifies.
 
-An :class:`EpochProof` saved as JSON holds the epoch context, the chain states and every batch's
-proof: anyone with the verifying key re-verifies it with :func:`verify_epoch` (py-ecc).
+An :class:`EpochProof` saved as JSON (format 2) holds the statement (:mod:`pymargin.zk.statement`),
+the chain states and every batch's proof: anyone with the verifying key re-verifies it with
+:func:`verify_epoch` (py-ecc), which takes the circuit's shape from the key's setup metadata
+(:func:`recorded_shape`), never from the file.
 """
 
 from __future__ import annotations
@@ -21,44 +23,34 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from pymargin.commit.commitment import Commitment
-from pymargin.commit.tree import Node
 from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_text, read_json
-from pymargin.model import MarketView
 from pymargin.zk import circuits
 from pymargin.zk.backends import get_backend
 from pymargin.zk.circom import Circuit
-from pymargin.zk.inputs import BatchInput, EpochContext, batch_inputs, batch_public_hash, context_hash, state_hash
+from pymargin.zk.inputs import BatchInput, batch_inputs, state_hash
 from pymargin.zk.proof import Proof, VerifyingKey
 from pymargin.zk.setup import Keys
+from pymargin.zk.statement import Shape, Statement, batch_public_hash, check_statement, context_hash, statement_from_json, statement_json
 from pymargin.zk.verify import verify
-from pymargin.zk.witness import compute_witness
 
-EPOCH_FORMAT = "pymargin-solvency-epoch/1"
+EPOCH_FORMAT = "pymargin-solvency-epoch/2"
 
 
 @dataclass(frozen=True)
 class EpochProof:
-    """An epoch's proofs: context, batch size 2^k, markets m, chain states S_0..S_n, one proof per batch."""
+    """An epoch's proofs: the statement, chain states S_0..S_n, one proof per batch (batch i: S_i -> S_i+1)."""
 
-    ctx: EpochContext
-    k: int
-    m: int
+    statement: Statement
     states: tuple[int, ...]  # state hashes; batch i goes from states[i] to states[i + 1]
     proofs: tuple[Proof, ...]
     circuit: str
     setup_id: str
 
     def to_json(self) -> dict:
-        ctx = self.ctx
         return {
-            "format": EPOCH_FORMAT, "circuit": self.circuit, "setup": self.setup_id, "k": self.k, "m": self.m,
-            "context": {
-                "epoch": str(ctx.epoch), "chain_id": str(ctx.chain_id), "registry": hex(ctx.registry), "depth": ctx.depth,
-                "markets": [{"price_wad": str(v.price_wad), "funding_index_wad": str(v.funding_index_wad),
-                             "imf_wad": str(v.imf_wad), "mmf_wad": str(v.mmf_wad)} for v in ctx.markets],
-                "root": ctx.root.to_json(),
-            },
+            "format": EPOCH_FORMAT, "circuit": self.circuit, "setup": self.setup_id,
+            "statement": statement_json(self.statement),
             "states": [str(s) for s in self.states],
             "batches": [{"proof": p.snarkjs_json(), "public": [str(x) for x in p.public]} for p in self.proofs],
         }
@@ -68,15 +60,10 @@ class EpochProof:
         if not isinstance(data, dict) or data.get("format") != EPOCH_FORMAT:
             raise UserError(f"not a {EPOCH_FORMAT} file")
         try:
-            c = data["context"]
-            ctx = EpochContext(
-                int(c["epoch"]), int(c["chain_id"]), int(c["registry"], 16), int(c["depth"]),
-                tuple(MarketView(int(v["price_wad"]), int(v["funding_index_wad"]), int(v["imf_wad"]), int(v["mmf_wad"])) for v in c["markets"]),
-                Node(int(c["root"]["hash"]), int(c["root"]["equity"]), int(c["root"]["mm"])),
-            )
+            statement = statement_from_json(data["statement"])
             proofs = tuple(Proof.from_snarkjs(b["proof"], b["public"]) for b in data["batches"])
-            return cls(ctx, int(data["k"]), int(data["m"]), tuple(int(s) for s in data["states"]), proofs, data["circuit"], data["setup"])
-        except (KeyError, TypeError, ValueError) as exc:
+            return cls(statement, tuple(int(s) for s in data["states"]), proofs, str(data["circuit"]), str(data["setup"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UserError(f"malformed epoch proof: {type(exc).__name__}: {exc}") from None
 
     def save(self, path: Path) -> None:
@@ -88,21 +75,40 @@ class EpochProof:
         return cls.from_json(read_json(path, "epoch proof"))
 
     def expected_publics(self) -> list[int]:
-        """The public signal each batch must prove, recomputed from the context and the chain states."""
-        ctx_h = context_hash(self.ctx)
+        """The public signal each batch must prove, recomputed from the statement and the chain states."""
+        ctx_h = context_hash(self.statement)
         return [batch_public_hash(ctx_h, i, self.states[i], self.states[i + 1]) for i in range(len(self.proofs))]
 
 
-def verify_epoch(epoch: EpochProof, vk: VerifyingKey) -> list[str]:
-    """Problems found (empty: valid): chain length, each batch's public signal and its py-ecc pairing check."""
-    problems = []
-    batches = 1 << (epoch.ctx.depth - epoch.k)
-    if len(epoch.proofs) != batches or len(epoch.states) != batches + 1:
-        problems.append(f"the chain has {len(epoch.proofs)} proofs and {len(epoch.states)} states; a depth-{epoch.ctx.depth} tree in batches of 2^{epoch.k} needs {batches} and {batches + 1}")
+def recorded_shape(vk_path: Path) -> Shape:
+    """The shape (K, T, M) of the SolvencyBatch circuit a verifying key was made for, from the setup
+    metadata (setup.json) beside it; UserError if there is none or it is not a SolvencyBatch key."""
+    meta_path = Path(vk_path).parent / "setup.json"
+    meta = read_json(meta_path, "setup metadata")
+    shape = circuits.solvency_shape(meta.get("circuit", "") if isinstance(meta, dict) else "")
+    if shape is None:
+        raise UserError(f"{meta_path}: not the setup of a SolvencyBatch circuit")
+    return shape
+
+
+def verify_epoch(epoch: EpochProof, vk: VerifyingKey, shape: Shape) -> list[str]:
+    """Problems found (empty: valid). ``shape`` is the verifying key's circuit (:func:`recorded_shape`),
+    never the file's: the statement must have that shape, be consistent (:func:`check_statement`), the
+    chain must have 2^T proofs and 2^T + 1 states, and each batch's public signal must be the hash of the
+    statement and its states and pass the py-ecc pairing check."""
+    s = epoch.statement
+    if s.shape != shape:
+        return [f"the file claims K={s.shape.k}, T={s.shape.t}, M={s.shape.m}; the verifying key's circuit is "
+                f"K={shape.k}, T={shape.t}, M={shape.m}"]
+    problems = check_statement(s)
+    if problems:
         return problems
+    batches = 1 << shape.t
+    if len(epoch.proofs) != batches or len(epoch.states) != batches + 1:
+        return [f"the chain has {len(epoch.proofs)} proofs and {len(epoch.states)} states; the circuit needs {batches} and {batches + 1}"]
     for i, (proof, want) in enumerate(zip(epoch.proofs, epoch.expected_publics())):
         if proof.public != (want,):
-            problems.append(f"batch {i}: public signal is not the hash of the context and chain states")
+            problems.append(f"batch {i}: public signal is not the hash of the statement and chain states")
         elif not verify(vk, proof):
             problems.append(f"batch {i}: the Groth16 pairing check fails")
     return problems
@@ -150,28 +156,24 @@ def _run_ray(jobs: list[tuple], address: str, workers: int) -> list[Proof]:
 def prove_epoch(
     commitment: Commitment,
     secret: bytes,
-    ctx: EpochContext,
-    k: int,
-    m: int,
+    statement: Statement,
     backend: str,
     ptau: Path | None = None,
     workers: int = 1,
     ray_address: str | None = None,
 ) -> tuple[EpochProof, Keys]:
-    """Prove every batch of the committed book; return the epoch proof and the keys used.
+    """Prove every batch of the committed book against ``statement``; return the epoch proof and the keys.
 
-    The circuit is SolvencyBatch(k, m, depth - k); keys come from the backend's cached development
-    setup, or from the ceremony ``ptau``. ``workers`` processes prove batches in parallel here;
-    with ``ray_address`` the same jobs run as Ray tasks instead.
+    The circuit is SolvencyBatch(k, m, t) of the statement's shape; keys come from the backend's cached
+    development setup, or from the ceremony ``ptau``. ``workers`` processes prove batches in parallel
+    here; with ``ray_address`` the same jobs run as Ray tasks instead.
     """
-    t = commitment.tree.depth - k
-    if t < 0:
-        raise UserError(f"batches of 2^{k} accounts exceed the tree ({2 ** commitment.tree.depth} leaves): use a smaller batch")
-    circuit = circuits.solvency(k, m, t)
+    shape = statement.shape
+    batches = batch_inputs(commitment, secret, statement)
+    circuit = circuits.solvency(shape.k, shape.m, shape.t)
     keys = get_backend(backend).setup(circuit, ptau)
-    batches = batch_inputs(commitment, secret, ctx, k)
     with tempfile.TemporaryDirectory(prefix="pymargin-prove-") as work:
         jobs = [(circuit, keys, backend, batch, work) for batch in batches]
         proofs = _run_ray(jobs, ray_address, workers) if ray_address else _run_local(jobs, workers)
-    states = [state_hash(*batches[0].state_in)] + [state_hash(*b.state_out) for b in batches]
-    return EpochProof(ctx, k, m, tuple(states), tuple(proofs), circuit.name, keys.setup_id), keys
+    states = [state_hash(batches[0].state_in)] + [state_hash(b.state_out) for b in batches]
+    return EpochProof(statement, tuple(states), tuple(proofs), circuit.name, keys.setup_id), keys

@@ -132,3 +132,58 @@ def context_hash(s: Statement) -> int:
 def batch_public_hash(ctx: int, index: int, state_in: int, state_out: int) -> int:
     """pub_k = Poseidon_4(ctx, k, state_in, state_out)."""
     return poseidon([ctx, index, state_in, state_out])
+
+
+def check_statement(s: Statement) -> list[str]:
+    """What makes a statement self-contradictory (empty: consistent): m views and aggregates, market count ≤ m,
+    zeros past the market count, root sums = (L, Σmm)."""
+    problems = []
+    m = s.shape.m
+    if len(s.markets) != m or len(s.aggregates) != m:
+        problems.append(f"the statement has {len(s.markets)} market views and {len(s.aggregates)} aggregates; the circuit has {m} market slots")
+    if not 0 <= s.market_count <= m:
+        problems.append(f"market count {s.market_count} is not in 0..{m}")
+    empty = MarketView(0, 0, 0, 0)
+    if any(v != empty for v in s.markets[s.market_count:]) or any(a != EMPTY_AGGREGATE for a in s.aggregates[s.market_count:]):
+        problems.append(f"market slots past the market count {s.market_count} are not all zero")
+    if (s.root.equity, s.root.mm) != (s.totals.liabilities_wad, s.totals.mm_wad):
+        problems.append(f"the root's sums ({s.root.equity}, {s.root.mm}) are not the statement's L and Σmm "
+                        f"({s.totals.liabilities_wad}, {s.totals.mm_wad})")
+    return problems
+
+
+def statement_json(s: Statement) -> dict:
+    """The statement as JSON (integers as decimal strings, addresses as hex)."""
+    t = s.totals
+    return {
+        "shape": {"k": s.shape.k, "t": s.shape.t, "m": s.shape.m},
+        "chain_id": str(s.chain_id), "registry": hex(s.registry), "engine": hex(s.engine),
+        "checkpoint_id": str(s.checkpoint_id), "market_count": s.market_count,
+        "markets": [{"price_wad": str(v.price_wad), "funding_index_wad": str(v.funding_index_wad),
+                     "imf_wad": str(v.imf_wad), "mmf_wad": str(v.mmf_wad)} for v in s.markets],
+        "aggregates": [{"long_size_wad": str(a.long_size_wad), "short_size_wad": str(a.short_size_wad),
+                        "cost_basis_wad": str(a.cost_basis_wad), "size_funding_wad2": str(a.size_funding_wad2)}
+                       for a in s.aggregates],
+        "root": s.root.to_json(),
+        "totals": {"liabilities_wad": str(t.liabilities_wad), "deficit_wad": str(t.deficit_wad),
+                   "below_mm_count": str(t.below_mm_count), "shortfall_wad": str(t.shortfall_wad),
+                   "mm_wad": str(t.mm_wad), "im_wad": str(t.im_wad), "account_count": str(t.account_count),
+                   "collateral_wad": str(t.collateral_wad)},
+    }
+
+
+def statement_from_json(data: dict) -> Statement:
+    """The inverse of :func:`statement_json`; KeyError, TypeError or ValueError on a malformed document."""
+    sh, t, r = data["shape"], data["totals"], data["root"]
+    return Statement(
+        Shape(int(sh["k"]), int(sh["t"]), int(sh["m"])),
+        int(data["chain_id"]), int(data["registry"], 16), int(data["engine"], 16),
+        int(data["checkpoint_id"]), int(data["market_count"]),
+        tuple(MarketView(int(v["price_wad"]), int(v["funding_index_wad"]), int(v["imf_wad"]), int(v["mmf_wad"]))
+              for v in data["markets"]),
+        tuple(MarketAggregate(int(a["long_size_wad"]), int(a["short_size_wad"]), int(a["cost_basis_wad"]),
+                              int(a["size_funding_wad2"])) for a in data["aggregates"]),
+        Node(int(r["hash"]), int(r["equity"]), int(r["mm"])),
+        Totals(*(int(t[f]) for f in ("liabilities_wad", "deficit_wad", "below_mm_count", "shortfall_wad",
+                                      "mm_wad", "im_wad", "account_count", "collateral_wad"))),
+    )
