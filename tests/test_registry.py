@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from dataclasses import dataclass
 
 import pytest
 
@@ -23,45 +22,15 @@ from pymargin.chain.contracts import ContractRevert, deploy_contract
 from pymargin.chain.tx import node_signer
 from pymargin.commit.poseidon import P
 from pymargin.commit.tree import Node
+from pymargin.engine.checkpoint import CheckpointData, MarketAggregate
 from pymargin.errors import Revert
 from pymargin.fixedpoint import WAD
-from pymargin.model import FUNDING_INDEX_BOUND
+from pymargin.model import FUNDING_INDEX_BOUND, MarketView
 from pymargin.zk import statement as st
+from pymargin.zk.solvency import EpochProof
 
 SHAPE = st.Shape(k=2, t=1, m=4)
 SUM_BOUND = 2**172
-
-
-@dataclass(frozen=True)
-class View:
-    price_wad: int
-    funding_index_wad: int
-    imf_wad: int
-    mmf_wad: int
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    long_size_wad: int
-    cost_basis_wad: int
-    size_funding_wad2: int
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """The engine's CheckpointData, field for field (checkpoint_iface.md)."""
-
-    id: int
-    block_number: int
-    timestamp: int
-    markets: tuple
-    aggregates: tuple
-    account_count: int
-    collateral_sum_wad: int
-    vault_balance_wad: int
-    accrued_fees_wad: int
-    insurance_fund_wad: int
-    bad_debt_wad: int
 
 
 def _wad(rng: random.Random, whole: int) -> int:
@@ -69,12 +38,12 @@ def _wad(rng: random.Random, whole: int) -> int:
     return rng.randrange(1, whole) * WAD + rng.randrange(1, WAD)
 
 
-def random_checkpoint(rng: random.Random, cid: int, markets: int = 3) -> Checkpoint:
-    views = tuple(View(_wad(rng, 70_000), rng.choice((-1, 1)) * _wad(rng, 10**6), rng.randrange(WAD // 50, WAD // 4),
+def random_checkpoint(rng: random.Random, cid: int, markets: int = 3) -> CheckpointData:
+    views = tuple(MarketView(_wad(rng, 70_000), rng.choice((-1, 1)) * _wad(rng, 10**6), rng.randrange(WAD // 50, WAD // 4),
                        rng.randrange(WAD // 100, WAD // 50)) for _ in range(markets))
-    aggs = tuple(Aggregate(_wad(rng, 10**7), rng.choice((-1, 1)) * _wad(rng, 10**11),
+    aggs = tuple(MarketAggregate(_wad(rng, 10**7), rng.choice((-1, 1)) * _wad(rng, 10**11),
                            rng.choice((-1, 1)) * _wad(rng, 10**9) * _wad(rng, 10**6)) for _ in range(markets))
-    return Checkpoint(cid, rng.randrange(1, 10**7), rng.randrange(1, 2**40), views, aggs, rng.randrange(1, 10**6),
+    return CheckpointData(cid, rng.randrange(1, 10**7), rng.randrange(1, 2**40), views, aggs, rng.randrange(1, 10**6),
                       _wad(rng, 10**10), _wad(rng, 10**10) + 10**12 * WAD, _wad(rng, 10**6), _wad(rng, 10**6), _wad(rng, 10**5))
 
 
@@ -140,7 +109,7 @@ def _ready(w, seed, cid=1, record=True):
     cp = random_checkpoint(rng, cid)
     totals = random_totals(rng, onchain.user_reserves_wad(cp) - rng.randrange(0, 10**6 * WAD))
     if record:
-        w["engine"].transact("record", onchain.checkpoint_arg(cp), sender=w["deployer"])
+        w["engine"].transact("record", cp.to_abi(), sender=w["deployer"])
     statement = _statement(w, cp, totals)
     states = _states(rng)
     _accept(w, statement, states)
@@ -148,7 +117,8 @@ def _ready(w, seed, cid=1, record=True):
 
 
 def _post(w, statement, cp, states, proofs=PROOFS, sender=None, registry=None):
-    return onchain.post_epoch(registry or w["registry"], statement, cp, states, proofs, sender or w["operator"])
+    epoch = EpochProof(statement, tuple(states), tuple(proofs), "test", "test")
+    return onchain.post_epoch(registry or w["registry"], epoch, cp, sender or w["operator"])
 
 
 def _rejects(w, name, args, statement, cp, states, **kw):
@@ -167,7 +137,7 @@ def test_context_hash_equals_python_statement(w):
         totals = random_totals(rng, _wad(rng, 10**9))
         statement = _statement(w, cp, totals, root_hash=rng.randrange(P))
         root = (statement.root.hash, statement.root.equity, statement.root.mm)
-        ctx = registry.call("contextHash", onchain.checkpoint_arg(cp), root, onchain.totals_arg(totals))
+        ctx = registry.call("contextHash", cp.to_abi(), root, onchain.totals_arg(totals))
         assert ctx == st.context_hash(statement)
         assert statement.totals.account_count == cp.account_count and statement.totals.collateral_wad == cp.collateral_sum_wad
         s_in, s_out = rng.randrange(P), rng.randrange(P)
@@ -205,7 +175,7 @@ def test_context_hash_reverts_like_python(w):
             _statement(w, cp, totals)
         root = (1, totals.liabilities_wad, totals.mm_wad)
         with pytest.raises(ContractRevert) as sol:
-            w["registry"].call("contextHash", onchain.checkpoint_arg(cp), root, onchain.totals_arg(totals))
+            w["registry"].call("contextHash", cp.to_abi(), root, onchain.totals_arg(totals))
         assert (sol.value.name, sol.value.args_) == (py.value.name, py.value.args_)
         seen.add(py.value.name)
     assert seen == {"OffsetOutOfRange", "AggregateCountMismatch", "TooManyMarkets"}
@@ -222,7 +192,7 @@ def test_user_reserves_equal_python(w):
         if case % 4 == 3:
             cp = dataclasses.replace(cp, bad_debt_wad=cp.accrued_fees_wad)
         want = onchain.user_reserves_wad(cp)
-        assert w["registry"].call("userReservesWad", onchain.checkpoint_arg(cp)) == want
+        assert w["registry"].call("userReservesWad", cp.to_abi()) == want
         assert want == max(cp.vault_balance_wad - max(cp.accrued_fees_wad - cp.bad_debt_wad, 0), 0)
 
 
@@ -290,7 +260,7 @@ def test_checkpoint_must_be_the_engines(w):
 def test_checkpoint_with_more_markets_than_the_circuit(w):
     rng = random.Random(6)
     cp = random_checkpoint(rng, 1, markets=5)
-    w["engine"].transact("record", onchain.checkpoint_arg(cp), sender=w["deployer"])
+    w["engine"].transact("record", cp.to_abi(), sender=w["deployer"])
     statement = _statement(w, random_checkpoint(rng, 1), random_totals(rng, WAD))
     _rejects(w, "TooManyMarkets", (5, 4), statement, cp, _states(rng))
 
@@ -326,7 +296,7 @@ def test_reserves_must_cover_liabilities(w):
     for cid, (fees, bad_debt) in enumerate(((_wad(rng, 10**6), _wad(rng, 10**3)), (_wad(rng, 10**3), _wad(rng, 10**6))), start=1):
         cp = dataclasses.replace(base, id=cid, accrued_fees_wad=fees, bad_debt_wad=bad_debt)
         reserves = onchain.user_reserves_wad(cp)
-        w["engine"].transact("record", onchain.checkpoint_arg(cp), sender=w["deployer"])
+        w["engine"].transact("record", cp.to_abi(), sender=w["deployer"])
         states = _states(rng)
         short = _statement(w, cp, random_totals(rng, reserves + 1))
         _accept(w, short, states)
@@ -348,7 +318,7 @@ def test_every_batch_must_verify(w):
     # only batch 0 proven: the chain is incomplete
     rng = random.Random(13)
     cp2 = random_checkpoint(rng, 2)
-    w["engine"].transact("record", onchain.checkpoint_arg(cp2), sender=w["deployer"])
+    w["engine"].transact("record", cp2.to_abi(), sender=w["deployer"])
     half = _statement(w, cp2, random_totals(rng, onchain.user_reserves_wad(cp2)))
     states2 = _states(rng)
     w["verifier"].transact("accept", st.batch_public_hash(st.context_hash(half), 0, states2[0], states2[1]), sender=w["deployer"])

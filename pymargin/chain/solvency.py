@@ -18,11 +18,13 @@ from pymargin.chain.contracts import Contract, deploy_contract
 from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer, send
 from pymargin.commit.tree import Node
+from pymargin.engine.checkpoint import CheckpointData
 from pymargin.zk.calldata import verify_proof_calldata
 from pymargin.zk.circom import build_root
 from pymargin.zk.proof import Proof
 from pymargin.zk.setup import Keys
 from pymargin.zk.solidity import write_verifier
+from pymargin.zk.solvency import EpochProof
 from pymargin.errors import Revert
 from pymargin.model import FUNDING_INDEX_BOUND, MarketView
 from pymargin.zk.statement import (EMPTY_AGGREGATE, SIZE_FUNDING_OFFSET, SUM_OFFSET, MarketAggregate, Shape, Statement,
@@ -107,7 +109,7 @@ def _offset(value: int, offset: int) -> int:
     return value + offset
 
 
-def _check_statement_inputs(m: int, checkpoint) -> None:
+def _check_statement_inputs(m: int, checkpoint: CheckpointData) -> None:
     """The registry's checks of ``contextHash``, in its order: counts, then every offset value as hashed."""
     if len(checkpoint.markets) > m:
         raise TooManyMarkets(len(checkpoint.markets), m)
@@ -121,7 +123,7 @@ def _check_statement_inputs(m: int, checkpoint) -> None:
         _offset(a.size_funding_wad2, SIZE_FUNDING_OFFSET)
 
 
-def registry_statement(shape: Shape, chain_id: int, registry: int, engine: int, checkpoint, root: Node,
+def registry_statement(shape: Shape, chain_id: int, registry: int, engine: int, checkpoint: CheckpointData, root: Node,
                        totals: Totals) -> Statement:
     """The statement the registry checks a post of ``checkpoint`` against (its ``contextHash``): markets
     and aggregates padded with zeros to M, short size = long size, account count and Σ collateral the
@@ -136,21 +138,9 @@ def registry_statement(shape: Shape, chain_id: int, registry: int, engine: int, 
                      markets + (MarketView(0, 0, 0, 0),) * pad, aggregates + (EMPTY_AGGREGATE,) * pad, root, totals)
 
 
-def user_reserves_wad(checkpoint) -> int:
-    """vault balance − max(accrued fees − bad debt, 0), or 0 below it: what the registry compares with L."""
-    owner_fees = max(checkpoint.accrued_fees_wad - checkpoint.bad_debt_wad, 0)
-    return max(checkpoint.vault_balance_wad - owner_fees, 0)
-
-
-def checkpoint_arg(cp) -> tuple:
-    """The engine's CheckpointData (pymargin.engine) as the ABI tuple ``postEpoch`` takes."""
-    return (
-        cp.id, cp.block_number, cp.timestamp,
-        [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in cp.markets],
-        [(a.long_size_wad, a.cost_basis_wad, a.size_funding_wad2) for a in cp.aggregates],
-        cp.account_count, cp.collateral_sum_wad, cp.vault_balance_wad, cp.accrued_fees_wad, cp.insurance_fund_wad,
-        cp.bad_debt_wad,
-    )
+def user_reserves_wad(checkpoint: CheckpointData) -> int:
+    """vault balance − owner fees (max(accrued fees − bad debt, 0)), or 0 below them: what the registry compares with L."""
+    return max(checkpoint.vault_balance_wad - checkpoint.owner_fees_wad(), 0)
 
 
 def totals_arg(totals: Totals) -> tuple:
@@ -159,17 +149,18 @@ def totals_arg(totals: Totals) -> tuple:
     return (t.liabilities_wad, t.deficit_wad, t.below_mm_count, t.shortfall_wad, t.mm_wad, t.im_wad)
 
 
-def post_epoch_args(statement: Statement, checkpoint, states, proofs) -> tuple:
+def post_epoch_args(epoch: EpochProof, checkpoint: CheckpointData) -> tuple:
     """Arguments of ``postEpoch``: checkpoint id, checkpoint data, root, totals, chain states, proofs."""
-    root = statement.root
-    return (statement.checkpoint_id, checkpoint_arg(checkpoint), (root.hash, root.equity, root.mm),
-            totals_arg(statement.totals), list(states), [tuple(p.eth_words()) for p in proofs])
+    s = epoch.statement
+    return (s.checkpoint_id, checkpoint.to_abi(), (s.root.hash, s.root.equity, s.root.mm), totals_arg(s.totals),
+            list(epoch.states), [tuple(p.eth_words()) for p in epoch.proofs])
 
 
-def post_epoch(registry: Contract, statement: Statement, checkpoint, states, proofs, sender: Signer):
-    """Send ``postEpoch`` with explicit gas; return the receipt (ContractRevert on a rejection)."""
-    gas = POST_GAS_BASE + POST_GAS_PER_BATCH * len(proofs)
-    return registry.transact("postEpoch", *post_epoch_args(statement, checkpoint, states, proofs), sender=sender, gas=gas)
+def post_epoch(registry: Contract, epoch: EpochProof, checkpoint: CheckpointData, sender: Signer):
+    """Send ``postEpoch`` for ``epoch`` proven at ``checkpoint``, with explicit gas; return the receipt
+    (ContractRevert with the registry's error on a rejection)."""
+    gas = POST_GAS_BASE + POST_GAS_PER_BATCH * len(epoch.proofs)
+    return registry.transact("postEpoch", *post_epoch_args(epoch, checkpoint), sender=sender, gas=gas)
 
 
 def epoch_figures(registry: Contract, epoch: int) -> EpochFigures:
