@@ -3,11 +3,13 @@
 compile → deploy the MarginEngine (4 perpetual markets, collateral token, oracles) and the
 SolvencyRegistry (Groth16 verifier, Poseidon hashers) → seed accounts with collateral and random
 positions → move prices along a seeded random walk, accrue funding, liquidate what falls below
-maintenance → cross-check every account's stored state and every view between the Python mirror
-(run in lockstep with the chain) and the contract → commit every account in a Merkle sum tree →
-prove solvency (Groth16) → post the epoch on-chain (the registry verifies the proofs and checks
-reserves ≥ liabilities) → verify the proofs again with py-ecc and with snarkjs → check one user's
-inclusion in Python and on-chain → write the report.
+maintenance → the keeper takes an engine checkpoint → trading, funding and prices go on (one more
+step and fill round) while the operator commits every account as of the checkpoint block in a Merkle
+sum tree and proves solvency (Groth16) → cross-check every account's stored state and every view
+between the Python mirror (run in lockstep with the chain) and the contract → post the epoch
+against the checkpoint (the registry verifies the proofs against the engine's checkpoint and checks
+that the vault less the fees owed covers the liabilities L) → verify the proofs again with py-ecc
+and with snarkjs → check one user's inclusion in Python and on-chain → write the report.
 
 Everything random comes from ``seed``: the same seed gives the same book, prices and root.
 """
@@ -27,7 +29,7 @@ from pymargin.chain import tx
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import Contract
 from pymargin.chain.devnet import Chain
-from pymargin.chain.engine_devnet import TX_GAS, MarketSpec, default_params, deploy_engine
+from pymargin.chain.engine_devnet import TX_GAS, MarketSpec, default_params, deploy_engine, mirror
 from pymargin.crosscheck import DualEngine, deploy_view_batch
 from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD, Rounding, mul_div
@@ -69,9 +71,15 @@ class DemoResult:
     crosscheck_values: int = 0
     crosscheck_mismatches: int = 0
     root: str = ""
-    total_equity_wad: int = 0
+    checkpoint_id: int = 0
+    checkpoint_block: int = 0
+    fills_after_checkpoint: int = 0
+    liabilities_wad: int = 0  # L = Σ max(equity, 0) at the checkpoint
+    deficit_wad: int = 0
+    below_mm_count: int = 0
+    shortfall_wad: int = 0
     total_mm_wad: int = 0
-    reserves_wad: int = 0
+    reserves_wad: int = 0  # vault − owner fees at the checkpoint
     batches: int = 0
     constraints: int = 0
     proving_s: float = 0.0
@@ -87,7 +95,7 @@ class DemoResult:
             self.crosscheck_mismatches == 0
             and bool(self.verifiers) and all(self.verifiers.values())
             and bool(self.inclusion) and all(self.inclusion.values())
-            and self.reserves_wad >= self.total_equity_wad
+            and self.reserves_wad >= self.liabilities_wad
         )
 
 
@@ -128,7 +136,9 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     from pymargin.commit.commitment import commit_accounts
     from pymargin.commit.inclusion import parse_proof, proof_document, verify_proof
     from pymargin.chain import solvency as onchain
-    from pymargin.zk import circuits, inputs
+    from pymargin.zk import circuits
+    from pymargin.zk.inputs import epoch_statement
+    from pymargin.zk.statement import Shape
     from pymargin.zk.backends import SnarkjsBackend, default_backend_name, get_backend
     from pymargin.zk.solvency import prove_epoch, verify_epoch
 
@@ -170,50 +180,76 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     for signer, sub in progress.track(accounts, "depositing collateral"):
         deposit = LIQUIDATOR_DEPOSIT_TOKENS if (signer, sub) == liquidator else rng.randrange(2_000, 50_000) * TOKEN
         _expect(dual.op("deposit", signer, sub, deposit), "deposit")
-    trades = 0
     prices = [spec.price_wad for spec in dep.specs]
     isolated_market = {sig.address: rng.randrange(len(prices)) for sig in traders}
     players = [a for a in accounts if a != liquidator]
-    for _ in progress.track(range(FILL_ROUNDS), "matching fills (each round pairs every account)"):
-        rng.shuffle(players)
-        for (taker, t_sub), (maker, m_sub) in zip(players[0::2], players[1::2]):
-            allowed = set(range(len(prices)))
-            for signer, sub in ((taker, t_sub), (maker, m_sub)):
-                if sub == 1:
-                    allowed &= {isolated_market[signer.address]}
-            for market_id in rng.sample(sorted(allowed), k=min(len(allowed), rng.randint(1, 2))):
-                free = min(dual.py.free_collateral(taker.address, t_sub), dual.py.free_collateral(maker.address, m_sub))
-                if free <= 0:
-                    continue
-                use_wad = rng.randint(20, 60) * 10**16  # spend 20%..60% of the smaller free collateral as initial margin
-                size = mul_div(mul_div(free, use_wad, prices[market_id], Rounding.Floor), WAD, dep.specs[market_id].params.imf_wad, Rounding.Floor)
-                size = size if rng.random() < 0.5 else -size
-                outcome = dual.op("trade", operator, market_id, taker.address, t_sub, maker.address, m_sub, size, prices[market_id])
-                trades += outcome.ok
+    market = _Market(dual, dep, owner, operator, rng, prices, isolated_market, {spec.name: [spec.price_wad] for spec in dep.specs})
+    trades = sum(market.fill_round(players) for _ in progress.track(range(FILL_ROUNDS), "matching fills (each round pairs every account)"))
     result.trades = trades
     progress.info(f"  {trades} fills between {config.accounts} accounts")
     watch.lap("seed", started)
 
     # -- price path, funding, liquidations --------------------------------------------------------------
     started = time.perf_counter()
-    paths = {spec.name: [spec.price_wad] for spec in dep.specs}
     liquidations: list[Liquidation] = []
-    drift = [0.0, 0.004, -0.012, 0.02]  # SOL drifts down, ARB up: someone always ends up liquidatable
     for step in progress.track(range(1, config.steps + 1), "moving prices, accruing funding, liquidating"):
-        for market_id, spec in enumerate(dep.specs):
-            move = 1.0 + drift[market_id] + rng.gauss(0.0, 0.02)
-            prices[market_id] = max(1, int(prices[market_id] * move))
-            dual.set_price(market_id, prices[market_id], dt=STEP_SECONDS if market_id == 0 else 1)
-            paths[spec.name].append(prices[market_id])
-            rate = rng.randint(-10, 10) * (spec.params.max_funding_rate_wad // 20)
-            _expect(dual.op("setFundingRate", owner, market_id, rate), "setFundingRate")
-            _expect(dual.op("accrueFunding", owner, market_id), "accrueFunding")
-        liquidations += _liquidate_all(dual, liquidator, step, [s.name for s in dep.specs])
+        liquidations += market.price_step(step, liquidator)
         progress.info(f"  step {step}/{config.steps}: prices {', '.join(f'{s.name} {p / WAD:,.2f}' for s, p in zip(dep.specs, prices))}; {len(liquidations)} liquidations so far")
-    result.liquidations = len(liquidations)
     watch.lap("simulate", started)
 
-    # -- cross-check the mirror against the contract --------------------------------------------------
+    # -- checkpoint; the venue keeps trading -------------------------------------------------------------
+    started = time.perf_counter()
+    progress.info("the keeper takes an engine checkpoint; trading, funding and prices go on while the operator proves")
+    _expect(dual.op("checkpoint", owner), "checkpoint")
+    checkpoint = onchain.fetch_checkpoint(dep.engine, dual.py.checkpoint_count())
+    engine = mirror(dep, block=checkpoint.block_number)  # the engine as of the checkpoint's block
+    result.checkpoint_id, result.checkpoint_block = checkpoint.id, checkpoint.block_number
+    liquidations += market.price_step(config.steps + 1, liquidator)
+    result.fills_after_checkpoint = market.fill_round(players)
+    result.trades += result.fills_after_checkpoint
+    result.liquidations = len(liquidations)
+    watch.lap("checkpoint", started)
+
+    # -- commit the book as of the checkpoint, prove, post, verify ------------------------------------------
+    started = time.perf_counter()
+    book = engine.accounts()
+    views = dict(enumerate(checkpoint.markets))
+    depth = max(config.batch_log2, (len(book) - 1).bit_length())
+    shape = Shape(config.batch_log2, depth - config.batch_log2, MARKETS_IN_CIRCUIT)
+    secret = keccak(f"pymargin-demo-operator-secret:{config.seed}".encode())
+    progress.info(f"committing {len(book)} accounts as of block {checkpoint.block_number} (tree depth {depth})")
+    commitment = commit_accounts(book, views, secret, epoch=checkpoint.id, depth=depth)
+    result.root = hex(commitment.root.hash)
+    watch.lap("commit", started)
+
+    started = time.perf_counter()
+    backend = config.backend or default_backend_name()
+    circuit = circuits.solvency(shape.k, shape.m, shape.t)
+    progress.info(f"setting up the Groth16 keys for SolvencyBatch(2^{config.batch_log2} accounts, {MARKETS_IN_CIRCUIT} markets) with {backend} (cached after the first run)")
+    with progress.status("compiling the circuit and making its keys (cached after the first run)"):
+        keys = get_backend(backend).setup(circuit)
+    verifier, _ = onchain.deploy_verifier(chain, keys, owner)
+    hashers = commit_onchain.deploy_hashers(chain, owner)
+    registry = onchain.deploy_registry(chain, owner, verifier, dep.engine.address, hashers, shape, operator=operator.address)
+    result.constraints = circuit.info["constraints"]
+    watch.lap("setup", started)
+
+    started = time.perf_counter()
+    statement = epoch_statement(commitment, secret, shape, chain.chain_id, int(registry.address, 16),
+                                int(dep.engine.address, 16), checkpoint.id, len(checkpoint.markets))
+    t = statement.totals
+    result.liabilities_wad, result.deficit_wad, result.total_mm_wad = t.liabilities_wad, t.deficit_wad, t.mm_wad
+    result.below_mm_count, result.shortfall_wad = t.below_mm_count, t.shortfall_wad
+    n_batches = 2 ** (depth - config.batch_log2)
+    progress.info(f"proving {n_batches} batch{'es' if n_batches > 1 else ''} with {config.workers} worker(s)")
+    with progress.status(f"proving {n_batches} batch(es) of {2 ** config.batch_log2} accounts"):
+        epoch, keys = prove_epoch(commitment, secret, statement, backend, workers=config.workers)
+    result.batches = len(epoch.proofs)
+    result.proving_s = round(time.perf_counter() - started, 2)
+    epoch.save(out / "epoch.json")
+    watch.lap("prove", started)
+
+    # -- cross-check the mirror against the contract (checkpoint and later operations included) ------------
     started = time.perf_counter()
     progress.info("cross-checking every stored value and view: Python mirror vs contract")
     compared, mismatches = dual.check_all()
@@ -222,53 +258,17 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
         progress.info(f"  MISMATCH {line}")
     watch.lap("crosscheck", started)
 
-    # -- commit, prove, post, verify ---------------------------------------------------------------------
     started = time.perf_counter()
-    engine = dual.py
-    book = engine.accounts()
-    views = engine.market_views()
-    depth = max(config.batch_log2, (len(book) - 1).bit_length())
-    secret = keccak(f"pymargin-demo-operator-secret:{config.seed}".encode())
-    progress.info(f"committing {len(book)} accounts (tree depth {depth})")
-    commitment = commit_accounts(book, views, secret, epoch=1, depth=depth)
-    result.root = hex(commitment.root.hash)
-    result.total_equity_wad, result.total_mm_wad = commitment.root.equity, commitment.root.mm
-    watch.lap("commit", started)
-
-    started = time.perf_counter()
-    backend = config.backend or default_backend_name()
-    circuit = circuits.solvency(config.batch_log2, MARKETS_IN_CIRCUIT, depth - config.batch_log2)
-    progress.info(f"setting up the Groth16 keys for SolvencyBatch(2^{config.batch_log2} accounts, {MARKETS_IN_CIRCUIT} markets) with {backend} (cached after the first run)")
-    with progress.status("compiling the circuit and making its keys (cached after the first run)"):
-        keys = get_backend(backend).setup(circuit)
-    verifier, _ = onchain.deploy_verifier(chain, keys, owner)
-    hashers = commit_onchain.deploy_hashers(chain, owner)
-    registry = onchain.deploy_registry(chain, owner, verifier, dep.engine.address, hashers, k=config.batch_log2,
-                                       m=MARKETS_IN_CIRCUIT, depth=depth, operator=operator.address)
-    result.constraints = circuit.info["constraints"]
-    watch.lap("setup", started)
-
-    started = time.perf_counter()
-    ctx = inputs.EpochContext(1, chain.chain_id, int(registry.address, 16), depth, inputs.market_table(views, MARKETS_IN_CIRCUIT), commitment.root)
-    n_batches = 2 ** (depth - config.batch_log2)
-    progress.info(f"proving {n_batches} batch{'es' if n_batches > 1 else ''} with {config.workers} worker(s)")
-    with progress.status(f"proving {n_batches} batch(es) of {2 ** config.batch_log2} accounts"):
-        epoch, keys = prove_epoch(commitment, secret, ctx, config.batch_log2, MARKETS_IN_CIRCUIT, backend, workers=config.workers)
-    result.batches = len(epoch.proofs)
-    result.proving_s = round(time.perf_counter() - started, 2)
-    epoch.save(out / "epoch.json")
-    watch.lap("prove", started)
-
-    started = time.perf_counter()
-    progress.info("posting the epoch: the registry verifies every proof and checks reserves ≥ liabilities")
-    receipt = onchain.post_epoch(registry, epoch, operator)
+    progress.info(f"posting epoch {checkpoint.id}: the registry checks the checkpoint, L ≤ vault − owner fees, and every proof")
+    receipt = onchain.post_epoch(registry, epoch, checkpoint, operator)
     result.post_epoch_gas = receipt.gasUsed
     result.verify_gas = onchain.verify_gas(chain, verifier, epoch.proofs[0], owner)
-    result.reserves_wad = dep.engine.call("reservesWad")
+    posted = onchain.epoch_figures(registry, checkpoint.id)
+    result.reserves_wad = posted.reserves_wad
     vk = keys.verifying_key()
     result.verifiers = {
-        "on-chain (SolvencyRegistry.postEpoch)": receipt.status == 1,
-        "py-ecc": not verify_epoch(epoch, vk),
+        "on-chain (SolvencyRegistry.postEpoch)": receipt.status == 1 and posted.totals == statement.totals,
+        "py-ecc": not verify_epoch(epoch, vk, shape),
         "snarkjs": all(SnarkjsBackend.verify(vk, p) for p in epoch.proofs),
     }
     watch.lap("verify", started)
@@ -285,7 +285,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     siblings = [commit_onchain.node_arg(n) for n in commitment.tree.siblings(index)]
     result.inclusion = {
         "python": node.hash == commitment.root.hash,
-        "on-chain": bool(registry.call("verifyInclusionAt", 1, commit_onchain.leaf_arg(leaf), leaf_node.equity, leaf_node.mm, index, siblings)),
+        "on-chain": bool(registry.call("verifyInclusionAt", checkpoint.id, commit_onchain.leaf_arg(leaf), leaf_node.equity, leaf_node.mm, index, siblings)),
     }
     watch.lap("inclusion", started)
 
@@ -296,27 +296,31 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
                    engine.maintenance_margin(a.owner, a.sub), engine.is_liquidatable(a.owner, a.sub))
         for a in book
     ]
-    open_interest = {spec.name: engine.market_state(i)[5] for i, spec in enumerate(dep.specs)}
+    open_interest = {spec.name: engine.market_state(i)[5] for i, spec in enumerate(dep.specs)}  # at the checkpoint
     data = ReportData(
         title="pymargin demo: margin engine, Python mirror and proof of solvency",
         chain=result.chain,
         markets=[s.name for s in dep.specs],
         open_interest=open_interest,
-        total_collateral=sum(a.collateral for a in book),
-        total_liabilities=commitment.root.equity,
+        total_collateral=checkpoint.collateral_sum_wad,
+        total_liabilities=t.liabilities_wad,
         reserves=result.reserves_wad,
-        insurance_fund=engine.insurance_fund(),
-        bad_debt=engine.bad_debt(),
+        insurance_fund=checkpoint.insurance_fund_wad,
+        bad_debt=checkpoint.bad_debt_wad,
         accounts=rows,
-        price_paths=paths,
+        price_paths=market.paths,
         liquidations=liquidations,
         crosscheck={"values compared": compared, "mismatches": len(mismatches), "accounts": len(book)},
         proof=ProofSummary(
-            epoch=1, root=result.root, proof_hash="0x" + keccak(json.dumps(epoch.to_json(), sort_keys=True).encode()).hex(),
+            epoch=checkpoint.id, root=result.root, proof_hash="0x" + keccak(json.dumps(epoch.to_json(), sort_keys=True).encode()).hex(),
             constraints=result.constraints, proving_s=result.proving_s, verification_gas=result.verify_gas,
             setup=f"{keys.setup_id}: development setup (single-party, NOT for production)" if keys.development else keys.setup_id,
             verifiers=result.verifiers,
         ),
+        deficit=t.deficit_wad,
+        below_mm_count=t.below_mm_count,
+        shortfall=t.shortfall_wad,
+        checkpoint=f"checkpoint {checkpoint.id} (block {checkpoint.block_number}); {result.fills_after_checkpoint} fills and a price step after it",
     )
     write_report(data, out)
     watch.lap("report", started)
@@ -328,6 +332,54 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
 def _expect(outcome, what: str) -> None:
     if not outcome.ok:
         raise RuntimeError(f"demo step {what} reverted on both sides: {outcome.error}")
+
+
+@dataclass
+class _Market:
+    """The demo's market activity on both sides: fill rounds between random pairs, price steps."""
+
+    dual: DualEngine
+    dep: object
+    owner: tx.Signer
+    operator: tx.Signer
+    rng: random.Random
+    prices: list[int]
+    isolated_market: dict[str, int]
+    paths: dict[str, list[int]]
+
+    def fill_round(self, players: list[tuple[tx.Signer, int]]) -> int:
+        """Pair every player at random; each pair fills in one or two random markets. Returns the fills."""
+        dual, rng, prices = self.dual, self.rng, self.prices
+        rng.shuffle(players)
+        fills = 0
+        for (taker, t_sub), (maker, m_sub) in zip(players[0::2], players[1::2]):
+            allowed = set(range(len(prices)))
+            for signer, sub in ((taker, t_sub), (maker, m_sub)):
+                if sub == 1:
+                    allowed &= {self.isolated_market[signer.address]}
+            for market_id in rng.sample(sorted(allowed), k=min(len(allowed), rng.randint(1, 2))):
+                free = min(dual.py.free_collateral(taker.address, t_sub), dual.py.free_collateral(maker.address, m_sub))
+                if free <= 0:
+                    continue
+                use_wad = rng.randint(20, 60) * 10**16  # spend 20%..60% of the smaller free collateral as initial margin
+                size = mul_div(mul_div(free, use_wad, prices[market_id], Rounding.Floor), WAD, self.dep.specs[market_id].params.imf_wad, Rounding.Floor)
+                size = size if rng.random() < 0.5 else -size
+                outcome = dual.op("trade", self.operator, market_id, taker.address, t_sub, maker.address, m_sub, size, prices[market_id])
+                fills += outcome.ok
+        return fills
+
+    def price_step(self, step: int, liquidator: tuple[tx.Signer, int]) -> list[Liquidation]:
+        """Move every price (drift + noise), set and accrue funding, liquidate what fell below maintenance."""
+        drift = [0.0, 0.004, -0.012, 0.02]  # SOL drifts down, ARB up: someone always ends up liquidatable
+        for market_id, spec in enumerate(self.dep.specs):
+            move = 1.0 + drift[market_id] + self.rng.gauss(0.0, 0.02)
+            self.prices[market_id] = max(1, int(self.prices[market_id] * move))
+            self.dual.set_price(market_id, self.prices[market_id], dt=STEP_SECONDS if market_id == 0 else 1)
+            self.paths[spec.name].append(self.prices[market_id])
+            rate = self.rng.randint(-10, 10) * (spec.params.max_funding_rate_wad // 20)
+            _expect(self.dual.op("setFundingRate", self.owner, market_id, rate), "setFundingRate")
+            _expect(self.dual.op("accrueFunding", self.owner, market_id), "accrueFunding")
+        return _liquidate_all(self.dual, liquidator, step, [s.name for s in self.dep.specs])
 
 
 def _liquidate_all(dual: DualEngine, liquidator: tuple[tx.Signer, int], step: int, names: list[str]) -> list[Liquidation]:

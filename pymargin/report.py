@@ -62,8 +62,8 @@ class ReportData:
     markets: list[str]
     open_interest: dict[str, int]  # market -> total long size, WAD base units
     total_collateral: int
-    total_liabilities: int  # Σ equity of all accounts
-    reserves: int  # the vault's token balance in WAD
+    total_liabilities: int  # L = Σ max(equity, 0): what users can claim
+    reserves: int  # the vault's holdings that belong to users and the insurance fund: balance − owner fees, WAD
     insurance_fund: int
     bad_debt: int
     accounts: list[AccountRow]
@@ -71,6 +71,10 @@ class ReportData:
     liquidations: list[Liquidation] = field(default_factory=list)
     crosscheck: dict[str, int] = field(default_factory=dict)  # e.g. {"accounts": 32, "values": 256, "mismatches": 0}
     proof: ProofSummary | None = None
+    deficit: int = 0  # Σ max(−equity, 0): unsettled bad debt in the book
+    below_mm_count: int = 0  # accounts with equity < maintenance margin
+    shortfall: int = 0  # Σ max(mm − equity, 0)
+    checkpoint: str = ""  # the engine checkpoint the figures are taken at, e.g. "checkpoint 1 (block 812)"
 
 
 def _q(amount_wad: int) -> str:
@@ -125,7 +129,7 @@ def figures(data: ReportData) -> dict[str, bytes]:
         plt.close(fig)
 
         fig, ax = plt.subplots(figsize=(6.4, 3.2))
-        labels = ["liabilities (Σ equity)", "reserves (vault)", "insurance fund", "bad debt"]
+        labels = ["liabilities L (Σ max(equity, 0))", "reserves (vault − owner fees)", "insurance fund", "bad debt"]
         values = [data.total_liabilities / WAD, data.reserves / WAD, data.insurance_fund / WAD, data.bad_debt / WAD]
         ax.barh(labels, values, color=["#e67e22", "#27ae60", "#8e44ad", "#c0392b"])
         ax.invert_yaxis()
@@ -184,11 +188,15 @@ def render_html(data: ReportData, pngs: dict[str, bytes]) -> str:
         [
             ["accounts", f"{len(data.accounts):,}"],
             ["total collateral", _q(data.total_collateral)],
-            ["total liabilities (Σ equity)", _q(data.total_liabilities)],
-            ["reserves (vault balance)", _q(data.reserves)],
+            ["taken at", e(data.checkpoint or "the end of the run")],
+            ["liabilities L (Σ max(equity, 0))", _q(data.total_liabilities)],
+            ["reserves (vault − owner fees)", _q(data.reserves)],
             ["reserves cover liabilities", f"<span class='{'ok' if covered else 'bad'}'>{'yes' if covered else 'NO'}</span>"],
+            ["deficit (Σ max(−equity, 0))", _q(data.deficit)],
+            ["accounts below maintenance", f"{data.below_mm_count:,}"],
+            ["shortfall (Σ max(mm − equity, 0))", _q(data.shortfall)],
             ["insurance fund", _q(data.insurance_fund)],
-            ["bad debt", _q(data.bad_debt)],
+            ["bad debt (recorded)", _q(data.bad_debt)],
             ["liquidations", f"{len(data.liquidations):,}"],
         ],
     )

@@ -1,107 +1,247 @@
-"""End to end: deploy the MarginEngine, trade, commit the engine's state, prove, post the epoch to the
-SolvencyRegistry, verify on-chain, check reserves and a user's inclusion.
+"""End to end on the real contracts: MarginEngine → checkpoint → book read at the checkpoint block →
+commit → prove SolvencyBatch → post to the SolvencyRegistry while trading and prices move on.
 
-A 16-account book (8 users × 2 sub-accounts, 3 markets) in two chained batches of 8. The library
-path runs on the test chain (embedded, or anvil with --anvil); the CLI path (`pymargin prove`,
-`verify --rpc`, `post-epoch`) runs against a fresh anvil node.
+Six accounts in three markets: one liquidatable with positive equity, one under water (negative
+equity), the rest healthy; the tree has depth 3 (K = 2, T = 1: two chained batches of four leaves).
+The posted figures equal pymargin.batch on the same book; a user checks inclusion on-chain and with
+`pymargin check-inclusion --rpc --registry`; the attacks the registry must stop — an account left
+out, a registry with another K, proofs of an older checkpoint, a replay — fail with their errors.
+The CLI path (`post-epoch`) runs against a fresh anvil node.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import random
 
+import pytest
+
+from pymargin import batch
+from pymargin.chain import commitments as commit_onchain
+from pymargin.chain import solvency as onchain
 from pymargin.chain import tx
 from pymargin.chain.compile import compile_contracts
+from pymargin.chain.contracts import ContractRevert
 from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine, mirror
-from pymargin.cli import main as cli_main
-from pymargin.chain import commitments as commit_onchain
 from pymargin.commit.commitment import commit_accounts
-from pymargin.fixedpoint import WAD
-from pymargin.chain import solvency as onchain
-from pymargin.zk import circuits, inputs
+from pymargin.commit.inclusion import proof_document
+from pymargin.fixedpoint import WAD, Rounding, mul_div
+from pymargin.zk import circuits
 from pymargin.zk.backends import Groth16pyBackend
-from pymargin.zk.solvency import prove_epoch
+from pymargin.zk.inputs import epoch_statement
+from pymargin.zk.solvency import EpochProof, prove_epoch
+from pymargin.zk.statement import Shape
+from cli_support import run_cli
 
-K, M, DEPTH = 3, 4, 4
+SHAPE = Shape(k=2, t=1, m=4)
 SECRET = bytes(range(100, 132))
-ANVIL_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # well-known anvil test key
+TOKEN = 10**6  # the test token has 6 decimals
+ANVIL_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil's well-known account 1
 
 
-def _trade_book(chain, seed: int = 1):
-    """Deploy the engine with 3 markets, 8 users × subs 0 and 1 deposit and trade: 16 accounts."""
-    signers = [tx.node_signer(chain, i) for i in range(10)]
-    owner, operator, users = signers[0], signers[1], signers[2:10]
-    dep = deploy_engine(chain, owner, default_markets(), operators=(operator.address,))
-    rng = random.Random(seed)
-    for user in users:
+@dataclasses.dataclass
+class Venue:
+    chain: object
+    dep: object
+    owner: object
+    operator: object
+    keeper: object
+    users: list
+
+
+def _set_prices(v: Venue, prices: dict[int, int]) -> None:
+    """Oracle prices (WAD) of some markets, stamped with the latest block's time."""
+    now = v.chain.w3.eth.get_block("latest")["timestamp"]
+    for market_id, price in prices.items():
+        aggregator = v.dep.aggregators.get(market_id)
+        if aggregator is None:
+            v.dep.oracles[market_id].transact("setPrice", price, now, sender=v.owner, gas=TX_GAS)
+        else:
+            decimals = aggregator.call("decimals")
+            aggregator.transact("setRound", price // 10 ** (18 - decimals), now, sender=v.owner, gas=TX_GAS)
+
+
+def _trade(v: Venue, market_id: int, taker: int, maker: int, size: int, price: int) -> None:
+    """users[taker] buys ``size`` (WAD) from users[maker] at ``price``."""
+    t, m = v.users[taker], v.users[maker]
+    v.dep.engine.transact("trade", market_id, t.address, 0, m.address, 0, size, price, sender=v.operator, gas=TX_GAS)
+
+
+def _leveraged_size(collateral_tokens: int, leverage: int, price_wad: int) -> int:
+    """Size (WAD base) whose notional is ``leverage`` × the collateral (Floor)."""
+    return mul_div(collateral_tokens * (WAD // TOKEN) * leverage, WAD, price_wad, Rounding.Floor)
+
+
+def open_venue(chain) -> Venue:
+    """Engine with ETH, BTC, SOL; six accounts with leveraged positions, then prices moved so that
+    users[1] is liquidatable (equity > 0) and users[3] under water (equity < 0)."""
+    signers = [tx.node_signer(chain, i) for i in range(9)]
+    owner, operator, keeper, users = signers[0], signers[1], signers[2], signers[3:9]
+    dep = deploy_engine(chain, owner, default_markets(), keepers=(keeper.address,), operators=(operator.address,))
+    v = Venue(chain, dep, owner, operator, keeper, users)
+    deposits = [90_000_123_457, 10_000_654_321, 80_000_500_001, 5_000_271_828, 20_000_314_159, 20_000_161_803]
+    for user, amount in zip(users, deposits):
         dep.token.transact("mint", user.address, 10**12, sender=user, gas=TX_GAS)
         dep.token.transact("approve", dep.engine.address, 2**256 - 1, sender=user, gas=TX_GAS)
-        for sub in (0, 1):
-            dep.engine.transact("deposit", sub, rng.randrange(10**10, 10**11), sender=user, gas=TX_GAS)
-    for i in range(0, 8, 2):  # pairs trade in every market, cross (sub 0) and isolated (sub 1 in market 1 only)
-        taker, maker = users[i], users[i + 1]
-        for market_id, spec in enumerate(dep.specs):
-            size = rng.randrange(1, 20) * WAD // 10
-            dep.engine.transact("trade", market_id, taker.address, 0, maker.address, 0, size, spec.price_wad, sender=operator, gas=TX_GAS)
-        dep.engine.transact("trade", 1, taker.address, 1, maker.address, 1, -WAD // 100, dep.specs[1].price_wad, sender=operator, gas=TX_GAS)
-    return dep, owner, operator
+        dep.engine.transact("deposit", 0, amount, sender=user, gas=TX_GAS)
+    eth, btc, sol = (spec.price_wad for spec in dep.specs)
+    _trade(v, 0, 0, 1, _leveraged_size(deposits[1], 9, eth), eth)  # users[1] short ETH at 9x (IM 10%)
+    _trade(v, 1, 2, 3, _leveraged_size(deposits[3], 19, btc), btc)  # users[3] short BTC at 19x (IM 5%)
+    _trade(v, 2, 4, 5, _leveraged_size(deposits[5], 3, sol), sol)  # SOL at 3x (IM 20%)
+    _trade(v, 0, 4, 2, 3_718_281_828_459_045_235, eth)  # a little more ETH between healthy accounts
+    _set_prices(v, {0: eth * 1_073_05 // 1_000_00, 1: btc * 1_071_13 // 1_000_00, 2: sol * 97_31 // 100_00})
+    return v
 
 
-def _deploy_registry(chain, owner, operator, engine_address):
-    circuit = circuits.solvency(K, M, DEPTH - K)
-    keys = Groth16pyBackend().setup(circuit)
-    verifier, _ = onchain.deploy_verifier(chain, keys, owner)
-    hashers = commit_onchain.deploy_hashers(chain, owner)
-    registry = onchain.deploy_registry(chain, owner, verifier, engine_address, hashers, k=K, m=M, depth=DEPTH, operator=operator.address)
-    return keys, verifier, registry
-
-
-def test_engine_to_verified_epoch(chain):
+@pytest.fixture(scope="module")
+def epoch1(chain_session):
+    """Checkpoint 1 taken, the book read at its block and proven; afterwards trades, funding and
+    prices moved on and checkpoint 2 was taken; the registry is deployed (nothing posted)."""
+    chain = chain_session
+    snapshot = chain.snapshot()
     compile_contracts()
-    dep, owner, operator = _trade_book(chain)
-    engine = mirror(dep)
-    accounts, views = engine.accounts(), engine.market_views()
-    assert len(accounts) == 16 and sum(len(a.positions) for a in accounts) >= 20
-    commitment = commit_accounts(accounts, views, SECRET, epoch=1, depth=DEPTH)
-    keys, verifier, registry = _deploy_registry(chain, owner, operator, dep.engine.address)
-    ctx = inputs.EpochContext(1, chain.chain_id, int(registry.address, 16), DEPTH, inputs.market_table(views, M), commitment.root)
-    epoch, _ = prove_epoch(commitment, SECRET, ctx, K, M, "groth16py")
-    assert all(onchain.verify_onchain(verifier, p) for p in epoch.proofs)
-    receipt = onchain.post_epoch(registry, epoch, operator)
-    reserves = dep.engine.call("reservesWad")
-    posted = registry.call("epochs", 1)
-    assert tuple(posted[:4]) == (commitment.root.hash, commitment.root.equity, commitment.root.mm, reserves)
-    assert reserves >= commitment.root.equity > 0
-    assert receipt.gasUsed < onchain.POST_GAS_BASE + onchain.POST_GAS_PER_BATCH * 2
-    # a user checks their own account against the posted root
-    index = commitment.index_of(accounts[3].account_id)
-    leaf = commitment.leaf(index, SECRET)
-    node = commitment.tree.node(0, index)
+    v = open_venue(chain)
+    receipt = v.dep.engine.transact("checkpoint", sender=v.keeper, gas=TX_GAS)
+    cp = onchain.fetch_checkpoint(v.dep.engine, 1)
+    assert cp.block_number == receipt.blockNumber
+    engine_then = mirror(v.dep, block=cp.block_number)
+    accounts = engine_then.accounts()
+    views = dict(enumerate(cp.markets))
+    assert engine_then.market_views() == views
+    # trading, funding and prices go on while the operator commits and proves
+    eth = cp.markets[0].price_wad
+    _trade(v, 0, 2, 4, 1_414_213_562_373_095_048, eth)
+    v.dep.engine.transact("setFundingRate", 0, 7 * 10**11, sender=v.keeper, gas=TX_GAS)
+    _set_prices(v, {0: eth * 1_013 // 1_000, 1: cp.markets[1].price_wad * 995 // 1_000})
+    v.dep.engine.transact("checkpoint", sender=v.keeper, gas=TX_GAS)
+
+    keys = Groth16pyBackend().setup(circuits.solvency(SHAPE.k, SHAPE.m, SHAPE.t))
+    verifier, _ = onchain.deploy_verifier(chain, keys, v.owner)
+    hashers = commit_onchain.deploy_hashers(chain, v.owner)
+    registry = onchain.deploy_registry(chain, v.owner, verifier, v.dep.engine.address, hashers, SHAPE, operator=v.operator.address)
+    registry.decoder.add(v.dep.engine.artifact["abi"])
+    commitment = commit_accounts(accounts, views, SECRET, epoch=cp.id, depth=SHAPE.depth)
+    statement = epoch_statement(commitment, SECRET, SHAPE, chain.chain_id, int(registry.address, 16),
+                                int(v.dep.engine.address, 16), cp.id, len(cp.markets))
+    epoch, keys = prove_epoch(commitment, SECRET, statement, "groth16py", workers=2)
+    yield dict(v=v, cp=cp, accounts=accounts, views=views, commitment=commitment, statement=statement, epoch=epoch,
+               keys=keys, verifier=verifier, hashers=hashers, registry=registry)
+    chain.revert(snapshot)
+
+
+@pytest.fixture
+def e(epoch1):
+    snapshot = epoch1["v"].chain.snapshot()
+    yield epoch1
+    epoch1["v"].chain.revert(snapshot)
+
+
+def _rejects(registry, epoch, cp, sender, name, args=None):
+    with pytest.raises(ContractRevert) as exc:
+        onchain.post_epoch(registry, epoch, cp, sender)
+    assert exc.value.name == name
+    if args is not None:
+        assert exc.value.args_ == args
+
+
+def test_the_book_is_bound_to_the_engine(e):
+    """The statement built from the committed book is the one the registry builds from the checkpoint."""
+    s, cp = e["statement"], e["cp"]
+    assert s == onchain.registry_statement(SHAPE, s.chain_id, s.registry, s.engine, cp, s.root, s.totals)
+    ctx = e["registry"].call("contextHash", cp.to_abi(), (s.root.hash, s.root.equity, s.root.mm), onchain.totals_arg(s.totals))
+    states, proofs = e["epoch"].states, e["epoch"].proofs
+    for i, proof in enumerate(proofs):
+        assert e["registry"].call("batchPublicHash", ctx, i, states[i], states[i + 1]) == proof.public[0]
+
+
+def test_epoch_with_liquidatable_and_underwater_accounts_posts(e, tmp_path, capsys):
+    v, cp, s, registry = e["v"], e["cp"], e["statement"], e["registry"]
+    figures_py = batch.solvency_figures(batch.Book.from_accounts([(a.collateral, a.positions.values()) for a in e["accounts"]], e["views"]))
+    assert dataclasses.astuple(figures_py) == dataclasses.astuple(s.totals)
+    assert s.totals.below_mm_count >= 2 and s.totals.deficit_wad > 0 and s.totals.shortfall_wad > s.totals.deficit_wad
+    receipt = onchain.post_epoch(registry, e["epoch"], cp, v.operator)
+    assert receipt.status == 1 and registry.call("lastEpoch") == 1
+    figures = onchain.epoch_figures(registry, 1)
+    assert figures.totals == s.totals and figures.root == s.root
+    assert figures.reserves_wad == onchain.user_reserves_wad(cp) >= s.totals.liabilities_wad
+    assert figures.checkpoint_block == cp.block_number and figures.insurance_fund_wad == cp.insurance_fund_wad
+    # a user checks their account against the posted root: on-chain view and the CLI
+    commitment = e["commitment"]
+    index = commitment.index_of(e["accounts"][3].account_id)
+    leaf, node = commitment.leaf(index, SECRET), commitment.tree.node(0, index)
     siblings = [commit_onchain.node_arg(n) for n in commitment.tree.siblings(index)]
     assert registry.call("verifyInclusionAt", 1, commit_onchain.leaf_arg(leaf), node.equity, node.mm, index, siblings)
+    assert not registry.call("verifyInclusionAt", 1, commit_onchain.leaf_arg(leaf), node.equity + 1, node.mm, index, siblings)
+    doc = tmp_path / "inclusion.json"
+    doc.write_text(json.dumps(proof_document(commitment, index, SECRET)))
+    if v.chain.url:
+        code, out, err = run_cli(capsys, "check-inclusion", str(doc), "--rpc", v.chain.url, "--registry", registry.address)
+        assert code == 0, err
+    # a replay of the same epoch
+    _rejects(registry, e["epoch"], cp, v.operator, "EpochNotIncreasing", (1, 1))
 
 
-def test_cli_prove_verify_post_on_anvil(anvil_chain, tmp_path, monkeypatch):
+def test_proofs_of_an_older_checkpoint_do_not_post_against_a_newer_one(e):
+    v = e["v"]
+    cp2 = onchain.fetch_checkpoint(v.dep.engine, 2)
+    assert cp2.markets != e["cp"].markets and cp2.aggregates != e["cp"].aggregates
+    moved = dataclasses.replace(e["epoch"], statement=dataclasses.replace(e["statement"], checkpoint_id=2))
+    _rejects(e["registry"], moved, cp2, v.operator, "InvalidBatchProof", (0,))
+    # the old checkpoint's id with the new data (or the reverse): not the engine's
+    _rejects(e["registry"], e["epoch"], dataclasses.replace(cp2, id=1), v.operator, "CheckpointDataMismatch", (1,))
+
+
+def test_a_book_without_an_account_does_not_post(e):
+    """Leaving out the under-water account lowers the deficit and the count: the proof is valid for that
+    book, but the registry's statement carries the engine's account count and aggregates."""
+    v, cp = e["v"], e["cp"]
+    left_out = [a for a in e["accounts"] if a.account_id != e["accounts"][3].account_id]
+    commitment = commit_accounts(left_out, e["views"], SECRET, epoch=cp.id, depth=SHAPE.depth)
+    s = e["statement"]
+    statement = epoch_statement(commitment, SECRET, SHAPE, s.chain_id, s.registry, s.engine, cp.id, len(cp.markets))
+    assert statement.totals.deficit_wad < s.totals.deficit_wad
+    epoch, _ = prove_epoch(commitment, SECRET, statement, "groth16py", workers=2)
+    _rejects(e["registry"], epoch, cp, v.operator, "InvalidBatchProof", (0,))
+
+
+def test_a_registry_with_another_batch_size_rejects_a_partial_chain(e):
+    """Batch 0 alone, posted to a registry deployed with K = depth (one batch): the shape is in the hash."""
+    v = e["v"]
+    other = onchain.deploy_registry(v.chain, v.owner, e["verifier"], v.dep.engine.address, e["hashers"],
+                                    Shape(k=SHAPE.depth, t=0, m=SHAPE.m), operator=v.operator.address)
+    s = dataclasses.replace(e["statement"], shape=Shape(k=SHAPE.depth, t=0, m=SHAPE.m), registry=int(other.address, 16))
+    partial = EpochProof(s, e["epoch"].states[:2], e["epoch"].proofs[:1], e["epoch"].circuit, e["epoch"].setup_id)
+    _rejects(other, partial, e["cp"], v.operator, "InvalidBatchProof", (0,))
+    # and the full chain on a registry at another address
+    same_shape = onchain.deploy_registry(v.chain, v.owner, e["verifier"], v.dep.engine.address, e["hashers"], SHAPE,
+                                         operator=v.operator.address)
+    _rejects(same_shape, e["epoch"], e["cp"], v.operator, "InvalidBatchProof", (0,))
+
+
+def test_cli_post_epoch_on_anvil(anvil_chain, tmp_path, capsys, monkeypatch):
     chain = anvil_chain
     compile_contracts()
-    dep, owner, operator = _trade_book(chain, seed=2)
-    engine = mirror(dep)
-    keys, verifier, registry = _deploy_registry(chain, owner, operator, dep.engine.address)
-    book = {
-        "markets": [{"id": str(i), "name": s.name, "price_wad": str(v.price_wad), "funding_index_wad": str(v.funding_index_wad),
-                     "imf_wad": str(v.imf_wad), "mmf_wad": str(v.mmf_wad)} for (i, v), s in zip(engine.market_views().items(), dep.specs)],
-        "accounts": [{"owner": a.owner, "sub": str(a.sub), "collateral": str(a.collateral),
-                      "positions": [{"market_id": str(p.market_id), "size": str(p.size), "cost_basis": str(p.cost_basis),
-                                     "funding_index": str(p.funding_index)} for p in a.positions.values()]} for a in engine.accounts()],
-    }
-    (tmp_path / "book.json").write_text(json.dumps(book))
-    (tmp_path / "secret.hex").write_text(SECRET.hex())
+    v = open_venue(chain)
+    v.dep.engine.transact("checkpoint", sender=v.keeper, gas=TX_GAS)
+    cp = onchain.fetch_checkpoint(v.dep.engine, 1)
+    keys = Groth16pyBackend().setup(circuits.solvency(SHAPE.k, SHAPE.m, SHAPE.t))
+    verifier, _ = onchain.deploy_verifier(chain, keys, v.owner)
+    hashers = commit_onchain.deploy_hashers(chain, v.owner)
+    registry = onchain.deploy_registry(chain, v.owner, verifier, v.dep.engine.address, hashers, SHAPE, operator=v.operator.address)
+    commitment = commit_accounts(mirror(v.dep, block=cp.block_number).accounts(), dict(enumerate(cp.markets)), SECRET,
+                                 epoch=cp.id, depth=SHAPE.depth)
+    statement = epoch_statement(commitment, SECRET, SHAPE, chain.chain_id, int(registry.address, 16),
+                                int(v.dep.engine.address, 16), cp.id, len(cp.markets))
+    _trade(v, 0, 2, 4, 1_414_213_562_373_095_048, cp.markets[0].price_wad)  # the book moves on
+    epoch, _ = prove_epoch(commitment, SECRET, statement, "groth16py", workers=2)
     out = tmp_path / "epoch.json"
-    cli_main(["prove", str(tmp_path / "book.json"), "--epoch", "5", "--depth", str(DEPTH), "--batch-log2", str(K),
-              "--chain-id", str(chain.chain_id), "--registry", registry.address, "--secret-file", str(tmp_path / "secret.hex"),
-              "--out", str(out), "--backend", "groth16py", "--workers", "2"])
-    cli_main(["verify", str(out), "--vk", str(keys.vk_path), "--rpc", chain.url, "--verifier", verifier.address])
-    monkeypatch.setenv("PYMARGIN_PRIVATE_KEY", ANVIL_KEY_1)  # the operator is anvil's account 1
-    cli_main(["post-epoch", str(out), "--rpc", chain.url, "--registry", registry.address])
-    assert registry.call("lastEpoch") == 5 and registry.call("hasEpoch")
+    epoch.save(out)
+    monkeypatch.delenv("PYMARGIN_PRIVATE_KEY", raising=False)
+    code, _, err = run_cli(capsys, "post-epoch", str(out), "--rpc", chain.url, "--registry", registry.address)
+    assert code != 0 and "NotOperator" in err and "Traceback" not in err  # anvil's account 0 is not the operator
+    monkeypatch.setenv("PYMARGIN_PRIVATE_KEY", ANVIL_KEY_1)
+    code, stdout, err = run_cli(capsys, "--json", "post-epoch", str(out), "--rpc", chain.url, "--registry", registry.address)
+    assert code == 0, err
+    posted = json.loads(stdout)
+    assert posted["epoch"] == 1 and posted["totals"]["liabilities_wad"] == str(statement.totals.liabilities_wad)
+    assert onchain.epoch_figures(registry, 1).totals == statement.totals

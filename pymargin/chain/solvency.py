@@ -18,14 +18,14 @@ from pymargin.chain.contracts import Contract, deploy_contract
 from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer, send
 from pymargin.commit.tree import Node
-from pymargin.engine.checkpoint import CheckpointData
+from pymargin.engine.checkpoint import CheckpointData, checkpoint_digest
+from pymargin.errors import Revert, UserError
 from pymargin.zk.calldata import verify_proof_calldata
 from pymargin.zk.circom import build_root
 from pymargin.zk.proof import Proof
 from pymargin.zk.setup import Keys
 from pymargin.zk.solidity import write_verifier
 from pymargin.zk.solvency import EpochProof
-from pymargin.errors import Revert
 from pymargin.model import FUNDING_INDEX_BOUND, MarketView
 from pymargin.zk.statement import (EMPTY_AGGREGATE, SIZE_FUNDING_OFFSET, SUM_OFFSET, MarketAggregate, Shape, Statement,
                                    Totals)
@@ -136,6 +136,29 @@ def registry_statement(shape: Shape, chain_id: int, registry: int, engine: int, 
     totals = replace(totals, account_count=checkpoint.account_count, collateral_wad=checkpoint.collateral_sum_wad)
     return Statement(shape, chain_id, registry, engine, checkpoint.id, len(markets),
                      markets + (MarketView(0, 0, 0, 0),) * pad, aggregates + (EMPTY_AGGREGATE,) * pad, root, totals)
+
+
+def fetch_checkpoint(engine: Contract, checkpoint_id: int) -> CheckpointData:
+    """Checkpoint ``checkpoint_id`` of the engine, from its CheckpointTaken event in the checkpoint's block;
+    ContractRevert UnknownCheckpoint if the engine never took it, UserError if the event is missing or does
+    not hash to the stored checkpointHash (the node pruned its logs, or the data is not the engine's)."""
+    block = engine.call("checkpointBlock", checkpoint_id)
+    stored = engine.call("checkpointHash", checkpoint_id)
+    logs = engine.events.CheckpointTaken().get_logs(from_block=block, to_block=block, argument_filters={"id": checkpoint_id})
+    for log in logs:
+        data = CheckpointData.from_abi(_plain(log["args"]["data"]))
+        if checkpoint_digest(data) == bytes(stored):
+            return data
+    raise UserError(f"no CheckpointTaken event of checkpoint {checkpoint_id} in block {block} hashes to the engine's checkpointHash")
+
+
+def _plain(value):
+    """web3's decoded struct (AttributeDicts, lists) as plain tuples in field order."""
+    if hasattr(value, "values") and not isinstance(value, (str, bytes)):
+        return tuple(_plain(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
+    return value
 
 
 def user_reserves_wad(checkpoint: CheckpointData) -> int:

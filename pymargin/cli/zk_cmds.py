@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -118,26 +119,49 @@ def verify_cmd(ctx, proof_file, vk_path, rpc, verifier) -> None:
 def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore) -> None:
     """Post an epoch proof to a SolvencyRegistry (the operator's transaction).
 
-    The registry checks the market views against the engine, reserves >= total liabilities, the
-    batch chain and every proof; a rejection prints the registry's custom error.
+    Reads the engine checkpoint the proof is for from the engine's CheckpointTaken event and posts it
+    with the proof. The registry checks the checkpoint against the engine, the root's sums against
+    the totals, that the vault's holdings less the fees owed cover the liabilities L, and every batch
+    proof against the statement it computes itself; a rejection prints the registry's custom error.
 
     \b
     Example:
       pymargin post-epoch epoch-1.json --rpc http://127.0.0.1:8545 --registry 0x...
     """
+    from pymargin.chain.compile import load_artifact
+    from pymargin.chain.contracts import Contract
     from pymargin.chain.devnet import connect
+    from pymargin.chain.solvency import epoch_figures, fetch_checkpoint, post_epoch, registry_contract
+    from pymargin.chain.tx import ContractRevert
     from pymargin.cli.chain_cmds import _signer
-    from pymargin.chain.solvency import post_epoch, registry_contract
     from pymargin.zk.solvency import EpochProof
 
     epoch = EpochProof.load(proof_file)
-    chain = connect(rpc, expected_chain_id=epoch.ctx.chain_id)
+    s = epoch.statement
+    chain = connect(rpc, expected_chain_id=s.chain_id)
     contract = registry_contract(chain, registry)
-    if int(contract.address, 16) != epoch.ctx.registry:
-        raise UserError(f"the proof is for registry {hex(epoch.ctx.registry)}, not {registry}")
-    receipt = post_epoch(contract, epoch, _signer(chain, keystore))
-    emit(ctx, {"tx": receipt.transactionHash.hex(), "gas_used": receipt.gasUsed, "epoch": epoch.ctx.epoch},
-         (["field", "value"], [("epoch", epoch.ctx.epoch), ("tx", receipt.transactionHash.hex()), ("gas used", receipt.gasUsed)]))
+    if int(contract.address, 16) != s.registry:
+        raise UserError(f"the proof is for registry {hex(s.registry)}, not {registry}")
+    try:
+        engine_address = contract.call("engine")
+        if int(engine_address, 16) != s.engine:
+            raise UserError(f"the proof is for engine {hex(s.engine)}; the registry's engine is {engine_address}")
+        engine = Contract(chain, "MarginEngine", engine_address, load_artifact("MarginEngine"))
+        contract.decoder.add(engine.artifact["abi"])
+        checkpoint = fetch_checkpoint(engine, s.checkpoint_id)
+        receipt = post_epoch(contract, epoch, checkpoint, _signer(chain, keystore))
+    except ContractRevert as exc:
+        raise UserError(f"the registry rejects epoch {s.checkpoint_id}: {exc}") from None
+    figures = epoch_figures(contract, s.checkpoint_id)
+    t = figures.totals
+    rows = [("epoch (checkpoint)", s.checkpoint_id), ("checkpoint block", figures.checkpoint_block),
+            ("liabilities L", t.liabilities_wad), ("reserves (vault − owner fees)", figures.reserves_wad),
+            ("deficit", t.deficit_wad), ("accounts below mm", f"{t.below_mm_count} of {t.account_count}"),
+            ("shortfall", t.shortfall_wad), ("tx", receipt.transactionHash.hex()), ("gas used", receipt.gasUsed)]
+    emit(ctx, {"tx": receipt.transactionHash.hex(), "gas_used": receipt.gasUsed, "epoch": s.checkpoint_id,
+               "checkpoint_block": figures.checkpoint_block, "reserves_wad": str(figures.reserves_wad),
+               "totals": {k: str(v) for k, v in dataclasses.asdict(t).items()}},
+         (["field", "value (WAD unless a count)"], rows))
 
 
 COMMANDS = [prove_cmd, verify_cmd, post_epoch_cmd]
