@@ -12,7 +12,7 @@ from commit_books import random_book
 from pymargin.commit import leaf as leafmod
 from pymargin.commit.commitment import commit_accounts
 from pymargin.commit.inclusion import InclusionError, parse_proof, proof_document, verify_proof
-from pymargin.commit.leaf import EMPTY_SLOT, PADDING_LEAF, Leaf, Slot, account_id_hash, leaf_of, leaf_sums
+from pymargin.commit.leaf import EMPTY_SLOT, PADDING_LEAF, Leaf, Slot, account_id_hash, leaf_margins, leaf_of, leaf_sums
 from pymargin.commit.poseidon import P, NotAFieldElement, poseidon
 from pymargin.commit.tree import (
     DepthOutOfRange,
@@ -108,14 +108,12 @@ def test_values_just_inside_the_bounds_hash():
     Leaf(2**248 - 1, 2**248 - 1, 2**128 - 1, (slot,) * 4).hash()
 
 
-def test_leaf_sums_refuse_negative_equity():
+def test_leaf_sums_commit_negative_equity_as_zero_liability():
     markets = {0: MarketView(10**18, 0, 10**17, 5 * 10**16)}
-    account = Account("0xA", 0, -1, {})
-    with pytest.raises(UserError, match="negative"):
-        leaf_sums(leaf_of(account, SECRET), markets, "0xA:0")
+    assert leaf_sums(leaf_of(Account("0xA", 0, -1, {}), SECRET), markets, "0xA:0") == (0, 0)
     account = Account("0xA", 0, 10, {0: Position(0, 10**18, 2 * 10**18, 0)})  # equity = 10 - 2e18 + 1e18 < 0
-    with pytest.raises(UserError, match="negative"):
-        leaf_sums(leaf_of(account, SECRET), markets, "0xA:0")
+    assert leaf_sums(leaf_of(account, SECRET), markets, "0xA:0") == (0, 5 * 10**16)
+    assert leaf_margins(leaf_of(account, SECRET), markets, "0xA:0") == (10 - 10**18, 5 * 10**16, 10**17)
 
 
 # ---------------------------------------------------------------- tree
@@ -189,7 +187,7 @@ def test_commitment_sorts_leaves_and_sums_margin(extreme):
     assert id_hashes == sorted(id_hashes) and len(set(id_hashes)) == len(id_hashes)
     from pymargin import margin
 
-    assert commitment.root.equity == sum(margin.equity(a.collateral, list(a.positions.values()), markets) for a in accounts)
+    assert commitment.root.equity == sum(max(margin.equity(a.collateral, list(a.positions.values()), markets), 0) for a in accounts)
     assert commitment.root.mm == sum(margin.maintenance_margin(list(a.positions.values()), markets) for a in accounts)
     for i, account in enumerate(commitment.accounts):
         assert commitment.tree.node(0, i).hash == leaf_of(account, SECRET).hash()
@@ -211,8 +209,8 @@ def test_commitment_rejects_duplicates_bad_accounts_and_epochs():
     broke = copy.deepcopy(accounts[0])
     broke.collateral = -1
     broke.positions.clear()
-    with pytest.raises(UserError, match="negative"):
-        commit_accounts([broke], markets, SECRET, 1)
+    bad_debt = commit_accounts([broke, accounts[1]], markets, SECRET, 1)  # negative equity is committed, liability 0
+    assert bad_debt.tree.node(0, bad_debt.index_of(broke.account_id)).equity == 0
     too_many = Account("0xB", 0, 10**30, {m: Position(m, 1, 0, 0) for m in range(5)})
     with pytest.raises(UserError, match="at most 4"):
         commit_accounts([too_many], {m: MarketView(1, 0, 0, 0) for m in range(5)}, SECRET, 1)
@@ -270,8 +268,10 @@ def test_tampered_proofs_fail_with_a_reason(committed):
     assert "leaf_hash" in _tampered(committed, bump(["account", "collateral"]))
     assert "leaf_hash" in _tampered(committed, bump(["account", "salt"]))
     assert "not the hash of account" in _tampered(committed, lambda d: d["account"].update(sub="7"))
-    assert "equity/mm" in _tampered(committed, bump(["equity"]))
-    assert "equity/mm" in _tampered(committed, bump(["mm"]))
+    assert "equity/mm/im/liability" in _tampered(committed, bump(["equity"]))
+    assert "equity/mm/im/liability" in _tampered(committed, bump(["mm"]))
+    assert "equity/mm/im/liability" in _tampered(committed, bump(["im"]))
+    assert "equity/mm/im/liability" in _tampered(committed, bump(["liability"]))
     assert "siblings for a tree of depth" in _tampered(committed, lambda d: d["siblings"].pop())
     assert "out of bounds" in _tampered(committed, lambda d: d["account"].update(collateral=str(2**128)))
 
@@ -306,7 +306,7 @@ def test_a_leaf_from_another_tree_is_rejected(committed):
     (lambda d: d.update(epoch=5), "epoch must be an integer as a decimal string"),
     (lambda d: d["account"].update(collateral="1.5"), "account.collateral must be an integer as a decimal string"),
     (lambda d: d["account"]["positions"].append({"market_id": "1"}), r"missing field account.positions\[\d\].size"),
-    (lambda d: d.update(format="other"), "not a pymargin-inclusion-v1 document"),
+    (lambda d: d.update(format="other"), "not a pymargin-inclusion-v2 document"),
 ])
 def test_malformed_proofs_say_which_field(committed, mutate, message):
     doc = _doc(committed)

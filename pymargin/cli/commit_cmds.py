@@ -117,7 +117,7 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
         data["posted"] = {"registry": contract.address, "tx": receipt.transactionHash.hex()}
     emit(ctx, data, (["field", "value"], [("epoch", epoch), ("accounts", len(commitment.accounts)),
                                             ("depth", commitment.tree.depth), ("root hash", root.hash),
-                                            ("total equity (WAD)", root.equity), ("total mm (WAD)", root.mm),
+                                            ("total liabilities L (WAD)", root.equity), ("total mm (WAD)", root.mm),
                                             ("proofs", f"{len(proofs)} in {out_dir / 'proofs'}"),
                                             ("posted", data.get("posted", {}).get("tx", "no"))]),
          title=f"committed in {built:.1f} s")
@@ -151,8 +151,8 @@ def _engine_state(rpc: str, address: str):
 def check_inclusion_cmd(ctx, proof_path: Path, rpc: str | None, registry: str | None) -> None:
     """Check that an account is in a committed root, exactly as recorded.
 
-    Offline: the id hash, every bound, the leaf hash, equity and maintenance margin recomputed from
-    the positions at the epoch's market views, and the path to the root. With --rpc and --registry
+    Offline: the id hash, every bound, the leaf hash, equity, maintenance and initial margin and the
+    leaf's liability max(equity, 0) recomputed from the positions at the epoch's market views, and the path to the root. With --rpc and --registry
     also: the root is the one posted for the epoch, and the registry's on-chain view agrees.
     Exits 1 with the reason if the proof fails.
 
@@ -182,9 +182,9 @@ def check_inclusion_cmd(ctx, proof_path: Path, rpc: str | None, registry: str | 
              (["account", "epoch", "result"], [(proof.account_id, proof.epoch, f"FAILED: {exc}")]))
         sys.exit(1)
     emit(ctx, {"ok": True, "account": proof.account_id, "epoch": proof.epoch, "index": proof.index,
-               "equity": str(proof.equity), "mm": str(proof.mm), "root": root.to_json(), "checks": dict(checks)},
-         (["account", "epoch", "equity (WAD)", "mm (WAD)", "checks"],
-          [(proof.account_id, proof.epoch, proof.equity, proof.mm, ", ".join(f"{k} {v}" for k, v in checks))]))
+               "equity": str(proof.equity), "mm": str(proof.mm), "im": str(proof.im), "liability": str(proof.liability), "root": root.to_json(), "checks": dict(checks)},
+         (["account", "epoch", "equity (WAD)", "mm (WAD)", "im (WAD)", "checks"],
+          [(proof.account_id, proof.epoch, proof.equity, proof.mm, proof.im, ", ".join(f"{k} {v}" for k, v in checks))]))
 
 
 def _check_on_chain(proof, rpc: str, registry: str) -> None:
@@ -198,7 +198,7 @@ def _check_on_chain(proof, rpc: str, registry: str) -> None:
     contract = _registry(chain, registry)
     try:
         posted = node_from_abi(contract.call("rootOf", proof.epoch))
-        ok = contract.call("verifyInclusionAt", proof.epoch, leaf_arg(proof.leaf), proof.equity, proof.mm,
+        ok = contract.call("verifyInclusionAt", proof.epoch, leaf_arg(proof.leaf), proof.liability, proof.mm,
                            proof.index, [node_arg(s) for s in proof.siblings])
     except ContractRevert as exc:
         raise InclusionError(f"the registry at {contract.address} rejects the proof: {exc}") from None

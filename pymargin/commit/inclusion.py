@@ -2,8 +2,8 @@
 checked by ``pymargin check-inclusion``.
 
 :func:`verify_proof` recomputes everything a user can check offline — the id hash of ``owner:sub``,
-the bounds, the leaf hash, equity and maintenance margin from the positions and the epoch's market
-views, and the path to the root — and raises :class:`InclusionError` with the first reason it fails.
+the bounds, the leaf hash, equity, maintenance and initial margin from the positions and the epoch's
+market views, the leaf node's sums (liability max(equity, 0), maintenance margin), and the path to the root — and raises :class:`InclusionError` with the first reason it fails.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from pymargin.commit.commitment import Commitment
-from pymargin.commit.leaf import Leaf, account_id_hash, leaf_sums, slots_of
+from pymargin.commit.leaf import Leaf, account_id_hash, leaf_margins, leaf_sums, slots_of
 from pymargin.commit.tree import Node, root_from_path
 from pymargin.errors import Revert, UserError
 from pymargin.fsutil import atomic_write_text, read_json
 from pymargin.model import MarketView, Position
 
-FORMAT = "pymargin-inclusion-v1"
+FORMAT = "pymargin-inclusion-v2"
 ROOT_FORMAT = "pymargin-commitment-v1"
 _DECIMAL = re.compile(r"-?[0-9]+\Z")
 
@@ -44,8 +44,10 @@ class InclusionProof:
     owner: str
     sub: int
     leaf: Leaf
-    equity: int
+    equity: int  # the account's own equity (negative: bad debt)
     mm: int
+    im: int
+    liability: int  # the leaf node's sum: max(equity, 0)
     leaf_hash: int
     markets: dict[int, MarketView]
     siblings: tuple[Node, ...]
@@ -66,6 +68,7 @@ def proof_document(commitment: Commitment, index: int, secret: bytes) -> dict:
     leaf = commitment.leaf(index, secret)
     node = commitment.tree.node(0, index)
     positions = leaf.positions()
+    equity, _, im = leaf_margins(leaf, commitment.markets, account.account_id)
     return {
         "format": FORMAT,
         "epoch": str(commitment.epoch),
@@ -78,8 +81,10 @@ def proof_document(commitment: Commitment, index: int, secret: bytes) -> dict:
             "positions": [{"market_id": str(p.market_id), "size": str(p.size), "cost_basis": str(p.cost_basis),
                            "funding_index": str(p.funding_index)} for p in positions],
         },
-        "equity": str(node.equity),
+        "equity": str(equity),
         "mm": str(node.mm),
+        "im": str(im),
+        "liability": str(node.equity),
         "leaf_hash": str(node.hash),
         "markets": _markets_json({p.market_id: commitment.markets[p.market_id] for p in positions}),
         "siblings": [s.to_json() for s in commitment.tree.siblings(index)],
@@ -187,7 +192,8 @@ def parse_proof(doc: Any) -> InclusionProof:
         root=_node(_field(doc, "root", ""), "root"), owner=owner, sub=sub,
         leaf=Leaf(_int(account, "id_hash", "account"), _int(account, "salt", "account"),
                   _int(account, "collateral", "account"), slots),
-        equity=_int(doc, "equity", ""), mm=_int(doc, "mm", ""), leaf_hash=_int(doc, "leaf_hash", ""), markets=markets,
+        equity=_int(doc, "equity", ""), mm=_int(doc, "mm", ""), im=_int(doc, "im", ""),
+        liability=_int(doc, "liability", ""), leaf_hash=_int(doc, "leaf_hash", ""), markets=markets,
         siblings=tuple(_node(raw, f"siblings[{k}]") for k, raw in enumerate(_list(doc, "siblings", ""))),
     )
 
@@ -216,16 +222,17 @@ def verify_proof(proof: InclusionProof) -> Node:
     if leaf_hash != proof.leaf_hash:
         raise InclusionError(f"leaf_hash {proof.leaf_hash} does not match the account data (it hashes to {leaf_hash})")
     try:
-        equity, mm = leaf_sums(proof.leaf, proof.markets, proof.account_id)
+        equity, mm, im = leaf_margins(proof.leaf, proof.markets, proof.account_id)
+        liability, _ = leaf_sums(proof.leaf, proof.markets, proof.account_id)
     except UserError as exc:
         raise InclusionError(f"cannot recompute the account's margin: {exc}") from None
-    if (equity, mm) != (proof.equity, proof.mm):
-        raise InclusionError(f"equity/mm in the proof ({proof.equity}, {proof.mm}) differ from those recomputed from "
-                             f"the positions at the proof's market views ({equity}, {mm})")
+    if (equity, mm, im, liability) != (proof.equity, proof.mm, proof.im, proof.liability):
+        raise InclusionError(f"equity/mm/im/liability in the proof ({proof.equity}, {proof.mm}, {proof.im}, {proof.liability}) "
+                             f"differ from those recomputed from the positions at the proof's market views ({equity}, {mm}, {im}, {liability})")
     if len(proof.siblings) != proof.depth:
         raise InclusionError(f"{len(proof.siblings)} siblings for a tree of depth {proof.depth}")
     try:
-        root = root_from_path(Node(leaf_hash, equity, mm), proof.index, proof.siblings)
+        root = root_from_path(Node(leaf_hash, liability, mm), proof.index, proof.siblings)
     except Revert as exc:
         raise InclusionError(f"the path is malformed: {exc}") from None
     if root.hash != proof.root.hash:
