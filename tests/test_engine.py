@@ -291,20 +291,23 @@ def test_account_limits_open_interest_and_bands(sys_):
     d.check_views()
 
 
-def test_cross_account_holds_at_most_four_positions(chain, artifacts):
+def test_engine_holds_at_most_max_markets_and_a_cross_account_one_position_in_each(chain, artifacts):
+    """MAX_MARKETS = MAX_POSITIONS = 4: a fifth market reverts TooManyMarkets, so a cross account can hold
+    a position in every market (TooManyPositions is reachable only for isolated sub-accounts)."""
     owner, op, u1, u2 = (tx.node_signer(chain, i) for i in (0, 1, 3, 4))
-    specs = [MarketSpec(f"M{i}", default_params(), (100 + i) * WAD) for i in range(5)]
+    specs = [MarketSpec(f"M{i}", default_params(), (100 + i) * WAD) for i in range(4)]
     dep = deploy_engine(chain, owner, specs, operators=(op.address,))
     fund(dep, [u1, u2], 10**12 * USD)
     d = DualEngine(dep, deploy_batch(chain, owner))
+    assert dep.engine.call("MAX_MARKETS") == 4
+    err(d.op("addMarket", owner, dep.oracles[0].address, "M4", tuple(default_params())), "TooManyMarkets", 4, 4)
     ok(d.op("deposit", u1, 0, 10**6 * USD))
     ok(d.op("deposit", u2, 0, 10**6 * USD))
     for market_id in range(4):
         ok(d.op("trade", op, market_id, u1.address, 0, u2.address, 0, WAD, (100 + market_id) * WAD))
-    err(d.op("trade", op, 4, u1.address, 0, u2.address, 0, WAD, 104 * WAD), "TooManyPositions", u1.address, 0, 4)
-    ok(d.op("trade", op, 1, u1.address, 0, u2.address, 0, -WAD, 101 * WAD))  # closing one frees a slot
-    ok(d.op("trade", op, 4, u1.address, 0, u2.address, 0, WAD, 104 * WAD))
-    assert d.py.state.accounts[(u1.address, 0)].market_ids == [0, 3, 2, 4]  # the contract's swap-and-pop order
+    ok(d.op("trade", op, 1, u1.address, 0, u2.address, 0, -WAD, 101 * WAD))  # close one
+    ok(d.op("trade", op, 1, u1.address, 0, u2.address, 0, WAD, 101 * WAD))  # and reopen it
+    assert d.py.state.accounts[(u1.address, 0)].market_ids == [0, 3, 2, 1]  # the contract's swap-and-pop order
     d.check_views()
 
 

@@ -4,12 +4,14 @@
 * :mod:`~pymargin.engine.errors`: its custom errors, named as the contract's.
 * :mod:`~pymargin.engine.oracles`: price feeds (devnet oracle, Chainlink adapter) as the engine reads them.
 * :mod:`~pymargin.engine.persist`: loading from a deployed contract, saving to and loading from JSON.
+* :mod:`~pymargin.engine.checkpoint`: what ``checkpoint()`` records, its digest, the aggregates of a book.
 """
 
+from pymargin.engine.checkpoint import CheckpointData, MarketAggregate, book_aggregates, checkpoint_digest
 from pymargin.engine.core import AccountState, Engine, EngineState, Event, MarketState, RiskParams
 from pymargin.engine.oracles import ChainlinkAdapter, DevOracle, PriceFeed, RevertingFeed, chainlink_price_wad
 
 __all__ = [
-    "AccountState", "ChainlinkAdapter", "DevOracle", "Engine", "EngineState", "Event", "MarketState",
+    "AccountState", "CheckpointData", "MarketAggregate", "book_aggregates", "checkpoint_digest", "ChainlinkAdapter", "DevOracle", "Engine", "EngineState", "Event", "MarketState",
     "PriceFeed", "RevertingFeed", "RiskParams", "chainlink_price_wad",
 ]

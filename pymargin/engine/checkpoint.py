@@ -8,13 +8,13 @@ market views are :class:`pymargin.model.MarketView` (the contract's ``MarketSnap
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
-from pymargin.model import MarketView
+from pymargin.model import Account, MarketView
 
 MARKET_SNAPSHOT_ABI = "(uint256,int256,uint256,uint256)"
 MARKET_AGGREGATE_ABI = "(uint256,int256,int256)"
@@ -91,4 +91,25 @@ def checkpoint_digest(data: CheckpointData) -> bytes:
     return keccak(encode_checkpoint(data))
 
 
-__all__ = ["CheckpointData", "MarketAggregate", "checkpoint_digest", "decode_checkpoint", "encode_checkpoint"]
+def book_aggregates(accounts: Iterable[Account], market_count: int) -> tuple[int, int, tuple[MarketAggregate, ...]]:
+    """(account count, Σ collateral, per market 0 .. market_count − 1 (Σ max(size, 0), Σ cost basis, Σ size·f))
+    recomputed from a book's accounts: what the engine's running aggregates must equal (exact integers).
+    A position in a market ≥ market_count raises ValueError."""
+    count, collateral = 0, 0
+    sums = [[0, 0, 0] for _ in range(market_count)]
+    for account in accounts:
+        count += 1
+        collateral += account.collateral
+        for pos in account.positions.values():
+            if not 0 <= pos.market_id < market_count:
+                raise ValueError(f"{account.account_id}: position in market {pos.market_id}, the engine has {market_count}")
+            s = sums[pos.market_id]
+            s[0] += max(pos.size, 0)
+            s[1] += pos.cost_basis
+            s[2] += pos.size * pos.funding_index
+    return count, collateral, tuple(MarketAggregate(*s) for s in sums)
+
+
+__all__ = [
+    "CheckpointData", "MarketAggregate", "book_aggregates", "checkpoint_digest", "decode_checkpoint", "encode_checkpoint",
+]

@@ -204,8 +204,8 @@ class Engine:
         """The events of the last operation (its return value, also for ``checkpoint``)."""
         return self._events
 
-    def _emit(self, name: str, **args: Any) -> None:
-        self._events.append((name, args))
+    def _emit(self, event: str, /, **args: Any) -> None:
+        self._events.append((event, args))
 
     # -- owner ----------------------------------------------------------------------------------
 
