@@ -41,6 +41,7 @@ TOKEN_DECIMALS = 6
 TOKEN = 10**TOKEN_DECIMALS
 MARKETS_IN_CIRCUIT = 4
 LIQUIDATOR_DEPOSIT_TOKENS = 3_000_000 * TOKEN  # the liquidator's collateral: enough to take over what falls
+INSURANCE_DEPOSIT_TOKENS = 50_000 * TOKEN  # the venue's insurance fund: covers accounts under water at the checkpoint
 FILL_ROUNDS = 3
 STEP_SECONDS = 3600
 ETH_PER_TRADER_DEVNET = 10**18
@@ -175,6 +176,9 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     started = time.perf_counter()
     progress.info(f"seeding {config.accounts} accounts ({n_owners} owners: cross-margin sub 0 and isolated sub 1)")
     _fund_traders(chain, owner, traders, dep, progress)
+    dep.token.transact("mint", owner.address, INSURANCE_DEPOSIT_TOKENS, sender=owner, gas=TX_GAS)
+    dep.token.transact("approve", dep.engine.address, 2**256 - 1, sender=owner, gas=TX_GAS)
+    _expect(dual.op("depositInsurance", owner, INSURANCE_DEPOSIT_TOKENS), "depositInsurance")
     accounts: list[tuple[tx.Signer, int]] = [(t, sub) for t in traders for sub in (0, 1)][: config.accounts]
     liquidator = accounts[0]
     for signer, sub in progress.track(accounts, "depositing collateral"):

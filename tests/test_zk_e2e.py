@@ -74,7 +74,8 @@ def _leveraged_size(collateral_tokens: int, leverage: int, price_wad: int) -> in
 
 def open_venue(chain) -> Venue:
     """Engine with ETH, BTC, SOL; six accounts with leveraged positions, then prices moved so that
-    users[1] is liquidatable (equity > 0) and users[3] under water (equity < 0)."""
+    users[1] is liquidatable (equity > 0) and users[3] under water (equity < 0); an insurance fund
+    larger than that deficit."""
     signers = [tx.node_signer(chain, i) for i in range(9)]
     owner, operator, keeper, users = signers[0], signers[1], signers[2], signers[3:9]
     dep = deploy_engine(chain, owner, default_markets(), keepers=(keeper.address,), operators=(operator.address,))
@@ -84,6 +85,10 @@ def open_venue(chain) -> Venue:
         dep.token.transact("mint", user.address, 10**12, sender=user, gas=TX_GAS)
         dep.token.transact("approve", dep.engine.address, 2**256 - 1, sender=user, gas=TX_GAS)
         dep.engine.transact("deposit", 0, amount, sender=user, gas=TX_GAS)
+    # the venue's insurance fund: without it users[3]'s deficit would leave L above the vault (InsufficientReserves)
+    dep.token.transact("mint", owner.address, 10**12, sender=owner, gas=TX_GAS)
+    dep.token.transact("approve", dep.engine.address, 2**256 - 1, sender=owner, gas=TX_GAS)
+    dep.engine.transact("depositInsurance", 4_000_111_111, sender=owner, gas=TX_GAS)
     eth, btc, sol = (spec.price_wad for spec in dep.specs)
     _trade(v, 0, 0, 1, _leveraged_size(deposits[1], 9, eth), eth)  # users[1] short ETH at 9x (IM 10%)
     _trade(v, 1, 2, 3, _leveraged_size(deposits[3], 19, btc), btc)  # users[3] short BTC at 19x (IM 5%)

@@ -29,9 +29,10 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
 
     Compiles the contracts, starts (or connects to) a chain, deploys the MarginEngine and the
     SolvencyRegistry, seeds accounts with collateral and random positions, moves prices, accrues
-    funding, liquidates what falls below maintenance, cross-checks every account between the Python
-    mirror and the contract, commits all accounts, proves solvency, posts and verifies the proof
-    on-chain, verifies it again in Python (py-ecc) and with snarkjs, checks one user's inclusion,
+    funding, liquidates what falls below maintenance, takes an engine checkpoint and keeps trading,
+    cross-checks every account between the Python mirror and the contract, commits all accounts as
+    of the checkpoint block, proves solvency, posts the epoch against the checkpoint (verified
+    on-chain), verifies it again in Python (py-ecc) and with snarkjs, checks one user's inclusion,
     and writes OUT/report.html. Exits 1 if any cross-check or verifier disagrees.
 
     The first run compiles the solvency circuit and makes a development (single-party) Groth16
@@ -69,7 +70,9 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
         ("accounts / fills / liquidations", f"{result.accounts} / {result.trades} / {result.liquidations}"),
         ("mirror vs contract", f"{result.crosscheck_values:,} values, {result.crosscheck_mismatches} mismatches"),
         ("root", result.root),
-        ("liabilities (Σ equity) / reserves", f"{result.total_equity_wad / 1e18:,.2f} / {result.reserves_wad / 1e18:,.2f}"),
+        ("epoch", f"checkpoint {result.checkpoint_id} at block {result.checkpoint_block}; {result.fills_after_checkpoint} fills after it"),
+        ("liabilities L / reserves (vault − owner fees)", f"{result.liabilities_wad / 1e18:,.2f} / {result.reserves_wad / 1e18:,.2f}"),
+        ("deficit / below mm / shortfall", f"{result.deficit_wad / 1e18:,.2f} / {result.below_mm_count} accounts / {result.shortfall_wad / 1e18:,.2f}"),
         ("proof", f"{result.batches} batch(es), {result.constraints:,} constraints each, {result.proving_s:.1f} s"),
         ("gas", f"verifyProof {result.verify_gas:,}; postEpoch {result.post_epoch_gas:,}"),
         ("verifiers", ", ".join(f"{k}: {'accepted' if v else 'REJECTED'}" for k, v in result.verifiers.items())),
