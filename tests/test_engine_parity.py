@@ -3,7 +3,10 @@ with the same operation sequences (hypothesis RuleBasedStateMachine) at the same
 
 After every step: the operation's outcome (events, or the revert's name and args) must be identical,
 every view and stored value must be identical (tests/engine_support.DualEngine.check_views), and the
-solvency slack of spec §5.6 must stay ≥ 0 and grow by less than 2·WAD per rounding. Runs on the
+solvency slack of spec §5.6 must stay ≥ 0 and grow by less than 2·WAD per rounding; the running
+aggregates of spec §5.11 (compared with the contract's ``aggregates()`` among the views) must equal
+the sums recomputed from the accounts, and keeper checkpoints (values, digest, block and reverts)
+must agree. Runs on the
 embedded devnet, and on anvil with ``--anvil``. The default profile keeps to about a minute; the
 ``slow`` test runs a bigger one.
 """
@@ -20,6 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from engine_support import DualEngine, deploy_batch, fund
 from pymargin.chain import devnet, tx
 from pymargin.chain.engine_devnet import TX_GAS, default_markets, default_params, deploy_engine
+from pymargin.engine import book_aggregates
 from pymargin.errors import Revert
 from pymargin.fixedpoint import WAD, Rounding, smul_div
 
@@ -29,7 +33,7 @@ MAX_ROUNDINGS_PER_OP = 8  # a fill: per side, funding settlement + reduce (2) + 
 REQUIRED = {  # outcomes the default run must reach, or it did not test what it claims to
     "deposit", "withdraw", "transferCollateral", "trade", "liquidate", "setFundingRate", "accrueFunding",
     "InsufficientMargin", "StalePrice", "PriceOutsideBand", "InsufficientCollateral", "NotLiquidatable",
-    "event:FundingSettled", "event:FundingAccrued", "event:PositionUpdated",
+    "event:FundingSettled", "event:FundingAccrued", "event:PositionUpdated", "checkpoint", "event:CheckpointTaken",
 }
 
 
@@ -243,6 +247,10 @@ def make_machine(ctx: Context):
         def accrue_funding(self, market_id, who):
             self.run("accrueFunding", ctx.users[who], market_id)
 
+        @rule(honest=st.integers(0, 5))
+        def checkpoint(self, honest):
+            self.run("checkpoint", ctx.keeper if honest else ctx.stranger)
+
         def _safe(self, view, key, default):
             try:
                 return view(*key)
@@ -292,6 +300,11 @@ def make_machine(ctx: Context):
             else:
                 to = ctx.stranger.address if honest else "0x0000000000000000000000000000000000000000"
                 self.run("withdrawFees", self.owner_signer(), to, data.draw(mostly(log_uniform(0, 6), 0), label="amount"))
+
+        @invariant()
+        def aggregates_are_the_sums_over_accounts(self):
+            count, collateral, aggregates = self.d.py.aggregates()
+            assert (count, collateral, tuple(aggregates)) == book_aggregates(self.d.py.accounts(), self.d.py.market_count())
 
         @invariant()
         def views_and_state_agree(self):
