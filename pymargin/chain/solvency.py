@@ -74,22 +74,14 @@ def deploy_registry(chain: Chain, sender: Signer, verifier: Contract, engine: st
     return registry
 
 
-def _market_args(epoch: "EpochProof") -> list[tuple]:
-    from pymargin.zk.inputs import EMPTY_MARKET
-
-    markets = list(epoch.ctx.markets)
-    while markets and markets[-1] == EMPTY_MARKET:
-        markets.pop()
-    return [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in markets]
-
-
 def post_epoch_args(epoch: "EpochProof", market_count: int | None = None) -> tuple:
-    """Arguments of ``postEpoch``: epoch, root, the engine's ``market_count`` market views, states, proofs."""
-    markets = [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in epoch.ctx.markets]
-    markets = markets[:market_count] if market_count is not None else _market_args(epoch)
-    root = epoch.ctx.root
+    """Arguments of ``postEpoch``: epoch (= checkpoint id), root, the engine's ``market_count`` market views
+    (default: the statement's market count), states, proofs."""
+    s = epoch.statement
+    count = s.market_count if market_count is None else market_count
+    markets = [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in s.markets[:count]]
     proofs = [tuple(p.eth_words()) for p in epoch.proofs]
-    return (epoch.ctx.epoch, (root.hash, root.equity, root.mm), markets, list(epoch.states), proofs)
+    return (s.checkpoint_id, (s.root.hash, s.root.equity, s.root.mm), markets, list(epoch.states), proofs)
 
 
 def post_epoch(registry: Contract, epoch: "EpochProof", sender: Signer, market_count: int | None = None):

@@ -33,6 +33,7 @@ from pymargin.zk.proof import Proof, VerifyingKey
 from pymargin.zk.setup import Keys
 from pymargin.zk.statement import Shape, Statement, batch_public_hash, check_statement, context_hash, statement_from_json, statement_json
 from pymargin.zk.verify import verify
+from pymargin.zk.witness import compute_witness
 
 EPOCH_FORMAT = "pymargin-solvency-epoch/2"
 
