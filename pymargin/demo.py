@@ -131,6 +131,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     from pymargin.zk import circuits, inputs
     from pymargin.zk.backends import SnarkjsBackend, default_backend_name, get_backend
     from pymargin.zk.solvency import prove_epoch, verify_epoch
+    from pymargin.zk.statement import Shape
 
     if config.accounts < 2:
         raise UserError("--accounts must be at least 2 (accounts trade in pairs)")
@@ -249,11 +250,12 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     watch.lap("setup", started)
 
     started = time.perf_counter()
-    ctx = inputs.EpochContext(1, chain.chain_id, int(registry.address, 16), depth, inputs.market_table(views, MARKETS_IN_CIRCUIT), commitment.root)
+    statement = inputs.epoch_statement(commitment, secret, Shape(config.batch_log2, depth - config.batch_log2, MARKETS_IN_CIRCUIT),
+                                       chain.chain_id, int(registry.address, 16), int(dep.engine.address, 16), 1, len(views))
     n_batches = 2 ** (depth - config.batch_log2)
     progress.info(f"proving {n_batches} batch{'es' if n_batches > 1 else ''} with {config.workers} worker(s)")
     with progress.status(f"proving {n_batches} batch(es) of {2 ** config.batch_log2} accounts"):
-        epoch, keys = prove_epoch(commitment, secret, ctx, config.batch_log2, MARKETS_IN_CIRCUIT, backend, workers=config.workers)
+        epoch, keys = prove_epoch(commitment, secret, statement, backend, workers=config.workers)
     result.batches = len(epoch.proofs)
     result.proving_s = round(time.perf_counter() - started, 2)
     epoch.save(out / "epoch.json")
@@ -268,7 +270,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     vk = keys.verifying_key()
     result.verifiers = {
         "on-chain (SolvencyRegistry.postEpoch)": receipt.status == 1,
-        "py-ecc": not verify_epoch(epoch, vk),
+        "py-ecc": not verify_epoch(epoch, vk, statement.shape),
         "snarkjs": all(SnarkjsBackend.verify(vk, p) for p in epoch.proofs),
     }
     watch.lap("verify", started)

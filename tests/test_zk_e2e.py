@@ -22,6 +22,7 @@ from pymargin.chain import solvency as onchain
 from pymargin.zk import circuits, inputs
 from pymargin.zk.backends import Groth16pyBackend
 from pymargin.zk.solvency import prove_epoch
+from pymargin.zk.statement import Shape
 
 K, M, DEPTH = 3, 4, 4
 SECRET = bytes(range(100, 132))
@@ -65,8 +66,9 @@ def test_engine_to_verified_epoch(chain):
     assert len(accounts) == 16 and sum(len(a.positions) for a in accounts) >= 20
     commitment = commit_accounts(accounts, views, SECRET, epoch=1, depth=DEPTH)
     keys, verifier, registry = _deploy_registry(chain, owner, operator, dep.engine.address)
-    ctx = inputs.EpochContext(1, chain.chain_id, int(registry.address, 16), DEPTH, inputs.market_table(views, M), commitment.root)
-    epoch, _ = prove_epoch(commitment, SECRET, ctx, K, M, "groth16py")
+    statement = inputs.epoch_statement(commitment, SECRET, Shape(K, DEPTH - K, M), chain.chain_id, int(registry.address, 16),
+                                       int(dep.engine.address, 16), 1, len(views))
+    epoch, _ = prove_epoch(commitment, SECRET, statement, "groth16py")
     assert all(onchain.verify_onchain(verifier, p) for p in epoch.proofs)
     receipt = onchain.post_epoch(registry, epoch, operator)
     reserves = dep.engine.call("reservesWad")
@@ -99,7 +101,7 @@ def test_cli_prove_verify_post_on_anvil(anvil_chain, tmp_path, monkeypatch):
     (tmp_path / "secret.hex").write_text(SECRET.hex())
     out = tmp_path / "epoch.json"
     cli_main(["prove", str(tmp_path / "book.json"), "--epoch", "5", "--depth", str(DEPTH), "--batch-log2", str(K),
-              "--chain-id", str(chain.chain_id), "--registry", registry.address, "--secret-file", str(tmp_path / "secret.hex"),
+              "--chain-id", str(chain.chain_id), "--registry", registry.address, "--engine", dep.engine.address, "--secret-file", str(tmp_path / "secret.hex"),
               "--out", str(out), "--backend", "groth16py", "--workers", "2"])
     cli_main(["verify", str(out), "--vk", str(keys.vk_path), "--rpc", chain.url, "--verifier", verifier.address])
     monkeypatch.setenv("PYMARGIN_PRIVATE_KEY", ANVIL_KEY_1)  # the operator is anvil's account 1
