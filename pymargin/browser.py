@@ -49,7 +49,9 @@ def screenshot(html_path: Path, png_path: Path, width: int = 1280, height: int =
     return Path(png_path)
 
 
-def dump_dom(html_path: Path, timeout_s: float = 120) -> str:
-    """The page's DOM after load (scripts run), as Chromium serialises it."""
-    result = _run(Path(html_path).resolve().as_uri(), ["--virtual-time-budget=5000", "--dump-dom"], timeout_s)
+def dump_dom(html_path: Path, timeout_s: float = 120, fragment: str = "", virtual_time_ms: int = 5000) -> str:
+    """The page's DOM after load (scripts run for ``virtual_time_ms`` of virtual time), as Chromium
+    serialises it; ``fragment`` is appended to the file URL after ``#``."""
+    url = Path(html_path).resolve().as_uri() + (f"#{fragment}" if fragment else "")
+    result = _run(url, [f"--virtual-time-budget={virtual_time_ms}", "--dump-dom"], timeout_s)
     return result.stdout

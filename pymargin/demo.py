@@ -9,7 +9,8 @@ sum tree and proves solvency (Groth16) → cross-check every account's stored st
 between the Python mirror (run in lockstep with the chain) and the contract → post the epoch
 against the checkpoint (the registry verifies the proofs against the engine's checkpoint and checks
 that the vault less the fees owed covers the liabilities L) → verify the proofs again with py-ecc
-and with snarkjs → check one user's inclusion in Python and on-chain → write the report.
+and with snarkjs → check one user's inclusion in Python and on-chain → write the report and the
+verification page (verify.html) users check their own inclusion proofs with.
 
 Everything random comes from ``seed``: the same seed gives the same book, prices and root.
 """
@@ -34,6 +35,7 @@ from pymargin.crosscheck import DualEngine, deploy_view_batch
 from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD, Rounding, mul_div
 from pymargin.fsutil import atomic_write_text
+from pymargin.page import write_page
 from pymargin.progress import SILENT, Progress
 from pymargin.report import AccountRow, Liquidation, ProofSummary, ReportData, write_report
 
@@ -283,6 +285,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     index = commitment.index_of(user.account_id)
     document = proof_document(commitment, index, secret)
     atomic_write_text(out / "inclusion" / f"{user.owner}-{user.sub}.json", json.dumps(document, indent=1) + "\n")
+    write_page(out, registry.address)  # the page users check their proof with, beside it
     node = verify_proof(parse_proof(document))
     leaf = commitment.leaf(index, secret)
     leaf_node = commitment.tree.node(0, index)

@@ -24,7 +24,7 @@ def _check_outputs(out_dir, summary: dict) -> None:
     epoch = json.loads((out_dir / "epoch.json").read_text())
     assert epoch["statement"]["totals"]["liabilities_wad"] == str(summary["liabilities_wad"])
     assert 150_000 < summary["verify_gas"] < 300_000
-    for name in ("report.html", "epoch.json", "summary.json", "margin_ratios.png", "price_path.png"):
+    for name in ("report.html", "verify.html", "epoch.json", "summary.json", "margin_ratios.png", "price_path.png"):
         assert (out_dir / name).is_file(), name
     assert len(list((out_dir / "inclusion").glob("*.json"))) == 1
     assert json.loads((out_dir / "summary.json").read_text())["root"] == summary["root"]

@@ -208,6 +208,28 @@ def _check_on_chain(proof, rpc: str, registry: str) -> None:
         raise InclusionError(f"the registry's verifyInclusionAt returned false for epoch {proof.epoch}")
 
 
+@click.command("verify-page")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder to write verify.html into (created if missing).")
+@click.option("--registry", default=None, help="Registry address to pre-fill on the page (the user can change it).")
+@click.pass_obj
+def verify_page_cmd(ctx, out_dir: Path, registry: str | None) -> None:
+    """Write the verification page: one self-contained HTML file where a user checks their inclusion proof.
+
+    The user opens verify.html from disk or any static host, drops in their proof file and sees their
+    equity, margins and positions as committed, the leaf hash and the path to the root recomputed in
+    the browser, and — given an RPC URL — the root and figures the registry recorded for the epoch.
+    Nothing leaves the browser except read-only JSON-RPC calls to the URL the user types.
+
+    \b
+    Example:
+      pymargin verify-page --out epoch-1/ --registry 0x...
+    """
+    from pymargin.page import write_page
+
+    path = write_page(out_dir, registry)
+    emit(ctx, {"page": str(path)}, (["page"], [(str(path),)]))
+
+
 @click.command("deploy-commitments")
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", required=True, help="RPC URL of the chain [env PYMARGIN_RPC_URL].")
 @click.option("--owner", default=None, help="Owner allowed to post roots [default: the deployer].")
@@ -232,4 +254,4 @@ def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | No
          (["contract", "address"], [("CommitmentRegistry", registry.address)]))
 
 
-COMMANDS = [commit_cmd, check_inclusion_cmd, deploy_commitments_cmd]
+COMMANDS = [commit_cmd, check_inclusion_cmd, verify_page_cmd, deploy_commitments_cmd]

@@ -1,0 +1,61 @@
+"""The verification page (docs/spec.md §6.6): one self-contained HTML file a user opens from disk or any
+static host to check their inclusion proof in their own browser.
+
+:func:`page_html` inlines the page's scripts (``keccak.js``, ``poseidon.js`` with circomlibjs's
+constants from ``poseidon_constants.json``, ``verify.js``, ``ui.js``) into ``verify.html`` and pins
+them with a Content-Security-Policy hash, so the browser runs no other script and loads nothing;
+the only network requests are the user's JSON-RPC reads (``connect-src``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from pymargin.errors import UserError
+from pymargin.fsutil import atomic_write_text
+
+PAGE_NAME = "verify.html"
+_SCRIPTS = ("keccak.js", "poseidon.js", "verify.js", "ui.js")
+
+
+def _text(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def page_html(registry: str | None = None) -> str:
+    """The page's HTML, scripts inlined, the registry address pre-filled if given."""
+    constants = json.dumps(json.loads(_text("poseidon_constants.json")), separators=(",", ":"))
+    script = f"const POSEIDON_CONSTANTS = {constants};\n" + "\n".join(_text(name) for name in _SCRIPTS)
+    if "</script" in script.lower():
+        raise AssertionError("a page script contains </script")
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    try:
+        release = version("pymargin")
+    except PackageNotFoundError:
+        release = "(source tree)"
+    html = _text(PAGE_NAME)
+    html = html.replace("@SCRIPT_HASH@", f"sha256-{digest}").replace("@VERSION@", release)
+    html = html.replace("@REGISTRY@", registry or "")
+    return html.replace("@SCRIPT@", script)
+
+
+def write_page(out_dir: Path, registry: str | None = None) -> Path:
+    """Write ``out_dir/verify.html`` (creating ``out_dir``); UserError if ``registry`` is not a 0x address."""
+    if registry is not None:
+        from web3 import Web3
+
+        if not Web3.is_address(registry):
+            raise UserError(f"--registry {registry!r} is not an address")
+        registry = Web3.to_checksum_address(registry)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"{out_dir} exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / PAGE_NAME
+    atomic_write_text(path, page_html(registry))
+    return path

@@ -1,0 +1,327 @@
+// The verification page's logic: parse an inclusion proof (pymargin-inclusion-v2), recompute it as
+// `pymargin check-inclusion` does (pymargin/commit/inclusion.py: same checks, same order, same
+// reasons), and with an RPC URL read the registry's posted root and epoch figures by eth_call.
+// Needs keccak.js, poseidon.js and POSEIDON_CONSTANTS. Nothing here touches the network except
+// rpcCall, which posts read-only JSON-RPC requests to the URL the user typed.
+"use strict";
+const FORMAT = "pymargin-inclusion-v2";
+const WAD = 10n ** 18n;
+const INT256_MIN = -(2n ** 255n);
+const INT256_MAX = 2n ** 255n - 1n;
+const UINT256_MAX = 2n ** 256n - 1n;
+const MAX_POSITIONS = 4;
+const ID_BOUND = 2n ** 248n;
+const MARKET_ID_BOUND = 2n ** 64n;
+const SIZE_BOUND = 2n ** 94n;
+const COST_BASIS_BOUND = 2n ** 130n;
+const FUNDING_INDEX_BOUND = 2n ** 100n;
+const COLLATERAL_BOUND = 2n ** 128n;
+const LEAF_SUM_BOUND = 2n ** 140n;
+const SUM_BOUND = 2n ** 172n;
+const MAX_DEPTH = 32;
+const DECIMAL = /^-?[0-9]+$/;
+const REGISTRY_ERRORS = ["UnknownEpoch(uint256)", "Error(string)", "Panic(uint256)"];
+
+/** A check failed; `message` is the reason, worded as check-inclusion words it. */
+class VerifyError extends Error {}
+
+/** A contract error mirrored in JS, printed like pymargin's Revert: Name(arg,) / Name(a, b). */
+class Revert extends Error {
+  constructor(name, args) {
+    super(args.length ? `${name}(${args.join(", ")}${args.length === 1 ? "," : ""})` : name);
+    this.name = name;
+  }
+}
+
+const absBig = (x) => (x < 0n ? -x : x);
+const floorDiv = (n, d) => { const q = n / d; return (n % d !== 0n && (n < 0n) !== (d < 0n)) ? q - 1n : q; };
+const ceilDiv = (n, d) => -floorDiv(-n, d);
+function checkedInt(x) { if (x < INT256_MIN || x > INT256_MAX) throw new Revert("Panic", [17n]); return x; }
+function checkedUint(x) { if (x < 0n || x > UINT256_MAX) throw new Revert("Panic", [17n]); return x; }
+function toInt256(x) { if (x < 0n || x > UINT256_MAX) throw new Revert("Panic", [17n]); if (x > INT256_MAX) throw new Revert("SafeCastOverflow", []); return x; }
+
+/** Python's repr of a node's to_json(): {'hash': '1', 'equity': '2', 'mm': '3'}. */
+const nodeRepr = (n) => `{'hash': '${n.hash}', 'equity': '${n.equity}', 'mm': '${n.mm}'}`;
+
+// ------------------------------------------------------------------------------------ parsing
+
+function field(obj, key, path) {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) throw new VerifyError(`proof: ${path || "the document"} must be an object`);
+  if (!(key in obj)) throw new VerifyError(`proof: missing field ${path ? path + "." : ""}${key}`);
+  return obj[key];
+}
+
+function int(obj, key, path) {
+  const value = field(obj, key, path);
+  if (typeof value !== "string" || !DECIMAL.test(value)) {
+    throw new VerifyError(`proof: ${path ? path + "." : ""}${key} must be an integer as a decimal string, got ${JSON.stringify(value)}`);
+  }
+  return BigInt(value);
+}
+
+function list(obj, key, path) {
+  const value = field(obj, key, path);
+  if (!Array.isArray(value)) throw new VerifyError(`proof: ${path ? path + "." : ""}${key} must be a list`);
+  return value;
+}
+
+const node = (obj, path) => ({ hash: int(obj, "hash", path), equity: int(obj, "equity", path), mm: int(obj, "mm", path) });
+const EMPTY_SLOT = { market_id: 0n, size: 0n, cost_basis: 0n, funding_index: 0n };
+const isEmpty = (s) => s.market_id === 0n && s.size === 0n && s.cost_basis === 0n && s.funding_index === 0n;
+
+/** The four slots of the positions (sorted by market id, then empty); mirrors leaf.slots_of. */
+function slotsOf(positions, where) {
+  if (positions.length > MAX_POSITIONS) throw new VerifyError(`proof: ${where}: ${positions.length} positions, a leaf holds at most ${MAX_POSITIONS}`);
+  const ordered = [...positions].sort((a, b) => (a.market_id < b.market_id ? -1 : a.market_id > b.market_id ? 1 : 0));
+  for (let i = 1; i < ordered.length; i++) {
+    if (ordered[i - 1].market_id === ordered[i].market_id) throw new VerifyError(`proof: ${where}: two positions in market ${ordered[i].market_id}`);
+  }
+  for (const p of ordered) {
+    if (p.size === 0n) throw new VerifyError(`proof: ${where}: position in market ${p.market_id} has size 0 (only open positions are committed)`);
+  }
+  while (ordered.length < MAX_POSITIONS) ordered.push(EMPTY_SLOT);
+  return ordered;
+}
+
+/** A parsed proof from its JSON document; VerifyError if a field is missing or malformed. */
+function parseProof(doc) {
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc) || doc.format !== FORMAT) throw new VerifyError(`proof: not a ${FORMAT} document`);
+  const account = field(doc, "account", "");
+  const owner = field(account, "owner", "account");
+  if (typeof owner !== "string") throw new VerifyError("proof: account.owner must be a string");
+  const sub = int(account, "sub", "account");
+  const positions = list(account, "positions", "account").map((raw, i) => {
+    const at = `account.positions[${i}]`;
+    return { market_id: int(raw, "market_id", at), size: int(raw, "size", at), cost_basis: int(raw, "cost_basis", at), funding_index: int(raw, "funding_index", at) };
+  });
+  const slots = slotsOf(positions, `${owner}:${sub}`);
+  const marketsRaw = field(doc, "markets", "");
+  if (marketsRaw === null || typeof marketsRaw !== "object" || Array.isArray(marketsRaw) || !Object.keys(marketsRaw).every((k) => DECIMAL.test(k))) {
+    throw new VerifyError('proof: markets must be an object {"<market id>": view}');
+  }
+  const markets = new Map();
+  for (const [mid, view] of Object.entries(marketsRaw)) {
+    const at = `markets.${mid}`;
+    markets.set(BigInt(mid), { price_wad: int(view, "price_wad", at), funding_index_wad: int(view, "funding_index_wad", at), imf_wad: int(view, "imf_wad", at), mmf_wad: int(view, "mmf_wad", at) });
+  }
+  return {
+    epoch: int(doc, "epoch", ""), depth: int(doc, "depth", ""), index: int(doc, "index", ""), root: node(field(doc, "root", ""), "root"),
+    owner, sub, accountId: `${owner}:${sub}`,
+    leaf: { id_hash: int(account, "id_hash", "account"), salt: int(account, "salt", "account"), collateral: int(account, "collateral", "account"), slots },
+    equity: int(doc, "equity", ""), mm: int(doc, "mm", ""), im: int(doc, "im", ""), liability: int(doc, "liability", ""), leaf_hash: int(doc, "leaf_hash", ""),
+    markets, siblings: list(doc, "siblings", "").map((raw, k) => node(raw, `siblings[${k}]`)),
+  };
+}
+
+// ------------------------------------------------------------------------------- recomputing
+
+/** uint256(keccak256(utf8(id))) >> 8. */
+const accountIdHash = (accountId) => keccak256Utf8(accountId) >> 8n;
+
+/** The contract's bound checks in its order, then Poseidon_5(id, salt, collateral + 2^128, slots01, slots23). */
+function leafHash(leaf) {
+  if (leaf.id_hash < 0n || leaf.id_hash >= ID_BOUND) throw new Revert("IdHashOutOfRange", [leaf.id_hash]);
+  if (leaf.salt < 0n || leaf.salt >= ID_BOUND) throw new Revert("SaltOutOfRange", [leaf.salt]);
+  if (absBig(leaf.collateral) >= COLLATERAL_BOUND) throw new Revert("CollateralOutOfBounds", [leaf.collateral]);
+  for (const s of leaf.slots) {
+    if (s.market_id < 0n || s.market_id >= MARKET_ID_BOUND) throw new Revert("MarketIdOutOfRange", [s.market_id]);
+    if (absBig(s.size) >= SIZE_BOUND) throw new Revert("SizeOutOfBounds", [s.size]);
+    if (absBig(s.cost_basis) >= COST_BASIS_BOUND) throw new Revert("CostBasisOutOfBounds", [s.cost_basis]);
+    if (absBig(s.funding_index) >= FUNDING_INDEX_BOUND) throw new Revert("FundingIndexOutOfBounds", [s.funding_index]);
+  }
+  const packed = (s) => [s.market_id * 2n * SIZE_BOUND + s.size + SIZE_BOUND,
+    (s.cost_basis + COST_BASIS_BOUND) * 2n * FUNDING_INDEX_BOUND + s.funding_index + FUNDING_INDEX_BOUND];
+  const pair = (a, b) => poseidon([...packed(a), ...packed(b)]);
+  const s = leaf.slots;
+  return poseidon([leaf.id_hash, leaf.salt, leaf.collateral + COLLATERAL_BOUND, pair(s[0], s[1]), pair(s[2], s[3])]);
+}
+
+/** (equity Floor, mm Ceil, im Ceil) at the market views, in MarginMath's checked steps (pymargin.margin). */
+function margins(leaf, markets, where) {
+  const positions = leaf.slots.filter((s) => !isEmpty(s));
+  const missing = [...new Set(positions.map((p) => p.market_id))].filter((m) => !markets.has(m)).sort((a, b) => (a < b ? -1 : 1));
+  if (missing.length) throw new VerifyError(`${where}: no market view for market ${missing[0]}`);
+  let value = 0n;
+  let cost = 0n;
+  for (const p of positions) {
+    const m = markets.get(p.market_id);
+    const shift = checkedInt(toInt256(m.price_wad) - checkedInt(m.funding_index_wad - p.funding_index));
+    value = checkedInt(value + checkedInt(p.size * shift));
+    cost = checkedInt(cost + p.cost_basis);
+  }
+  const equity = checkedInt(checkedInt(leaf.collateral - cost) + floorDiv(value, WAD));
+  const requirement = (key) => ceilDiv(positions.reduce((acc, p) => {
+    const m = markets.get(p.market_id);
+    return checkedUint(acc + checkedUint(checkedUint(absBig(p.size) * m.price_wad) * m[key]));
+  }, 0n), WAD * WAD);
+  const mm = requirement("mmf_wad");
+  const im = requirement("imf_wad");
+  return { equity, mm, im };
+}
+
+/** A parent node after the contract's input checks (hashes < p, sums < 2^172), and the level's record. */
+function parentNode(left, right) {
+  for (const [value, isSum] of [[left.hash, false], [left.equity, true], [left.mm, true], [right.hash, false], [right.equity, true], [right.mm, true]]) {
+    if (isSum && (value < 0n || value >= SUM_BOUND)) throw new Revert("SumOutOfRange", [value]);
+    if (!isSum && (value < 0n || value >= FIELD_P)) throw new Revert("NotAFieldElement", [value]);
+  }
+  return { hash: poseidon([left.hash, left.equity, left.mm, right.hash, right.equity, right.mm]), equity: left.equity + right.equity, mm: left.mm + right.mm };
+}
+
+/** Everything check-inclusion checks offline, in its order; returns the figures and the path, or throws VerifyError. */
+function verifyProof(proof) {
+  const expectedId = accountIdHash(proof.accountId);
+  if (proof.leaf.id_hash !== expectedId) throw new VerifyError(`id_hash ${proof.leaf.id_hash} is not the hash of account ${proof.accountId} (${expectedId})`);
+  let hash;
+  try { hash = leafHash(proof.leaf); } catch (e) { if (e instanceof Revert) throw new VerifyError(`account data out of bounds: ${e.message}`); throw e; }
+  if (hash !== proof.leaf_hash) throw new VerifyError(`leaf_hash ${proof.leaf_hash} does not match the account data (it hashes to ${hash})`);
+  let m;
+  try {
+    m = margins(proof.leaf, proof.markets, proof.accountId);
+    const liability = m.equity > 0n ? m.equity : 0n;
+    if (liability >= LEAF_SUM_BOUND || m.mm >= LEAF_SUM_BOUND) throw new VerifyError(`${proof.accountId}: liability ${liability} or maintenance margin ${m.mm} is not below 2^140`);
+    m.liability = liability;
+  } catch (e) {
+    if (e instanceof VerifyError || e instanceof Revert) throw new VerifyError(`cannot recompute the account's margin: ${e.message}`);
+    throw e;
+  }
+  if (m.equity !== proof.equity || m.mm !== proof.mm || m.im !== proof.im || m.liability !== proof.liability) {
+    throw new VerifyError(`equity/mm/im/liability in the proof (${proof.equity}, ${proof.mm}, ${proof.im}, ${proof.liability}) differ from those recomputed from the positions at the proof's market views (${m.equity}, ${m.mm}, ${m.im}, ${m.liability})`);
+  }
+  if (BigInt(proof.siblings.length) !== proof.depth) throw new VerifyError(`${proof.siblings.length} siblings for a tree of depth ${proof.depth}`);
+  const levels = [];
+  let current = { hash, equity: m.liability, mm: m.mm };
+  try {
+    const depth = proof.siblings.length;
+    if (depth < 1 || depth > MAX_DEPTH) throw new Revert("DepthOutOfRange", [BigInt(depth)]);
+    if (proof.index < 0n || proof.index >= 2n ** BigInt(depth)) throw new Revert("IndexOutOfRange", [proof.index, BigInt(depth)]);
+    proof.siblings.forEach((sibling, level) => {
+      const right = ((proof.index >> BigInt(level)) & 1n) === 1n;
+      const next = right ? parentNode(sibling, current) : parentNode(current, sibling);
+      levels.push({ level: level + 1, side: right ? "right" : "left", child: current, sibling, node: next });
+      current = next;
+    });
+  } catch (e) {
+    if (e instanceof Revert) throw new VerifyError(`the path is malformed: ${e.message}`);
+    throw e;
+  }
+  if (current.hash !== proof.root.hash) {
+    throw new VerifyError(`the path from leaf ${proof.index} leads to root hash ${current.hash}, not the committed root ${proof.root.hash}: a sibling, the index or the leaf differs from the tree`);
+  }
+  if (current.equity !== proof.root.equity || current.mm !== proof.root.mm) {
+    throw new VerifyError(`the root totals in the proof (${proof.root.equity}, ${proof.root.mm}) differ from the path's (${current.equity}, ${current.mm})`);
+  }
+  return { leafHash: hash, ...m, root: current, levels };
+}
+
+// ------------------------------------------------------------------------------------ chain
+
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const selector = (signature) => hex(keccak256(new TextEncoder().encode(signature)).slice(0, 4));
+const word = (x) => (x < 0n ? x + (1n << 256n) : x).toString(16).padStart(64, "0");
+
+/** EIP-55 mixed-case checksum of a 0x address. */
+function checksumAddress(address) {
+  const lower = address.slice(2).toLowerCase();
+  const digest = hex(keccak256(new TextEncoder().encode(lower)));
+  return "0x" + Array.from(lower, (c, i) => (parseInt(digest[i], 16) >= 8 ? c.toUpperCase() : c)).join("");
+}
+
+/** True for a 0x address in one case, or mixed case with a valid checksum (as web3's is_address). */
+function isAddress(text) {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(text)) return false;
+  const body = text.slice(2);
+  return body === body.toLowerCase() || body === body.toUpperCase() || checksumAddress(text) === text;
+}
+
+/** One read-only JSON-RPC request to `url`; VerifyError if the node cannot be reached. Returns {result} or {error}. */
+async function rpcCall(url, method, params) {
+  let response;
+  try {
+    response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }), credentials: "omit", referrerPolicy: "no-referrer" });
+  } catch (e) {
+    throw new VerifyError(`cannot reach the RPC at ${url}: ${e.name}: ${e.message}`);
+  }
+  if (!response.ok) throw new VerifyError(`cannot reach the RPC at ${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+/** The revert of a failed eth_call, decoded against the registry's errors: Name(args,) or a description. */
+function decodeRevert(error) {
+  const data = typeof error.data === "string" ? error.data : (error.data && typeof error.data.data === "string" ? error.data.data : "");
+  const body = data.replace(/^0x/, "");
+  for (const signature of REGISTRY_ERRORS) {
+    if (body.length >= 8 && body.slice(0, 8) === selector(signature)) {
+      const name = signature.slice(0, signature.indexOf("("));
+      if (name === "Error") {
+        const length = Number(BigInt("0x" + body.slice(72, 136)));
+        const text = new TextDecoder().decode(Uint8Array.from(body.slice(136, 136 + 2 * length).match(/../g) || [], (h) => parseInt(h, 16)));
+        return `Error(${JSON.stringify(text)},)`;
+      }
+      return new Revert(name, [BigInt("0x" + body.slice(8, 72))]).message;
+    }
+  }
+  return body ? `unknown error 0x${body.slice(0, 8)} (is this the registry?)` : `${error.message || "execution reverted"} (no error data: is this the registry?)`;
+}
+
+const EPOCH_FIGURES = ["rootHash", "liabilitiesWad", "deficitWad", "belowMmCount", "shortfallWad", "mmWad", "imWad",
+  "accountCount", "collateralWad", "reservesWad", "insuranceFundWad", "checkpointBlock", "postedAt"];
+
+/** Reads rootOf(epoch) and epochFigures(epoch) from the registry and checks the posted root is the proof's
+ * (the checks of check-inclusion --rpc --registry, same reasons). Returns the figures. */
+async function checkOnChain(proof, url, registry) {
+  if (!/^https?:\/\//.test(url)) throw new VerifyError(`RPC URL must start with http:// or https://, got '${url}'`);
+  if (!isAddress(registry)) throw new VerifyError(`registry '${registry}' is not an address`);
+  const chainId = await rpcCall(url, "eth_chainId", []);
+  if (chainId.error) throw new VerifyError(`cannot reach the RPC at ${url}: ${chainId.error.message}`);
+  const code = await rpcCall(url, "eth_getCode", [registry, "latest"]);
+  if (code.error || !code.result || code.result === "0x") throw new VerifyError(`no contract at ${registry} on chain ${BigInt(chainId.result)}`);
+  const call = async (signature) => {
+    const reply = await rpcCall(url, "eth_call", [{ to: registry, data: "0x" + selector(signature) + word(proof.epoch) }, "latest"]);
+    if (reply.error) throw new VerifyError(`the registry at ${checksumAddress(registry)} rejects the proof: ${decodeRevert(reply.error)}`);
+    const body = (reply.result || "0x").slice(2);
+    return Array.from({ length: body.length / 64 }, (_, i) => BigInt("0x" + body.slice(64 * i, 64 * i + 64)));
+  };
+  const rootWords = await call("rootOf(uint256)");
+  const figureWords = await call("epochFigures(uint256)");
+  if (rootWords.length !== 3 || figureWords.length !== EPOCH_FIGURES.length) {
+    throw new VerifyError(`the registry at ${checksumAddress(registry)} rejects the proof: its answer has the wrong shape (is this the registry?)`);
+  }
+  const posted = { hash: rootWords[0], equity: rootWords[1], mm: rootWords[2] };
+  if (posted.hash !== proof.root.hash || posted.equity !== proof.root.equity || posted.mm !== proof.root.mm) {
+    throw new VerifyError(`the root posted for epoch ${proof.epoch} is ${nodeRepr(posted)}, the proof's is ${nodeRepr(proof.root)}`);
+  }
+  const figures = Object.fromEntries(EPOCH_FIGURES.map((k, i) => [k, figureWords[i]]));
+  figures.collateralWad = figureWords[8] > INT256_MAX ? figureWords[8] - (1n << 256n) : figureWords[8];
+  figures.chainId = BigInt(chainId.result);
+  return figures;
+}
+
+/** The result check-inclusion --json prints, as a JSON text (integers as in pymargin: strings for WAD amounts). */
+function resultJson(result) {
+  return JSON.stringify(result, (_, v) => (typeof v === "bigint" ? `@@${v}@@` : v)).replace(/"@@(-?[0-9]+)@@"/g, "$1");
+}
+
+/** Checks a proof document offline and, given url and registry, on chain. Never throws: {result, proof, offline, figures}. */
+async function runVerification(doc, url, registry) {
+  let proof = null;
+  let offline = null;
+  let figures = null;
+  try {
+    proof = parseProof(doc);
+    offline = verifyProof(proof);
+    const checks = { offline: "ok" };
+    if (url || registry) {
+      if (!url || !registry) throw new VerifyError("to check against the chain give both the RPC URL and the registry address");
+      figures = await checkOnChain(proof, url, registry);
+      checks["on-chain"] = "ok";
+    }
+    const result = { ok: true, account: proof.accountId, epoch: proof.epoch, index: proof.index, equity: String(offline.equity), mm: String(offline.mm),
+      im: String(offline.im), liability: String(offline.liability), root: { hash: String(offline.root.hash), equity: String(offline.root.equity), mm: String(offline.root.mm) }, checks };
+    return { result, proof, offline, figures };
+  } catch (e) {
+    if (!(e instanceof VerifyError)) throw e;
+    const result = proof ? { ok: false, account: proof.accountId, epoch: proof.epoch, reason: e.message } : { ok: false, reason: e.message };
+    return { result, proof, offline, figures };
+  }
+}

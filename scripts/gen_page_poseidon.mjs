@@ -1,0 +1,11 @@
+// Writes pymargin/page/poseidon_constants.json: circomlibjs's Poseidon round constants C and MDS
+// matrices M for t = 5, 6, 7 (4, 5 and 6 inputs), as hex strings, for the verification page.
+// Run from the repository root: node scripts/gen_page_poseidon.mjs
+import { writeFileSync } from "node:fs";
+import constants from "circomlibjs/src/poseidon_constants.js";
+
+const out = {};
+for (const t of [5, 6, 7]) {
+  out[t] = { C: constants.C[t - 2], M: constants.M[t - 2] };
+}
+writeFileSync("pymargin/page/poseidon_constants.json", JSON.stringify(out) + "\n");
