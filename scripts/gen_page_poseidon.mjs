@@ -2,7 +2,8 @@
 // matrices M for t = 5, 6, 7 (4, 5 and 6 inputs), as hex strings, for the verification page.
 // Run from the repository root: node scripts/gen_page_poseidon.mjs
 import { writeFileSync } from "node:fs";
-import constants from "circomlibjs/src/poseidon_constants.js";
+// circomlibjs exports no subpaths, so its file is imported by path (the one poseidon_reference.js uses)
+import constants from "../node_modules/circomlibjs/src/poseidon_constants.js";
 
 const out = {};
 for (const t of [5, 6, 7]) {

@@ -45,8 +45,10 @@ def _page_script() -> str:
 
 def _node(driver: str, data) -> object:
     """Run the page's script then ``driver`` in node (DATA = ``data``); the JSON the driver prints."""
-    source = _page_script() + f"\nconst DATA = {json.dumps(data)};\n" + driver
-    out = subprocess.run([NODE, "-e", source], capture_output=True, text=True, timeout=300, cwd=ROOT, check=True)
+    source = "globalThis.window = { addEventListener() {} };  // the UI is wired on load; node has no DOM\n"
+    source += _page_script() + f"\nconst DATA = {json.dumps(data)};\n" + driver
+    out = subprocess.run([NODE, "-"], input=source, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout)
 
 
@@ -119,6 +121,8 @@ def _tamperings(doc: dict) -> dict[str, dict]:
         "root mm": edit(bump(["root", "mm"])),
         "missing field": edit(lambda d: d.pop("leaf_hash")),
         "not a decimal": edit(lambda d: d.__setitem__("mm", "1e18")),
+        "a number, not a string": edit(lambda d: d["account"].__setitem__("collateral", 12)),
+        "quotes": edit(lambda d: d["root"].__setitem__("hash", "it's \\ 'x'")),
     }
     if doc["account"]["positions"]:
         mid = doc["account"]["positions"][0]["market_id"]
@@ -158,17 +162,21 @@ def test_offline_checks_give_check_inclusions_verdict(seed, extreme):
     every account's proof and every tampering of it, checked by the page's script and by pymargin."""
     accounts, markets = random_book(seed, 9, extreme)
     commitment = commit_accounts(accounts, markets, SECRET, epoch=5 + seed)
-    docs = []
+    names, docs = [], []
     for index in range(len(accounts)):
         doc = proof_document(commitment, index, SECRET)
-        docs += [doc, *_tamperings(doc).values()]
+        tampered = _tamperings(doc)
+        names += ["valid", *tampered]
+        docs += [doc, *tampered.values()]
     page = _node(OFFLINE_DRIVER, docs)
     python = [_python_verdict(doc) for doc in docs]
     for doc, mine, theirs in zip(docs, page, python):
         if not theirs["ok"]:
             mine = {"ok": mine["ok"], "reason": mine.get("reason")}
         assert mine == theirs, json.dumps(doc)
-    assert sum(v["ok"] for v in python) == len(accounts), "every untampered proof passes, every tampered one fails"
+    # a market view edited by 1 unit can leave a tiny position's rounded margins unchanged: then it still verifies
+    harmless = {"market price", "market mmf"}
+    assert all(v["ok"] == (name == "valid") for name, v in zip(names, python) if name not in harmless)
 
 
 # --------------------------------------------------------------------- the page in Chromium

@@ -51,10 +51,23 @@ function field(obj, key, path) {
   return obj[key];
 }
 
+/** Python's repr of a JSON value, as check-inclusion quotes a bad field (floats aside). */
+function pyRepr(v) {
+  if (typeof v === "string") {
+    const quote = v.includes("'") && !v.includes('"') ? '"' : "'";
+    return quote + v.replace(/\\/g, "\\\\").replace(quote === "'" ? /'/g : /"/g, "\\" + quote) + quote;
+  }
+  if (v === null) return "None";
+  if (typeof v === "boolean") return v ? "True" : "False";
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
+  if (typeof v === "object") return `{${Object.entries(v).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(", ")}}`;
+  return String(v);
+}
+
 function int(obj, key, path) {
   const value = field(obj, key, path);
   if (typeof value !== "string" || !DECIMAL.test(value)) {
-    throw new VerifyError(`proof: ${path ? path + "." : ""}${key} must be an integer as a decimal string, got ${JSON.stringify(value)}`);
+    throw new VerifyError(`proof: ${path ? path + "." : ""}${key} must be an integer as a decimal string, got ${pyRepr(value)}`);
   }
   return BigInt(value);
 }
