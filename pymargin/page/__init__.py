@@ -33,6 +33,7 @@ def page_html(registry: str | None = None) -> str:
     script = f"const POSEIDON_CONSTANTS = {constants};\n" + "\n".join(_text(name) for name in _SCRIPTS)
     if "</script" in script.lower():
         raise AssertionError("a page script contains </script")
+    script = f"\n{script}\n"  # the element's whole text, which the CSP hash covers
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     try:
         release = version("pymargin")
