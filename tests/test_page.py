@@ -131,6 +131,10 @@ def _tamperings(doc: dict) -> dict[str, dict]:
         out["market price"] = edit(bump(["markets", mid, "price_wad"]))
         out["market mmf"] = edit(bump(["markets", mid, "mmf_wad"]))
         out["market left out"] = edit(lambda d: d["markets"].pop(mid))
+        out["negative price"] = edit(lambda d: d["markets"][mid].__setitem__("price_wad", "-" + d["markets"][mid]["price_wad"]))
+        out["price past int256"] = edit(lambda d: d["markets"][mid].__setitem__("price_wad", str(2**255)))
+        out["funding index past int256"] = edit(lambda d: d["markets"][mid].__setitem__("funding_index_wad", str(-2**255 - 1)))
+        out["margin product past uint256"] = edit(lambda d: d["markets"][mid].__setitem__("imf_wad", str(2**255)))
         out["size 0"] = edit(lambda d: d["account"]["positions"][0].__setitem__("size", "0"))
         out["same market twice"] = edit(lambda d: d["account"]["positions"].append(dict(d["account"]["positions"][0])))
     return out

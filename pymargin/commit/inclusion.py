@@ -21,6 +21,7 @@ from pymargin.commit.commitment import Commitment
 from pymargin.commit.leaf import Leaf, account_id_hash, leaf_margins, leaf_sums, slots_of
 from pymargin.commit.tree import Node, root_from_path
 from pymargin.errors import Revert, UserError
+from pymargin.fixedpoint import INT256_MAX, INT256_MIN, UINT256_MAX
 from pymargin.fsutil import atomic_write_text, read_json
 from pymargin.model import MarketView, Position
 
@@ -164,6 +165,17 @@ def _node(obj: Any, path: str) -> Node:
     return Node(_int(obj, "hash", path), _int(obj, "equity", path), _int(obj, "mm", path))
 
 
+def _market_view(obj: Any, path: str) -> MarketView:
+    """A market view: price, imf and mmf uint256, the funding index int256 (the contract's types)."""
+    view = MarketView(*(_int(obj, k, path) for k in ("price_wad", "funding_index_wad", "imf_wad", "mmf_wad")))
+    for key, value in (("price_wad", view.price_wad), ("imf_wad", view.imf_wad), ("mmf_wad", view.mmf_wad)):
+        if not 0 <= value <= UINT256_MAX:
+            raise InclusionError(f"proof: {path}.{key} must be a uint256, got {value}")
+    if not INT256_MIN <= view.funding_index_wad <= INT256_MAX:
+        raise InclusionError(f"proof: {path}.funding_index_wad must be an int256, got {view.funding_index_wad}")
+    return view
+
+
 def parse_proof(doc: Any) -> InclusionProof:
     """An :class:`InclusionProof` from a proof JSON document; InclusionError if a field is missing or malformed."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -184,9 +196,7 @@ def parse_proof(doc: Any) -> InclusionProof:
     markets_raw = _field(doc, "markets", "")
     if not isinstance(markets_raw, dict) or not all(_DECIMAL.match(k) for k in markets_raw):
         raise InclusionError("proof: markets must be an object {\"<market id>\": view}")
-    markets = {int(mid): MarketView(*(_int(view, k, f"markets.{mid}") for k in
-                                      ("price_wad", "funding_index_wad", "imf_wad", "mmf_wad")))
-               for mid, view in markets_raw.items()}
+    markets = {int(mid): _market_view(view, f"markets.{mid}") for mid, view in markets_raw.items()}
     return InclusionProof(
         epoch=_int(doc, "epoch", ""), depth=_int(doc, "depth", ""), index=_int(doc, "index", ""),
         root=_node(_field(doc, "root", ""), "root"), owner=owner, sub=sub,
@@ -224,7 +234,7 @@ def verify_proof(proof: InclusionProof) -> Node:
     try:
         equity, mm, im = leaf_margins(proof.leaf, proof.markets, proof.account_id)
         liability, _ = leaf_sums(proof.leaf, proof.markets, proof.account_id)
-    except UserError as exc:
+    except (UserError, Revert) as exc:  # a market unknown, a sum >= 2^140, or MarginMath's overflow
         raise InclusionError(f"cannot recompute the account's margin: {exc}") from None
     if (equity, mm, im, liability) != (proof.equity, proof.mm, proof.im, proof.liability):
         raise InclusionError(f"equity/mm/im/liability in the proof ({proof.equity}, {proof.mm}, {proof.im}, {proof.liability}) "

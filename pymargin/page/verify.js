@@ -115,7 +115,12 @@ function parseProof(doc) {
   const markets = new Map();
   for (const [mid, view] of Object.entries(marketsRaw)) {
     const at = `markets.${mid}`;
-    markets.set(BigInt(mid), { price_wad: int(view, "price_wad", at), funding_index_wad: int(view, "funding_index_wad", at), imf_wad: int(view, "imf_wad", at), mmf_wad: int(view, "mmf_wad", at) });
+    const v = { price_wad: int(view, "price_wad", at), funding_index_wad: int(view, "funding_index_wad", at), imf_wad: int(view, "imf_wad", at), mmf_wad: int(view, "mmf_wad", at) };
+    for (const key of ["price_wad", "imf_wad", "mmf_wad"]) {
+      if (v[key] < 0n || v[key] > UINT256_MAX) throw new VerifyError(`proof: ${at}.${key} must be a uint256, got ${v[key]}`);
+    }
+    if (v.funding_index_wad < INT256_MIN || v.funding_index_wad > INT256_MAX) throw new VerifyError(`proof: ${at}.funding_index_wad must be an int256, got ${v.funding_index_wad}`);
+    markets.set(BigInt(mid), v);
   }
   return {
     epoch: int(doc, "epoch", ""), depth: int(doc, "depth", ""), index: int(doc, "index", ""), root: node(field(doc, "root", ""), "root"),
