@@ -265,6 +265,7 @@ def test_page_in_chromium_matches_check_inclusion_on_a_posted_epoch(posted, caps
     valid = [proof_document(commitment, i, secret) for i in range(len(commitment.accounts))]
     tampered = dict(_tamperings(valid[1]))
     tampered["epoch not posted"] = dict(valid[1], epoch="2")
+    tampered["epoch not a uint256"] = dict(valid[1], epoch="-1")
     tampered["another book's root for this epoch"] = proof_document(posted["other"], 0, secret)
     docs = valid + list(tampered.values())
     page = _run_page(posted["page"], docs, posted["chain"].url, registry)
@@ -278,7 +279,7 @@ def test_page_in_chromium_matches_check_inclusion_on_a_posted_epoch(posted, caps
         assert code != 0 and mine["ok"] is False, what
         reason = theirs["reason"] if isinstance(theirs, dict) else theirs.removeprefix(f"{tmp_path / 'proof.json'}: ")
         assert mine["reason"] == reason, what
-    assert page[-2]["reason"] == f"the registry at {registry} rejects the proof: UnknownEpoch(2,)"
+    assert page[-3]["reason"] == f"the registry at {registry} rejects the proof: UnknownEpoch(2,)"
     assert page[-1]["reason"].startswith("the root posted for epoch 1 is ")
 
 

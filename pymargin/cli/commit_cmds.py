@@ -193,7 +193,10 @@ def _check_on_chain(proof, rpc: str, registry: str) -> None:
     from pymargin.chain.tx import ContractRevert
     from pymargin.commit.inclusion import InclusionError
     from pymargin.chain.commitments import leaf_arg, node_arg, node_from_abi
+    from pymargin.fixedpoint import UINT256_MAX
 
+    if not 0 <= proof.epoch <= UINT256_MAX:
+        raise InclusionError(f"epoch {proof.epoch} is not a uint256: no registry records it")
     chain = devnet.connect(rpc)
     contract = _registry(chain, registry)
     try:

@@ -288,6 +288,7 @@ const EPOCH_FIGURES = ["rootHash", "liabilitiesWad", "deficitWad", "belowMmCount
 /** Reads rootOf(epoch) and epochFigures(epoch) from the registry and checks the posted root is the proof's
  * (the checks of check-inclusion --rpc --registry, same reasons). Returns the figures. */
 async function checkOnChain(proof, url, registry) {
+  if (proof.epoch < 0n || proof.epoch > UINT256_MAX) throw new VerifyError(`epoch ${proof.epoch} is not a uint256: no registry records it`);
   if (!/^https?:\/\//.test(url)) throw new VerifyError(`RPC URL must start with http:// or https://, got '${url}'`);
   if (!isAddress(registry)) throw new VerifyError(`registry '${registry}' is not an address`);
   const chainId = await rpcCall(url, "eth_chainId", []);
