@@ -198,13 +198,42 @@ def test_verify_page_cli_writes_one_self_contained_file(capsys, tmp_path):
     assert code == 2 and "is not an address" in err and "Traceback" not in err and not (tmp_path / "x").exists()
 
 
-def _run_page(page: Path, docs: list[dict], rpc: str = "", registry: str = "") -> list[dict]:
-    """Load the page in headless Chromium with the proofs in the URL fragment; the results it shows."""
+def _run_page(page: Path, docs: list[dict], rpc: str = "", registry: str = "", dom_too: bool = False):
+    """Load the page in headless Chromium with the proofs in the URL fragment: the results it shows and its
+    verdict (and the DOM)."""
     blob = base64.urlsafe_b64encode(json.dumps(docs, separators=(",", ":")).encode()).decode()
     fragment = "&".join(f"{k}={v}" for k, v in (("rpc", rpc), ("registry", registry), ("proofs", blob)) if v)
     dom = browser.dump_dom(page, fragment=fragment, virtual_time_ms=60_000)
     assert 'data-state="done"' in dom, dom[-3000:]
-    return json.loads(unescape(re.search(r'<pre id="result-json">(.*?)</pre>', dom, re.S).group(1)))
+    verdict = unescape(re.search(r'<div id="verdict" class="verdict \w+">(.*?)</div>', dom, re.S).group(1))
+    results = json.loads(unescape(re.search(r'<pre id="result-json">(.*?)</pre>', dom, re.S).group(1)))
+    return (results, verdict, dom) if dom_too else (results, verdict)
+
+
+def _wad(x: int) -> str:
+    """A WAD amount as the page writes it: 1,234.5 (exact, thousands separated, trailing zeros dropped)."""
+    whole, frac = divmod(abs(x), 10**18)
+    text = f"{'-' if x < 0 else ''}{whole:,}"
+    return text + ("." + f"{frac:018d}".rstrip("0") if frac else "")
+
+
+@needs_chromium
+@pytest.mark.anvil
+def test_page_in_chromium_shows_the_registrys_figures(posted):
+    doc = proof_document(posted["commitment"], 3, posted["secret"])
+    (result,), verdict, dom = _run_page(posted["page"], [doc], posted["chain"].url, posted["registry"].address, dom_too=True)
+    assert result["ok"] and verdict.startswith(f"VERIFIED: account {result['account']} is in the root the registry recorded for epoch 1")
+    rows = dict(re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td></tr>", dom[dom.index("Recorded by the registry"):]))
+    f = posted["figures"]
+    t = f.totals
+    assert rows == {
+        "root hash": str(f.root.hash), "liabilities L = Σ max(equity, 0)": _wad(t.liabilities_wad), "reserves (vault − owner fees)": _wad(f.reserves_wad),
+        "reserves cover L": "yes", "insurance fund": _wad(f.insurance_fund_wad), "unsettled bad debt (deficit)": _wad(t.deficit_wad),
+        "Σ maintenance margin": _wad(t.mm_wad), "Σ initial margin": _wad(t.im_wad), "accounts below maintenance margin": str(t.below_mm_count),
+        "Σ shortfall max(mm − equity, 0)": _wad(t.shortfall_wad), "accounts": str(t.account_count), "Σ collateral": _wad(t.collateral_wad),
+        "checkpoint block": str(f.checkpoint_block), "posted at (unix time)": str(f.posted_at),
+    }
+    assert t.deficit_wad > 0 and t.below_mm_count > 0, "the e2e venue has bad debt and a liquidatable account"
 
 
 def _cli(capsys, tmp_path: Path, doc: dict, *args: str) -> tuple[int, dict | str]:
@@ -268,8 +297,10 @@ def test_page_in_chromium_matches_check_inclusion_on_a_posted_epoch(posted, caps
     tampered["epoch not a uint256"] = dict(valid[1], epoch="-1")
     tampered["another book's root for this epoch"] = proof_document(posted["other"], 0, secret)
     docs = valid + list(tampered.values())
-    page = _run_page(posted["page"], docs, posted["chain"].url, registry)
-    assert len(page) == len(docs)
+    page, verdict = _run_page(posted["page"], docs, posted["chain"].url, registry)
+    assert len(page) == len(docs) and verdict == f"FAILED: {len(tampered)} of {len(docs)} proofs do not verify (reasons below)."
+    _, verdict = _run_page(posted["page"], valid, posted["chain"].url, registry)
+    assert verdict == f"VERIFIED: all {len(valid)} accounts are in the root the registry recorded (details below)."
     for doc, mine in zip(valid, page):
         code, theirs = _cli(capsys, tmp_path, doc, *rpc)
         assert code == 0 and mine == theirs and mine["checks"] == {"offline": "ok", "on-chain": "ok"}
@@ -297,11 +328,12 @@ def test_page_in_chromium_names_a_wrong_registry_or_an_unreachable_node(posted, 
         (dead, posted["registry"].address, f"cannot reach the RPC at {dead}"),
         ("file:///etc/passwd", posted["registry"].address, "RPC URL must start with http:// or https://, got 'file:///etc/passwd'"),
     ]:
-        (mine,) = _run_page(posted["page"], [doc], rpc, registry)
+        (mine,), verdict = _run_page(posted["page"], [doc], rpc, registry)
+        assert verdict == f"FAILED: {mine['reason']}"
         code, theirs = _cli(capsys, tmp_path, doc, "--rpc", rpc, "--registry", registry)
         assert mine["ok"] is False and mine["reason"].startswith(expected) and code == 2 and theirs.startswith(expected)
     # a contract that is not a registry (the engine): the page says the registry rejects the proof
-    (mine,) = _run_page(posted["page"], [doc], url, posted["engine"])
+    (mine,), _ = _run_page(posted["page"], [doc], url, posted["engine"])
     assert mine["ok"] is False and mine["reason"].startswith(f"the registry at {posted['engine']} rejects the proof")
 
 
@@ -318,7 +350,7 @@ def test_page_in_chromium_works_offline_and_shows_the_figures(tmp_path):
     (result,) = json.loads(unescape(re.search(r'<pre id="result-json">(.*?)</pre>', dom, re.S).group(1)))
     assert result == _python_verdict(doc)
     shown = dom[dom.index('<div id="details">'): dom.index('<pre id="result-json">')]
-    assert 'class="verdict partial">PASSED OFFLINE' in shown
+    assert '<div id="verdict" class="verdict partial">PASSED OFFLINE' in dom and 'PASSED OFFLINE' not in shown
     assert doc["leaf_hash"] in shown and commitment.root.to_json()["hash"] in shown
     assert shown.count("✓") == 2 * commitment.tree.depth, "both sums checked at every level"
     assert len(commitment.accounts[index].positions) == 4

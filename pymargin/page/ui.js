@@ -123,9 +123,11 @@ async function verifyAll(docs) {
     results.push(outcome.result);
   }
   const failed = results.filter((r) => !r.ok).length;
-  if (docs.length === 1) {
-    verdict.className = details.firstChild.firstChild.className;
-    verdict.textContent = details.firstChild.firstChild.textContent;
+  if (docs.length === 1) {  // the one verdict moves to the top
+    const only = details.firstChild.firstChild;
+    verdict.className = only.className;
+    verdict.textContent = only.textContent;
+    only.remove();
   } else if (failed) {
     verdict.className = "verdict fail";
     verdict.textContent = `FAILED: ${failed} of ${docs.length} proofs do not verify (reasons below).`;
