@@ -115,7 +115,13 @@ async function verifyAll(docs) {
     details.appendChild(box);
     let outcome;
     if (doc === null) outcome = { result: { ok: false, reason: "the file is not JSON: give the inclusion proof file the venue gave you" } };
-    else outcome = await runVerification(doc, url, registry);
+    else {
+      try {
+        outcome = await runVerification(doc, url, registry);
+      } catch (e) {  // a bug of this page, not a verdict on the proof: say so rather than hang on "Checking…"
+        outcome = { result: { ok: false, reason: `the page failed: ${e}` } };
+      }
+    }
     const [cls, text] = verdictOf(outcome.result, outcome.offline);
     box.appendChild(element("div", text, `verdict ${cls}`));
     if (outcome.offline) { showAccount(box, outcome.proof, outcome.offline); showPath(box, outcome.offline); }

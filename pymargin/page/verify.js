@@ -261,7 +261,12 @@ async function rpcCall(url, method, params) {
     throw new VerifyError(`cannot reach the RPC at ${url}: ${e.name}: ${e.message}`);
   }
   if (!response.ok) throw new VerifyError(`cannot reach the RPC at ${url}: HTTP ${response.status}`);
-  return response.json();
+  let reply;
+  try { reply = await response.json(); } catch (e) { reply = null; }
+  if (reply === null || typeof reply !== "object" || !("result" in reply || "error" in reply)) {
+    throw new VerifyError(`cannot reach the RPC at ${url}: its answer is not JSON-RPC`);
+  }
+  return reply;
 }
 
 /** The revert of a failed eth_call, decoded against the registry's errors: Name(args,) or a description. */
@@ -292,13 +297,15 @@ async function checkOnChain(proof, url, registry) {
   if (!/^https?:\/\//.test(url)) throw new VerifyError(`RPC URL must start with http:// or https://, got '${url}'`);
   if (!isAddress(registry)) throw new VerifyError(`registry '${registry}' is not an address`);
   const chainId = await rpcCall(url, "eth_chainId", []);
-  if (chainId.error) throw new VerifyError(`cannot reach the RPC at ${url}: ${chainId.error.message}`);
+  if (chainId.error || typeof chainId.result !== "string" || !/^0x[0-9a-fA-F]+$/.test(chainId.result)) {
+    throw new VerifyError(`cannot reach the RPC at ${url}: eth_chainId failed (${chainId.error ? chainId.error.message : "no chain id"})`);
+  }
   const code = await rpcCall(url, "eth_getCode", [registry, "latest"]);
   if (code.error || !code.result || code.result === "0x") throw new VerifyError(`no contract at ${registry} on chain ${BigInt(chainId.result)}`);
   const call = async (signature) => {
     const reply = await rpcCall(url, "eth_call", [{ to: registry, data: "0x" + selector(signature) + word(proof.epoch) }, "latest"]);
     if (reply.error) throw new VerifyError(`the registry at ${checksumAddress(registry)} rejects the proof: ${decodeRevert(reply.error)}`);
-    const body = (reply.result || "0x").slice(2);
+    const body = typeof reply.result === "string" && /^0x([0-9a-fA-F]{64})*$/.test(reply.result) ? reply.result.slice(2) : "";
     return Array.from({ length: body.length / 64 }, (_, i) => BigInt("0x" + body.slice(64 * i, 64 * i + 64)));
   };
   const rootWords = await call("rootOf(uint256)");
