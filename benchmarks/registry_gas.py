@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from zk_books import book  # noqa: E402
+from zk_books import book, book_checkpoint  # noqa: E402
 
 from pymargin.chain import commitments as commit_onchain  # noqa: E402
 from pymargin.chain import devnet  # noqa: E402
@@ -29,7 +29,6 @@ from pymargin.chain.compile import compile_contracts  # noqa: E402
 from pymargin.chain.contracts import deploy_contract  # noqa: E402
 from pymargin.chain.tx import node_signer  # noqa: E402
 from pymargin.commit.commitment import commit_accounts  # noqa: E402
-from pymargin.engine.checkpoint import CheckpointData, MarketAggregate  # noqa: E402
 from pymargin.zk import circuits  # noqa: E402
 from pymargin.zk.backends import get_backend  # noqa: E402
 from pymargin.zk.inputs import epoch_statement  # noqa: E402
@@ -52,12 +51,7 @@ def post_gas(chain, k: int, t: int) -> dict:
     registry = onchain.deploy_registry(chain, sender, verifier, engine.address, hashers, shape)
     commitment = commit_accounts(accounts, views, SECRET, 1, depth=shape.depth)
     statement = epoch_statement(commitment, SECRET, shape, chain.chain_id, int(registry.address, 16), int(engine.address, 16), 1, M)
-    s = statement.totals
-    checkpoint = CheckpointData(
-        1, chain.w3.eth.block_number, 0, tuple(views[j] for j in range(M)),
-        tuple(MarketAggregate(a.long_size_wad, a.cost_basis_wad, a.size_funding_wad2) for a in statement.aggregates),
-        s.account_count, s.collateral_wad, s.liabilities_wad, 0, 0, 0,
-    )
+    checkpoint = book_checkpoint(statement, chain.w3.eth.block_number)
     engine.transact("record", checkpoint.to_abi(), sender=sender)
     epoch, _ = prove_epoch(commitment, SECRET, statement, "groth16py", workers=2)
     receipt = onchain.post_epoch(registry, epoch, checkpoint, sender)

@@ -10,7 +10,7 @@ Usage (from the checkout, writes benchmarks/zk_results.json and prints a table):
   peak memory (a fresh process per proof), py-ecc verification seconds.
 * book: a random book of N accounts (up to 4 positions each, 4 markets; tests/zk_books.py),
   committed at depth ceil(log2 N), proven in batches of 2^batch-log2 with --workers processes,
-  posted to a SolvencyRegistry on anvil (engine views from TestEngineViews), gas recorded.
+  posted to a SolvencyRegistry on anvil (checkpoint recorded in TestEngineCheckpoints), gas recorded.
 All keys are development setups (groth16py single-party; snarkjs with a local ptau).
 """
 
@@ -29,7 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+import pymargin  # noqa: E402
 from pymargin.zk import circuits, inputs  # noqa: E402
+from pymargin.zk.statement import Shape  # noqa: E402
 
 
 def _prove_in_fresh_process(args):
@@ -50,8 +52,8 @@ def _one_batch_inputs(k: int):
 
     accounts, views = book(1000 + k, 1 << k)
     commitment = commit_accounts(accounts, views, b"\x01" * 32, 1, depth=max(k, 1))
-    ctx = inputs.EpochContext(1, 31337, 0x1234, commitment.tree.depth, inputs.market_table(views, 4), commitment.root)
-    return inputs.batch_inputs(commitment, b"\x01" * 32, ctx, commitment.tree.depth)[0]
+    statement = inputs.epoch_statement(commitment, b"\x01" * 32, Shape(commitment.tree.depth, 0, 4), 31337, 0x1234, 0x5678, 1, len(views))
+    return inputs.batch_inputs(commitment, b"\x01" * 32, statement)[0]
 
 
 def bench_size(k: int, snarkjs_max: int) -> dict:
@@ -87,7 +89,7 @@ def bench_size(k: int, snarkjs_max: int) -> dict:
 
 
 def bench_book(n: int, k: int, workers: int) -> dict:
-    from zk_books import book
+    from zk_books import book, book_checkpoint
 
     from pymargin.chain import devnet
     from pymargin.chain.compile import compile_contracts
@@ -117,25 +119,35 @@ def bench_book(n: int, k: int, workers: int) -> dict:
         sender = node_signer(chain)
         verifier, deploy_gas = onchain.deploy_verifier(chain, keys, sender)
         hashers = commit_onchain.deploy_hashers(chain, sender)
-        engine, _ = deploy_contract(chain, "TestEngineViews", sender=sender)
-        engine.transact("setMarkets", [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in views.values()], sender=sender)
-        engine.transact("setReserves", commitment.root.equity, sender=sender)
-        registry = onchain.deploy_registry(chain, sender, verifier, engine.address, hashers, k=k, m=4, depth=depth)
-        ctx = inputs.EpochContext(1, chain.chain_id, int(registry.address, 16), depth, inputs.market_table(views, 4), commitment.root)
+        engine, _ = deploy_contract(chain, "TestEngineCheckpoints", 4, sender=sender)
+        registry = onchain.deploy_registry(chain, sender, verifier, engine.address, hashers, Shape(k, depth - k, 4))
+        statement = inputs.epoch_statement(commitment, secret, Shape(k, depth - k, 4), chain.chain_id, int(registry.address, 16),
+                                           int(engine.address, 16), 1, len(views))
+        checkpoint = book_checkpoint(statement, chain.w3.eth.block_number)
+        engine.transact("record", checkpoint.to_abi(), sender=sender)
         t0 = time.perf_counter()
-        epoch, _ = prove_epoch(commitment, secret, ctx, k, 4, "groth16py", workers=workers)
+        epoch, _ = prove_epoch(commitment, secret, statement, "groth16py", workers=workers)
         prove_s = time.perf_counter() - t0
         row["prove_s"] = round(prove_s, 1)
         row["accounts_per_s"] = round(n / prove_s, 2)
         row["verifier_deploy_gas"] = deploy_gas
         row["bare_verifyProof_tx_gas"] = onchain.verify_gas(chain, verifier, epoch.proofs[0], sender)
-        receipt = onchain.post_epoch(registry, epoch, sender)
+        receipt = onchain.post_epoch(registry, epoch, checkpoint, sender)
         row["postEpoch_gas"] = receipt.gasUsed
         row["batches"] = len(epoch.proofs)
         row["postEpoch_gas_per_batch"] = round(receipt.gasUsed / len(epoch.proofs))
     finally:
         chain.close()
     return row
+
+
+def bench_constraints(ks: list[int]) -> dict:
+    """Constraints of SolvencyBatch(K, 4, 1) for each K of the pymargin on the import path, and the
+    slope between the two largest K: constraints per account (its leaf, figures and share of nodes)."""
+    rows = [{"k": k, "accounts": 1 << k, "constraints": circuits.solvency(k, 4, 1).info["constraints"]} for k in ks]
+    a, b = rows[-2], rows[-1]
+    return {"circuit": "SolvencyBatch(K, 4, 1)", "package": str(Path(pymargin.__file__).parent), "rows": rows,
+            "per_account": round((b["constraints"] - a["constraints"]) / (b["accounts"] - a["accounts"]))}
 
 
 def main() -> None:
@@ -146,11 +158,17 @@ def main() -> None:
     parser.add_argument("--batch-log2", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "zk_results.json")
+    parser.add_argument("--constraints", type=int, nargs="*", default=[], help="K values: constraints of SolvencyBatch(K, 4, 1) (two or more)")
+    parser.add_argument("--label", default="current", help="key under which --constraints is recorded (e.g. before / after)")
     args = parser.parse_args()
     results = {"command": " ".join(sys.argv), "machine": {"cpus": multiprocessing.cpu_count(), "python": platform.python_version()}, "sizes": [], "book": None}
     if args.out.is_file():
         previous = json.loads(args.out.read_text())
         results["sizes"], results["book"] = previous.get("sizes", []), previous.get("book")
+        results["constraints_by_statement"] = previous.get("constraints_by_statement", {})
+    if args.constraints:
+        results.setdefault("constraints_by_statement", {})[args.label] = bench_constraints(args.constraints)
+        print(json.dumps(results["constraints_by_statement"][args.label]), flush=True)
     for k in args.sizes:
         row = bench_size(k, args.snarkjs_max)
         results["sizes"] = [r for r in results["sizes"] if r["k"] != k] + [row]

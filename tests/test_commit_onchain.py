@@ -184,9 +184,9 @@ def test_registry_posts_roots_and_verifies_inclusion(chain, registry, committed)
                                                              "totalMm": committed.root.mm})]
     assert onchain.node_from_abi(registry.call("rootOf", 2)) == committed.root
     proof = parse_proof(json.loads(json.dumps(proof_document(committed, 7, SECRET))))
-    args = (onchain.leaf_arg(proof.leaf), proof.equity, proof.mm, proof.index, [onchain.node_arg(s) for s in proof.siblings])
+    args = (onchain.leaf_arg(proof.leaf), proof.liability, proof.mm, proof.index, [onchain.node_arg(s) for s in proof.siblings])
     assert registry.call("verifyInclusionAt", 2, *args) is True
-    assert registry.call("verifyInclusionAt", 2, args[0], proof.equity + 1, *args[2:]) is False
+    assert registry.call("verifyInclusionAt", 2, args[0], proof.liability + 1, *args[2:]) is False
     with pytest.raises(ContractRevert) as info:
         registry.call("verifyInclusionAt", 3, *args)
     assert (info.value.name, info.value.args_) == ("UnknownEpoch", (3,))

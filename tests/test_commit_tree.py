@@ -313,3 +313,18 @@ def test_malformed_proofs_say_which_field(committed, mutate, message):
     mutate(doc)
     with pytest.raises(InclusionError, match=message):
         parse_proof(doc)
+
+
+def test_inclusion_proof_shows_negative_equity_and_zero_liability():
+    from pymargin import margin
+
+    accounts, markets = random_book(8, 6)
+    broke = next(a for a in accounts if a.positions)
+    positions = list(broke.positions.values())
+    broke.collateral -= margin.equity(broke.collateral, positions, markets) + 2_718_281_828_459_045_235  # equity −2.718… quote
+    commitment = commit_accounts(accounts, markets, SECRET, 4)
+    proof = parse_proof(json.loads(json.dumps(proof_document(commitment, commitment.index_of(broke.account_id), SECRET))))
+    assert verify_proof(proof) == commitment.root
+    assert (proof.equity, proof.liability) == (-2_718_281_828_459_045_235, 0)
+    assert (proof.mm, proof.im) == (margin.maintenance_margin(positions, markets), margin.initial_margin(positions, markets))
+    assert commitment.root.equity == sum(max(margin.equity(a.collateral, list(a.positions.values()), markets), 0) for a in accounts)

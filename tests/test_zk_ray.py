@@ -8,6 +8,7 @@ import pytest
 from pymargin.commit.commitment import commit_accounts
 from pymargin.zk import inputs
 from pymargin.zk.solvency import prove_epoch, verify_epoch
+from pymargin.zk.statement import Shape
 from zk_books import book
 
 pytest.importorskip("ray")
@@ -18,10 +19,10 @@ SECRET = b"\x42" * 32
 def test_ray_and_process_workers_prove_the_same_chain():
     accounts, views = book(21, 14)
     commitment = commit_accounts(accounts, views, SECRET, 9, depth=DEPTH)
-    ctx = inputs.EpochContext(9, 31337, 0xABCDEF, DEPTH, inputs.market_table(views, M), commitment.root)
-    local, keys = prove_epoch(commitment, SECRET, ctx, K, M, "groth16py", workers=2)
-    remote, _ = prove_epoch(commitment, SECRET, ctx, K, M, "groth16py", workers=2, ray_address="local")
+    statement = inputs.epoch_statement(commitment, SECRET, Shape(K, DEPTH - K, M), 31337, 0xABCDEF, 0xE9E, 9, len(views))
+    local, keys = prove_epoch(commitment, SECRET, statement, "groth16py", workers=2)
+    remote, _ = prove_epoch(commitment, SECRET, statement, "groth16py", workers=2, ray_address="local")
     assert [p.public for p in remote.proofs] == [p.public for p in local.proofs]
     assert remote.states == local.states
     vk = keys.verifying_key()
-    assert verify_epoch(local, vk) == [] and verify_epoch(remote, vk) == []
+    assert verify_epoch(local, vk, statement.shape) == [] and verify_epoch(remote, vk, statement.shape) == []

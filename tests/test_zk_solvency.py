@@ -1,179 +1,203 @@
-"""SolvencyBatch end to end on a 13-account book (3 padding leaves, depth 4, two chained batches of 8):
-the circuit's root and public hash equal Python's and the registry's, every proof verifies on py-ecc,
-snarkjs and on-chain, the registry accepts the epoch and rejects bad ones, and bad witnesses or bad
-public data cannot be proven or fail every verifier.
+"""SolvencyBatch soundness on a small book: 3 accounts on 3 of the circuit's 4 market slots, one
+liquidatable (0 < equity < mm) and one with negative equity (bad debt), committed at depth 2 and
+proven in two chained batches of 2 (the second holds a padding leaf).
+
+The epoch proves and verifies on py-ecc, snarkjs and the EVM verifier, and its totals equal
+pymargin.batch on the same book. Then every attack of issue 10 that the circuit and the Python
+verifier must stop: a partial chain with an edited K, a phantom market, an account left out, wrong
+totals or aggregates, a tampered state chain, and bad witnesses.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
-from pymargin import margin
+from cli_support import run_cli
+from pymargin import batch, margin
+from pymargin.chain import solvency as onchain
 from pymargin.chain.compile import compile_contracts
-from pymargin.chain.contracts import ContractRevert, deploy_contract
 from pymargin.chain.tx import node_signer
-from pymargin.chain import commitments as commit_onchain
 from pymargin.commit.commitment import commit_accounts
 from pymargin.commit.tree import Node
+from pymargin.errors import UserError
 from pymargin.model import MarketView
-from pymargin.chain import solvency as onchain
 from pymargin.zk import circuits, inputs
-from pymargin.zk.backends import SnarkjsBackend
+from pymargin.zk.backends import Groth16pyBackend, SnarkjsBackend
 from pymargin.zk.field import FIELD_P
 from pymargin.zk.r1cs import read_r1cs, unsatisfied
-from pymargin.zk.solvency import EpochProof, prove_epoch, verify_epoch
+from pymargin.zk.solvency import EpochProof, prove_epoch, recorded_shape, verify_epoch
+from pymargin.zk.statement import EMPTY_AGGREGATE, MarketAggregate, Shape, batch_public_hash, check_statement, context_hash
 from pymargin.zk.verify import verify
 from pymargin.zk.witness import WitnessError, compute_witness, read_wtns, signal_indices
-from zk_books import book
+from zk_books import book as random_book
 
-K, M, DEPTH, EPOCH = 3, 4, 4, 7
+SHAPE = Shape(k=1, t=1, m=4)
+MARKET_COUNT = 3
+CHECKPOINT = 7
+CHAIN_ID, REGISTRY, ENGINE = 31337, 0xC0FFEE, 0xE9E
 SECRET = bytes(range(32))
 
 
+def stressed_book():
+    """3 random accounts on 3 markets (seed 23: accounts 0 and 2 hold positions, account 1 none); account 0
+    gets negative equity (−1414.2… quote), account 2 is liquidatable (equity = mm / 3 > 0)."""
+    accounts, views = random_book(23, 3, MARKET_COUNT)
+    negative, weak = accounts[0], accounts[2]
+    assert negative.positions and weak.positions and not accounts[1].positions
+    negative.collateral -= margin.equity(negative.collateral, list(negative.positions.values()), views) + 1_414_213_562_373_095_048_801
+    mm = margin.maintenance_margin(list(weak.positions.values()), views)
+    weak.collateral += mm // 3 - margin.equity(weak.collateral, list(weak.positions.values()), views)
+    return accounts, views
+
+
 @pytest.fixture(scope="module")
-def world(chain_session):
-    """Hashers, verifier, engine views and registry deployed; the book committed and proven."""
+def world(chain_session, tmp_path_factory):
+    accounts, views = stressed_book()
+    commitment = commit_accounts(accounts, views, SECRET, CHECKPOINT, depth=SHAPE.depth)
+    statement = inputs.epoch_statement(commitment, SECRET, SHAPE, CHAIN_ID, REGISTRY, ENGINE, CHECKPOINT, MARKET_COUNT)
+    circuit = circuits.solvency(SHAPE.k, SHAPE.m, SHAPE.t)
+    epoch, keys = prove_epoch(commitment, SECRET, statement, "groth16py", workers=2)
     chain = chain_session
-    snapshot = chain.snapshot()
-    sender = node_signer(chain)
     compile_contracts()
-    accounts, views = book(11, 13)
-    commitment = commit_accounts(accounts, views, SECRET, EPOCH, depth=DEPTH)
-    circuit = circuits.solvency(K, M, DEPTH - K)
-    from pymargin.zk.backends import Groth16pyBackend
-
-    keys = Groth16pyBackend().setup(circuit)
-    verifier, _ = onchain.deploy_verifier(chain, keys, sender)
-    hashers = commit_onchain.deploy_hashers(chain, sender)
-    engine, _ = deploy_contract(chain, "TestEngineViews", sender=sender)
-    engine.transact("setMarkets", [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in views.values()], sender=sender)
-    engine.transact("setReserves", commitment.root.equity, sender=sender)
-    registry = onchain.deploy_registry(chain, sender, verifier, engine.address, hashers, k=K, m=M, depth=DEPTH)
-    ctx = inputs.EpochContext(EPOCH, chain.chain_id, int(registry.address, 16), DEPTH, inputs.market_table(views, M), commitment.root)
-    epoch, keys = prove_epoch(commitment, SECRET, ctx, K, M, "groth16py", workers=2)
-    yield dict(chain=chain, sender=sender, commitment=commitment, circuit=circuit, keys=keys, verifier=verifier,
-               hashers=hashers, engine=engine, registry=registry, ctx=ctx, epoch=epoch, views=views)
-    chain.revert(snapshot)
+    verifier, _ = onchain.deploy_verifier(chain, keys, node_signer(chain))
+    path = tmp_path_factory.mktemp("epoch") / "epoch.json"
+    epoch.save(path)
+    return dict(accounts=accounts, views=views, commitment=commitment, statement=statement, circuit=circuit,
+                epoch=epoch, keys=keys, vk=keys.verifying_key(), verifier=verifier, path=path)
 
 
-@pytest.fixture
-def w(world):
-    snapshot = world["chain"].snapshot()
-    yield world
-    world["chain"].revert(snapshot)
+def _book(accounts, views):
+    return batch.Book.from_accounts([(a.collateral, list(a.positions.values())) for a in accounts], views)
 
 
-def _markets_arg(ctx):
-    return [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in ctx.markets[:4]]
-
-
-def test_public_hashes_agree_with_the_registry(w):
-    ctx, registry, epoch = w["ctx"], w["registry"], w["epoch"]
-    root = (ctx.root.hash, ctx.root.equity, ctx.root.mm)
-    ctx_h = registry.call("contextHash", EPOCH, root, _markets_arg(ctx))
-    assert ctx_h == inputs.context_hash(ctx)
-    for i, proof in enumerate(epoch.proofs):
-        assert registry.call("batchPublicHash", ctx_h, i, epoch.states[i], epoch.states[i + 1]) == proof.public[0]
-
-
-def test_every_batch_verifies_on_three_verifiers(w, tmp_path):
-    epoch, keys = w["epoch"], w["keys"]
-    vk = keys.verifying_key()
-    assert len(epoch.proofs) == 2 and verify_epoch(epoch, vk) == []
+def test_stressed_book_proves_and_verifies_three_ways(world):
+    epoch, vk = world["epoch"], world["vk"]
+    assert len(epoch.proofs) == 2
+    assert recorded_shape(world["keys"].vk_path) == SHAPE
+    assert verify_epoch(EpochProof.load(world["path"]), vk, SHAPE) == []
     for proof in epoch.proofs:
         assert SnarkjsBackend.verify(vk, proof)
-        assert onchain.verify_onchain(w["verifier"], proof)
-    epoch.save(tmp_path / "epoch.json")
-    assert verify_epoch(EpochProof.load(tmp_path / "epoch.json"), vk) == []
+        assert onchain.verify_onchain(world["verifier"], proof)
 
 
-def test_registry_accepts_the_epoch_and_users_check_inclusion(w):
-    registry, epoch, commitment = w["registry"], w["epoch"], w["commitment"]
-    receipt = onchain.post_epoch(registry, epoch, w["sender"])
-    events = registry.decode_logs(receipt)
-    assert events[0][0] == "EpochPosted" and events[0][1]["totalEquity"] == commitment.root.equity
-    stored = registry.call("epochs", EPOCH)
-    assert tuple(stored[:3]) == (commitment.root.hash, commitment.root.equity, commitment.root.mm)
-    index = 5
-    leaf = commitment.leaf(index, SECRET)
-    node = commitment.tree.node(0, index)
-    siblings = [commit_onchain.node_arg(n) for n in commitment.tree.siblings(index)]
-    assert registry.call("verifyInclusionAt", EPOCH, commit_onchain.leaf_arg(leaf), node.equity, node.mm, index, siblings)
-    assert not registry.call("verifyInclusionAt", EPOCH, commit_onchain.leaf_arg(leaf), node.equity, node.mm, index ^ 1, siblings)
-    with pytest.raises(ContractRevert) as exc:  # a replay of the same epoch
-        onchain.post_epoch(registry, epoch, w["sender"])
-    assert exc.value.name == "EpochNotIncreasing"
+def test_published_totals_equal_pymargin_batch(world):
+    totals = world["statement"].totals
+    figures = batch.solvency_figures(_book(world["accounts"], world["views"]))
+    assert dataclasses.asdict(figures) == dataclasses.asdict(totals)
+    assert totals.deficit_wad > 0 and totals.below_mm_count == 2 and totals.shortfall_wad > totals.deficit_wad
+    assert world["statement"].root.equity == totals.liabilities_wad  # the tree sums max(equity, 0)
 
 
-def _post_expecting(w, epoch, name, args=None, registry=None):
-    with pytest.raises(ContractRevert) as exc:
-        onchain.post_epoch(registry or w["registry"], epoch, w["sender"])
-    assert exc.value.name == name
-    if args is not None:
-        assert exc.value.args_ == args
+def test_aggregates_are_the_per_market_sums(world):
+    aggregates = world["statement"].aggregates
+    positions = [p for a in world["accounts"] for p in a.positions.values()]
+    for j in range(MARKET_COUNT):
+        mine = [p for p in positions if p.market_id == j]
+        assert aggregates[j] == MarketAggregate(sum(max(p.size, 0) for p in mine), sum(max(-p.size, 0) for p in mine),
+                                                sum(p.cost_basis for p in mine), sum(p.size * p.funding_index for p in mine))
+    assert aggregates[MARKET_COUNT] == EMPTY_AGGREGATE
+    assert world["statement"].totals.account_count == 3
 
 
-def test_registry_rejects_bad_epochs(w):
-    epoch, ctx = w["epoch"], w["ctx"]
-    # the same proofs for another epoch number
-    _post_expecting(w, dataclasses.replace(epoch, ctx=dataclasses.replace(ctx, epoch=EPOCH + 1)), "InvalidBatchProof", (0,))
-    # totals that are not the sums
-    bad_root = Node(ctx.root.hash, ctx.root.equity - 1, ctx.root.mm)
-    _post_expecting(w, dataclasses.replace(epoch, ctx=dataclasses.replace(ctx, root=bad_root)), "InvalidBatchProof", (0,))
-    # a missing batch, swapped chain states
-    _post_expecting(w, dataclasses.replace(epoch, proofs=epoch.proofs[:1], states=epoch.states[:2]), "WrongBatchCount")
-    swapped = (epoch.states[0], epoch.states[2], epoch.states[1])
-    _post_expecting(w, dataclasses.replace(epoch, states=swapped), "InvalidBatchProof", (0,))
-    # a snapshot price that is not the engine's
-    views = list(ctx.markets)
-    views[2] = dataclasses.replace(views[2], price_wad=views[2].price_wad + 1)
-    _post_expecting(w, dataclasses.replace(epoch, ctx=dataclasses.replace(ctx, markets=tuple(views))), "PriceMismatch", (2,))
-    # the engine's price moved: the snapshot matches it, the proofs do not
-    w["engine"].transact("setMarkets", [(v.price_wad, v.funding_index_wad, v.imf_wad, v.mmf_wad) for v in views[:4]], sender=w["sender"])
-    _post_expecting(w, dataclasses.replace(epoch, ctx=dataclasses.replace(ctx, markets=tuple(views))), "InvalidBatchProof", (0,))
+# --- attack: a partial chain with an edited K ----------------------------------------------------
+
+def _partial(epoch: EpochProof, k: int) -> EpochProof:
+    """Batch 0 alone, its file claiming batches of 2^k leaves (the whole depth-2 tree for k = 2)."""
+    statement = dataclasses.replace(epoch.statement, shape=Shape(k, SHAPE.depth - k, SHAPE.m))
+    return dataclasses.replace(epoch, statement=statement, proofs=epoch.proofs[:1], states=epoch.states[:2])
 
 
-def test_registry_rejects_reserves_below_liabilities(w):
-    w["engine"].transact("setReserves", w["ctx"].root.equity - 1, sender=w["sender"])
-    _post_expecting(w, w["epoch"], "InsufficientReserves", (w["ctx"].root.equity - 1, w["ctx"].root.equity))
+def test_partial_chain_with_edited_k_is_rejected(world):
+    partial = _partial(world["epoch"], 2)
+    problems = verify_epoch(partial, world["vk"], SHAPE)
+    assert problems == ["the file claims K=2, T=0, M=4; the verifying key's circuit is K=1, T=1, M=4"]
+    # even a verifier that believed the file: the shape is in the public hash, the proof does not match it
+    assert verify_epoch(partial, world["vk"], partial.statement.shape) == ["batch 0: public signal is not the hash of the statement and chain states"]
 
 
-def test_proof_replayed_on_another_registry_fails(w):
-    other = onchain.deploy_registry(w["chain"], w["sender"], w["verifier"], w["engine"].address, w["hashers"], k=K, m=M, depth=DEPTH)
-    _post_expecting(w, w["epoch"], "InvalidBatchProof", (0,), registry=other)
+@pytest.mark.parametrize("k", [2, 9])
+def test_cli_verify_rejects_an_edited_k_in_one_line(world, tmp_path, capsys, k):
+    path = tmp_path / "partial.json"
+    _partial(world["epoch"], k).save(path)
+    code, out, err = run_cli(capsys, "verify", str(path), "--vk", str(world["keys"].vk_path))
+    assert code == 1 and "Traceback" not in out + err
+    assert f"the file claims K={k}" in out and "INVALID" in out
+    code, out, _ = run_cli(capsys, "verify", str(world["path"]), "--vk", str(world["keys"].vk_path))
+    assert code == 0 and "valid" in out
 
 
-@pytest.mark.parametrize("change", ["epoch", "chain_id", "registry", "price", "funding", "totals"])
-def test_bad_public_data_fails_all_three_verifiers(w, change):
-    epoch, ctx = w["epoch"], w["ctx"]
-    views = list(ctx.markets)
-    bad = {
-        "epoch": lambda: dataclasses.replace(ctx, epoch=ctx.epoch + 1),
-        "chain_id": lambda: dataclasses.replace(ctx, chain_id=ctx.chain_id + 1),
-        "registry": lambda: dataclasses.replace(ctx, registry=ctx.registry + 1),
-        "price": lambda: dataclasses.replace(ctx, markets=tuple([dataclasses.replace(views[0], price_wad=views[0].price_wad * 2)] + views[1:])),
-        "funding": lambda: dataclasses.replace(ctx, markets=tuple(views[:1] + [dataclasses.replace(views[1], funding_index_wad=views[1].funding_index_wad + 1)] + views[2:])),
-        "totals": lambda: dataclasses.replace(ctx, root=Node(ctx.root.hash, ctx.root.equity + 1, ctx.root.mm)),
-    }[change]()
-    ctx_h = inputs.context_hash(bad)
-    proof = epoch.proofs[0]
-    forged = dataclasses.replace(proof, public=(inputs.batch_public_hash(ctx_h, 0, epoch.states[0], epoch.states[1]),))
-    vk = w["keys"].verifying_key()
+def test_cli_verify_needs_the_keys_setup_metadata(world, tmp_path, capsys):
+    (tmp_path / "verification_key.json").write_text(world["keys"].vk_path.read_text())
+    code, _, err = run_cli(capsys, "verify", str(world["path"]), "--vk", str(tmp_path / "verification_key.json"))
+    assert code != 0 and "setup" in err and "Traceback" not in err
+
+
+# --- attack: statement edits fail every verifier --------------------------------------------------
+
+def _bad_statements(s):
+    markets, aggs = list(s.markets), list(s.aggregates)
+    t = s.totals
+    return {
+        "shape": dataclasses.replace(s, shape=Shape(2, 0, 4)),
+        "chain_id": dataclasses.replace(s, chain_id=s.chain_id + 1),
+        "registry": dataclasses.replace(s, registry=s.registry + 1),
+        "engine": dataclasses.replace(s, engine=s.engine + 1),
+        "checkpoint": dataclasses.replace(s, checkpoint_id=s.checkpoint_id + 1),
+        "market_count": dataclasses.replace(s, market_count=4),
+        "price": dataclasses.replace(s, markets=tuple([dataclasses.replace(markets[0], price_wad=markets[0].price_wad + 1)] + markets[1:])),
+        "aggregate": dataclasses.replace(s, aggregates=tuple(aggs[:1] + [dataclasses.replace(aggs[1], cost_basis_wad=aggs[1].cost_basis_wad - 1)] + aggs[2:])),
+        "deficit": dataclasses.replace(s, totals=dataclasses.replace(t, deficit_wad=t.deficit_wad - 1)),
+        "account_count": dataclasses.replace(s, totals=dataclasses.replace(t, account_count=t.account_count + 1)),
+        "root": dataclasses.replace(s, root=Node(s.root.hash + 1, s.root.equity, s.root.mm)),
+    }
+
+
+@pytest.mark.parametrize("change", ["shape", "chain_id", "registry", "engine", "checkpoint", "market_count", "price",
+                                    "aggregate", "deficit", "account_count", "root"])
+def test_any_statement_edit_fails_all_three_verifiers(world, change):
+    epoch = world["epoch"]
+    bad = _bad_statements(epoch.statement)[change]
+    forged = dataclasses.replace(epoch.proofs[1], public=(batch_public_hash(context_hash(bad), 1, epoch.states[1], epoch.states[2]),))
+    vk = world["vk"]
     assert not verify(vk, forged)
     assert not SnarkjsBackend.verify(vk, forged)
-    assert not onchain.verify_onchain(w["verifier"], forged)
+    assert not onchain.verify_onchain(world["verifier"], forged)
 
 
-# --- bad witnesses: the generator refuses them, and a forged assignment breaks the r1cs ---------
+def test_inconsistent_statements_are_refused_before_any_pairing(world):
+    s = world["statement"]
+    views = list(s.markets)
+    views[3] = MarketView(10**18, 0, 10**17, 5 * 10**16)  # a view past the market count
+    assert check_statement(dataclasses.replace(s, markets=tuple(views)))
+    assert check_statement(dataclasses.replace(s, totals=dataclasses.replace(s.totals, liabilities_wad=s.root.equity + 1)))
+    assert check_statement(dataclasses.replace(s, market_count=5))
+    assert check_statement(s) == []
+
+
+# --- attack: tampered state chain ------------------------------------------------------------------
+
+def test_tampered_state_chain_is_rejected(world):
+    epoch, vk = world["epoch"], world["vk"]
+    swapped = dataclasses.replace(epoch, states=(epoch.states[0], epoch.states[2], epoch.states[1]))
+    assert verify_epoch(swapped, vk, SHAPE) == [f"batch {i}: public signal is not the hash of the statement and chain states" for i in (0, 1)]
+    skipped = dataclasses.replace(epoch, states=(epoch.states[0], epoch.states[0], epoch.states[2]))
+    assert len(verify_epoch(skipped, vk, SHAPE)) == 2
+    assert verify_epoch(dataclasses.replace(epoch, proofs=epoch.proofs[:1], states=epoch.states[:2]), vk, SHAPE) == [
+        "the chain has 1 proofs and 2 states; the circuit needs 2 and 3"]
+
+
+# --- bad witnesses: the generator refuses them ----------------------------------------------------
 
 @pytest.fixture(scope="module")
-def batch0(world, tmp_path_factory):
-    batches = inputs.batch_inputs(world["commitment"], SECRET, world["ctx"], K)
-    circuit = world["circuit"]
-    path = compute_witness(circuit, batches[0].inputs, tmp_path_factory.mktemp("w") / "b0.wtns")
-    return batches[0], read_wtns(path), read_r1cs(circuit.r1cs), signal_indices(circuit)
+def batches(world):
+    return inputs.batch_inputs(world["commitment"], SECRET, world["statement"])
+
+
+def _copy(inputs_: dict) -> dict:
+    return json.loads(json.dumps(inputs_))
 
 
 def _refused(circuit, inputs_, tmp_path):
@@ -181,37 +205,62 @@ def _refused(circuit, inputs_, tmp_path):
         compute_witness(circuit, inputs_, tmp_path / "bad.wtns")
 
 
-def test_under_margined_account_cannot_be_proven(world, tmp_path):
-    accounts, views = book(11, 13)
-    weak = next(a for a in accounts[3:] if a.positions)
-    positions = list(weak.positions.values())
-    weak.collateral -= margin.equity(weak.collateral, positions, views)  # equity 0 (committable), below mm
-    assert margin.equity(weak.collateral, positions, views) < margin.maintenance_margin(positions, views)
-    commitment = commit_accounts(accounts, views, SECRET, EPOCH, depth=DEPTH)
-    ctx = dataclasses.replace(world["ctx"], root=commitment.root)
-    index = commitment.accounts.index(weak) // (1 << K)
-    batch = inputs.batch_inputs(commitment, SECRET, ctx, K)[index]
-    _refused(world["circuit"], batch.inputs, tmp_path)
+def test_phantom_market_is_refused(world, tmp_path):
+    accounts, views = stressed_book()
+    views[MARKET_COUNT] = inputs.EMPTY_MARKET  # the zero view the old circuit priced a phantom market at
+    holder = accounts[2]
+    holder.positions[MARKET_COUNT] = dataclasses.replace(next(iter(holder.positions.values())), market_id=MARKET_COUNT)
+    commitment = commit_accounts(accounts, views, SECRET, CHECKPOINT, depth=SHAPE.depth)
+    with pytest.raises(UserError, match="engine's ids are 0..2"):
+        inputs.epoch_statement(commitment, SECRET, SHAPE, CHAIN_ID, REGISTRY, ENGINE, CHECKPOINT, MARKET_COUNT)
+    four = inputs.epoch_statement(commitment, SECRET, SHAPE, CHAIN_ID, REGISTRY, ENGINE, CHECKPOINT, 4)
+    batch = inputs.batch_inputs(commitment, SECRET, four)[commitment.index_of(holder.account_id) >> SHAPE.k]
+    compute_witness(world["circuit"], batch.inputs, tmp_path / "ok.wtns")  # an engine with 4 markets: fine
+    bad = _copy(batch.inputs)
+    bad["marketCount"] = MARKET_COUNT
+    _refused(world["circuit"], bad, tmp_path)
 
 
-def test_forged_equity_quotient_breaks_the_r1cs(batch0):
-    _, witness, system, names = batch0
-    for i in (0, 3):
-        q = names[f"main.margin[{i}].floorValue.out"]
-        forged = list(witness)
-        forged[q] = (forged[q] + 10**6) % FIELD_P  # claim more equity than the floor division gives
-        assert unsatisfied(system, forged)
+@pytest.mark.parametrize("left_out", [1, 2])  # account 1 holds no position, account 2 does
+def test_an_account_left_out_changes_count_and_aggregates(world, tmp_path, left_out):
+    accounts, views = world["accounts"], world["views"]
+    full = world["statement"]
+    short = commit_accounts(accounts[:left_out] + accounts[left_out + 1:], views, SECRET, CHECKPOINT, depth=SHAPE.depth)
+    honest = inputs.epoch_statement(short, SECRET, SHAPE, CHAIN_ID, REGISTRY, ENGINE, CHECKPOINT, MARKET_COUNT)
+    assert honest.totals.account_count == full.totals.account_count - 1
+    assert honest.totals.collateral_wad == full.totals.collateral_wad - accounts[left_out].collateral
+    assert (honest.aggregates != full.aggregates) == bool(accounts[left_out].positions)
+    lying = dataclasses.replace(honest, aggregates=full.aggregates,
+                                totals=dataclasses.replace(honest.totals, account_count=full.totals.account_count,
+                                                           collateral_wad=full.totals.collateral_wad))
+    with pytest.raises(UserError, match="totals or aggregates"):
+        inputs.batch_inputs(short, SECRET, lying)
+    last = _copy(inputs.batch_inputs(short, SECRET, honest)[-1].inputs)
+    last.update(inputs.statement_inputs(lying))
+    _refused(world["circuit"], last, tmp_path)
 
 
-@pytest.mark.parametrize("case", ["negative_balance", "field_wrap", "leaf_not_in_root", "duplicate", "padding_then_account", "wrong_total", "first_batch_not_empty"])
-def test_bad_witness_cannot_be_made(world, batch0, tmp_path, case):
-    batch, _, _, _ = batch0
-    bad = {k: (list(v) if isinstance(v, list) else v) for k, v in batch.inputs.items()}
-    bad["slots"] = [[list(s) for s in leaf] for leaf in batch.inputs["slots"]]
-    bad["siblings"] = [list(s) for s in batch.inputs["siblings"]]
-    if case == "negative_balance":
-        bad["collateral"][0] = FIELD_P - 10**30  # -1e12 quote units of collateral
-    elif case == "field_wrap":
+@pytest.mark.parametrize("case", ["L", "deficit", "below", "shortfall", "mm", "im", "count", "collateral", "long", "short", "cost", "size_f"])
+def test_wrong_totals_cannot_be_witnessed(world, batches, tmp_path, case):
+    bad = _copy(batches[-1].inputs)
+    figure = {"L": 0, "deficit": 1, "below": 2, "shortfall": 3, "mm": 4, "im": 5}
+    column = {"long": 0, "short": 1, "cost": 2, "size_f": 3}
+    if case in figure:
+        bad["totalFig"][figure[case]] -= 1
+    elif case == "count":
+        bad["totalCount"] -= 1
+    elif case == "collateral":
+        bad["totalCollateral"] = (bad["totalCollateral"] + 1) % FIELD_P
+    else:
+        bad["totalAgg"][0][column[case]] = (bad["totalAgg"][0][column[case]] + 1) % FIELD_P
+    _refused(world["circuit"], bad, tmp_path)
+
+
+@pytest.mark.parametrize("case", ["field_wrap", "leaf_not_in_root", "duplicate", "padding_then_account",
+                                  "first_batch_not_empty", "first_batch_last_id", "liability_in_node"])
+def test_bad_witness_cannot_be_made(world, batches, tmp_path, case):
+    bad = _copy(batches[0].inputs)
+    if case == "field_wrap":
         bad["collateral"][0] = (bad["collateral"][0] + 2**200) % FIELD_P
     elif case == "leaf_not_in_root":
         bad["siblings"][0][0] = (bad["siblings"][0][0] + 1) % FIELD_P
@@ -219,11 +268,23 @@ def test_bad_witness_cannot_be_made(world, batch0, tmp_path, case):
         for key in ("idHash", "salt", "collateral", "slots"):
             bad[key][1] = bad[key][0]
     elif case == "padding_then_account":
-        for key in ("idHash", "salt", "collateral"):
-            bad[key][0] = 0
+        bad["idHash"][0], bad["salt"][0], bad["collateral"][0] = 0, 0, 0
         bad["slots"][0] = [[0, 0, 0, 0]] * 4
-    elif case == "wrong_total":
-        bad["totalEquity"] += 1
     elif case == "first_batch_not_empty":
-        bad["equityIn"] = 1
+        bad["figIn"][1] = 1
+    elif case == "first_batch_last_id":
+        bad["lastIdIn"] = 1
+    elif case == "liability_in_node":  # the sibling claims the negative-equity account's equity, not 0
+        bad["siblings"][0][1] = (bad["siblings"][0][1] - 1) % FIELD_P
     _refused(world["circuit"], bad, tmp_path)
+
+
+def test_forged_figures_break_the_r1cs(world, batches, tmp_path):
+    circuit = world["circuit"]
+    witness = read_wtns(compute_witness(circuit, batches[0].inputs, tmp_path / "b0.wtns"))
+    system, names = read_r1cs(circuit.r1cs), signal_indices(circuit)
+    for name in ("main.account[0].equity", "main.account[0].im", "main.account[0].below", "main.account[0].agg[1][2]",
+                 "main.account[0].shortfall", "main.account[1].sizeF[0]"):  # signals the optimiser kept
+        forged = list(witness)
+        forged[names[name]] = (forged[names[name]] + 1) % FIELD_P
+        assert unsatisfied(system, forged), name

@@ -42,3 +42,14 @@ def book(seed: int, n: int, market_count: int = 4) -> tuple[list[Account], dict[
     rng = random.Random(seed)
     views = markets(rng, market_count)
     return [account(rng, OWNERS[i], views) for i in range(n)], views
+
+
+def book_checkpoint(statement, block_number: int = 0):
+    """The CheckpointData an engine holding exactly this statement's book would record (checkpoint id,
+    markets, aggregates, count, Σ collateral; the vault holds L, no fees): for TestEngineCheckpoints."""
+    from pymargin.engine.checkpoint import CheckpointData, MarketAggregate
+
+    n, t = statement.market_count, statement.totals
+    aggregates = tuple(MarketAggregate(a.long_size_wad, a.cost_basis_wad, a.size_funding_wad2) for a in statement.aggregates[:n])
+    return CheckpointData(statement.checkpoint_id, block_number, 0, statement.markets[:n], aggregates, t.account_count,
+                          t.collateral_wad, t.liabilities_wad, 0, 0, 0)

@@ -20,57 +20,70 @@ def _secret(secret_file: Path | None) -> bytes:
 
 @click.command("prove")
 @click.argument("positions", type=click.Path(path_type=Path))
-@click.option("--epoch", type=int, required=True, help="Epoch number.")
+@click.option("--epoch", type=int, required=True, help="Epoch number = the engine checkpoint id the book was taken at.")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Epoch proof file to write (JSON).")
 @click.option("--depth", type=int, required=True, help="Tree depth the registry expects (2^depth accounts at most).")
 @click.option("--batch-log2", "k", type=int, default=6, show_default=True, help="log2 of the accounts per batch circuit.")
 @click.option("--markets", "m", type=int, default=4, show_default=True, help="Market slots of the circuit.")
 @click.option("--chain-id", type=int, required=True, help="Chain id of the registry the proof is for.")
 @click.option("--registry", required=True, help="SolvencyRegistry address the proof is for.")
+@click.option("--engine", required=True, help="MarginEngine address whose checkpoint the book is.")
+@click.option("--market-count", type=int, default=None, help="Markets of the engine at the checkpoint [default: the markets of the positions file].")
 @click.option("--secret-file", type=click.Path(path_type=Path), default=None, help="Operator secret (64 hex digits) [or $PYMARGIN_COMMIT_SECRET].")
 @click.option("--backend", type=click.Choice(["groth16py", "snarkjs"]), default=None, help="Prover [default: groth16py if installed].")
 @click.option("--ptau", type=click.Path(path_type=Path), default=None, help="Ceremony Powers of Tau file (production setup); default: a cached DEVELOPMENT setup.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Batches proven in parallel processes.")
 @click.option("--ray", "ray_address", default=None, help="Prove on a Ray cluster at this address ('local' starts one here).")
 @click.pass_obj
-def prove_cmd(ctx, positions, epoch, out, depth, k, m, chain_id, registry, secret_file, backend, ptau, workers, ray_address) -> None:
-    """Prove that every account of a positions file is solvent, in chained batches.
+def prove_cmd(ctx, positions, epoch, out, depth, k, m, chain_id, registry, engine, market_count, secret_file, backend, ptau, workers, ray_address) -> None:
+    """Prove an epoch's solvency statement for a positions file, in chained batches.
 
     Commits the book (docs/spec.md §6) and proves SolvencyBatch for each batch of 2^k accounts
-    (docs/spec.md §7), bound to the epoch, chain id and registry address. Writes one JSON file that
-    anyone re-verifies with `pymargin verify`.
+    (docs/spec.md §7): liabilities L, deficit, accounts below maintenance margin and their
+    shortfall, Σmm, Σim, the account count and the per-market aggregates, bound to the circuit's
+    shape, chain id, registry, engine and checkpoint. Writes one JSON file that anyone re-verifies
+    with `pymargin verify`.
 
     \b
     Example:
       pymargin prove book.json --epoch 1 --depth 10 --chain-id 31337 \\
-          --registry 0x... --secret-file secret.hex --out epoch-1.json --workers 2
+          --registry 0x... --engine 0x... --secret-file secret.hex --out epoch-1.json --workers 2
     """
     from pymargin.book import load_book
     from pymargin.commit.commitment import commit_accounts
     from pymargin.zk.backends import default_backend_name
-    from pymargin.zk.inputs import EpochContext, market_table
+    from pymargin.zk.inputs import epoch_statement
     from pymargin.zk.solvency import prove_epoch
+    from pymargin.zk.statement import Shape, statement_json
 
     secret = _secret(secret_file)
     book = load_book(positions)
     with ctx.progress.status(f"committing {len(book.accounts):,} accounts"):
         commitment = commit_accounts(book.accounts, book.markets, secret, epoch, depth)
-    try:
-        registry_int = int(registry, 16)
-    except ValueError:
-        raise UserError(f"--registry must be a hex address, got {registry!r}") from None
-    context = EpochContext(epoch, chain_id, registry_int, depth, market_table(book.markets, m), commitment.root)
+    if not 0 <= k <= depth:
+        raise UserError(f"--batch-log2 {k} must be in 0..--depth {depth}")
+    statement = epoch_statement(commitment, secret, Shape(k, depth - k, m), chain_id, _address(registry, "--registry"),
+                                _address(engine, "--engine"), epoch, len(book.markets) if market_count is None else market_count)
     started = time.perf_counter()
     with ctx.progress.status(f"proving {2 ** (depth - k)} batch(es) of {2 ** k} accounts (the first run also compiles the circuit and makes its keys)"):
-        proof, keys = prove_epoch(commitment, secret, context, k, m, backend or default_backend_name(), ptau, workers, ray_address)
+        proof, keys = prove_epoch(commitment, secret, statement, backend or default_backend_name(), ptau, workers, ray_address)
     proof.save(out)
     elapsed = time.perf_counter() - started
     if keys.development:
         ctx.info("note: DEVELOPMENT trusted setup (made on this machine); use --ptau with a ceremony file for real funds")
     emit(ctx, {"out": str(out), "batches": len(proof.proofs), "seconds": round(elapsed, 2), "setup": keys.setup_id,
-               "keys": str(keys.dir), "root": commitment.root.to_json()},
+               "keys": str(keys.dir), "root": commitment.root.to_json(), "totals": statement_json(statement)["totals"]},
          (["field", "value"], [("out", out), ("batches", len(proof.proofs)), ("seconds", f"{elapsed:.1f}"),
-                               ("setup", keys.setup_id), ("verifying key", keys.vk_path), ("total equity", commitment.root.equity)]))
+                               ("setup", keys.setup_id), ("verifying key", keys.vk_path)]
+          + [(name, value) for name, value in statement_json(statement)["totals"].items()]))
+
+
+def _address(text: str, option: str) -> int:
+    """A hex address as an integer; UserError naming the option otherwise."""
+    try:
+        return int(text, 16)
+    except ValueError:
+        raise UserError(f"{option} must be a hex address, got {text!r}") from None
 
 
 @click.command("verify")
@@ -82,8 +95,10 @@ def prove_cmd(ctx, positions, epoch, out, depth, k, m, chain_id, registry, secre
 def verify_cmd(ctx, proof_file, vk_path, rpc, verifier) -> None:
     """Verify an epoch proof in Python (py-ecc), and with --rpc also on-chain.
 
-    Checks the chain of batches is complete, each public signal is the hash of the epoch context
-    and chain states, and each Groth16 proof. Exits 1 if anything fails.
+    The circuit's shape (K, T, M) comes from the verifying key's setup metadata (setup.json beside
+    it), never from the proof file. Checks the statement has that shape and is consistent, the chain
+    of 2^T batches is complete, each public signal is the hash of the statement and chain states,
+    and each Groth16 proof. Exits 1 if anything fails.
 
     \b
     Example:
@@ -92,10 +107,10 @@ def verify_cmd(ctx, proof_file, vk_path, rpc, verifier) -> None:
     import sys
 
     from pymargin.zk.proof import VerifyingKey
-    from pymargin.zk.solvency import EpochProof, verify_epoch
+    from pymargin.zk.solvency import EpochProof, recorded_shape, verify_epoch
 
     epoch = EpochProof.load(proof_file)
-    problems = verify_epoch(epoch, VerifyingKey.load(vk_path))
+    problems = verify_epoch(epoch, VerifyingKey.load(vk_path), recorded_shape(vk_path))
     if rpc:
         if not verifier:
             raise UserError("--rpc needs --verifier ADDRESS")
