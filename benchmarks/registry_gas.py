@@ -4,7 +4,7 @@ Usage (from the checkout; writes benchmarks/registry_gas.md and prints it):
 
     .venv/bin/python benchmarks/registry_gas.py --k 2 --t 0 1 2
 
-For each T: a random book of 2^(K+T) − 1 accounts (tests/zk_books.py, 4 markets) committed at depth
+For each T: a random zero-sum book of 2^(K+T) − 1 accounts (tests/zk_books.py, 4 markets) committed at depth
 K + T, proven with groth16py in 2^T batches of SolvencyBatch(K, 4, T), and posted on the embedded
 devnet (py-evm; gas is the same on anvil) to a SolvencyRegistry with the real Groth16 verifier. The
 engine is TestEngineCheckpoints holding the checkpoint whose aggregates are the book's (the
@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from zk_books import book, book_checkpoint  # noqa: E402
+from zk_books import book_checkpoint, zero_sum_book  # noqa: E402
 
 from pymargin.chain import commitments as commit_onchain  # noqa: E402
 from pymargin.chain import devnet  # noqa: E402
@@ -42,7 +42,7 @@ SECRET = b"\x05" * 32
 def post_gas(chain, k: int, t: int) -> dict:
     """Prove and post one epoch of SolvencyBatch(k, M, t); return its figures."""
     shape = Shape(k, t, M)
-    accounts, views = book(17 + t, (1 << shape.depth) - 1)
+    accounts, views = zero_sum_book(17 + t, (1 << shape.depth) - 1)
     sender = node_signer(chain)
     keys = get_backend("groth16py").setup(circuits.solvency(k, M, t))
     verifier, _ = onchain.deploy_verifier(chain, keys, sender)

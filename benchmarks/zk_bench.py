@@ -89,7 +89,7 @@ def bench_size(k: int, snarkjs_max: int) -> dict:
 
 
 def bench_book(n: int, k: int, workers: int) -> dict:
-    from zk_books import book, book_checkpoint
+    from zk_books import book_checkpoint, zero_sum_book
 
     from pymargin.chain import devnet
     from pymargin.chain.compile import compile_contracts
@@ -102,7 +102,7 @@ def bench_book(n: int, k: int, workers: int) -> dict:
     from pymargin.zk.solvency import prove_epoch
 
     depth = max(k, (n - 1).bit_length())
-    accounts, views = book(7, n)
+    accounts, views = zero_sum_book(7, n)
     secret = b"\x02" * 32
     row = {"book_accounts": n, "batch_accounts": 1 << k, "depth": depth, "workers": workers}
     t0 = time.perf_counter()

@@ -44,9 +44,29 @@ def book(seed: int, n: int, market_count: int = 4) -> tuple[list[Account], dict[
     return [account(rng, OWNERS[i], views) for i in range(n)], views
 
 
+def zero_sum_book(seed: int, n: int, market_count: int = 4) -> tuple[list[Account], dict[int, MarketView]]:
+    """n accounts whose positions net to zero in every market, as an engine's always do (Σ long = Σ short):
+    random accounts and their mirrors (sizes and cost bases negated), each with collateral to cover its mm."""
+    rng = random.Random(seed)
+    views = markets(rng, market_count)
+    accounts = []
+    for i in range(n // 2):
+        a = account(rng, OWNERS[2 * i], views)
+        positions = {j: Position(j, -p.size, -p.cost_basis, p.funding_index) for j, p in a.positions.items()}
+        mirror = Account(owner=OWNERS[2 * i + 1], sub=a.sub, collateral=0, positions=positions)
+        pos = list(positions.values())
+        need = margin.maintenance_margin(pos, views) - margin.equity(0, pos, views)
+        mirror.collateral = max(need, 0) + rng.randrange(0, 10**22)
+        accounts += [a, mirror]
+    if n % 2:
+        accounts.append(Account(owner=OWNERS[n], sub=0, collateral=rng.randrange(1, 10**22), positions={}))
+    return accounts, views
+
+
 def book_checkpoint(statement, block_number: int = 0):
     """The CheckpointData an engine holding exactly this statement's book would record (checkpoint id,
-    markets, aggregates, count, Σ collateral; the vault holds L, no fees): for TestEngineCheckpoints."""
+    markets, aggregates, count, Σ collateral; the vault holds L, no fees): for TestEngineCheckpoints.
+    Postable only if the book nets to zero (the registry takes Σ short = Σ long): see zero_sum_book."""
     from pymargin.engine.checkpoint import CheckpointData, MarketAggregate
 
     n, t = statement.market_count, statement.totals
