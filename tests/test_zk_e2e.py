@@ -236,6 +236,12 @@ def test_cli_post_epoch_on_anvil(anvil_chain, tmp_path, capsys, monkeypatch):
     epoch, _ = prove_epoch(commitment, SECRET, statement, "groth16py", workers=2)
     out = tmp_path / "epoch.json"
     epoch.save(out)
+    # a statement that is not the registry's (one account fewer than the engine has): refused before sending
+    edited = json.loads(out.read_text())
+    edited["statement"]["totals"]["account_count"] = str(statement.totals.account_count - 1)
+    (tmp_path / "edited.json").write_text(json.dumps(edited))
+    code, _, err = run_cli(capsys, "post-epoch", str(tmp_path / "edited.json"), "--rpc", chain.url, "--registry", registry.address)
+    assert code != 0 and "account count" in err and "Traceback" not in err
     monkeypatch.delenv("PYMARGIN_PRIVATE_KEY", raising=False)
     code, _, err = run_cli(capsys, "post-epoch", str(out), "--rpc", chain.url, "--registry", registry.address)
     assert code != 0 and "NotOperator" in err and "Traceback" not in err  # anvil's account 0 is not the operator

@@ -186,6 +186,25 @@ def post_epoch(registry: Contract, epoch: EpochProof, checkpoint: CheckpointData
     return registry.transact("postEpoch", *post_epoch_args(epoch, checkpoint), sender=sender, gas=gas)
 
 
+def registry_shape(registry: Contract) -> Shape:
+    """The circuit shape (K, T, M) the registry was deployed for."""
+    return Shape(registry.call("batchLog2"), registry.call("batchCountLog2"), registry.call("circuitMarkets"))
+
+
+def statement_mismatch(statement: Statement, expected: Statement) -> str | None:
+    """The first part of ``statement`` that differs from the registry's ``expected`` one (None: equal), in words."""
+    parts = [
+        ("circuit shape (K, T, M)", lambda s: s.shape), ("chain id", lambda s: s.chain_id), ("registry", lambda s: s.registry),
+        ("engine", lambda s: s.engine), ("checkpoint id", lambda s: s.checkpoint_id), ("market count", lambda s: s.market_count),
+        ("market views", lambda s: s.markets), ("market aggregates", lambda s: s.aggregates),
+        ("account count", lambda s: s.totals.account_count), ("Σ collateral", lambda s: s.totals.collateral_wad),
+    ]
+    for name, part in parts:
+        if part(statement) != part(expected):
+            return f"{name}: the proof has {part(statement)}, the registry computes {part(expected)}"
+    return None
+
+
 def epoch_figures(registry: Contract, epoch: int) -> EpochFigures:
     """The registry's record of ``epoch`` (ContractRevert UnknownEpoch if never posted)."""
     root_hash, t, account_count, collateral, reserves, insurance, block, posted_at = registry.call("epochFigures", epoch)
