@@ -212,6 +212,10 @@ def test_a_registry_with_another_batch_size_rejects_a_partial_chain(e):
     s = dataclasses.replace(e["statement"], shape=Shape(k=SHAPE.depth, t=0, m=SHAPE.m), registry=int(other.address, 16))
     partial = EpochProof(s, e["epoch"].states[:2], e["epoch"].proofs[:1], e["epoch"].circuit, e["epoch"].setup_id)
     _rejects(other, partial, e["cp"], v.operator, "InvalidBatchProof", (0,))
+    # a circuit with fewer market slots than the engine can ever have is refused at deployment
+    with pytest.raises(ContractRevert) as exc:
+        onchain.deploy_registry(v.chain, v.owner, e["verifier"], v.dep.engine.address, e["hashers"], Shape(k=2, t=1, m=3))
+    assert (exc.value.name, exc.value.args_) == ("CircuitTooSmall", (3, v.dep.engine.call("MAX_MARKETS")))
     # and the full chain on a registry at another address
     same_shape = onchain.deploy_registry(v.chain, v.owner, e["verifier"], v.dep.engine.address, e["hashers"], SHAPE,
                                          operator=v.operator.address)
