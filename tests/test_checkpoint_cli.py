@@ -118,3 +118,35 @@ def test_audit_epoch_passes_an_honest_book_and_names_a_left_out_account(capsys, 
     assert f"root: posted {partial_root.hash}, rebuilt from the engine {root}" in findings
     code, _, err = run(capsys, "audit-epoch", "--rpc", url, "--engine", address, "--epoch", "9")
     assert code != 0 and "checkpoint 9 does not exist" in err and "Traceback" not in err
+
+
+@pytest.mark.anvil
+def test_a_state_change_later_in_the_checkpoint_block_makes_the_epoch_unprovable(capsys, tmp_path, anvil_chain, venue):
+    """Checkpoint 2 and a deposit after it in the same block: the book at the end of the block is not
+    the checkpoint's; commit refuses in one line and audit-epoch names the aggregate that moved."""
+    dep, _ = venue
+    w3, e = anvil_chain.w3, dep.engine
+    keeper, alice = (node_signer(anvil_chain, i).address for i in (1, 2))
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        hashes = [
+            w3.eth.send_transaction({"from": keeper, "to": e.address, "gas": TX_GAS,
+                                     "data": e.functions.checkpoint()._encode_transaction_data()}),
+            w3.eth.send_transaction({"from": alice, "to": e.address, "gas": TX_GAS,
+                                     "data": e.functions.deposit(0, 12_345)._encode_transaction_data()}),
+        ]
+        w3.provider.make_request("evm_mine", [])
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+    first, second = (w3.eth.get_transaction_receipt(h) for h in hashes)
+    assert first.status == second.status == 1 and first.blockNumber == second.blockNumber
+    assert first.transactionIndex < second.transactionIndex
+    url, address = anvil_chain.url, e.address
+    code, _, err = run(capsys, "commit", "--rpc", url, "--engine", address, "--checkpoint", "2", "--out", str(tmp_path / "c"))
+    assert code != 0 and len(err.strip().splitlines()) == 1
+    assert f"checkpoint 2: the engine's state changed later in block {first.blockNumber} (collateralSumWad:" in err
+    assert "take a new checkpoint" in err and not (tmp_path / "c").exists()
+    code, out, _ = run(capsys, "--json", "audit-epoch", "--rpc", url, "--engine", address, "--epoch", "2")
+    assert code == 1
+    (finding,) = json.loads(out)["findings"]
+    assert finding.startswith(f"engine state at block {first.blockNumber}: collateralSumWad: checkpoint ")
