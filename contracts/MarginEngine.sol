@@ -80,8 +80,8 @@ contract MarginEngine is Ownable2Step, Pausable {
     int256 internal constant FUNDING_INDEX_BOUND = 2 ** 100; // |F| < 2^100
     int256 internal constant COLLATERAL_BOUND = 2 ** 128; // |collateral| < 2^128
     uint256 internal constant AMOUNT_BOUND = 2 ** 128; // token and WAD amounts of one operation
-    /// @dev The aggregate sums are stored plus 2^254 (> any reachable |sum|, < 2^227) so their slots are
-    ///      never zero: a zero → non-zero write costs 20,000 gas, a non-zero one 2,900.
+    /// @dev The aggregate sums are stored plus 2^254; every reachable |sum| is < 2^227, so the stored
+    ///      value stays in int256 and never reaches 0 (a zero → non-zero write costs 20,000 gas, else 2,900).
     int256 internal constant SUM_BIAS = 2 ** 254;
 
     /// @notice The collateral ERC-20.
