@@ -31,11 +31,9 @@ DEPLOY_GAS = 2_000_000
 
 
 def verifier_artifacts(keys: Keys) -> Path:
-    """Compile the verifier of ``keys`` (generated once); return its artifacts folder."""
+    """Compile the verifier of ``keys`` (its source regenerated, rewritten only if it changed); return its artifacts folder."""
     folder = build_root() / "verifiers" / f"{keys.circuit.name}-{keys.circuit.key}-{keys.setup_id}"
-    source = folder / "src" / f"{VERIFIER_CONTRACT}.sol"
-    if not source.is_file():
-        write_verifier(keys.verifying_key(), source.parent, VERIFIER_CONTRACT)
+    write_verifier(keys.verifying_key(), folder / "src", VERIFIER_CONTRACT)
     compile_contracts(src_dir=folder / "src", out_dir=folder / "out", root=folder)
     return folder / "out"
 
