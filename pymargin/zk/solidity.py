@@ -5,8 +5,8 @@ verifying key; this renders the same template with any snarkjs-format key (also 
 every setup gets the reference verifier, plus one addition: the proof's encoding is checked first
 (every coordinate < q, no point at infinity; docs/spec.md §7.6). The template alone checks only the
 public signals (< r) and leaves the rest to the precompiles, which is not enough: it negates A as
-``(q − A.y) mod q`` in 256-bit arithmetic, so four non-canonical values A.y ≥ q per proof also
-verify. Generated sources go to a git-ignored build folder and are compiled there (never into
+``(q − A.y) mod q`` in 256-bit arithmetic, so four or five non-canonical values A.y ≥ q per proof
+also verify. Generated sources go to a git-ignored build folder and are compiled there (never into
 contracts/).
 """
 
