@@ -20,7 +20,7 @@ from py_ecc.optimized_bn128 import G1, b2, curve_order, multiply, normalize
 from pymargin.chain import solvency as onchain
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.fastevm import FastEVM
-from pymargin.chain.tx import ContractRevert, node_signer, revert_data, send
+from pymargin.chain.tx import ContractRevert, node_signer, send
 from pymargin.zk import backends, setup, solidity
 from pymargin.zk import verify as pyecc
 from pymargin.zk.calldata import verify_proof_calldata
@@ -149,13 +149,11 @@ def _cases(proof: Proof, other: Proof) -> list[Case]:
 
 
 def _evm_verdict(call) -> str:
-    """"accept" / "reject" from a verifyProof call's return data; "reject (revert)" if it reverts."""
+    """"accept" / "reject" from a verifyProof call's return data (on revm); "reject (revert)" if it reverts."""
     try:
         out = call()
-    except ContractRevert:
-        return "reject (revert)"
-    except Exception as exc:
-        if revert_data(exc) is None:
+    except ContractRevert as exc:
+        if exc.name == "Halt":  # out of gas or an invalid opcode is no verdict
             raise
         return "reject (revert)"
     assert len(out) == 32 and int.from_bytes(out, "big") in (0, 1), out
@@ -187,7 +185,7 @@ def test_three_verifiers_one_verdict(chain, keys, proofs):
             _verdict(pyecc.verify(vk, case.proof)),
             _verdict(backends.SnarkjsBackend.verify(vk, case.proof)),
             _evm_verdict(lambda: revm.call(on_revm.address, data)),
-            _evm_verdict(lambda: bytes(chain.w3.eth.call({"to": on_chain.address, "data": data, "gas": onchain.VERIFY_GAS}))),
+            _verdict(onchain.verify_onchain(on_chain, case.proof)),
         )
         defect = proof_defect(case.proof, vk.n_public)
         rows.append((case.kind, _verdict(case.valid), *verdicts, defect or "-"))

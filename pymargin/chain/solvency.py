@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import Contract, deploy_contract
 from pymargin.chain.devnet import Chain
-from pymargin.chain.tx import Signer, send
+from pymargin.chain.tx import Signer, revert_data, send
 from pymargin.zk.calldata import verify_proof_calldata
 from pymargin.zk.circom import build_root
 from pymargin.zk.proof import Proof
@@ -45,10 +45,16 @@ def deploy_verifier(chain: Chain, keys: Keys, sender: Signer) -> tuple[Contract,
 
 
 def verify_onchain(verifier: Contract, proof: Proof) -> bool:
-    """The deployed verifier's answer (an eth_call with explicit gas) for ``proof``."""
-    a, b, c = proof.eth_words()
-    fn = verifier.functions.verifyProof(a, b, c, list(proof.public))
-    return bool(fn.call({"gas": VERIFY_GAS}))
+    """The deployed verifier's answer (an eth_call with explicit gas) for ``proof``: true iff it returns
+    the word 1; a revert (a public-signal count the verifier does not take: no such function) is false."""
+    call = {"to": verifier.address, "data": verify_proof_calldata(proof), "gas": VERIFY_GAS}
+    try:
+        out = bytes(verifier.chain.w3.eth.call(call))
+    except Exception as exc:
+        if revert_data(exc) is None:
+            raise
+        return False
+    return out == (1).to_bytes(32, "big")
 
 
 def verify_gas(chain: Chain, verifier: Contract, proof: Proof, sender: Signer) -> int:
