@@ -4,8 +4,9 @@ the same honest, malformed and tampered proofs of one small circuit and must all
 
 Every kind of proof carries the answer it must get and, from :func:`proof_defect`, the reason it is
 malformed (None: well formed, the pairing decides). Malformed proofs are rejected before any
-pairing: in Python the pairing and snarkjs are never reached, on chain the verifier returns before
-its first precompile call.
+pairing: in Python the pairing and snarkjs are never reached; on chain an encoding defect returns
+before the first precompile call, and a point off the curve or outside G2 fails the pairing
+precompile's input check.
 """
 
 from __future__ import annotations
