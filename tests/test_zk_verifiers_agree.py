@@ -1,6 +1,7 @@
 """Three verifiers, one verdict: py-ecc (pymargin.zk.verify), snarkjs (through pymargin's wrapper) and
 the EVM verifier (pymargin's snarkjs-generated Solidity verifier, on revm and on the test chain) get
-the same honest, malformed and tampered proofs of one small circuit and must all answer the same.
+the same honest, malformed and tampered proofs of one small circuit and must all answer the same;
+randomly tampered proofs must get the same verdict from py-ecc and the EVM verifier.
 
 Every kind of proof carries the answer it must get and, from :func:`proof_defect`, the reason it is
 malformed (None: well formed, the pairing decides). Malformed proofs are rejected before any
@@ -15,6 +16,8 @@ import json
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.optimized_bn128 import G1, b2, curve_order, multiply, normalize
 
@@ -60,6 +63,13 @@ def proofs(keys, tmp_path_factory):
         wtns = compute_witness(keys.circuit, {"a": to_field(a), "b": to_field(b)}, folder / f"{i}.wtns")
         out.append(backends.Groth16pyBackend().prove(keys, wtns))
     return out
+
+
+@pytest.fixture(scope="module")
+def revm_verifier(keys):
+    """(revm, pymargin's verifier of ``keys`` deployed there)."""
+    evm = FastEVM()
+    return evm, evm.deploy(onchain.VERIFIER_CONTRACT, out_dir=onchain.verifier_artifacts(keys))
 
 
 def _neg_g1(p):
@@ -170,11 +180,9 @@ def _table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
 
 
-def test_three_verifiers_one_verdict(chain, keys, proofs):
+def test_three_verifiers_one_verdict(chain, keys, proofs, revm_verifier):
     vk = keys.verifying_key()
-    artifacts = onchain.verifier_artifacts(keys)
-    revm = FastEVM()
-    on_revm = revm.deploy(onchain.VERIFIER_CONTRACT, out_dir=artifacts)
+    revm, on_revm = revm_verifier
     on_chain, _ = onchain.deploy_verifier(chain, keys, node_signer(chain))
     cases = _cases(*proofs)
     assert len({c.kind for c in cases}) == len(cases) >= 20
@@ -220,6 +228,42 @@ def test_malformed_proofs_are_rejected_before_any_pairing(monkeypatch, chain, ke
     for case in encoding:
         gas = send(chain, signer, {"to": verifier.address, "data": verify_proof_calldata(case.proof)}, gas=onchain.VERIFY_GAS).gasUsed
         assert gas < EARLY_REJECT_GAS < PAIRING_GAS < honest_gas, (case.kind, gas, honest_gas)
+
+
+def _words(proof: Proof) -> list[int]:
+    """The proof's eight words in the EVM's order, then its public signals."""
+    a, b, c = proof.eth_words()
+    return [*a, *b[0], *b[1], *c, *proof.public]
+
+
+def _from_words(w: list[int]) -> Proof:
+    return Proof((w[0], w[1]), ((w[3], w[2]), (w[5], w[4])), (w[6], w[7]), tuple(w[8:]))
+
+
+def _word_values(original: int) -> st.SearchStrategy[int]:
+    """Values for one word: uniform in the EVM word or below q, the field boundaries, the original
+    plus multiples of q or r, and the values the template's negation confuses with the original."""
+    boundaries = [0, 1, Q - 1, Q, Q + 1, R - 1, R, R + 1, 2**256 - 1]
+    shifted = [original + k * m for m in (Q, R) for k in range(1, 6) if original + k * m < 2**256]
+    return st.one_of(
+        st.integers(0, 2**256 - 1), st.integers(0, Q - 1), st.sampled_from(boundaries),
+        st.sampled_from(shifted + _malleable_ays(original % Q)), st.just((Q - original) % Q),
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_words_get_the_same_verdict_from_py_ecc_and_the_evm(data, keys, proofs, revm_verifier):
+    """Randomised parity of py-ecc's verifier and the EVM verifier (revm): one to three words of an
+    honest proof replaced by values drawn around the fields' boundaries; same verdict every time."""
+    vk = keys.verifying_key()
+    evm, verifier = revm_verifier
+    words = _words(proofs[0])
+    for index in data.draw(st.lists(st.integers(0, len(words) - 1), min_size=1, max_size=3, unique=True)):
+        words[index] = data.draw(_word_values(words[index]))
+    proof = _from_words(words)
+    evm_says = _evm_verdict(lambda: evm.call(verifier.address, verify_proof_calldata(proof)))
+    assert _verdict(pyecc.verify(vk, proof)) == evm_says, (words, proof_defect(proof, vk.n_public))
 
 
 def test_snarkjs_template_alone_accepts_non_canonical_a_y(monkeypatch, tmp_path, keys, proofs):
