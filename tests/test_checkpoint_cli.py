@@ -10,6 +10,9 @@ import pytest
 from cli_support import run_cli as run
 from pymargin import margin
 from pymargin.book import Book, book_from_json, save_book
+from pymargin.chain.commitments import deploy_registry, post_root
+from pymargin.chain.compile import load_artifact
+from pymargin.chain.contracts import Contract
 from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine
 from pymargin.chain.tx import node_signer
 from pymargin.commit.commitment import commit_accounts
@@ -95,12 +98,20 @@ def test_commit_at_a_checkpoint_reads_the_book_at_its_block_and_views(capsys, tm
 def test_audit_epoch_passes_an_honest_book_and_names_a_left_out_account(capsys, tmp_path, anvil_chain, venue):
     dep, _ = venue
     url, address = anvil_chain.url, dep.engine.address
-    assert run(capsys, "commit", "--rpc", url, "--engine", address, "--checkpoint", "1", "--out", str(tmp_path / "c"))[0] == 0
+    honest_registry, dishonest_registry = (deploy_registry(anvil_chain, node_signer(anvil_chain, 0)).address
+                                           for _ in range(2))
+    code, _, err = run(capsys, "commit", "--rpc", url, "--engine", address, "--checkpoint", "1", "--out",
+                       str(tmp_path / "c"), "--registry", honest_registry)  # commits and posts the root
+    assert code == 0, err
     root = json.loads((tmp_path / "c" / "root.json").read_text())["root"]["hash"]
     code, out, err = run(capsys, "--json", "audit-epoch", "--rpc", url, "--engine", address, "--epoch", "1",
-                         "--root", str(root), "--book", str(tmp_path / "c" / "book.json"))
+                         "--registry", honest_registry, "--book", str(tmp_path / "c" / "book.json"))
     assert code == 0, out + err
     assert json.loads(out)["ok"] is True and json.loads(out)["root_hash"] == str(root)
+    code, _, err = run(capsys, "audit-epoch", "--rpc", url, "--registry", honest_registry, "--epoch", "1")
+    assert code != 0 and "has no engine(): give --engine ADDRESS" in err  # a CommitmentRegistry names no engine
+    code, _, err = run(capsys, "audit-epoch", "--rpc", url, "--engine", address, "--registry", honest_registry, "--epoch", "2")
+    assert code != 0 and "has no root for epoch 2" in err
     # attack: the operator commits and publishes the book without the account with the most equity
     honest = book_from_json(json.loads((tmp_path / "c" / "book.json").read_text()))
     left_out = max(honest.accounts, key=lambda a: margin.equity(a.collateral, list(a.positions.values()), honest.markets))
@@ -108,14 +119,19 @@ def test_audit_epoch_passes_an_honest_book_and_names_a_left_out_account(capsys, 
     save_book(partial, tmp_path / "partial.json")
     partial_root = commit_accounts(partial.accounts, partial.markets, None, 1).root
     assert partial_root.equity < int(json.loads((tmp_path / "c" / "root.json").read_text())["root"]["equity"])
+    post_root(Contract(anvil_chain, "CommitmentRegistry", dishonest_registry, load_artifact("CommitmentRegistry")), 1,
+              partial_root, node_signer(anvil_chain, 0))
     code, out, err = run(capsys, "--json", "audit-epoch", "--rpc", url, "--engine", address, "--epoch", "1",
-                         "--root", hex(partial_root.hash), "--book", str(tmp_path / "partial.json"))
+                         "--registry", dishonest_registry, "--book", str(tmp_path / "partial.json"))
     assert code == 1
     findings = json.loads(out)["findings"]
     assert f"operator's book: accountCount: checkpoint 4, book 3" in findings
     assert any(f.startswith("operator's book: collateralSumWad: checkpoint") for f in findings)
     assert f"account {left_out.account_id}: in the engine, missing from the book" in findings
     assert f"root: posted {partial_root.hash}, rebuilt from the engine {root}" in findings
+    code, out, _ = run(capsys, "--json", "audit-epoch", "--rpc", url, "--engine", address, "--epoch", "1",
+                       "--root", hex(partial_root.hash))  # the root alone: the rebuilt one differs
+    assert code == 1 and json.loads(out)["findings"] == [f"root: posted {partial_root.hash}, rebuilt from the engine {root}"]
     code, _, err = run(capsys, "audit-epoch", "--rpc", url, "--engine", address, "--epoch", "9")
     assert code != 0 and "checkpoint 9 does not exist" in err and "Traceback" not in err
 

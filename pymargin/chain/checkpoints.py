@@ -32,6 +32,45 @@ def engine_at(chain: Chain, address: str) -> Contract:
     return Contract(chain, "MarginEngine", address, load_artifact("MarginEngine"))
 
 
+_POSTED_ROOT_ABI = [
+    {"type": "function", "name": "rootOf", "stateMutability": "view",
+     "inputs": [{"name": "epoch", "type": "uint256"}],
+     "outputs": [{"name": "root", "type": "tuple", "components": [
+         {"name": "hash", "type": "uint256"}, {"name": "equity", "type": "uint256"}, {"name": "mm", "type": "uint256"}]}]},
+    {"type": "function", "name": "engine", "stateMutability": "view", "inputs": [],
+     "outputs": [{"name": "", "type": "address"}]},
+    {"type": "error", "name": "UnknownEpoch", "inputs": [{"name": "epoch", "type": "uint256"}]},
+]
+
+
+def posted_root_hash(chain: Chain, registry: str, epoch: int) -> int:
+    """The root hash a registry (SolvencyRegistry or CommitmentRegistry: both have ``rootOf(epoch)``)
+    holds for ``epoch``; UserError if none is posted."""
+    contract = _registry(chain, registry)
+    try:
+        return contract.call("rootOf", epoch)[0]
+    except ContractRevert:
+        raise UserError(f"the registry at {contract.address} has no root for epoch {epoch}") from None
+
+
+def registry_engine(chain: Chain, registry: str) -> str:
+    """The engine address a SolvencyRegistry checks (its ``engine()``); UserError if it has none."""
+    contract = _registry(chain, registry)
+    try:
+        return contract.call("engine")
+    except Exception:
+        raise UserError(f"the contract at {contract.address} has no engine(): give --engine ADDRESS") from None
+
+
+def _registry(chain: Chain, address: str) -> Contract:
+    if not Web3.is_address(address):
+        raise UserError(f"--registry {address!r} is not an address")
+    address = Web3.to_checksum_address(address)
+    if not chain.w3.eth.get_code(address):
+        raise UserError(f"no contract at {address} on chain {chain.chain_id}")
+    return Contract(chain, "Registry", address, {"abi": _POSTED_ROOT_ABI})
+
+
 def checkpoint_data(engine: Contract, checkpoint_id: int) -> CheckpointData:
     """The CheckpointData of ``checkpoint_id`` from its CheckpointTaken event; UserError if the id is
     unknown or the event's data does not hash to ``checkpointHash(id)``."""

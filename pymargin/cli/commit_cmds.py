@@ -262,31 +262,38 @@ def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | No
 
 @click.command("audit-epoch")
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", required=True, help="RPC URL of the chain [env PYMARGIN_RPC_URL].")
-@click.option("--engine", required=True, help="MarginEngine address.")
+@click.option("--engine", default=None, help="MarginEngine address [default: the --registry's engine()].")
 @click.option("--epoch", type=int, required=True, help="Epoch = the engine's checkpoint id.")
-@click.option("--root", "root_hash", default=None, help="The posted root hash (decimal or 0x-hex) to compare with.")
+@click.option("--registry", default=None, help="Registry holding the posted root (rootOf(epoch)): SolvencyRegistry or CommitmentRegistry.")
+@click.option("--root", "root_hash", default=None, help="The posted root hash (decimal or 0x-hex) to compare with, instead of --registry.")
 @click.option("--book", "book_path", type=click.Path(path_type=Path), default=None,
               help="The operator's published book (book.json written by commit) to compare account by account.")
 @click.pass_obj
-def audit_epoch_cmd(ctx, rpc: str, engine: str, epoch: int, root_hash: str | None, book_path: Path | None) -> None:
+def audit_epoch_cmd(ctx, rpc: str, engine: str | None, epoch: int, registry: str | None, root_hash: str | None,
+                    book_path: Path | None) -> None:
     """Rebuild an epoch's book from the engine and check it: aggregates, root, every account.
 
     Reads checkpoint EPOCH (its event, hash checked), the engine's state at its block, and
     recomputes the aggregates (account count, Σ collateral, per market Σ long size, Σ cost basis,
     Σ size·f) and the salt-0 root at the checkpoint's market views. Compares them with the
-    checkpoint, with --root, and with the operator's --book account by account. Exits 1 naming
-    every mismatch.
+    checkpoint, with the root posted in --registry (or --root), and with the operator's --book
+    account by account. Exits 1 naming every mismatch.
 
     \b
     Example:
+      pymargin audit-epoch --rpc http://127.0.0.1:8545 --registry 0x... --epoch 3
       pymargin audit-epoch --rpc http://127.0.0.1:8545 --engine 0x... --epoch 3 --book epoch-3/book.json
     """
     import sys
 
     from pymargin.chain import devnet
     from pymargin.chain.audit import audit_epoch
-    from pymargin.chain.checkpoints import engine_at
+    from pymargin.chain.checkpoints import engine_at, posted_root_hash, registry_engine
 
+    if root_hash is not None and registry is not None:
+        raise UserError("give --registry (its posted root) or --root HASH, not both")
+    if engine is None and registry is None:
+        raise UserError("audit-epoch needs --engine ADDRESS or --registry ADDRESS")
     expected_root = _root_hash(root_hash) if root_hash is not None else None
     operator_book = None
     if book_path is not None:
@@ -294,7 +301,11 @@ def audit_epoch_cmd(ctx, rpc: str, engine: str, epoch: int, root_hash: str | Non
 
         book = load_book(book_path)
         operator_book = (book.accounts, book.markets)
-    contract = engine_at(devnet.connect(rpc), engine)
+    chain = devnet.connect(rpc)
+    if registry is not None:
+        expected_root = posted_root_hash(chain, registry, epoch)
+        engine = engine or registry_engine(chain, registry)
+    contract = engine_at(chain, engine)
     with ctx.progress.status(f"rebuilding epoch {epoch} from the engine"):
         audit = audit_epoch(contract, epoch, expected_root, operator_book)
     data = {"ok": audit.ok, "epoch": epoch, "block": audit.block, "accounts": audit.accounts,
