@@ -144,11 +144,10 @@ def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore) -> None:
     Example:
       pymargin post-epoch epoch-1.json --rpc http://127.0.0.1:8545 --registry 0x...
     """
-    from pymargin.chain.compile import load_artifact
-    from pymargin.chain.contracts import Contract
+    from pymargin.chain.checkpoints import checkpoint_data, engine_at
     from pymargin.chain.devnet import connect
-    from pymargin.chain.solvency import (epoch_figures, fetch_checkpoint, post_epoch, registry_contract, registry_shape,
-                                         registry_statement, statement_mismatch)
+    from pymargin.chain.solvency import (epoch_figures, post_epoch, registry_contract, registry_shape, registry_statement,
+                                         statement_mismatch)
     from pymargin.chain.tx import ContractRevert
     from pymargin.errors import Revert
     from pymargin.cli.chain_cmds import _signer
@@ -164,9 +163,9 @@ def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore) -> None:
         engine_address = contract.call("engine")
         if int(engine_address, 16) != s.engine:
             raise UserError(f"the proof is for engine {hex(s.engine)}; the registry's engine is {engine_address}")
-        engine = Contract(chain, "MarginEngine", engine_address, load_artifact("MarginEngine"))
+        engine = engine_at(chain, engine_address)
         contract.decoder.add(engine.artifact["abi"])
-        checkpoint = fetch_checkpoint(engine, s.checkpoint_id)
+        checkpoint = checkpoint_data(engine, s.checkpoint_id)
         expected = registry_statement(registry_shape(contract), chain.chain_id, s.registry, s.engine, checkpoint, s.root, s.totals)
         mismatch = statement_mismatch(s, expected)
         if mismatch:
