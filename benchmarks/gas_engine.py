@@ -8,12 +8,17 @@ embedded devnet and anvil (both run cancun) and the chain only changes the wall 
 
     .venv/bin/python benchmarks/gas_engine.py            # embedded devnet
     .venv/bin/python benchmarks/gas_engine.py --anvil    # anvil
+    .venv/bin/python benchmarks/gas_engine.py --before db3581f   # add the gas recorded at a git commit
+
+``--before REV`` reads the table of ``benchmarks/gas_engine.md`` at git revision REV (``git show``)
+and adds its gas and the difference as columns, matched by (operation, case).
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import subprocess
 import time
 from pathlib import Path
 
@@ -77,6 +82,8 @@ def measure(chain) -> list[tuple[str, str, int]]:
     run("withdraw", "3 positions (accrues, margin check)", engine, "withdraw", 0, 1_000 * USD, sender=u1)
     run("transferCollateral", "cross → new isolated sub-account", engine, "transferCollateral", 0, 2, 1_000 * WAD, sender=u1)
     run("depositInsurance", "", engine, "depositInsurance", 100 * USD, sender=u4)
+    fees = engine.call("ownerFeesWad") // 10**12  # before the bad debt below, which fees must cover first
+    run("withdrawFees", "owner", engine, "withdrawFees", owner.address, fees, sender=owner)
     engine.transact("trade", 0, c, 1, b, 0, 49 * WAD, 2000 * WAD, sender=op, gas=TX_GAS)  # isolated, near IM
     for price in (1880, 1700):
         set_next_timestamp(chain, min_next_timestamp(chain) + 1)
@@ -84,39 +91,68 @@ def measure(chain) -> list[tuple[str, str, int]]:
         size = 25 * WAD if price == 1880 else 24 * WAD
         case = "partial, liquidator has a position" if price == 1880 else "rest, shortfall to insurance and bad debt"
         run("liquidate", case, engine, "liquidate", 0, c, 1, 0, size, sender=u1)
-    fees = engine.call("accruedFees") // 10**12
-    run("withdrawFees", "owner", engine, "withdrawFees", owner.address, fees, sender=owner)
+    run("checkpoint", "keeper, 3 markets (accrues each, stores the digest, emits the data)", engine, "checkpoint",
+        sender=keeper)
     run("pause", "owner", engine, "pause", sender=owner)
     run("unpause", "owner", engine, "unpause", sender=owner)
     assert engine.call("badDebt") > 0, "the bad-debt case did not leave bad debt"
     return rows
 
 
-def table(rows: list[tuple[str, str, int]]) -> str:
+def table(rows: list[tuple[str, str, int]], before: dict[tuple[str, str], int] | None = None,
+          rev: str = "") -> str:
+    """The markdown table; with ``before`` two more columns: the gas at ``rev`` and the difference."""
     baseline = rows[0][2]
-    lines = ["| operation | case | gas | × ERC-20 transfer |", "|---|---|---:|---:|"]
-    lines += [f"| {name} | {case} | {gas:,} | {gas / baseline:.2f} |" for name, case, gas in rows]
+    head = "| operation | case | gas | × ERC-20 transfer |"
+    rule = "|---|---|---:|---:|"
+    if before is not None:
+        head += f" gas at {rev} | added |"
+        rule += "---:|---:|"
+    lines = [head, rule]
+    for name, case, gas in rows:
+        line = f"| {name} | {case} | {gas:,} | {gas / baseline:.2f} |"
+        if before is not None:
+            old = before.get((name, case))
+            line += f" {old:,} | {gas - old:+,} |" if old is not None else " — | new |"
+        lines.append(line)
     return "\n".join(lines)
+
+
+def recorded_gas(rev: str) -> dict[tuple[str, str], int]:
+    """{(operation, case): gas} from benchmarks/gas_engine.md as recorded at git revision ``rev``."""
+    text = subprocess.run(["git", "show", f"{rev}:benchmarks/gas_engine.md"], check=True, capture_output=True,
+                          text=True, cwd=Path(__file__).parent).stdout
+    out = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[2].replace(",", "").isdigit():
+            out[(cells[0], cells[1])] = int(cells[2].replace(",", ""))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--anvil", action="store_true", help="measure on anvil instead of the embedded devnet")
     parser.add_argument("--no-write", action="store_true", help=f"print only; do not rewrite {RESULTS.name}")
+    parser.add_argument("--before", metavar="REV", default=None, help="add the gas recorded at git revision REV")
     args = parser.parse_args()
+    before = recorded_gas(args.before) if args.before else None
     compile_contracts()
     started = time.perf_counter()
     with (devnet.start_anvil() if args.anvil else devnet.embedded()) as chain:
         rows = measure(chain)
     elapsed = time.perf_counter() - started
-    command = "benchmarks/gas_engine.py" + (" --anvil" if args.anvil else "")
+    command = "benchmarks/gas_engine.py" + (" --anvil" if args.anvil else "") + (f" --before {args.before}" if args.before else "")
     text = (
         f"# MarginEngine gas per operation\n\n"
         f"Command: `.venv/bin/python {command}` ({'anvil' if args.anvil else 'embedded devnet'}, "
         f"{elapsed:.1f} s wall). solc {SOLC_VERSION}, optimizer 200 runs, viaIR, evm cancun; "
         f"Python {platform.python_version()}. Gas is the receipt's `gasUsed` (21,000 intrinsic included); "
         f"every measured transaction runs in a new second, so touched markets accrue funding; the figures are "
-        f"identical on the embedded devnet and anvil.\n\n{table(rows)}\n"
+        f"identical on the embedded devnet and anvil."
+        + (f" `gas at {args.before}` is the figure recorded at that commit, `added` the difference "
+           f"(what the running aggregates and checkpoint bookkeeping of spec §5.11 cost)." if before else "")
+        + f"\n\n{table(rows, before, args.before or '')}\n"
     )
     print(text)
     if not args.no_write:

@@ -57,8 +57,8 @@ contract MarginEngine is Ownable2Step, Pausable {
         int256 fundingIndexWad; // cumulative funding per base unit, WAD quote
         uint256 lastFundingTime; // seconds
         uint256 openInterest; // total long size, WAD base units (= Σ max(size, 0), the long-size aggregate)
-        int256 costBasisSumWad; // Σ cost basis over every account's position (spec §5.11)
-        int256 sizeFundingSumWad2; // Σ size · f over every account's position, exact (WAD²)
+        int256 costBasisSumBiased; // SUM_BIAS + Σ cost basis over every account's position (WAD, spec §5.11)
+        int256 sizeFundingSumBiased; // SUM_BIAS + Σ size · f over every account's position, exact (WAD²)
     }
 
     struct Account {
@@ -80,6 +80,9 @@ contract MarginEngine is Ownable2Step, Pausable {
     int256 internal constant FUNDING_INDEX_BOUND = 2 ** 100; // |F| < 2^100
     int256 internal constant COLLATERAL_BOUND = 2 ** 128; // |collateral| < 2^128
     uint256 internal constant AMOUNT_BOUND = 2 ** 128; // token and WAD amounts of one operation
+    /// @dev The aggregate sums are stored plus 2^254; every reachable |sum| is < 2^227, so the stored
+    ///      value stays in int256 and never reaches 0 (a zero → non-zero write costs 20,000 gas, else 2,900).
+    int256 internal constant SUM_BIAS = 2 ** 254;
 
     /// @notice The collateral ERC-20.
     IERC20 public immutable collateralToken;
@@ -98,8 +101,8 @@ contract MarginEngine is Ownable2Step, Pausable {
     AccountKey[] private _accountList;
     EnumerableSet.AddressSet private _keepers;
     EnumerableSet.AddressSet private _operators;
-    /// @dev Σ collateral over every account, WAD quote (spec §5.11).
-    int256 private _collateralSumWad;
+    /// @dev SUM_BIAS + Σ collateral over every account, WAD quote (spec §5.11).
+    int256 private _collateralSumBiased = SUM_BIAS;
     /// @dev keccak256(abi.encode(CheckpointData)) and block number of checkpoint id = index + 1.
     bytes32[] private _checkpointHashes;
     uint256[] private _checkpointBlocks;
@@ -251,6 +254,8 @@ contract MarginEngine is Ownable2Step, Pausable {
         m.name = name;
         m.params = params;
         m.lastFundingTime = block.timestamp;
+        m.costBasisSumBiased = SUM_BIAS;
+        m.sizeFundingSumBiased = SUM_BIAS;
         emit MarketAdded(marketId, address(oracle), name);
         emit MarketParamsSet(marketId, params);
     }
@@ -354,7 +359,7 @@ contract MarginEngine is Ownable2Step, Pausable {
         data.blockNumber = block.number;
         data.timestamp = block.timestamp;
         data.accountCount = _accountList.length;
-        data.collateralSumWad = _collateralSumWad;
+        data.collateralSumWad = _collateralSumBiased - SUM_BIAS;
         data.vaultBalanceWad = collateralToken.balanceOf(address(this)) * collateralScale;
         data.accruedFeesWad = accruedFees;
         data.insuranceFundWad = insuranceFund;
@@ -614,7 +619,7 @@ contract MarginEngine is Ownable2Step, Pausable {
         for (uint256 i = 0; i < markets.length; ++i) {
             markets[i] = _aggregate(_markets[i]);
         }
-        return (_accountList.length, _collateralSumWad, markets);
+        return (_accountList.length, _collateralSumBiased - SUM_BIAS, markets);
     }
 
     /// @notice Number of checkpoints taken (ids are 1 .. checkpointCount()).
@@ -696,7 +701,7 @@ contract MarginEngine is Ownable2Step, Pausable {
     // ------------------------------------------------------------------------------------------
 
     function _aggregate(Market storage m) private view returns (MarketAggregate memory) {
-        return MarketAggregate(m.openInterest, m.costBasisSumWad, m.sizeFundingSumWad2);
+        return MarketAggregate(m.openInterest, m.costBasisSumBiased - SUM_BIAS, m.sizeFundingSumBiased - SUM_BIAS);
     }
 
     function _checkpointIndex(uint256 id) private view returns (uint256) {
@@ -899,7 +904,7 @@ contract MarginEngine is Ownable2Step, Pausable {
     /// @dev Every collateral write: CollateralOutOfBounds unless |value| < 2^128; keeps Σ collateral.
     function _setCollateral(address owner, uint256 sub, Account storage acc, int256 value) private {
         if (value <= -COLLATERAL_BOUND || value >= COLLATERAL_BOUND) revert CollateralOutOfBounds(owner, sub, value);
-        _collateralSumWad += value - acc.collateral;
+        _collateralSumBiased += value - acc.collateral;
         acc.collateral = value;
     }
 
@@ -908,8 +913,8 @@ contract MarginEngine is Ownable2Step, Pausable {
     function _writePosition(Market storage m, Position storage pos, int256 size, int256 costBasis, int256 fundingIndex)
         private
     {
-        m.costBasisSumWad += costBasis - pos.costBasis;
-        m.sizeFundingSumWad2 += size * fundingIndex - pos.size * pos.fundingIndex;
+        m.costBasisSumBiased += costBasis - pos.costBasis;
+        m.sizeFundingSumBiased += size * fundingIndex - pos.size * pos.fundingIndex;
         pos.size = size;
         pos.costBasis = costBasis;
         pos.fundingIndex = fundingIndex;

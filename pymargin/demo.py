@@ -9,8 +9,9 @@ sum tree and proves solvency (Groth16) → cross-check every account's stored st
 between the Python mirror (run in lockstep with the chain) and the contract → post the epoch
 against the checkpoint (the registry verifies the proofs against the engine's checkpoint and checks
 that the vault less the fees owed covers the liabilities L) → verify the proofs again with py-ecc
-and with snarkjs → check one user's inclusion in Python and on-chain → write the report and the
-verification page (verify.html) users check their own inclusion proofs with.
+and with snarkjs → check one user's inclusion in Python and on-chain → audit the epoch (rebuild the salt-0 root from the
+engine at the checkpoint block, compare with the posted one) → write the report and the verification
+page (verify.html) users check their own inclusion proofs with.
 
 Everything random comes from ``seed``: the same seed gives the same book, prices and root.
 """
@@ -90,6 +91,7 @@ class DemoResult:
     verify_gas: int = 0
     verifiers: dict[str, bool] = field(default_factory=dict)
     inclusion: dict[str, bool] = field(default_factory=dict)
+    audit: dict[str, bool] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -98,6 +100,7 @@ class DemoResult:
             self.crosscheck_mismatches == 0
             and bool(self.verifiers) and all(self.verifiers.values())
             and bool(self.inclusion) and all(self.inclusion.values())
+            and bool(self.audit) and all(self.audit.values())
             and self.reserves_wad >= self.liabilities_wad
         )
 
@@ -139,6 +142,8 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     from pymargin.commit.commitment import commit_accounts
     from pymargin.commit.inclusion import parse_proof, proof_document, verify_proof
     from pymargin.chain import solvency as onchain
+    from pymargin.chain.audit import audit_epoch
+    from pymargin.chain.checkpoints import book_at_checkpoint
     from pymargin.zk import circuits
     from pymargin.zk.inputs import epoch_statement
     from pymargin.zk.statement import Shape
@@ -207,8 +212,9 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     started = time.perf_counter()
     progress.info("the keeper takes an engine checkpoint; trading, funding and prices go on while the operator proves")
     _expect(dual.op("checkpoint", owner), "checkpoint")
-    checkpoint = onchain.fetch_checkpoint(dep.engine, dual.py.checkpoint_count())
-    engine = mirror(dep, block=checkpoint.block_number)  # the engine as of the checkpoint's block
+    at_checkpoint = book_at_checkpoint(dep.engine, dual.py.checkpoint_count())  # the book at the end of its block
+    checkpoint = at_checkpoint.data
+    engine = mirror(dep, block=checkpoint.block_number)  # the engine as of the checkpoint's block, for the report
     result.checkpoint_id, result.checkpoint_block = checkpoint.id, checkpoint.block_number
     liquidations += market.price_step(config.steps + 1, liquidator)
     result.fills_after_checkpoint = market.fill_round(players)
@@ -218,11 +224,10 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
 
     # -- commit the book as of the checkpoint, prove, post, verify ------------------------------------------
     started = time.perf_counter()
-    book = engine.accounts()
-    views = dict(enumerate(checkpoint.markets))
+    book, views = at_checkpoint.accounts, at_checkpoint.markets
     depth = max(config.batch_log2, (len(book) - 1).bit_length())
     shape = Shape(config.batch_log2, depth - config.batch_log2, MARKETS_IN_CIRCUIT)
-    secret = keccak(f"pymargin-demo-operator-secret:{config.seed}".encode())
+    secret = None  # an engine book is committed with salt 0: anyone can rebuild its root (audit-epoch)
     progress.info(f"committing {len(book)} accounts as of block {checkpoint.block_number} (tree depth {depth})")
     commitment = commit_accounts(book, views, secret, epoch=checkpoint.id, depth=depth)
     result.root = hex(commitment.root.hash)
@@ -295,6 +300,14 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
         "on-chain": bool(registry.call("verifyInclusionAt", checkpoint.id, commit_onchain.leaf_arg(leaf), leaf_node.equity, leaf_node.mm, index, siblings)),
     }
     watch.lap("inclusion", started)
+
+    # -- anyone audits the epoch: the book rebuilt from the engine at the checkpoint block, root as posted -----
+    started = time.perf_counter()
+    audit = audit_epoch(dep.engine, checkpoint.id, onchain.epoch_figures(registry, checkpoint.id).root.hash, depth=registry.call("treeDepth"))
+    result.audit = {"root rebuilt from the engine = posted root": audit.ok}
+    for line in audit.findings[:10]:
+        progress.info(f"  AUDIT {line}")
+    watch.lap("audit", started)
 
     # -- report ----------------------------------------------------------------------------------------------
     started = time.perf_counter()

@@ -19,6 +19,7 @@ def _check_outputs(out_dir, summary: dict) -> None:
     assert summary["crosscheck_mismatches"] == 0 and summary["crosscheck_values"] > 100
     assert all(summary["verifiers"].values()) and len(summary["verifiers"]) == 3
     assert summary["inclusion"] == {"python": True, "on-chain": True}
+    assert summary["audit"] == {"root rebuilt from the engine = posted root": True}
     assert summary["reserves_wad"] >= summary["liabilities_wad"] > 0
     assert summary["checkpoint_id"] == 1 and summary["checkpoint_block"] > 0 and summary["fills_after_checkpoint"] > 0
     epoch = json.loads((out_dir / "epoch.json").read_text())

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from pymargin.chain import tx
 from pymargin.chain.deploy import deploy_from_config
+from pymargin.errors import UserError
+from pymargin.model import MAX_MARKETS
 from pymargin.risk import calibration, data
 from pymargin.risk.margin_call import to_wad
 
@@ -21,3 +27,12 @@ def test_deploy_config_puts_the_calibrated_params_on_chain(chain, tmp_path):
         assert tuple(on_chain) == tuple(getattr(cal.params, f) for f in calibration.RISK_PARAM_FIELDS)
         price, _, imf, mmf = engine.call("marketView", i)
         assert (price, imf, mmf) == (prices[cal.params.name], cal.params.imf_wad, cal.params.mmf_wad)
+
+
+def test_deploy_config_refuses_more_markets_than_the_engine_holds():
+    s = data.load_market("btc")
+    cal = calibration.calibrate_market(s, 0, daily_funding=data.load_funding_daily(s.name)[1])
+    cals = [dataclasses.replace(cal, params=dataclasses.replace(cal.params, market_id=i, name=f"M{i}"))
+            for i in range(MAX_MARKETS + 1)]
+    with pytest.raises(UserError, match=f"5 markets: the engine holds at most {MAX_MARKETS}"):
+        calibration.deploy_config(cals, {f"M{i}": 10**18 for i in range(MAX_MARKETS + 1)})

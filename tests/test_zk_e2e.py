@@ -6,7 +6,8 @@ equity), the rest healthy; the tree has depth 3 (K = 2, T = 1: two chained batch
 The posted figures equal pymargin.batch on the same book; a user checks inclusion on-chain and with
 `pymargin check-inclusion --rpc --registry`; the attacks the registry must stop — an account left
 out, a registry with another K, proofs of an older checkpoint, a replay — fail with their errors.
-The CLI path (`post-epoch`, `check-inclusion --rpc --registry`) runs against a fresh anvil node.
+The CLI path (`post-epoch`, `check-inclusion --rpc --registry`, `audit-epoch`) runs against a fresh
+anvil node. Engine books are committed with salt 0, so the audit rebuilds the posted root.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pymargin import batch
 from pymargin.chain import commitments as commit_onchain
 from pymargin.chain import solvency as onchain
 from pymargin.chain import tx
+from pymargin.chain.audit import audit_epoch
+from pymargin.chain.checkpoints import book_at_checkpoint, checkpoint_data
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import ContractRevert
 from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine, mirror
@@ -31,10 +34,11 @@ from pymargin.zk.backends import Groth16pyBackend
 from pymargin.zk.inputs import epoch_statement
 from pymargin.zk.solvency import EpochProof, prove_epoch
 from pymargin.zk.statement import Shape
+from pymargin.zk.wellformed import BASE_FIELD_Q
 from cli_support import run_cli
 
 SHAPE = Shape(k=2, t=1, m=4)
-SECRET = bytes(range(100, 132))
+SECRET = None  # an engine book is committed with salt 0 (spec §6.2): anyone can rebuild its root
 TOKEN = 10**6  # the test token has 6 decimals
 ANVIL_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil's well-known account 1
 
@@ -107,12 +111,10 @@ def epoch1(chain_session):
     compile_contracts()
     v = open_venue(chain)
     receipt = v.dep.engine.transact("checkpoint", sender=v.keeper, gas=TX_GAS)
-    cp = onchain.fetch_checkpoint(v.dep.engine, 1)
+    book = book_at_checkpoint(v.dep.engine, 1)
+    cp, accounts, views = book.data, book.accounts, book.markets
     assert cp.block_number == receipt.blockNumber
-    engine_then = mirror(v.dep, block=cp.block_number)
-    accounts = engine_then.accounts()
-    views = dict(enumerate(cp.markets))
-    assert engine_then.market_views() == views
+    assert mirror(v.dep, block=cp.block_number).market_views() == views
     # trading, funding and prices go on while the operator commits and proves
     eth = cp.markets[0].price_wad
     _trade(v, 0, 2, 4, 1_414_213_562_373_095_048, eth)
@@ -177,13 +179,16 @@ def test_epoch_with_liquidatable_and_underwater_accounts_posts(e):
     siblings = [commit_onchain.node_arg(n) for n in commitment.tree.siblings(index)]
     assert registry.call("verifyInclusionAt", 1, commit_onchain.leaf_arg(leaf), node.equity, node.mm, index, siblings)
     assert not registry.call("verifyInclusionAt", 1, commit_onchain.leaf_arg(leaf), node.equity + 1, node.mm, index, siblings)
+    # anyone rebuilds the book from the engine at the checkpoint block: the same root as posted
+    audit = audit_epoch(v.dep.engine, 1, figures.root.hash, depth=registry.call("treeDepth"))
+    assert audit.ok and audit.root_hash == s.root.hash and audit.accounts == len(e["accounts"])
     # a replay of the same epoch
     _rejects(registry, e["epoch"], cp, v.operator, "EpochNotIncreasing", (1, 1))
 
 
 def test_proofs_of_an_older_checkpoint_do_not_post_against_a_newer_one(e):
     v = e["v"]
-    cp2 = onchain.fetch_checkpoint(v.dep.engine, 2)
+    cp2 = checkpoint_data(v.dep.engine, 2)
     assert cp2.markets != e["cp"].markets and cp2.aggregates != e["cp"].aggregates
     moved = dataclasses.replace(e["epoch"], statement=dataclasses.replace(e["statement"], checkpoint_id=2))
     _rejects(e["registry"], moved, cp2, v.operator, "InvalidBatchProof", (0,))
@@ -202,6 +207,26 @@ def test_a_book_without_an_account_does_not_post(e):
     assert statement.totals.deficit_wad < s.totals.deficit_wad
     epoch, _ = prove_epoch(commitment, SECRET, statement, "groth16py", workers=2)
     _rejects(e["registry"], epoch, cp, v.operator, "InvalidBatchProof", (0,))
+    # and an audit of the operator's book names the account
+    audit = audit_epoch(v.dep.engine, cp.id, commitment.root.hash, (left_out, e["views"]), depth=SHAPE.depth)
+    missing = e["accounts"][3].account_id
+    assert f"account {missing}: in the engine, missing from the book" in audit.findings
+    assert any(f.startswith("root: posted") for f in audit.findings)
+
+
+@pytest.mark.parametrize("coordinate", ["pi_a.x + q", "pi_c.y + q", "pi_a.y ≡ y + 2^256 (mod q)"])
+def test_non_canonical_batch_proof_is_rejected_by_the_registry(e, coordinate):
+    """The issue's encodings (a coordinate ≥ q; the plain snarkjs template's malleable A.y) of a valid proof."""
+    epoch = e["epoch"]
+    proof = epoch.proofs[1]
+    (ax, ay), (cx, cy) = proof.a, proof.c
+    bad = {
+        "pi_a.x + q": dataclasses.replace(proof, a=(ax + BASE_FIELD_Q, ay)),
+        "pi_c.y + q": dataclasses.replace(proof, c=(cx, cy + BASE_FIELD_Q)),
+        "pi_a.y ≡ y + 2^256 (mod q)": dataclasses.replace(proof, a=(ax, (ay + 2**256) % BASE_FIELD_Q + BASE_FIELD_Q)),
+    }[coordinate]
+    tampered = dataclasses.replace(epoch, proofs=(epoch.proofs[0], bad))
+    _rejects(e["registry"], tampered, e["cp"], e["v"].operator, "InvalidBatchProof", (1,))
 
 
 def test_a_registry_with_another_batch_size_rejects_a_partial_chain(e):
@@ -212,6 +237,10 @@ def test_a_registry_with_another_batch_size_rejects_a_partial_chain(e):
     s = dataclasses.replace(e["statement"], shape=Shape(k=SHAPE.depth, t=0, m=SHAPE.m), registry=int(other.address, 16))
     partial = EpochProof(s, e["epoch"].states[:2], e["epoch"].proofs[:1], e["epoch"].circuit, e["epoch"].setup_id)
     _rejects(other, partial, e["cp"], v.operator, "InvalidBatchProof", (0,))
+    # a circuit with fewer market slots than the engine can ever have is refused at deployment
+    with pytest.raises(ContractRevert) as exc:
+        onchain.deploy_registry(v.chain, v.owner, e["verifier"], v.dep.engine.address, e["hashers"], Shape(k=2, t=1, m=3))
+    assert (exc.value.name, exc.value.args_) == ("CircuitTooSmall", (3, v.dep.engine.call("MAX_MARKETS")))
     # and the full chain on a registry at another address
     same_shape = onchain.deploy_registry(v.chain, v.owner, e["verifier"], v.dep.engine.address, e["hashers"], SHAPE,
                                          operator=v.operator.address)
@@ -223,19 +252,25 @@ def test_cli_post_epoch_on_anvil(anvil_chain, tmp_path, capsys, monkeypatch):
     compile_contracts()
     v = open_venue(chain)
     v.dep.engine.transact("checkpoint", sender=v.keeper, gas=TX_GAS)
-    cp = onchain.fetch_checkpoint(v.dep.engine, 1)
+    book = book_at_checkpoint(v.dep.engine, 1)
+    cp = book.data
     keys = Groth16pyBackend().setup(circuits.solvency(SHAPE.k, SHAPE.m, SHAPE.t))
     verifier, _ = onchain.deploy_verifier(chain, keys, v.owner)
     hashers = commit_onchain.deploy_hashers(chain, v.owner)
     registry = onchain.deploy_registry(chain, v.owner, verifier, v.dep.engine.address, hashers, SHAPE, operator=v.operator.address)
-    commitment = commit_accounts(mirror(v.dep, block=cp.block_number).accounts(), dict(enumerate(cp.markets)), SECRET,
-                                 epoch=cp.id, depth=SHAPE.depth)
+    commitment = commit_accounts(book.accounts, book.markets, SECRET, epoch=cp.id, depth=SHAPE.depth)
     statement = epoch_statement(commitment, SECRET, SHAPE, chain.chain_id, int(registry.address, 16),
                                 int(v.dep.engine.address, 16), cp.id, len(cp.markets))
     _trade(v, 0, 2, 4, 1_414_213_562_373_095_048, cp.markets[0].price_wad)  # the book moves on
     epoch, _ = prove_epoch(commitment, SECRET, statement, "groth16py", workers=2)
     out = tmp_path / "epoch.json"
     epoch.save(out)
+    # a statement that is not the registry's (one account fewer than the engine has): refused before sending
+    edited = json.loads(out.read_text())
+    edited["statement"]["totals"]["account_count"] = str(statement.totals.account_count - 1)
+    (tmp_path / "edited.json").write_text(json.dumps(edited))
+    code, _, err = run_cli(capsys, "post-epoch", str(tmp_path / "edited.json"), "--rpc", chain.url, "--registry", registry.address)
+    assert code != 0 and "account count" in err and "Traceback" not in err
     monkeypatch.delenv("PYMARGIN_PRIVATE_KEY", raising=False)
     code, _, err = run_cli(capsys, "post-epoch", str(out), "--rpc", chain.url, "--registry", registry.address)
     assert code != 0 and "NotOperator" in err and "Traceback" not in err  # anvil's account 0 is not the operator
@@ -253,3 +288,7 @@ def test_cli_post_epoch_on_anvil(anvil_chain, tmp_path, capsys, monkeypatch):
     assert code == 0, err
     code, _, err = run_cli(capsys, "post-epoch", str(out), "--rpc", chain.url, "--registry", registry.address)
     assert code != 0 and "EpochNotIncreasing" in err and "Traceback" not in err
+    # anyone audits the posted epoch against the engine
+    code, stdout, err = run_cli(capsys, "--json", "audit-epoch", "--rpc", chain.url, "--registry", registry.address, "--epoch", "1")
+    assert code == 0, err
+    assert json.loads(stdout)["root_hash"] == str(statement.root.hash)

@@ -31,6 +31,7 @@ from pymargin.zk.r1cs import read_r1cs, unsatisfied
 from pymargin.zk.solvency import EpochProof, prove_epoch, recorded_shape, verify_epoch
 from pymargin.zk.statement import EMPTY_AGGREGATE, MarketAggregate, Shape, batch_public_hash, check_statement, context_hash
 from pymargin.zk.verify import verify
+from pymargin.zk.wellformed import BASE_FIELD_Q
 from pymargin.zk.witness import WitnessError, compute_witness, read_wtns, signal_indices
 from zk_books import book as random_book
 
@@ -187,6 +188,30 @@ def test_tampered_state_chain_is_rejected(world):
     assert len(verify_epoch(skipped, vk, SHAPE)) == 2
     assert verify_epoch(dataclasses.replace(epoch, proofs=epoch.proofs[:1], states=epoch.states[:2]), vk, SHAPE) == [
         "the chain has 1 proofs and 2 states; the circuit needs 2 and 3"]
+
+
+# --- attack: non-canonical proof encodings ----------------------------------------------------------
+
+@pytest.mark.parametrize("coordinate", ["pi_a.x + q", "pi_c.y + q", "pi_a.y ≡ y + 2^256 (mod q)"])
+def test_non_canonical_batch_proof_fails_all_three_verifiers(world, coordinate):
+    """A batch proof with a coordinate ≥ q (the last kind passed snarkjs's plain Solidity template):
+    py-ecc, snarkjs, verify_epoch and the verifier contract all reject it (the registry too:
+    tests/test_zk_e2e.py)."""
+    epoch = world["epoch"]
+    proof = epoch.proofs[1]
+    (ax, ay), (cx, cy) = proof.a, proof.c
+    bad = {
+        "pi_a.x + q": dataclasses.replace(proof, a=(ax + BASE_FIELD_Q, ay)),
+        "pi_c.y + q": dataclasses.replace(proof, c=(cx, cy + BASE_FIELD_Q)),
+        "pi_a.y ≡ y + 2^256 (mod q)": dataclasses.replace(proof, a=(ax, (ay + 2**256) % BASE_FIELD_Q + BASE_FIELD_Q)),
+    }[coordinate]
+    vk = world["vk"]
+    assert not verify(vk, bad)
+    assert not SnarkjsBackend.verify(vk, bad)
+    assert not onchain.verify_onchain(world["verifier"], bad)
+    tampered = dataclasses.replace(epoch, proofs=(epoch.proofs[0], bad))
+    name = coordinate.split()[0]
+    assert verify_epoch(tampered, vk, SHAPE) == [f"batch 1: malformed proof: {name} is not below the base-field modulus q"]
 
 
 # --- bad witnesses: the generator refuses them ----------------------------------------------------

@@ -16,10 +16,10 @@ from pathlib import Path
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import Contract, deploy_contract
 from pymargin.chain.devnet import Chain
-from pymargin.chain.tx import Signer, send
+from pymargin.chain.tx import Signer, revert_data, send
 from pymargin.commit.tree import Node
-from pymargin.engine.checkpoint import CheckpointData, checkpoint_digest
-from pymargin.errors import Revert, UserError
+from pymargin.engine.checkpoint import CheckpointData
+from pymargin.errors import Revert
 from pymargin.zk.calldata import verify_proof_calldata
 from pymargin.zk.circom import build_root
 from pymargin.zk.proof import Proof
@@ -36,11 +36,9 @@ DEPLOY_GAS = 2_000_000
 
 
 def verifier_artifacts(keys: Keys) -> Path:
-    """Compile the verifier of ``keys`` (generated once); return its artifacts folder."""
+    """Compile the verifier of ``keys`` (its source regenerated, rewritten only if it changed); return its artifacts folder."""
     folder = build_root() / "verifiers" / f"{keys.circuit.name}-{keys.circuit.key}-{keys.setup_id}"
-    source = folder / "src" / f"{VERIFIER_CONTRACT}.sol"
-    if not source.is_file():
-        write_verifier(keys.verifying_key(), source.parent, VERIFIER_CONTRACT)
+    write_verifier(keys.verifying_key(), folder / "src", VERIFIER_CONTRACT)
     compile_contracts(src_dir=folder / "src", out_dir=folder / "out", root=folder)
     return folder / "out"
 
@@ -52,10 +50,16 @@ def deploy_verifier(chain: Chain, keys: Keys, sender: Signer) -> tuple[Contract,
 
 
 def verify_onchain(verifier: Contract, proof: Proof) -> bool:
-    """The deployed verifier's answer (an eth_call with explicit gas) for ``proof``."""
-    a, b, c = proof.eth_words()
-    fn = verifier.functions.verifyProof(a, b, c, list(proof.public))
-    return bool(fn.call({"gas": VERIFY_GAS}))
+    """The deployed verifier's answer (an eth_call with explicit gas) for ``proof``: true iff it returns
+    the word 1; a revert (a public-signal count the verifier does not take: no such function) is false."""
+    call = {"to": verifier.address, "data": verify_proof_calldata(proof), "gas": VERIFY_GAS}
+    try:
+        out = bytes(verifier.chain.w3.eth.call(call))
+    except Exception as exc:
+        if revert_data(exc) is None:
+            raise
+        return False
+    return out == (1).to_bytes(32, "big")
 
 
 def verify_gas(chain: Chain, verifier: Contract, proof: Proof, sender: Signer) -> int:
@@ -138,29 +142,6 @@ def registry_statement(shape: Shape, chain_id: int, registry: int, engine: int, 
                      markets + (MarketView(0, 0, 0, 0),) * pad, aggregates + (EMPTY_AGGREGATE,) * pad, root, totals)
 
 
-def fetch_checkpoint(engine: Contract, checkpoint_id: int) -> CheckpointData:
-    """Checkpoint ``checkpoint_id`` of the engine, from its CheckpointTaken event in the checkpoint's block;
-    ContractRevert UnknownCheckpoint if the engine never took it, UserError if the event is missing or does
-    not hash to the stored checkpointHash (the node pruned its logs, or the data is not the engine's)."""
-    block = engine.call("checkpointBlock", checkpoint_id)
-    stored = engine.call("checkpointHash", checkpoint_id)
-    logs = engine.events.CheckpointTaken().get_logs(from_block=block, to_block=block, argument_filters={"id": checkpoint_id})
-    for log in logs:
-        data = CheckpointData.from_abi(_plain(log["args"]["data"]))
-        if checkpoint_digest(data) == bytes(stored):
-            return data
-    raise UserError(f"no CheckpointTaken event of checkpoint {checkpoint_id} in block {block} hashes to the engine's checkpointHash")
-
-
-def _plain(value):
-    """web3's decoded struct (AttributeDicts, lists) as plain tuples in field order."""
-    if hasattr(value, "values") and not isinstance(value, (str, bytes)):
-        return tuple(_plain(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return tuple(_plain(v) for v in value)
-    return value
-
-
 def user_reserves_wad(checkpoint: CheckpointData) -> int:
     """vault balance − owner fees (max(accrued fees − bad debt, 0)), or 0 below them: what the registry compares with L."""
     return max(checkpoint.vault_balance_wad - checkpoint.owner_fees_wad(), 0)
@@ -184,6 +165,25 @@ def post_epoch(registry: Contract, epoch: EpochProof, checkpoint: CheckpointData
     (ContractRevert with the registry's error on a rejection)."""
     gas = POST_GAS_BASE + POST_GAS_PER_BATCH * len(epoch.proofs)
     return registry.transact("postEpoch", *post_epoch_args(epoch, checkpoint), sender=sender, gas=gas)
+
+
+def registry_shape(registry: Contract) -> Shape:
+    """The circuit shape (K, T, M) the registry was deployed for."""
+    return Shape(registry.call("batchLog2"), registry.call("batchCountLog2"), registry.call("circuitMarkets"))
+
+
+def statement_mismatch(statement: Statement, expected: Statement) -> str | None:
+    """The first part of ``statement`` that differs from the registry's ``expected`` one (None: equal), in words."""
+    parts = [
+        ("circuit shape (K, T, M)", lambda s: s.shape), ("chain id", lambda s: s.chain_id), ("registry", lambda s: s.registry),
+        ("engine", lambda s: s.engine), ("checkpoint id", lambda s: s.checkpoint_id), ("market count", lambda s: s.market_count),
+        ("market views", lambda s: s.markets), ("market aggregates", lambda s: s.aggregates),
+        ("account count", lambda s: s.totals.account_count), ("Σ collateral", lambda s: s.totals.collateral_wad),
+    ]
+    for name, part in parts:
+        if part(statement) != part(expected):
+            return f"{name}: the proof has {part(statement)}, the registry computes {part(expected)}"
+    return None
 
 
 def epoch_figures(registry: Contract, epoch: int) -> EpochFigures:

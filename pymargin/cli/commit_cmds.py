@@ -52,7 +52,7 @@ def _registry(chain, address: str):
 
 @click.command("commit")
 @click.argument("positions", type=click.Path(path_type=Path), required=False)
-@click.option("--epoch", type=int, required=True, help="Epoch number of this commitment.")
+@click.option("--epoch", type=int, default=None, help="Epoch number of this commitment [default with --checkpoint/--block: the checkpoint id].")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="New folder for root.json and proofs/.")
 @click.option("--depth", type=int, default=None, help="Tree depth (2^depth leaves) [default: smallest that fits].")
 @click.option("--workers", type=int, default=None, help="Hashing processes [default: the CPUs available].")
@@ -61,48 +61,68 @@ def _registry(chain, address: str):
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="RPC URL: post the root to --registry (and read --engine).")
 @click.option("--registry", default=None, help="CommitmentRegistry address to post the root to (needs --rpc).")
 @click.option("--engine", default=None, help="Commit a deployed MarginEngine's state instead of a positions file (needs --rpc).")
+@click.option("--checkpoint", "checkpoint_id", type=int, default=None, help="With --engine: the book at this checkpoint's block, at its market views.")
+@click.option("--block", "block", type=int, default=None, help="With --engine: the book at the checkpoint taken in this block.")
 @click.option("--keystore", type=click.Path(path_type=Path), default=None, help="Keystore of the poster; password in PYMARGIN_KEYSTORE_PASSWORD.")
 @click.pass_obj
-def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only, rpc, registry, engine, keystore) -> None:
+def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only, rpc, registry, engine, checkpoint_id,
+               block, keystore) -> None:
     """Commit to a book: Poseidon leaves in a Merkle sum tree; write the root and one proof per account.
 
     Reads a positions file (JSON or CSV, see docs/positions.md) or, with --rpc and --engine, a deployed
-    margin engine. Writes OUT/root.json and OUT/proofs/<owner>-<sub>.json, all or nothing. Each proof
-    holds that account's salt only. With --rpc and --registry, posts (epoch, root) on-chain.
+    margin engine: its current state, or with --checkpoint ID (or --block N) its state at the end of
+    that checkpoint's block, valued at the checkpoint's market views. Writes OUT/root.json and
+    OUT/proofs/<owner>-<sub>.json, all or nothing; an engine book also OUT/book.json (its positions
+    file, for audit-epoch). Each proof holds that account's salt only; an engine's public book is
+    committed with salt 0 (no secret). With --rpc and --registry, posts (epoch, root) on-chain.
 
     \b
     Example:
       python -c 'import secrets; print(secrets.token_hex(32))' > secret.hex
       pymargin commit book.json --epoch 1 --out commit-1 --secret-file secret.hex
       pymargin check-inclusion commit-1/proofs/0xAbc...-0.json
+      pymargin commit --rpc http://127.0.0.1:8545 --engine 0x... --checkpoint 3 --out epoch-3
     """
     from pymargin.commit.commitment import commit_accounts
     from pymargin.commit.inclusion import check_new_folder, write_commitment
     from pymargin.commit.tree import cpu_workers
 
-    secret = _secret(secret_file)
     check_new_folder(out_dir)
     if registry and not rpc:
         raise UserError("--registry needs --rpc URL")
+    if (checkpoint_id is not None or block is not None) and not engine:
+        raise UserError("--checkpoint and --block need --rpc URL --engine ADDRESS")
+    extra = {}
     if engine:
         if not rpc:
             raise UserError("--engine needs --rpc URL")
         if positions:
             raise UserError("give either a positions file or --engine, not both")
-        accounts, markets = _engine_state(rpc, engine)
+        if secret_file is not None:
+            raise UserError("an engine's book is public and committed with salt 0: drop --secret-file")
+        secret = None
+        accounts, markets, checkpoint = _engine_book(rpc, engine, checkpoint_id, block)
+        if checkpoint is not None:
+            if epoch is not None and epoch != checkpoint:
+                raise UserError(f"--epoch {epoch} differs from the checkpoint id {checkpoint}: an engine epoch is its checkpoint id")
+            epoch = checkpoint
+        extra["book.json"] = _book_text(accounts, markets)
     elif positions:
         from pymargin.book import load_book
 
+        secret = _secret(secret_file)
         book = load_book(positions)
         accounts, markets = book.accounts, book.markets
     else:
         raise UserError("commit needs a positions file (or --rpc URL --engine ADDRESS)")
+    if epoch is None:
+        raise UserError("commit needs --epoch N (or --engine with --checkpoint ID / --block N)")
     started = time.perf_counter()
     with ctx.progress.status(f"building the Merkle sum tree over {len(accounts):,} accounts"):
         commitment = commit_accounts(accounts, markets, secret, epoch, depth, workers or cpu_workers())
     built = time.perf_counter() - started
     with ctx.progress.status("writing the root and the inclusion proofs"):
-        proofs = write_commitment(commitment, secret, out_dir, list(only) or None)
+        proofs = write_commitment(commitment, secret, out_dir, list(only) or None, extra)
     root = commitment.root
     data = {"epoch": epoch, "accounts": len(commitment.accounts), "depth": commitment.tree.depth,
             "root": root.to_json(), "out": str(out_dir), "proofs": len(proofs), "build_seconds": round(built, 2)}
@@ -123,24 +143,32 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
          title=f"committed in {built:.1f} s")
 
 
-def _engine_state(rpc: str, address: str):
-    """(accounts, market views) of a deployed MarginEngine, through pymargin.engine.Engine.from_chain."""
-    from web3 import Web3
-
+def _engine_book(rpc: str, address: str, checkpoint_id: int | None, block: int | None):
+    """(accounts, market views, checkpoint id or None) of a deployed MarginEngine: now, or at a checkpoint
+    (pymargin.chain.checkpoints.book_at_checkpoint) given by id or by the block it was taken in."""
     from pymargin.chain import devnet
-    from pymargin.chain.compile import compile_contracts, load_artifact
-    from pymargin.chain.contracts import Contract
+    from pymargin.chain.checkpoints import book_at_checkpoint, checkpoint_in_block, engine_at
     from pymargin.engine import Engine
 
-    if not Web3.is_address(address):
-        raise UserError(f"--engine {address!r} is not an address")
-    chain = devnet.connect(rpc)
-    compile_contracts()
-    if not chain.w3.eth.get_code(Web3.to_checksum_address(address)):
-        raise UserError(f"no contract at {address} on chain {chain.chain_id}")
-    contract = Contract(chain, "MarginEngine", Web3.to_checksum_address(address), load_artifact("MarginEngine"))
-    engine = Engine.from_chain(contract)
-    return engine.accounts(), engine.market_views()
+    if checkpoint_id is not None and block is not None:
+        raise UserError("give --checkpoint ID or --block N, not both")
+    contract = engine_at(devnet.connect(rpc), address)
+    if block is not None:
+        checkpoint_id = checkpoint_in_block(contract, block)
+    if checkpoint_id is None:
+        engine = Engine.from_chain(contract)
+        return engine.accounts(), engine.market_views(), None
+    book = book_at_checkpoint(contract, checkpoint_id)
+    return book.accounts, book.markets, checkpoint_id
+
+
+def _book_text(accounts, markets) -> str:
+    """The positions JSON (docs/positions.md) of an engine book, market names M<id>."""
+    import json
+
+    from pymargin.book import Book, book_to_json
+
+    return json.dumps(book_to_json(Book(dict(markets), {}, list(accounts))), indent=1) + "\n"
 
 
 @click.command("check-inclusion")
@@ -257,4 +285,68 @@ def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | No
          (["contract", "address"], [("CommitmentRegistry", registry.address)]))
 
 
-COMMANDS = [commit_cmd, check_inclusion_cmd, verify_page_cmd, deploy_commitments_cmd]
+@click.command("audit-epoch")
+@click.option("--rpc", envvar="PYMARGIN_RPC_URL", required=True, help="RPC URL of the chain [env PYMARGIN_RPC_URL].")
+@click.option("--engine", default=None, help="MarginEngine address [default: the --registry's engine()].")
+@click.option("--epoch", type=int, required=True, help="Epoch = the engine's checkpoint id.")
+@click.option("--registry", default=None, help="Registry holding the posted root (rootOf(epoch)): SolvencyRegistry or CommitmentRegistry.")
+@click.option("--root", "root_hash", default=None, help="The posted root hash (decimal or 0x-hex) to compare with, instead of --registry.")
+@click.option("--book", "book_path", type=click.Path(path_type=Path), default=None,
+              help="The operator's published book (book.json written by commit) to compare account by account.")
+@click.pass_obj
+def audit_epoch_cmd(ctx, rpc: str, engine: str | None, epoch: int, registry: str | None, root_hash: str | None,
+                    book_path: Path | None) -> None:
+    """Rebuild an epoch's book from the engine and check it: aggregates, root, every account.
+
+    Reads checkpoint EPOCH (its event, hash checked), the engine's state at its block, and
+    recomputes the aggregates (account count, Σ collateral, per market Σ long size, Σ cost basis,
+    Σ size·f) and the salt-0 root at the checkpoint's market views. Compares them with the
+    checkpoint, with the root posted in --registry (or --root), and with the operator's --book
+    account by account. Exits 1 naming every mismatch.
+
+    \b
+    Example:
+      pymargin audit-epoch --rpc http://127.0.0.1:8545 --registry 0x... --epoch 3
+      pymargin audit-epoch --rpc http://127.0.0.1:8545 --engine 0x... --epoch 3 --book epoch-3/book.json
+    """
+    import sys
+
+    from pymargin.chain import devnet
+    from pymargin.chain.audit import audit_epoch
+    from pymargin.chain.checkpoints import engine_at, posted_root_hash, registry_engine
+
+    if root_hash is not None and registry is not None:
+        raise UserError("give --registry (its posted root) or --root HASH, not both")
+    if engine is None and registry is None:
+        raise UserError("audit-epoch needs --engine ADDRESS or --registry ADDRESS")
+    expected_root = _root_hash(root_hash) if root_hash is not None else None
+    operator_book = None
+    if book_path is not None:
+        from pymargin.book import load_book
+
+        book = load_book(book_path)
+        operator_book = (book.accounts, book.markets)
+    chain = devnet.connect(rpc)
+    if registry is not None:
+        expected_root = posted_root_hash(chain, registry, epoch)
+        engine = engine or registry_engine(chain, registry)
+    contract = engine_at(chain, engine)
+    with ctx.progress.status(f"rebuilding epoch {epoch} from the engine"):
+        audit = audit_epoch(contract, epoch, expected_root, operator_book)
+    data = {"ok": audit.ok, "epoch": epoch, "block": audit.block, "accounts": audit.accounts,
+            "root_hash": str(audit.root_hash), "findings": audit.findings}
+    rows = [("epoch", epoch), ("checkpoint block", audit.block), ("accounts", audit.accounts),
+            ("rebuilt root hash", audit.root_hash)] + [("MISMATCH", f) for f in audit.findings]
+    emit(ctx, data, (["check", "value"], rows), title="epoch audited: ok" if audit.ok else "epoch audit FAILED")
+    if not audit.ok:
+        sys.exit(1)
+
+
+def _root_hash(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise UserError(f"--root {text!r} is not an integer (decimal or 0x-hex)") from None
+
+
+COMMANDS = [commit_cmd, check_inclusion_cmd, verify_page_cmd, deploy_commitments_cmd, audit_epoch_cmd]

@@ -33,7 +33,8 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
     cross-checks every account between the Python mirror and the contract, commits all accounts as
     of the checkpoint block, proves solvency, posts the epoch against the checkpoint (verified
     on-chain), verifies it again in Python (py-ecc) and with snarkjs, checks one user's inclusion,
-    and writes OUT/report.html. Exits 1 if any cross-check or verifier disagrees.
+    audits the epoch (the root rebuilt from the engine equals the posted one) and writes
+    OUT/report.html. Exits 1 if any cross-check or verifier disagrees.
 
     The first run compiles the solvency circuit and makes a development (single-party) Groth16
     setup; both are cached, so later runs are faster.
@@ -77,6 +78,7 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
         ("gas", f"verifyProof {result.verify_gas:,}; postEpoch {result.post_epoch_gas:,}"),
         ("verifiers", ", ".join(f"{k}: {'accepted' if v else 'REJECTED'}" for k, v in result.verifiers.items())),
         ("inclusion", ", ".join(f"{k}: {'ok' if v else 'FAILED'}" for k, v in result.inclusion.items())),
+        ("audit (root rebuilt from the engine)", ", ".join("ok" if v else "FAILED" for v in result.audit.values())),
         ("report", str(out_dir / "report.html")),
         ("verdict", "all checks passed" if result.ok else "SOMETHING DISAGREED"),
     ]

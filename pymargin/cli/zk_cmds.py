@@ -134,8 +134,9 @@ def verify_cmd(ctx, proof_file, vk_path, rpc, verifier) -> None:
 def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore) -> None:
     """Post an epoch proof to a SolvencyRegistry (the operator's transaction).
 
-    Reads the engine checkpoint the proof is for from the engine's CheckpointTaken event and posts it
-    with the proof. The registry checks the checkpoint against the engine, the root's sums against
+    Reads the engine checkpoint the proof is for from the engine's CheckpointTaken event, refuses (one
+    line) a proof whose statement is not the one the registry will compute from it (shape, engine,
+    checkpoint, market views, aggregates, account count, Σ collateral), and posts it with the proof. The registry checks the checkpoint against the engine, the root's sums against
     the totals, that the vault's holdings less the fees owed cover the liabilities L, and every batch
     proof against the statement it computes itself; a rejection prints the registry's custom error.
 
@@ -143,11 +144,12 @@ def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore) -> None:
     Example:
       pymargin post-epoch epoch-1.json --rpc http://127.0.0.1:8545 --registry 0x...
     """
-    from pymargin.chain.compile import load_artifact
-    from pymargin.chain.contracts import Contract
+    from pymargin.chain.checkpoints import checkpoint_data, engine_at
     from pymargin.chain.devnet import connect
-    from pymargin.chain.solvency import epoch_figures, fetch_checkpoint, post_epoch, registry_contract
+    from pymargin.chain.solvency import (epoch_figures, post_epoch, registry_contract, registry_shape, registry_statement,
+                                         statement_mismatch)
     from pymargin.chain.tx import ContractRevert
+    from pymargin.errors import Revert
     from pymargin.cli.chain_cmds import _signer
     from pymargin.zk.solvency import EpochProof
 
@@ -161,11 +163,15 @@ def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore) -> None:
         engine_address = contract.call("engine")
         if int(engine_address, 16) != s.engine:
             raise UserError(f"the proof is for engine {hex(s.engine)}; the registry's engine is {engine_address}")
-        engine = Contract(chain, "MarginEngine", engine_address, load_artifact("MarginEngine"))
+        engine = engine_at(chain, engine_address)
         contract.decoder.add(engine.artifact["abi"])
-        checkpoint = fetch_checkpoint(engine, s.checkpoint_id)
+        checkpoint = checkpoint_data(engine, s.checkpoint_id)
+        expected = registry_statement(registry_shape(contract), chain.chain_id, s.registry, s.engine, checkpoint, s.root, s.totals)
+        mismatch = statement_mismatch(s, expected)
+        if mismatch:
+            raise UserError(f"the proof is not of the engine's checkpoint {s.checkpoint_id} for this registry: {mismatch}")
         receipt = post_epoch(contract, epoch, checkpoint, _signer(chain, keystore))
-    except ContractRevert as exc:
+    except (ContractRevert, Revert) as exc:
         raise UserError(f"the registry rejects epoch {s.checkpoint_id}: {exc}") from None
     figures = epoch_figures(contract, s.checkpoint_id)
     t = figures.totals

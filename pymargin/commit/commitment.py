@@ -44,12 +44,12 @@ class Commitment:
         except KeyError:
             raise UserError(f"account {account_id} is not in the committed book") from None
 
-    def leaf(self, index: int, secret: bytes) -> Leaf:
-        """The leaf data of account ``index`` (its salt recomputed from ``secret``)."""
+    def leaf(self, index: int, secret: bytes | None) -> Leaf:
+        """The leaf data of account ``index`` (its salt recomputed from ``secret``; 0 when None)."""
         return leaf_of(self.accounts[index], secret)
 
 
-def _leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes) -> bytes:
+def _leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes | None) -> bytes:
     """96-byte records (leaf hash, liability, mm) of ``accounts``, in order."""
     out = bytearray()
     for account in accounts:
@@ -62,7 +62,7 @@ def _leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView]
 def commit_accounts(
     accounts: Sequence[Account],
     markets: Mapping[int, MarketView],
-    secret: bytes,
+    secret: bytes | None,
     epoch: int,
     depth: int | None = None,
     workers: int = 1,
@@ -84,7 +84,7 @@ def commit_accounts(
     return Commitment(epoch, markets, ordered, SumTree(leaf_records(ordered, markets, secret, workers), depth, workers))
 
 
-def leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes, workers: int = 1) -> bytes:
+def leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes | None, workers: int = 1) -> bytes:
     """The 96-byte leaf records (hash, liability, mm) of ``accounts`` in order, hashed in ``workers`` processes."""
     if workers <= 1 or len(accounts) < PARALLEL_MIN_LEAVES:
         return _leaf_records(accounts, markets, secret)

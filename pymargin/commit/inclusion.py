@@ -63,7 +63,7 @@ def _markets_json(markets: dict[int, MarketView]) -> dict:
                        "imf_wad": str(v.imf_wad), "mmf_wad": str(v.mmf_wad)} for mid, v in sorted(markets.items())}
 
 
-def proof_document(commitment: Commitment, index: int, secret: bytes) -> dict:
+def proof_document(commitment: Commitment, index: int, secret: bytes | None) -> dict:
     """The inclusion proof JSON of leaf ``index`` (the account's own salt, no one else's data but sibling nodes)."""
     account = commitment.accounts[index]
     leaf = commitment.leaf(index, secret)
@@ -110,10 +110,11 @@ def check_new_folder(out_dir: Path) -> None:
         raise UserError(f"{out_dir} exists and is not an empty folder: choose a new --out folder")
 
 
-def write_commitment(commitment: Commitment, secret: bytes, out_dir: Path, accounts: list[str] | None = None) -> list[Path]:
-    """Write ``out_dir/root.json`` and ``out_dir/proofs/<owner>-<sub>.json`` (every account, or only the ids in
-    ``accounts``). All or nothing: the files are written into a temporary folder renamed to ``out_dir``,
-    which must not exist or be empty. Returns the proof paths."""
+def write_commitment(commitment: Commitment, secret: bytes | None, out_dir: Path, accounts: list[str] | None = None,
+                     extra: dict[str, str] | None = None) -> list[Path]:
+    """Write ``out_dir/root.json``, ``out_dir/proofs/<owner>-<sub>.json`` (every account, or only the ids in
+    ``accounts``) and the ``extra`` files (name → text). All or nothing: the files are written into a
+    temporary folder renamed to ``out_dir``, which must not exist or be empty. Returns the proof paths."""
     out_dir = Path(out_dir)
     check_new_folder(out_dir)
     indices = range(len(commitment.accounts)) if accounts is None else [commitment.index_of(a) for a in accounts]
@@ -122,6 +123,8 @@ def write_commitment(commitment: Commitment, secret: bytes, out_dir: Path, accou
     try:
         (tmp / "proofs").mkdir()
         atomic_write_text(tmp / "root.json", json.dumps(root_document(commitment), indent=1) + "\n")
+        for name, text in (extra or {}).items():
+            atomic_write_text(tmp / name, text)
         names = []
         for i in indices:
             account = commitment.accounts[i]

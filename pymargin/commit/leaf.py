@@ -33,6 +33,7 @@ from pymargin.model import (
 )
 
 ID_BITS = 248  # id_hash and salt are the top 248 bits of a keccak256
+PUBLIC_SALT = 0  # the salt of every leaf of a book read from an engine (anyone can rebuild its root)
 MARKET_ID_BOUND = 2**64
 LEAF_SUM_BOUND = 2**140  # a leaf's liability max(equity, 0) and maintenance margin lie in [0, 2^140)
 SECRET_BYTES = 32
@@ -169,10 +170,12 @@ def slots_of(positions: list[Position], where: str = "account") -> tuple[Slot, S
     return tuple(slots + [EMPTY_SLOT] * (MAX_POSITIONS - len(slots)))  # type: ignore[return-value]
 
 
-def leaf_of(account: Account, secret: bytes) -> Leaf:
-    """The leaf of ``account``: id hash of ``owner:sub``, salt from ``secret``, collateral, slots (bounds checked)."""
+def leaf_of(account: Account, secret: bytes | None) -> Leaf:
+    """The leaf of ``account``: id hash of ``owner:sub``, salt from ``secret`` (PUBLIC_SALT when None: a book
+    read from an engine, whose state is public anyway, docs/spec.md §5.11), collateral, slots (bounds checked)."""
     account_id = account.account_id
-    leaf = Leaf(account_id_hash(account_id), account_salt(secret, account_id), account.collateral,
+    salt = PUBLIC_SALT if secret is None else account_salt(secret, account_id)
+    leaf = Leaf(account_id_hash(account_id), salt, account.collateral,
                 slots_of(list(account.positions.values()), account_id))
     if leaf.id_hash == 0:
         raise UserError(f"{account_id}: id hash is 0, which is reserved for padding leaves")

@@ -7,8 +7,9 @@ market views are :class:`pymargin.model.MarketView` (the contract's ``MarketSnap
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -61,19 +62,18 @@ class CheckpointData:
     @classmethod
     def from_abi(cls, value: Any) -> "CheckpointData":
         """The struct from its ABI value (a decoded tuple, or web3's dict of named fields)."""
-        if isinstance(value, dict):
-            value = tuple(value.values())
-        id_, block, timestamp, markets, aggregates, *rest = value
-        return cls(
-            id_, block, timestamp,
-            tuple(MarketView(*(m.values() if isinstance(m, dict) else m)) for m in markets),
-            tuple(MarketAggregate(*(a.values() if isinstance(a, dict) else a)) for a in aggregates),
-            *rest,
-        )
+        id_, block, timestamp, markets, aggregates, *rest = _fields(value)
+        return cls(id_, block, timestamp, tuple(MarketView(*_fields(m)) for m in markets),
+                   tuple(MarketAggregate(*_fields(a)) for a in aggregates), *rest)
 
     def owner_fees_wad(self) -> int:
         """Fees owed to the owner at the checkpoint: accruedFees − badDebt, or 0 (the engine's ownerFeesWad)."""
         return max(self.accrued_fees_wad - self.bad_debt_wad, 0)
+
+
+def _fields(value: Any) -> tuple:
+    """A struct's fields in order, from a tuple or a mapping of named fields (web3's AttributeDict)."""
+    return tuple(value.values()) if isinstance(value, Mapping) else tuple(value)
 
 
 def encode_checkpoint(data: CheckpointData) -> bytes:

@@ -24,7 +24,7 @@ import numpy as np
 
 from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD, Rounding
-from pymargin.model import MarketParams
+from pymargin.model import MAX_MARKETS, MarketParams
 from pymargin.risk import measures
 from pymargin.risk.data import PriceSeries
 from pymargin.risk.wad import BASIS_POINT_WAD, fraction_to_wad
@@ -204,11 +204,13 @@ RISK_PARAM_FIELDS = tuple(f for f in MarketParams.__dataclass_fields__ if f not 
 def deploy_config(calibrations: list[Calibration], prices_wad: dict[str, int], chain_id: int = 31337, token_decimals: int = 6) -> dict:
     """A config for ``pymargin deploy`` (:mod:`pymargin.chain.deploy`): a test collateral token, the
     MarginEngine, one DevOracle per market at ``prices_wad[name]``, and ``addMarket`` with the
-    calibrated parameters (the engine numbers markets 0, 1, ... in this order)."""
+    calibrated parameters (the engine numbers markets 0, 1, ... in this order; at most MAX_MARKETS)."""
     contracts = [
         {"name": "Collateral", "artifact": "TestToken", "args": ["Test USD", "tUSD", token_decimals]},
         {"name": "Engine", "artifact": "MarginEngine", "args": ["{Collateral}", "{deployer}"]},
     ]
+    if len(calibrations) > MAX_MARKETS:
+        raise UserError(f"{len(calibrations)} markets: the engine holds at most {MAX_MARKETS} (docs/spec.md §5.1)")
     calls = []
     for c in sorted(calibrations, key=lambda c: c.params.market_id):
         if c.params.market_id != len(calls):
