@@ -253,7 +253,8 @@ def posted(tmp_path_factory):
     from pymargin.chain import devnet
     from pymargin.chain import solvency as onchain
     from pymargin.chain.compile import compile_contracts
-    from pymargin.chain.engine_devnet import TX_GAS, mirror
+    from pymargin.chain.checkpoints import book_at_checkpoint
+    from pymargin.chain.engine_devnet import TX_GAS
     from pymargin.zk import circuits
     from pymargin.zk.backends import Groth16pyBackend
     from pymargin.zk.inputs import epoch_statement
@@ -265,18 +266,19 @@ def posted(tmp_path_factory):
         compile_contracts()
         v = open_venue(chain)
         v.dep.engine.transact("checkpoint", sender=v.keeper, gas=TX_GAS)
-        cp = onchain.fetch_checkpoint(v.dep.engine, 1)
+        book = book_at_checkpoint(v.dep.engine, 1)
+        cp = book.data
         keys = Groth16pyBackend().setup(circuits.solvency(SHAPE.k, SHAPE.m, SHAPE.t))
         verifier, _ = onchain.deploy_verifier(chain, keys, v.owner)
         hashers = commit_onchain.deploy_hashers(chain, v.owner)
         registry = onchain.deploy_registry(chain, v.owner, verifier, v.dep.engine.address, hashers, SHAPE, operator=v.operator.address)
-        accounts = mirror(v.dep, block=cp.block_number).accounts()
-        commitment = commit_accounts(accounts, dict(enumerate(cp.markets)), E2E_SECRET, epoch=cp.id, depth=SHAPE.depth)
+        accounts = book.accounts
+        commitment = commit_accounts(accounts, book.markets, E2E_SECRET, epoch=cp.id, depth=SHAPE.depth)
         statement = epoch_statement(commitment, E2E_SECRET, SHAPE, chain.chain_id, int(registry.address, 16),
                                     int(v.dep.engine.address, 16), cp.id, len(cp.markets))
         epoch, _ = prove_epoch(commitment, E2E_SECRET, statement, "groth16py", workers=1)
         onchain.post_epoch(registry, epoch, cp, v.operator)
-        other = commit_accounts(accounts[1:], dict(enumerate(cp.markets)), E2E_SECRET, epoch=cp.id, depth=SHAPE.depth)
+        other = commit_accounts(accounts[1:], book.markets, E2E_SECRET, epoch=cp.id, depth=SHAPE.depth)
         out = tmp_path_factory.mktemp("page")
         yield dict(chain=chain, registry=registry, engine=v.dep.engine.address, commitment=commitment, other=other,
                    secret=E2E_SECRET, figures=onchain.epoch_figures(registry, cp.id), page=write_page(out, registry.address))
