@@ -7,6 +7,8 @@ written atomically. numpy/scipy/matplotlib are imported inside the commands.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import click
 
 from pymargin.cli._common import emit
 from pymargin.errors import UserError
+from pymargin.fsutil import check_out_dir, check_out_file
 
 METHOD_CHOICE = click.Choice(["historical", "normal", "student-t", "fhs-ewma", "fhs-garch"])
 
@@ -23,7 +26,17 @@ def _data_option(f):
 
 
 def _out_option(f):
-    return click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write PNG charts (and reports) into this folder.")(f)
+    """--out DIR and --force; the folder is checked (fsutil.check_out_dir) before the command runs."""
+    takes_force = "force" in inspect.signature(f).parameters
+
+    @functools.wraps(f)
+    def checked(*args, out: Path | None = None, force: bool = False, **kwargs):
+        if out is not None:
+            out = check_out_dir(out, force=force)
+        return f(*args, out=out, **({"force": force} if takes_force else {}), **kwargs)
+
+    checked = click.option("--force", is_flag=True, help="Write into a non-empty --out folder (and replace existing output files).")(checked)
+    return click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write PNG charts (and reports) into this folder (new or empty).")(checked)
 
 
 def _confidence_option(default: float):
@@ -142,7 +155,7 @@ def var_cmd(ctx, markets, methods, weights, confidence, horizon, data) -> None:
 @_data_option
 @_out_option
 @click.pass_obj
-def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im_confidence, im_horizon, lookback, config_out, deploy_out, chain_id, data, out) -> None:
+def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im_confidence, im_horizon, lookback, config_out, deploy_out, chain_id, data, out, force) -> None:
     """Initial and maintenance margin fractions per market, as the market config (WAD) to deploy.
 
     Rule: mmf = max(floor, ES/VaR at (mm confidence, mm horizon) + funding + liquidity add-ons),
@@ -163,6 +176,8 @@ def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im
     from pymargin.risk import data as rdata
     from pymargin.risk.wad import fraction_to_wad
 
+    config_out = check_out_file(config_out, force=force, option="--config-out") if config_out else None
+    deploy_out = check_out_file(deploy_out, force=force, option="--deploy-out") if deploy_out else None
     settings = calibration.with_overrides(
         calibration.Settings(), method=method, statistic=statistic, mm_confidence=mm_confidence, mm_horizon_days=mm_horizon,
         im_confidence=im_confidence, im_horizon_days=im_horizon, lookback_days=lookback,
