@@ -107,9 +107,9 @@ def deploy_cmd(ctx, config_path: Path, rpc: str | None, keystore: Path | None, d
     from pymargin.chain import deploy, devnet
     from pymargin.chain.compile import CONTRACTS_DIR, OUT_DIR, compile_contracts
 
-    config = deploy.load_config(config_path)
     deployments = check_out_dir(deployments, option="--deployments", existing_ok=True)
     out = check_out_dir(out or OUT_DIR, existing_ok=True)
+    config = deploy.load_config(config_path)
     if not rpc:
         raise UserError("deploy needs --rpc URL (or PYMARGIN_RPC_URL); for a local node start `pymargin devnet` first")
     chain = devnet.connect(rpc, expected_chain_id=config["chain_id"])

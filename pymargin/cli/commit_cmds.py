@@ -81,8 +81,8 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
     from pymargin.fsutil import check_out_dir
     from pymargin.commit.tree import cpu_workers
 
-    secret = _secret(secret_file)
     out_dir = check_out_dir(out_dir)
+    secret = _secret(secret_file)
     if registry and not rpc:
         raise UserError("--registry needs --rpc URL")
     if engine:
