@@ -218,3 +218,68 @@ def test_greeks_identities_and_expiry():
     expired = options.black76_greeks("call", np.array([90.0, 100.0, 110.0]), 100.0, 0.0, 0.5, 0.05)
     assert expired.delta.tolist() == [0.0, 0.5, 1.0] and not expired.gamma.any() and not expired.vega.any()
     assert expired.theta.tolist() == pytest.approx([0.0, 0.0, 0.05 * 10.0])
+
+
+# ------------------------------------------------------------------ charts
+
+@pytest.fixture
+def figures(monkeypatch):
+    """Every figure a chart function draws, captured before it is written."""
+    from pymargin.risk import charts
+
+    drawn = []
+    real_save = charts._save
+
+    def capture(plt, fig, path):
+        drawn.append(fig)
+        return real_save(plt, fig, path)
+
+    monkeypatch.setattr(charts, "_save", capture)
+    return drawn
+
+
+def _labelled(fig) -> None:
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert all(ax.get_ylabel() for ax in axes), [ax.get_title() for ax in axes if not ax.get_ylabel()]
+    assert any(ax.get_xlabel() for ax in axes)
+
+
+@pytest.mark.parametrize("args", [
+    ["risk", "calibrate", "btc"],
+    ["risk", "backtest", "btc", "--window", "300", "-m", "historical"],
+    ["risk", "dynamic", "btc"],
+    ["risk", "scenario", "-p", "btc:1", "-p", "btc:-1:call:1.1:30"],
+    ["risk", "benchmark", "-p", "btc:1", "--window", "300"],
+    ["risk", "margin-call", "btc", "--size", "1", "--start", "2020-02-20", "--days", "30"],
+    ["risk", "mining", "--lookback", "400"],
+])
+def test_every_chart_labels_its_axes_with_units(tmp_path, figures, args):
+    _ok("--json", *args, "--out", str(tmp_path / "o"))
+    assert figures and list((tmp_path / "o").glob("*.png"))
+    for fig in figures:
+        _labelled(fig)
+
+
+def test_calibration_chart_shows_im_and_mm(tmp_path, figures):
+    _ok("--json", "risk", "calibrate", "btc", "--out", str(tmp_path / "o"))
+    titles = [ax.get_title() for ax in figures[0].axes]
+    assert sum("imf" in t for t in titles) == 2 and sum("mmf" in t for t in titles) == 2
+
+
+def test_margin_call_chart_shows_negative_equity_and_bad_debt(tmp_path, figures):
+    from pymargin.fixedpoint import WAD
+    from pymargin.risk import charts, margin_call
+    from test_risk_margin_call import DATES, PARAMS
+
+    prices = np.array([100.0, 95.0, 94.0, 80.0, 80.0, 80.0, 80.0, 80.0])
+    run = margin_call.simulate(DATES, prices, 10.0, 101.0, PARAMS, topup_budget=0.0, grace_days=1)
+    assert run.rows[-1]["equity_before_liquidation_wad"] == -995 * WAD // 10
+    charts.margin_call_chart(run.rows, tmp_path / "mc.png", "t", run.bad_debt_wad)
+    ax = figures[0].axes[0]
+    _labelled(figures[0])
+    equity = next(line for line in ax.get_lines() if line.get_label() == "equity")
+    assert min(equity.get_ydata()) == pytest.approx(-99.5)
+    assert {line.get_label() for line in ax.get_lines()} >= {"maintenance margin (MM)", "initial margin (IM)"}
+    bars = [p for p in ax.patches if p.get_height() < 0]
+    assert len(bars) == 1 and bars[0].get_height() == pytest.approx(-107.5)
+    assert ax.get_ylim()[0] < -107.5

@@ -222,11 +222,12 @@ def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im
         tests = []
         for name, cal in zip(markets, results):
             series = rdata.load_market(name, data)
-            t = np.arange(len(series) - settings.im_horizon_days)
             for side, sign in (("long", 1.0), ("short", -1.0)):
-                label = f"{cal.params.name} {side}: imf {_pct(cal.params.imf_wad / WAD)} vs {settings.im_horizon_days}-day loss (in-sample)"
-                tests.append(backtest.backtest(label, series.dates, series.close, cal.params.imf_wad / WAD, t, settings.im_horizon_days, settings.im_confidence, [sign]))
-        charts.backtest_chart(tests, out / "calibration.png", "calibrated initial margin fraction against realised losses")
+                for kind, fraction, h, c in (("imf", cal.params.imf_wad, settings.im_horizon_days, settings.im_confidence),
+                                             ("mmf", cal.params.mmf_wad, settings.mm_horizon_days, settings.mm_confidence)):
+                    label = f"{cal.params.name} {side}: {kind} {_pct(fraction / WAD)} vs {h}-day loss (in-sample)"
+                    tests.append(backtest.backtest(label, series.dates, series.close, fraction / WAD, np.arange(len(series) - h), h, c, [sign]))
+        charts.backtest_chart(tests, out / "calibration.png", "calibrated initial (imf) and maintenance (mmf) margin fractions against realised losses")
     rows = [(c.params.market_id, c.params.name, c.days, _pct(c.params.mmf_wad / WAD), _pct(c.params.imf_wad / WAD), c.params.mmf_wad, c.params.imf_wad, c.tier.tier) for c in results]
     emit(ctx, config, (["id", "market", "days", "mmf", "imf", "mmf_wad", "imf_wad", "liquidity tier"], rows), title=f"{method} {statistic}")
 
@@ -467,7 +468,7 @@ def margin_call_cmd(ctx, market, size, collateral, start, days, topup, grace_day
         daily_funding = np.where(funding[0][idx] == dates, funding[1][idx], 0.0)
     run = margin_call.simulate(dates, prices, size, collateral, market_params, topup, grace_days, daily_funding)
     if out:
-        charts.margin_call_chart(run.rows, out / f"margin-call-{series.name}.png", f"{series.name}: {size:+g} from {dates[0]}, imf {_pct(market_params.imf_wad / WAD)}, mmf {_pct(market_params.mmf_wad / WAD)}")
+        charts.margin_call_chart(run.rows, out / f"margin-call-{series.name}.png", f"{series.name}: {size:+g} from {dates[0]}, imf {_pct(market_params.imf_wad / WAD)}, mmf {_pct(market_params.mmf_wad / WAD)}", run.bad_debt_wad)
     report = {"params": vars(market_params), "summary": run.summary(), "rows": run.rows}
     rows = [(r["date"], f"{r['price_wad'] / WAD:,.2f}", f"{r['variation_margin_wad'] / WAD:,.2f}", f"{r['equity_wad'] / WAD:,.2f}", f"{r['maintenance_margin_wad'] / WAD:,.2f}", f"{r['call_wad'] / WAD:,.2f}", r["event"]) for r in run.rows if r["event"] or ctx.verbose]
     emit(ctx, report, (["date", "price", "variation margin", "equity", "maint. margin", "call", "event"], rows), title=json.dumps(run.summary(), default=str))
