@@ -204,9 +204,10 @@ def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im
         calibration.Settings(), method=method, statistic=statistic, mm_confidence=mm_confidence, mm_horizon_days=mm_horizon,
         im_confidence=im_confidence, im_horizon_days=im_horizon, lookback_days=lookback,
     )
-    results, last_prices = [], {}
+    results, last_prices, loaded = [], {}, []
     for market_id, name in enumerate(markets):
         series = rdata.load_market(name, data)
+        loaded.append(series)
         funding = rdata.load_funding_daily(name, data)
         results.append(calibration.calibrate_market(series, market_id, settings, funding[1] if funding else None))
         last_prices[series.name] = fraction_to_wad(float(series.close[-1]), Rounding.Floor, tick=1)
@@ -220,8 +221,7 @@ def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im
         ctx.info(f"market config written to {target}")
     if out:
         tests = []
-        for name, cal in zip(markets, results):
-            series = rdata.load_market(name, data)
+        for series, cal in zip(loaded, results):
             for side, sign in (("long", 1.0), ("short", -1.0)):
                 for kind, fraction, h, c in (("imf", cal.params.imf_wad, settings.im_horizon_days, settings.im_confidence),
                                              ("mmf", cal.params.mmf_wad, settings.mm_horizon_days, settings.mm_confidence)):
