@@ -266,6 +266,13 @@ def test_calibration_chart_shows_im_and_mm(tmp_path, figures):
     assert sum("imf" in t for t in titles) == 2 and sum("mmf" in t for t in titles) == 2
 
 
+def test_dynamic_chart_shows_maintenance_under_initial(tmp_path, figures):
+    _ok("--json", "risk", "dynamic", "btc", "--out", str(tmp_path / "o"))
+    for ax in figures[0].axes:
+        lines = {line.get_label(): line.get_ydata() for line in ax.get_lines()}
+        assert np.all(lines["maintenance margin"] < lines["margin held"])
+
+
 def test_margin_call_chart_shows_negative_equity_and_bad_debt(tmp_path, figures):
     from pymargin.fixedpoint import WAD
     from pymargin.risk import charts, margin_call

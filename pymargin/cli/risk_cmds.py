@@ -311,8 +311,16 @@ def dynamic_cmd(ctx, market, calibration_days, floor, cap, max_step, deadband, s
     comparison = dynamic.compare_with_static(series.dates, series.close, confidence, calibration_days, rule, statistic)
     summary = comparison.summary()
     if out:
-        tests = [bt for sides in comparison.backtests.values() for bt in sides.values()]
-        charts.backtest_chart(tests, out / f"dynamic-{series.name}.png", f"{series.name}: dynamic (EWMA) vs static initial margin, {horizon}-day losses")
+        import numpy as np
+
+        from pymargin.fixedpoint import WAD
+
+        mm_of = np.vectorize(lambda imf_wad: dynamic.maintenance_wad(int(imf_wad), rule.mm_share) / WAD)
+        mm = {"dynamic": mm_of(comparison.dynamic_wad), "static": mm_of(comparison.static_wad)}
+        panels = [(label, bt) for label, sides in comparison.backtests.items() for bt in sides.values()]
+        charts.backtest_chart([bt for _, bt in panels], out / f"dynamic-{series.name}.png",
+                              f"{series.name}: dynamic (EWMA) vs static initial margin, with maintenance, {horizon}-day losses",
+                              [mm[label] for label, _ in panels])
         _write_json(out / f"keeper-updates-{series.name}.json", comparison.updates)
     rows = [(label, side, d["days"], d["breaches"], _pct(d["breach_rate"]), _pct(d["mean_margin"]), _pct(d["max_margin"]), f"{d['kupiec']['p_value']:.3f}") for label in ("dynamic", "static") for side, d in summary[label].items()]
     emit(ctx, summary, (["margin", "side", "days", "breaches", "rate", "mean held", "max held", "Kupiec p"], rows), title=f"k = {comparison.rule.multiplier:.3f}, {len(comparison.updates)} keeper updates")

@@ -34,14 +34,18 @@ def _save(plt, fig, path: Path) -> Path:
     return Path(path)
 
 
-def backtest_chart(backtests: list, path: Path, title: str) -> Path:
-    """Realised h-day loss and the margin held, one panel per backtest; breach days marked in red."""
+def backtest_chart(backtests: list, path: Path, title: str, maintenance: list | None = None) -> Path:
+    """Realised h-day loss and the margin held, one panel per backtest; breach days marked in red.
+    ``maintenance`` (one fraction or array per panel, or None) adds the maintenance margin, dashed."""
     plt, fig, axes = _figure(len(backtests), 3.2)
-    for ax, bt in zip(axes, backtests):
+    for i, (ax, bt) in enumerate(zip(axes, backtests)):
         dates = bt.dates.astype("datetime64[D]")
         loss, margin = 100.0 * np.asarray(bt.loss), 100.0 * np.broadcast_to(bt.margin, np.shape(bt.loss))
         ax.plot(dates, loss, lw=0.5, color="0.5", label=f"{bt.horizon_days}-day loss")
         ax.plot(dates, margin, lw=1.0, color="tab:blue", label="margin held")
+        if maintenance is not None and maintenance[i] is not None:
+            mm = 100.0 * np.broadcast_to(maintenance[i], np.shape(bt.loss))
+            ax.plot(dates, mm, lw=1.0, ls="--", color="tab:orange", label="maintenance margin")
         ax.scatter(dates[bt.hits], loss[bt.hits], s=12, color="tab:red", zorder=3, label=f"breaches ({int(bt.hits.sum())})")
         ax.set_title(bt.label, fontsize=9)
         ax.set_ylabel("% of notional")
