@@ -137,7 +137,7 @@ def install_node_tools() -> Path:
             )
             if done.returncode != 0:
                 tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-                raise ToolchainError(f"npm install of the pinned node tools failed in {work}: {tail[0]}")
+                raise ToolchainError(f"npm install of the pinned node tools into {project} failed: {tail[0]}")
             (work / "node_modules" / ".pymargin-complete").write_text(_lock_key() + "\n")
             shutil.rmtree(project, ignore_errors=True)
             os.replace(work, project)
