@@ -196,6 +196,11 @@ def test_verify_page_cli_writes_one_self_contained_file(capsys, tmp_path):
     assert not re.search(r"<(script|link|img|iframe)[^>]*\b(src|href)=", html), "nothing is loaded from elsewhere"
     code, _, err = run_cli(capsys, "verify-page", "--out", str(tmp_path / "x"), "--registry", "0x1234")
     assert code == 2 and "is not an address" in err and "Traceback" not in err and not (tmp_path / "x").exists()
+    path.write_text("the operator's own edit")
+    code, _, err = run_cli(capsys, "verify-page", "--out", str(path.parent))
+    assert code == 2 and "exists: choose a new file name, or pass --force" in err and path.read_text() == "the operator's own edit"
+    code, _, err = run_cli(capsys, "verify-page", "--out", str(path.parent), "--force")
+    assert code == 0 and "Nothing you load here leaves your browser" in path.read_text()
 
 
 def _run_page(page: Path, docs: list[dict], rpc: str = "", registry: str = "", dom_too: bool = False):

@@ -241,10 +241,11 @@ def _check_on_chain(proof, rpc: str, registry: str) -> None:
 
 
 @click.command("verify-page")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder to write verify.html into (created if missing).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder to write verify.html into (an epoch's folder; created if missing).")
 @click.option("--registry", default=None, help="Registry address to pre-fill on the page (the user can change it).")
+@click.option("--force", is_flag=True, help="Replace an existing verify.html in --out.")
 @click.pass_obj
-def verify_page_cmd(ctx, out_dir: Path, registry: str | None) -> None:
+def verify_page_cmd(ctx, out_dir: Path, registry: str | None, force: bool) -> None:
     """Write the verification page: one self-contained HTML file where a user checks their inclusion proof.
 
     The user opens verify.html from disk or any static host, drops in their proof file and sees their
@@ -258,7 +259,7 @@ def verify_page_cmd(ctx, out_dir: Path, registry: str | None) -> None:
     """
     from pymargin.page import write_page
 
-    path = write_page(out_dir, registry)
+    path = write_page(out_dir, registry, force)
     emit(ctx, {"page": str(path)}, (["page"], [(str(path),)]))
 
 

@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from pymargin.errors import UserError
-from pymargin.fsutil import atomic_write_text
+from pymargin.fsutil import atomic_write_text, check_out_dir, check_out_file
 
 PAGE_NAME = "verify.html"
 _SCRIPTS = ("keccak.js", "poseidon.js", "verify.js", "ui.js")
@@ -45,18 +45,19 @@ def page_html(registry: str | None = None) -> str:
     return html.replace("@SCRIPT@", script)
 
 
-def write_page(out_dir: Path, registry: str | None = None) -> Path:
-    """Write ``out_dir/verify.html`` (creating ``out_dir``); UserError if ``registry`` is not a 0x address."""
+def write_page(out_dir: Path, registry: str | None = None, force: bool = False) -> Path:
+    """Write ``out_dir/verify.html`` (``out_dir`` may exist and hold an epoch's other files; created if
+    missing). UserError, before writing anything, if ``registry`` is not a 0x address, ``out_dir`` is a
+    file or cannot be written in, or verify.html exists and not ``force``."""
     if registry is not None:
         from web3 import Web3
 
         if not Web3.is_address(registry):
             raise UserError(f"--registry {registry!r} is not an address")
         registry = Web3.to_checksum_address(registry)
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"{out_dir} exists and is not a folder")
+    out_dir = check_out_dir(out_dir, existing_ok=True)
+    path = check_out_file(out_dir / PAGE_NAME, force=force)
+    html = page_html(registry)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / PAGE_NAME
-    atomic_write_text(path, page_html(registry))
+    atomic_write_text(path, html)
     return path
