@@ -45,6 +45,8 @@ def stressed_book():
     """3 random accounts on 3 markets (seed 23: accounts 0 and 2 hold positions, account 1 none); account 0
     gets negative equity (−1414.2… quote), account 2 is liquidatable (equity = mm / 3 > 0)."""
     accounts, views = random_book(23, 3, MARKET_COUNT)
+    for a in accounts:
+        a.sub = 0  # cross-margin sub-accounts: a positions file allows several markets only there
     negative, weak = accounts[0], accounts[2]
     assert negative.positions and weak.positions and not accounts[1].positions
     negative.collateral -= margin.equity(negative.collateral, list(negative.positions.values()), views) + 1_414_213_562_373_095_048_801
@@ -288,3 +290,30 @@ def test_forged_figures_break_the_r1cs(world, batches, tmp_path):
         forged = list(witness)
         forged[names[name]] = (forged[names[name]] + 1) % FIELD_P
         assert unsatisfied(system, forged), name
+
+
+def test_cli_prove_then_verify(world, tmp_path, capsys):
+    accounts, views = world["accounts"], world["views"]
+    book = {
+        "markets": [{"id": str(j), "name": f"M{j}", "price_wad": str(v.price_wad), "funding_index_wad": str(v.funding_index_wad),
+                     "imf_wad": str(v.imf_wad), "mmf_wad": str(v.mmf_wad)} for j, v in views.items()],
+        "accounts": [{"owner": a.owner, "sub": str(a.sub), "collateral": str(a.collateral),
+                      "positions": [{"market_id": str(p.market_id), "size": str(p.size), "cost_basis": str(p.cost_basis),
+                                     "funding_index": str(p.funding_index)} for p in a.positions.values()]} for a in accounts],
+    }
+    (tmp_path / "book.json").write_text(json.dumps(book))
+    (tmp_path / "secret.hex").write_text(SECRET.hex())
+    out = tmp_path / "epoch.json"
+    code, _, err = run_cli(capsys, "prove", str(tmp_path / "book.json"), "--epoch", str(CHECKPOINT), "--depth", str(SHAPE.depth),
+                           "--batch-log2", str(SHAPE.k), "--markets", str(SHAPE.m), "--chain-id", str(CHAIN_ID),
+                           "--registry", hex(REGISTRY), "--engine", hex(ENGINE), "--secret-file", str(tmp_path / "secret.hex"),
+                           "--out", str(out), "--backend", "groth16py")
+    assert code == 0, err
+    assert EpochProof.load(out).statement == world["statement"]  # market count 3 from the file, totals from the leaves
+    code, stdout, _ = run_cli(capsys, "verify", str(out), "--vk", str(world["keys"].vk_path))
+    assert code == 0 and "valid" in stdout
+    code, _, err = run_cli(capsys, "prove", str(tmp_path / "book.json"), "--epoch", "1", "--depth", "2", "--batch-log2", "3",
+                           "--chain-id", "1", "--registry", "0x1", "--engine", "0x2", "--secret-file", str(tmp_path / "secret.hex"),
+                           "--out", str(tmp_path / "no.json"))
+    assert code != 0 and "--batch-log2 3 must be in 0..--depth 2" in err and "Traceback" not in err
+    assert not (tmp_path / "no.json").exists()
