@@ -317,3 +317,19 @@ def test_cli_prove_then_verify(world, tmp_path, capsys):
                            "--out", str(tmp_path / "no.json"))
     assert code != 0 and "--batch-log2 3 must be in 0..--depth 2" in err and "Traceback" not in err
     assert not (tmp_path / "no.json").exists()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_statement_totals_equal_pymargin_batch_on_random_books(seed):
+    import random
+
+    rng = random.Random(seed)
+    accounts, views = random_book(100 + seed, 60)
+    for a in accounts:  # full-precision cuts: some accounts stay healthy, some fall below mm, some below zero
+        a.collateral -= rng.randrange(0, 3 * 10**22)
+    commitment = commit_accounts(accounts, views, SECRET, 1)
+    statement = inputs.epoch_statement(commitment, SECRET, Shape(2, commitment.tree.depth - 2, 4), CHAIN_ID, REGISTRY,
+                                       ENGINE, 1, len(views))
+    figures = batch.solvency_figures(_book(accounts, views))
+    assert dataclasses.asdict(figures) == dataclasses.asdict(statement.totals)
+    assert figures.deficit_wad > 0 and 0 < figures.below_mm_count < len(accounts) and statement.root.equity == figures.liabilities_wad
