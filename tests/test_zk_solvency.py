@@ -31,6 +31,7 @@ from pymargin.zk.r1cs import read_r1cs, unsatisfied
 from pymargin.zk.solvency import EpochProof, prove_epoch, recorded_shape, verify_epoch
 from pymargin.zk.statement import EMPTY_AGGREGATE, MarketAggregate, Shape, batch_public_hash, check_statement, context_hash
 from pymargin.zk.verify import verify
+from pymargin.zk.wellformed import BASE_FIELD_Q
 from pymargin.zk.witness import WitnessError, compute_witness, read_wtns, signal_indices
 from zk_books import book as random_book
 
@@ -177,6 +178,27 @@ def test_inconsistent_statements_are_refused_before_any_pairing(world):
     assert check_statement(dataclasses.replace(s, totals=dataclasses.replace(s.totals, liabilities_wad=s.root.equity + 1)))
     assert check_statement(dataclasses.replace(s, market_count=5))
     assert check_statement(s) == []
+
+
+@pytest.mark.parametrize("coordinate", ["pi_a.x + q", "pi_c.y + q", "pi_a.y ≡ y + 2^256 (mod q)"])
+def test_non_canonical_batch_proof_fails_all_three_verifiers(world, coordinate):
+    """A batch proof with a coordinate ≥ q (the last kind passed snarkjs's plain Solidity template):
+    py-ecc, snarkjs, verify_epoch and the verifier contract all reject it (the registry's own test posts it)."""
+    epoch = world["epoch"]
+    proof = epoch.proofs[1]
+    (ax, ay), (cx, cy) = proof.a, proof.c
+    bad = {
+        "pi_a.x + q": dataclasses.replace(proof, a=(ax + BASE_FIELD_Q, ay)),
+        "pi_c.y + q": dataclasses.replace(proof, c=(cx, cy + BASE_FIELD_Q)),
+        "pi_a.y ≡ y + 2^256 (mod q)": dataclasses.replace(proof, a=(ax, (ay + 2**256) % BASE_FIELD_Q + BASE_FIELD_Q)),
+    }[coordinate]
+    vk = world["vk"]
+    assert not verify(vk, bad)
+    assert not SnarkjsBackend.verify(vk, bad)
+    assert not onchain.verify_onchain(world["verifier"], bad)
+    tampered = dataclasses.replace(epoch, proofs=(epoch.proofs[0], bad))
+    name = coordinate.split()[0]
+    assert verify_epoch(tampered, vk, SHAPE) == [f"batch 1: malformed proof: {name} is not below the base-field modulus q"]
 
 
 # --- attack: tampered state chain ------------------------------------------------------------------

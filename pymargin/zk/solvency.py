@@ -32,7 +32,8 @@ from pymargin.zk.inputs import BatchInput, batch_inputs, state_hash
 from pymargin.zk.proof import Proof, VerifyingKey
 from pymargin.zk.setup import Keys
 from pymargin.zk.statement import Shape, Statement, batch_public_hash, check_statement, context_hash, statement_from_json, statement_json
-from pymargin.zk.verify import verify
+from pymargin.zk.verify import pairing_check
+from pymargin.zk.wellformed import proof_defect
 from pymargin.zk.witness import compute_witness
 
 EPOCH_FORMAT = "pymargin-solvency-epoch/2"
@@ -96,7 +97,8 @@ def verify_epoch(epoch: EpochProof, vk: VerifyingKey, shape: Shape) -> list[str]
     """Problems found (empty: valid). ``shape`` is the verifying key's circuit (:func:`recorded_shape`),
     never the file's: the statement must have that shape, be consistent (:func:`check_statement`), the
     chain must have 2^T proofs and 2^T + 1 states, and each batch's public signal must be the hash of the
-    statement and its states and pass the py-ecc pairing check."""
+    statement and its states, be well-formed (:func:`~pymargin.zk.wellformed.proof_defect`) and pass the
+    py-ecc pairing check."""
     s = epoch.statement
     if s.shape != shape:
         return [f"the file claims K={s.shape.k}, T={s.shape.t}, M={s.shape.m}; the verifying key's circuit is "
@@ -110,7 +112,9 @@ def verify_epoch(epoch: EpochProof, vk: VerifyingKey, shape: Shape) -> list[str]
     for i, (proof, want) in enumerate(zip(epoch.proofs, epoch.expected_publics())):
         if proof.public != (want,):
             problems.append(f"batch {i}: public signal is not the hash of the statement and chain states")
-        elif not verify(vk, proof):
+        elif why := proof_defect(proof, vk.n_public):
+            problems.append(f"batch {i}: malformed proof: {why}")
+        elif not pairing_check(vk, proof):
             problems.append(f"batch {i}: the Groth16 pairing check fails")
     return problems
 
