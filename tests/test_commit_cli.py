@@ -73,7 +73,7 @@ def test_tampered_proof_fails_with_the_reason(capsys, book_files):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}"], "exists and is not an empty folder"),
+    (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}"], "is not empty"),
     (["commit", "{dir}/missing.json", "--epoch", "1", "--out", "{dir}/o"], "positions file {dir}/missing.json not found"),
     (["commit", "--epoch", "1", "--out", "{dir}/o"], "needs a positions file"),
     (["commit", "{dir}/book.json", "--epoch", "-1", "--out", "{dir}/o"], "epoch must be in"),

@@ -10,6 +10,7 @@ import click
 
 from pymargin.cli._common import emit
 from pymargin.errors import UserError
+from pymargin.fsutil import check_out_file
 
 
 def _secret(secret_file: Path | None) -> bytes:
@@ -22,6 +23,7 @@ def _secret(secret_file: Path | None) -> bytes:
 @click.argument("positions", type=click.Path(path_type=Path))
 @click.option("--epoch", type=int, required=True, help="Epoch number = the engine checkpoint id the book was taken at.")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Epoch proof file to write (JSON).")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--depth", type=int, required=True, help="Tree depth the registry expects (2^depth accounts at most).")
 @click.option("--batch-log2", "k", type=int, default=6, show_default=True, help="log2 of the accounts per batch circuit.")
 @click.option("--markets", "m", type=int, default=4, show_default=True, help="Market slots of the circuit.")
@@ -35,7 +37,8 @@ def _secret(secret_file: Path | None) -> bytes:
 @click.option("--workers", type=int, default=1, show_default=True, help="Batches proven in parallel processes.")
 @click.option("--ray", "ray_address", default=None, help="Prove on a Ray cluster at this address ('local' starts one here).")
 @click.pass_obj
-def prove_cmd(ctx, positions, epoch, out, depth, k, m, chain_id, registry, engine, market_count, secret_file, backend, ptau, workers, ray_address) -> None:
+def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry, engine, market_count, secret_file, backend, ptau,
+              workers, ray_address) -> None:
     """Prove an epoch's solvency statement for a positions file, in chained batches.
 
     Commits the book (docs/spec.md §6) and proves SolvencyBatch for each batch of 2^k accounts
@@ -56,6 +59,7 @@ def prove_cmd(ctx, positions, epoch, out, depth, k, m, chain_id, registry, engin
     from pymargin.zk.solvency import prove_epoch
     from pymargin.zk.statement import Shape, statement_json
 
+    out = check_out_file(out, force=force)
     secret = _secret(secret_file)
     book = load_book(positions)
     with ctx.progress.status(f"committing {len(book.accounts):,} accounts"):
