@@ -46,6 +46,8 @@ def stressed_book():
     """3 random accounts on 3 markets (seed 23: accounts 0 and 2 hold positions, account 1 none); account 0
     gets negative equity (−1414.2… quote), account 2 is liquidatable (equity = mm / 3 > 0)."""
     accounts, views = random_book(23, 3, MARKET_COUNT)
+    for a in accounts:
+        a.sub = 0  # cross-margin sub-accounts: a positions file allows several markets only there
     negative, weak = accounts[0], accounts[2]
     assert negative.positions and weak.positions and not accounts[1].positions
     negative.collateral -= margin.equity(negative.collateral, list(negative.positions.values()), views) + 1_414_213_562_373_095_048_801
@@ -178,25 +180,10 @@ def test_inconsistent_statements_are_refused_before_any_pairing(world):
     assert check_statement(s) == []
 
 
-# --- attack: tampered state chain ------------------------------------------------------------------
-
-def test_tampered_state_chain_is_rejected(world):
-    epoch, vk = world["epoch"], world["vk"]
-    swapped = dataclasses.replace(epoch, states=(epoch.states[0], epoch.states[2], epoch.states[1]))
-    assert verify_epoch(swapped, vk, SHAPE) == [f"batch {i}: public signal is not the hash of the statement and chain states" for i in (0, 1)]
-    skipped = dataclasses.replace(epoch, states=(epoch.states[0], epoch.states[0], epoch.states[2]))
-    assert len(verify_epoch(skipped, vk, SHAPE)) == 2
-    assert verify_epoch(dataclasses.replace(epoch, proofs=epoch.proofs[:1], states=epoch.states[:2]), vk, SHAPE) == [
-        "the chain has 1 proofs and 2 states; the circuit needs 2 and 3"]
-
-
-# --- attack: non-canonical proof encodings ----------------------------------------------------------
-
 @pytest.mark.parametrize("coordinate", ["pi_a.x + q", "pi_c.y + q", "pi_a.y ≡ y + 2^256 (mod q)"])
 def test_non_canonical_batch_proof_fails_all_three_verifiers(world, coordinate):
     """A batch proof with a coordinate ≥ q (the last kind passed snarkjs's plain Solidity template):
-    py-ecc, snarkjs, verify_epoch and the verifier contract all reject it (the registry too:
-    tests/test_zk_e2e.py)."""
+    py-ecc, snarkjs, verify_epoch and the verifier contract all reject it (the registry's own test posts it)."""
     epoch = world["epoch"]
     proof = epoch.proofs[1]
     (ax, ay), (cx, cy) = proof.a, proof.c
@@ -212,6 +199,18 @@ def test_non_canonical_batch_proof_fails_all_three_verifiers(world, coordinate):
     tampered = dataclasses.replace(epoch, proofs=(epoch.proofs[0], bad))
     name = coordinate.split()[0]
     assert verify_epoch(tampered, vk, SHAPE) == [f"batch 1: malformed proof: {name} is not below the base-field modulus q"]
+
+
+# --- attack: tampered state chain ------------------------------------------------------------------
+
+def test_tampered_state_chain_is_rejected(world):
+    epoch, vk = world["epoch"], world["vk"]
+    swapped = dataclasses.replace(epoch, states=(epoch.states[0], epoch.states[2], epoch.states[1]))
+    assert verify_epoch(swapped, vk, SHAPE) == [f"batch {i}: public signal is not the hash of the statement and chain states" for i in (0, 1)]
+    skipped = dataclasses.replace(epoch, states=(epoch.states[0], epoch.states[0], epoch.states[2]))
+    assert len(verify_epoch(skipped, vk, SHAPE)) == 2
+    assert verify_epoch(dataclasses.replace(epoch, proofs=epoch.proofs[:1], states=epoch.states[:2]), vk, SHAPE) == [
+        "the chain has 1 proofs and 2 states; the circuit needs 2 and 3"]
 
 
 # --- bad witnesses: the generator refuses them ----------------------------------------------------
@@ -313,3 +312,46 @@ def test_forged_figures_break_the_r1cs(world, batches, tmp_path):
         forged = list(witness)
         forged[names[name]] = (forged[names[name]] + 1) % FIELD_P
         assert unsatisfied(system, forged), name
+
+
+def test_cli_prove_then_verify(world, tmp_path, capsys):
+    accounts, views = world["accounts"], world["views"]
+    book = {
+        "markets": [{"id": str(j), "name": f"M{j}", "price_wad": str(v.price_wad), "funding_index_wad": str(v.funding_index_wad),
+                     "imf_wad": str(v.imf_wad), "mmf_wad": str(v.mmf_wad)} for j, v in views.items()],
+        "accounts": [{"owner": a.owner, "sub": str(a.sub), "collateral": str(a.collateral),
+                      "positions": [{"market_id": str(p.market_id), "size": str(p.size), "cost_basis": str(p.cost_basis),
+                                     "funding_index": str(p.funding_index)} for p in a.positions.values()]} for a in accounts],
+    }
+    (tmp_path / "book.json").write_text(json.dumps(book))
+    (tmp_path / "secret.hex").write_text(SECRET.hex())
+    out = tmp_path / "epoch.json"
+    code, _, err = run_cli(capsys, "prove", str(tmp_path / "book.json"), "--epoch", str(CHECKPOINT), "--depth", str(SHAPE.depth),
+                           "--batch-log2", str(SHAPE.k), "--markets", str(SHAPE.m), "--chain-id", str(CHAIN_ID),
+                           "--registry", hex(REGISTRY), "--engine", hex(ENGINE), "--secret-file", str(tmp_path / "secret.hex"),
+                           "--out", str(out), "--backend", "groth16py")
+    assert code == 0, err
+    assert EpochProof.load(out).statement == world["statement"]  # market count 3 from the file, totals from the leaves
+    code, stdout, _ = run_cli(capsys, "verify", str(out), "--vk", str(world["keys"].vk_path))
+    assert code == 0 and "valid" in stdout
+    code, _, err = run_cli(capsys, "prove", str(tmp_path / "book.json"), "--epoch", "1", "--depth", "2", "--batch-log2", "3",
+                           "--chain-id", "1", "--registry", "0x1", "--engine", "0x2", "--secret-file", str(tmp_path / "secret.hex"),
+                           "--out", str(tmp_path / "no.json"))
+    assert code != 0 and "--batch-log2 3 must be in 0..--depth 2" in err and "Traceback" not in err
+    assert not (tmp_path / "no.json").exists()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_statement_totals_equal_pymargin_batch_on_random_books(seed):
+    import random
+
+    rng = random.Random(seed)
+    accounts, views = random_book(100 + seed, 60)
+    for a in accounts:  # full-precision cuts: some accounts stay healthy, some fall below mm, some below zero
+        a.collateral -= rng.randrange(0, 3 * 10**22)
+    commitment = commit_accounts(accounts, views, SECRET, 1)
+    statement = inputs.epoch_statement(commitment, SECRET, Shape(2, commitment.tree.depth - 2, 4), CHAIN_ID, REGISTRY,
+                                       ENGINE, 1, len(views))
+    figures = batch.solvency_figures(_book(accounts, views))
+    assert dataclasses.asdict(figures) == dataclasses.asdict(statement.totals)
+    assert figures.deficit_wad > 0 and 0 < figures.below_mm_count < len(accounts) and statement.root.equity == figures.liabilities_wad

@@ -37,7 +37,8 @@ def _secret(secret_file: Path | None) -> bytes:
 @click.option("--workers", type=int, default=1, show_default=True, help="Batches proven in parallel processes.")
 @click.option("--ray", "ray_address", default=None, help="Prove on a Ray cluster at this address ('local' starts one here).")
 @click.pass_obj
-def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry, engine, market_count, secret_file, backend, ptau, workers, ray_address) -> None:
+def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry, engine, market_count, secret_file, backend, ptau,
+              workers, ray_address) -> None:
     """Prove an epoch's solvency statement for a positions file, in chained batches.
 
     Commits the book (docs/spec.md §6) and proves SolvencyBatch for each batch of 2^k accounts

@@ -5,7 +5,8 @@ circuits with the pinned circom 2), ``r1cs`` (read constraint systems, check wit
 ``witness`` (compute and read witnesses), ``proof`` (proof and verifying-key JSON), ``setup``
 (development and ceremony trusted setups, cached), ``backends`` (snarkjs reference prover and the
 fast groth16py prover behind one interface), ``verify`` (independent Groth16 verifier on py-ecc),
-``calldata`` (eth-abi encoding), ``inputs`` (circuit inputs from accounts and market views),
+``calldata`` (eth-abi encoding), ``statement`` (the public statement of an epoch and its hashes),
+``inputs`` (circuit inputs and the statement of a committed book),
 ``solvency`` (epoch proving: batches, chaining, parallel and Ray workers). The verifier and
 SolvencyRegistry on a chain are in :mod:`pymargin.chain.solvency` (chain sits above zk).
 """

@@ -97,7 +97,8 @@ def verify_epoch(epoch: EpochProof, vk: VerifyingKey, shape: Shape) -> list[str]
     """Problems found (empty: valid). ``shape`` is the verifying key's circuit (:func:`recorded_shape`),
     never the file's: the statement must have that shape, be consistent (:func:`check_statement`), the
     chain must have 2^T proofs and 2^T + 1 states, and each batch's public signal must be the hash of the
-    statement and its states, be well formed (:mod:`pymargin.zk.wellformed`) and pass the py-ecc pairing check."""
+    statement and its states, be well-formed (:func:`~pymargin.zk.wellformed.proof_defect`) and pass the
+    py-ecc pairing check."""
     s = epoch.statement
     if s.shape != shape:
         return [f"the file claims K={s.shape.k}, T={s.shape.t}, M={s.shape.m}; the verifying key's circuit is "
