@@ -203,11 +203,12 @@ def test_verify_page_cli_writes_one_self_contained_file(capsys, tmp_path):
     assert code == 0 and "Nothing you load here leaves your browser" in path.read_text()
 
 
-def _run_page(page: Path, docs: list[dict], rpc: str = "", registry: str = "", dom_too: bool = False):
+def _run_page(page: Path, docs: list[dict], rpc: str = "", registry: str = "", dom_too: bool = False, ask_registry: bool = False):
     """Load the page in headless Chromium with the proofs in the URL fragment: the results it shows and its
-    verdict (and the DOM)."""
+    verdict (and the DOM). ``ask_registry`` ticks the box that also calls verifyInclusionAt."""
     blob = base64.urlsafe_b64encode(json.dumps(docs, separators=(",", ":")).encode()).decode()
-    fragment = "&".join(f"{k}={v}" for k, v in (("rpc", rpc), ("registry", registry), ("proofs", blob)) if v)
+    params = (("rpc", rpc), ("registry", registry), ("ask-registry", "1" if ask_registry else ""), ("proofs", blob))
+    fragment = "&".join(f"{k}={v}" for k, v in params if v)
     dom = browser.dump_dom(page, fragment=fragment, virtual_time_ms=60_000)
     assert 'data-state="done"' in dom, dom[-3000:]
     verdict = unescape(re.search(r'<div id="verdict" class="verdict \w+">(.*?)</div>', dom, re.S).group(1))
@@ -306,7 +307,8 @@ def test_page_in_chromium_matches_check_inclusion_on_a_posted_epoch(posted, caps
     docs = valid + list(tampered.values())
     page, verdict = _run_page(posted["page"], docs, posted["chain"].url, registry)
     assert len(page) == len(docs) and verdict == f"FAILED: {len(tampered)} of {len(docs)} proofs do not verify (reasons below)."
-    _, verdict = _run_page(posted["page"], valid, posted["chain"].url, registry)
+    again, verdict = _run_page(posted["page"], valid, posted["chain"].url, registry, ask_registry=True)  # and verifyInclusionAt agrees
+    assert again == page[: len(valid)]
     assert verdict == f"VERIFIED: all {len(valid)} accounts are in the root the registry recorded (details below)."
     for doc, mine in zip(valid, page):
         code, theirs = _cli(capsys, tmp_path, doc, *rpc)

@@ -109,6 +109,7 @@ async function verifyAll(docs) {
   verdict.textContent = "Checking…";
   const url = $("rpc").value.trim();
   const registry = $("registry").value.trim();
+  const askRegistry = $("ask-registry").checked;
   const results = [];
   for (const doc of docs) {
     const box = element("div", undefined, "proof");
@@ -117,7 +118,7 @@ async function verifyAll(docs) {
     if (doc === null) outcome = { result: { ok: false, reason: "the file is not JSON: give the inclusion proof file the venue gave you" } };
     else {
       try {
-        outcome = await runVerification(doc, url, registry);
+        outcome = await runVerification(doc, url, registry, askRegistry);
       } catch (e) {  // a bug of this page, not a verdict on the proof: say so rather than hang on "Checking…"
         outcome = { result: { ok: false, reason: `the page failed: ${e}` } };
       }
@@ -169,11 +170,12 @@ window.addEventListener("DOMContentLoaded", () => {
   drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); if (e.dataTransfer.files.length) verifyFiles(e.dataTransfer.files); });
   $("file").addEventListener("change", (e) => { if (e.target.files.length) verifyFiles(e.target.files); });
   $("check").addEventListener("click", () => verifyText($("proof-text").value));
-  // #rpc=...&registry=...&proofs=<base64url of a JSON array of proofs>: a link that checks at once
+  // #rpc=...&registry=...[&ask-registry=1]&proofs=<base64url of a JSON array of proofs>: a link that checks at once
   // (the fragment after # is never sent to any server).
   const params = new URLSearchParams(location.hash.slice(1));
   if (params.get("rpc")) $("rpc").value = params.get("rpc");
   if (params.get("registry")) $("registry").value = params.get("registry");
+  if (params.get("ask-registry") === "1") $("ask-registry").checked = true;
   if (params.get("proofs")) {
     const b64 = params.get("proofs").replace(/-/g, "+").replace(/_/g, "/");
     const docs = parseJson(new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));

@@ -20,7 +20,13 @@ const LEAF_SUM_BOUND = 2n ** 140n;
 const SUM_BOUND = 2n ** 172n;
 const MAX_DEPTH = 32;
 const DECIMAL = /^-?[0-9]+$/;
-const REGISTRY_ERRORS = ["UnknownEpoch(uint256)", "Error(string)", "Panic(uint256)"];
+// The custom errors rootOf, epochFigures and verifyInclusionAt can revert with (SolvencyRegistry,
+// InclusionVerifier), decoded by name as pymargin prints them; then Solidity's Error and Panic.
+const REGISTRY_ERRORS = ["UnknownEpoch(uint256)", "NotAFieldElement(uint256)", "IdHashOutOfRange(uint256)", "SaltOutOfRange(uint256)",
+  "MarketIdOutOfRange(uint256)", "CollateralOutOfBounds(int256)", "SizeOutOfBounds(int256)", "CostBasisOutOfBounds(int256)",
+  "FundingIndexOutOfBounds(int256)", "SumOutOfRange(uint256)", "DepthOutOfRange(uint256)", "IndexOutOfRange(uint256,uint256)",
+  "Error(string)", "Panic(uint256)"];
+const VERIFY_INCLUSION_AT = "verifyInclusionAt(uint256,(uint256,uint256,int256,(uint256,int256,int256,int256)[4]),uint256,uint256,uint256,(uint256,uint256,uint256)[])";
 
 /** A check failed; `message` is the reason, worded as check-inclusion words it. */
 class VerifyError extends Error {}
@@ -281,7 +287,12 @@ function decodeRevert(error) {
         const text = new TextDecoder().decode(Uint8Array.from(body.slice(136, 136 + 2 * length).match(/../g) || [], (h) => parseInt(h, 16)));
         return `Error(${JSON.stringify(text)},)`;
       }
-      return new Revert(name, [BigInt("0x" + body.slice(8, 72))]).message;
+      const types = signature.slice(name.length + 1, -1).split(",");
+      const args = types.map((type, i) => {
+        const value = BigInt("0x" + (body.slice(8 + 64 * i, 72 + 64 * i) || "0"));
+        return type === "int256" && value > INT256_MAX ? value - (1n << 256n) : value;
+      });
+      return new Revert(name, args).message;
     }
   }
   return body ? `unknown error 0x${body.slice(0, 8)} (is this the registry?)` : `${error.message || "execution reverted"} (no error data: is this the registry?)`;
@@ -290,9 +301,10 @@ function decodeRevert(error) {
 const EPOCH_FIGURES = ["rootHash", "liabilitiesWad", "deficitWad", "belowMmCount", "shortfallWad", "mmWad", "imWad",
   "accountCount", "collateralWad", "reservesWad", "insuranceFundWad", "checkpointBlock", "postedAt"];
 
-/** Reads rootOf(epoch) and epochFigures(epoch) from the registry and checks the posted root is the proof's
- * (the checks of check-inclusion --rpc --registry, same reasons). Returns the figures. */
-async function checkOnChain(proof, url, registry) {
+/** Reads rootOf(epoch) and epochFigures(epoch) from the registry and checks the posted root is the proof's;
+ * with askRegistry also verifyInclusionAt (the checks of check-inclusion --rpc --registry, same reasons).
+ * Returns the figures. */
+async function checkOnChain(proof, url, registry, askRegistry) {
   if (proof.epoch < 0n || proof.epoch > UINT256_MAX) throw new VerifyError(`epoch ${proof.epoch} is not a uint256: no registry records it`);
   if (!/^https?:\/\//.test(url)) throw new VerifyError(`RPC URL must start with http:// or https://, got '${url}'`);
   if (!isAddress(registry)) throw new VerifyError(`registry '${registry}' is not an address`);
@@ -302,21 +314,32 @@ async function checkOnChain(proof, url, registry) {
   }
   const code = await rpcCall(url, "eth_getCode", [registry, "latest"]);
   if (code.error || !code.result || code.result === "0x") throw new VerifyError(`no contract at ${registry} on chain ${BigInt(chainId.result)}`);
-  const call = async (signature) => {
-    const reply = await rpcCall(url, "eth_call", [{ to: registry, data: "0x" + selector(signature) + word(proof.epoch) }, "latest"]);
+  const call = async (signature, args) => {
+    const reply = await rpcCall(url, "eth_call", [{ to: registry, data: "0x" + selector(signature) + args.map(word).join("") }, "latest"]);
     if (reply.error) throw new VerifyError(`the registry at ${checksumAddress(registry)} rejects the proof: ${decodeRevert(reply.error)}`);
     const body = typeof reply.result === "string" && /^0x([0-9a-fA-F]{64})*$/.test(reply.result) ? reply.result.slice(2) : "";
     return Array.from({ length: body.length / 64 }, (_, i) => BigInt("0x" + body.slice(64 * i, 64 * i + 64)));
   };
-  const rootWords = await call("rootOf(uint256)");
-  const figureWords = await call("epochFigures(uint256)");
-  if (rootWords.length !== 3 || figureWords.length !== EPOCH_FIGURES.length) {
+  const rootWords = await call("rootOf(uint256)", [proof.epoch]);
+  const figureWords = await call("epochFigures(uint256)", [proof.epoch]);
+  let inclusionWords = [1n];
+  if (askRegistry) {
+    // opt-in, as it sends the account's data to the node: the registry's own verifier (its Poseidon
+    // contracts) recomputes the path. Head = epoch, the leaf's 19 words, equity, mm, index, the offset
+    // of siblings (24 words); tail = count, 3 words per node.
+    const leafWords = [proof.leaf.id_hash, proof.leaf.salt, proof.leaf.collateral,
+      ...proof.leaf.slots.flatMap((s) => [s.market_id, s.size, s.cost_basis, s.funding_index])];
+    inclusionWords = await call(VERIFY_INCLUSION_AT, [proof.epoch, ...leafWords, proof.liability, proof.mm, proof.index, 24n * 32n,
+      BigInt(proof.siblings.length), ...proof.siblings.flatMap((n) => [n.hash, n.equity, n.mm])]);
+  }
+  if (rootWords.length !== 3 || figureWords.length !== EPOCH_FIGURES.length || inclusionWords.length !== 1) {
     throw new VerifyError(`the registry at ${checksumAddress(registry)} rejects the proof: its answer has the wrong shape (is this the registry?)`);
   }
   const posted = { hash: rootWords[0], equity: rootWords[1], mm: rootWords[2] };
   if (posted.hash !== proof.root.hash || posted.equity !== proof.root.equity || posted.mm !== proof.root.mm) {
     throw new VerifyError(`the root posted for epoch ${proof.epoch} is ${nodeRepr(posted)}, the proof's is ${nodeRepr(proof.root)}`);
   }
+  if (inclusionWords[0] !== 1n) throw new VerifyError(`the registry's verifyInclusionAt returned false for epoch ${proof.epoch}`);
   const figures = Object.fromEntries(EPOCH_FIGURES.map((k, i) => [k, figureWords[i]]));
   figures.collateralWad = figureWords[8] > INT256_MAX ? figureWords[8] - (1n << 256n) : figureWords[8];
   figures.chainId = BigInt(chainId.result);
@@ -328,8 +351,9 @@ function resultJson(result) {
   return JSON.stringify(result, (_, v) => (typeof v === "bigint" ? `@@${v}@@` : v)).replace(/"@@(-?[0-9]+)@@"/g, "$1");
 }
 
-/** Checks a proof document offline and, given url and registry, on chain. Never throws: {result, proof, offline, figures}. */
-async function runVerification(doc, url, registry) {
+/** Checks a proof document offline and, given url and registry, on chain (askRegistry: also by the registry's
+ * verifyInclusionAt, which sends the account's data to the node). Throws only on a bug: {result, proof, offline, figures}. */
+async function runVerification(doc, url, registry, askRegistry = false) {
   let proof = null;
   let offline = null;
   let figures = null;
@@ -339,7 +363,7 @@ async function runVerification(doc, url, registry) {
     const checks = { offline: "ok" };
     if (url || registry) {
       if (!url || !registry) throw new VerifyError("to check against the chain give both the RPC URL and the registry address");
-      figures = await checkOnChain(proof, url, registry);
+      figures = await checkOnChain(proof, url, registry, askRegistry);
       checks["on-chain"] = "ok";
     }
     const result = { ok: true, account: proof.accountId, epoch: proof.epoch, index: proof.index, equity: String(offline.equity), mm: String(offline.mm),
