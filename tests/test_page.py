@@ -133,6 +133,8 @@ def _tamperings(doc: dict) -> dict[str, dict]:
         out["market left out"] = edit(lambda d: d["markets"].pop(mid))
         out["negative price"] = edit(lambda d: d["markets"][mid].__setitem__("price_wad", "-" + d["markets"][mid]["price_wad"]))
         out["price past int256"] = edit(lambda d: d["markets"][mid].__setitem__("price_wad", str(2**255)))
+        out["market key with a leading zero"] = edit(lambda d: d["markets"].__setitem__("0" + mid, d["markets"].pop(mid)))
+        out["two bad views"] = edit(lambda d: d["markets"].update({"9": {"price_wad": "-1"}, mid: dict(d["markets"][mid], price_wad="-2"), "10": {}}))
         out["funding index past int256"] = edit(lambda d: d["markets"][mid].__setitem__("funding_index_wad", str(-2**255 - 1)))
         out["margin product past uint256"] = edit(lambda d: d["markets"][mid].__setitem__("imf_wad", str(2**255)))
         out["size 0"] = edit(lambda d: d["account"]["positions"][0].__setitem__("size", "0"))

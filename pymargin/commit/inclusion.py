@@ -28,6 +28,7 @@ from pymargin.model import MarketView, Position
 FORMAT = "pymargin-inclusion-v2"
 ROOT_FORMAT = "pymargin-commitment-v1"
 _DECIMAL = re.compile(r"-?[0-9]+\Z")
+_MARKET_KEY = re.compile(r"(0|[1-9][0-9]*)\Z")  # canonical: one key per market id
 
 
 class InclusionError(UserError):
@@ -197,9 +198,9 @@ def parse_proof(doc: Any) -> InclusionProof:
     except UserError as exc:
         raise InclusionError(f"proof: {exc}") from None
     markets_raw = _field(doc, "markets", "")
-    if not isinstance(markets_raw, dict) or not all(_DECIMAL.match(k) for k in markets_raw):
-        raise InclusionError("proof: markets must be an object {\"<market id>\": view}")
-    markets = {int(mid): _market_view(view, f"markets.{mid}") for mid, view in markets_raw.items()}
+    if not isinstance(markets_raw, dict) or not all(_MARKET_KEY.match(k) for k in markets_raw):
+        raise InclusionError("proof: markets must be an object {\"<market id>\": view}, ids in decimal without leading zeros")
+    markets = {int(mid): _market_view(view, f"markets.{mid}") for mid, view in sorted(markets_raw.items(), key=lambda kv: int(kv[0]))}
     return InclusionProof(
         epoch=_int(doc, "epoch", ""), depth=_int(doc, "depth", ""), index=_int(doc, "index", ""),
         root=_node(_field(doc, "root", ""), "root"), owner=owner, sub=sub,

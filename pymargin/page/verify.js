@@ -115,11 +115,12 @@ function parseProof(doc) {
   });
   const slots = slotsOf(positions, `${owner}:${sub}`);
   const marketsRaw = field(doc, "markets", "");
-  if (marketsRaw === null || typeof marketsRaw !== "object" || Array.isArray(marketsRaw) || !Object.keys(marketsRaw).every((k) => DECIMAL.test(k))) {
-    throw new VerifyError('proof: markets must be an object {"<market id>": view}');
+  if (marketsRaw === null || typeof marketsRaw !== "object" || Array.isArray(marketsRaw) || !Object.keys(marketsRaw).every((k) => /^(0|[1-9][0-9]*)$/.test(k))) {
+    throw new VerifyError('proof: markets must be an object {"<market id>": view}, ids in decimal without leading zeros');
   }
   const markets = new Map();
-  for (const [mid, view] of Object.entries(marketsRaw)) {
+  const byId = Object.entries(marketsRaw).sort(([a], [b]) => (BigInt(a) < BigInt(b) ? -1 : 1));  // checked in id order, as pymargin
+  for (const [mid, view] of byId) {
     const at = `markets.${mid}`;
     const v = { price_wad: int(view, "price_wad", at), funding_index_wad: int(view, "funding_index_wad", at), imf_wad: int(view, "imf_wad", at), mmf_wad: int(view, "mmf_wad", at) };
     for (const key of ["price_wad", "imf_wad", "mmf_wad"]) {
