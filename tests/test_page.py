@@ -121,6 +121,7 @@ def _tamperings(doc: dict) -> dict[str, dict]:
         "root mm": edit(bump(["root", "mm"])),
         "missing field": edit(lambda d: d.pop("leaf_hash")),
         "not a decimal": edit(lambda d: d.__setitem__("mm", "1e18")),
+        "5000 digits": edit(lambda d: d.__setitem__("im", "9" * 5000)),
         "a number, not a string": edit(lambda d: d["account"].__setitem__("collateral", 12)),
         "quotes": edit(lambda d: d["root"].__setitem__("hash", "it's \\ 'x'")),
     }

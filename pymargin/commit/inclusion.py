@@ -28,6 +28,7 @@ from pymargin.model import MarketView, Position
 FORMAT = "pymargin-inclusion-v2"
 ROOT_FORMAT = "pymargin-commitment-v1"
 _DECIMAL = re.compile(r"-?[0-9]+\Z")
+MAX_DIGITS = 78  # 2^256 has 78 decimal digits
 _MARKET_KEY = re.compile(r"(0|[1-9][0-9]*)\Z")  # canonical: one key per market id
 
 
@@ -151,10 +152,12 @@ def _field(obj: Any, key: str, path: str) -> Any:
 
 
 def _int(obj: Any, key: str, path: str) -> int:
-    """obj[key] as an integer written as a decimal string."""
+    """obj[key] as an integer written as a decimal string of at most MAX_DIGITS digits."""
     value = _field(obj, key, path)
     if not isinstance(value, str) or not _DECIMAL.match(value):
         raise InclusionError(f"proof: {path + '.' if path else ''}{key} must be an integer as a decimal string, got {value!r}")
+    if len(value.lstrip("-")) > MAX_DIGITS:
+        raise InclusionError(f"proof: {path + '.' if path else ''}{key} has {len(value.lstrip('-'))} digits, more than any 256-bit value ({MAX_DIGITS})")
     return int(value)
 
 

@@ -53,7 +53,7 @@ const nodeRepr = (n) => `{'hash': '${n.hash}', 'equity': '${n.equity}', 'mm': '$
 
 function field(obj, key, path) {
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) throw new VerifyError(`proof: ${path || "the document"} must be an object`);
-  if (!(key in obj)) throw new VerifyError(`proof: missing field ${path ? path + "." : ""}${key}`);
+  if (!Object.prototype.hasOwnProperty.call(obj, key)) throw new VerifyError(`proof: missing field ${path ? path + "." : ""}${key}`);
   return obj[key];
 }
 
@@ -75,6 +75,8 @@ function int(obj, key, path) {
   if (typeof value !== "string" || !DECIMAL.test(value)) {
     throw new VerifyError(`proof: ${path ? path + "." : ""}${key} must be an integer as a decimal string, got ${pyRepr(value)}`);
   }
+  const digits = value.replace(/^-/, "").length;
+  if (digits > 78) throw new VerifyError(`proof: ${path ? path + "." : ""}${key} has ${digits} digits, more than any 256-bit value (78)`);
   return BigInt(value);
 }
 
