@@ -32,8 +32,8 @@ def busy(chain, artifacts):
     assert d.op("deposit", u3, 1, 5_000 * USD).ok
     assert d.op("setFundingRate", keeper, 0, 10**11 + 3).ok
     for market_id, price in ((0, 2000), (1, 30000), (2, 100)):
-        assert d.op("trade", op, market_id, u1.address, 0, u2.address, 0, 3 * WAD + 17, price * WAD).ok
-    assert d.op("trade", op, 2, u3.address, 1, u1.address, 0, -40 * WAD, 100 * WAD).ok
+        assert d.fill(op, market_id, u1.address, 0, u2.address, 0, 3 * WAD + 17, price * WAD).ok
+    assert d.fill(op, 2, u3.address, 1, u1.address, 0, -40 * WAD, 100 * WAD).ok
     d.set_price(0, 2051 * WAD + 3)
     assert d.op("accrueFunding", u1, 0, dt=777).ok
     return d
@@ -64,7 +64,7 @@ def test_json_round_trip(busy, tmp_path):
     for owner, sub in loaded.state.accounts:
         assert loaded.free_collateral(owner, sub) == busy.py.free_collateral(owner, sub)
     text = path.read_text()
-    assert json.loads(text)["format"] == "pymargin-engine/1" and not list(tmp_path.glob(".*.tmp"))
+    assert json.loads(text)["format"] == "pymargin-engine/2" and not list(tmp_path.glob(".*.tmp"))
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_json_round_trip(busy, tmp_path):
         (None, "not found"),
         ("{not json", "malformed JSON at line 1"),
         ("[1, 2]", "the top level must be an object"),
-        ('{"format": "other"}', "'format' must be 'pymargin-engine/1'"),
+        ('{"format": "other"}', "'format' must be 'pymargin-engine/2'"),
     ],
 )
 def test_load_json_errors_are_one_line(tmp_path, content, message):
