@@ -1,5 +1,8 @@
 """Stateful randomised parity: the deployed MarginEngine and the Python reference engine are driven
 with the same operation sequences (hypothesis RuleBasedStateMachine) at the same block timestamps.
+Every fill is a trade of two EIP-712 orders signed with the owners' keys: some flawed (forged
+signature, limit, fee cap, side, market, size, expiry), some larger than the fill and resting for
+later partial fills, cancels of one order and of all orders below a nonce.
 
 After every step: the operation's outcome (events, or the revert's name and args) must be identical,
 every view and stored value must be identical (tests/engine_support.DualEngine.check_views), and the
@@ -19,9 +22,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from engine_support import DualEngine, deploy_batch, fund
 from pymargin.chain import devnet, tx
-from pymargin.chain.engine_devnet import TX_GAS, default_markets, default_params, deploy_engine
+from pymargin.chain.engine_devnet import TX_GAS, default_markets, default_params, deploy_engine, order_signer
+from pymargin.engine.orders import NEVER_EXPIRES as NEVER, sign_order
 from pymargin.errors import Revert
-from pymargin.fixedpoint import WAD, Rounding, smul_div
+from pymargin.fixedpoint import WAD, Rounding, mul_div, smul_div
 
 SUBS = (0, 1)
 N_USERS = 3
@@ -30,7 +34,11 @@ REQUIRED = {  # outcomes the default run must reach, or it did not test what it 
     "deposit", "withdraw", "transferCollateral", "trade", "liquidate", "setFundingRate", "accrueFunding",
     "InsufficientMargin", "StalePrice", "PriceOutsideBand", "InsufficientCollateral", "NotLiquidatable",
     "event:FundingSettled", "event:FundingAccrued", "event:PositionUpdated",
+    "cancelOrder", "cancelOrdersBelow", "InvalidSignature", "OrderExpired", "OrderOverfill", "CancelledOrder",
+    "NonceTooLow", "NotOrderOwner", "LimitPriceExceeded", "FeeAboveMax", "WrongSide", "MarketMismatch",
+    "event:OrderFilled",
 }
+ORDER_FLAWS = ("forged", "limit", "fee", "side", "market", "overfill", "expired")  # what a flawed fill gets wrong
 
 
 class Context:
@@ -49,6 +57,7 @@ class Context:
         fund(self.dep, self.users, 10**20)
         self.batch = deploy_batch(chain, self.owner)
         e, u = self.dep.engine, [x.address for x in self.users]
+        orders = order_signer(self.dep)
         for user in self.users:
             e.transact("deposit", 0, 50_000 * 10**6, sender=user, gas=TX_GAS)
             e.transact("deposit", 1, 5_000 * 10**6, sender=user, gas=TX_GAS)
@@ -58,7 +67,7 @@ class Context:
             (2, (u[1], 1), (u[2], 0), 240 * WAD, 100 * WAD),  # isolated, near its initial margin
             (0, (u[0], 1), (u[2], 0), 24 * WAD, 2000 * WAD),  # isolated, near its initial margin
         ]:
-            e.transact("trade", market_id, *a, *b, size, price, sender=self.operator, gas=TX_GAS)
+            e.transact("trade", *orders.fill(market_id, *a, *b, size, price), sender=self.operator, gas=TX_GAS)
         self.snapshot = chain.snapshot()
         self.seen: Counter = Counter()
 
@@ -100,6 +109,7 @@ market = st.integers(0, 2)
 size_wad = mostly(st.builds(lambda mag, neg: -mag if neg else mag, log_uniform(13, 17), st.booleans()),
                   0, 2**94, -(2**94), 2**94 - 1)
 dt = mostly(st.integers(1, 600), 3000, 3 * 86400)
+fraction_wad = st.integers(1, WAD)  # a fraction of a remaining size, full precision (e.g. 0.318309886183790671)
 ADMIN_ACTIONS = ("pause", "params", "role", "ownership", "insurance", "fees")
 
 
@@ -116,6 +126,7 @@ def make_machine(ctx: Context):
             self.slack = self.d.py.solvency_slack()
             self.next_dt = 1
             self.dirty = True
+            self.resting: list[tuple] = []  # signed order pairs (taker, sig, maker, sig) that can fill again
 
         # -- helpers --------------------------------------------------------------------------
 
@@ -134,6 +145,11 @@ def make_machine(ctx: Context):
         def addr(self, who):
             user, sub = who
             return ctx.users[user].address, sub
+
+        def key(self, account):
+            """(user index, sub) of an (address, sub) account."""
+            owner, sub = account
+            return ctx.users.index(ctx.by_address[owner]), sub
 
         def owner_signer(self, honest=True):
             return ctx.by_address.get(self.d.py.state.owner, ctx.stranger) if honest else ctx.stranger
@@ -160,16 +176,74 @@ def make_machine(ctx: Context):
         def transfer_collateral(self, who, same, amount):
             self.run("transferCollateral", ctx.users[who[0]], who[1], who[1] if same else 1 - who[1], amount)
 
+        def signed_pair(self, market_id, taker, maker, size, price, flaw=None, scale_wad=WAD, expiry_in=None):
+            """Two orders for a fill of ``size`` (the taker's) at ``price``, signed by their owners; each of
+            |size|·scale (Floor); with ``flaw``, one thing about them is wrong."""
+            o, d = self.d.orders, self.d.py
+            full = mul_div(abs(size), scale_wad, WAD, Rounding.Floor)
+            sign = 1 if size > 0 else -1
+            expiry = NEVER if expiry_in is None else self.d.clock + expiry_in
+            t = o.order(*self.addr(taker), market_id, sign * full, price, expiry=expiry)
+            m = o.order(*self.addr(maker), market_id, -sign * full, price)
+            fee = d.state.markets[market_id].params.maker_fee_wad if market_id < d.market_count() else 0
+            m = {
+                "limit": m._replace(limit_price_wad=price - sign if price > 0 else price),
+                "fee": m._replace(max_fee_wad=max(fee - 1, 0)),
+                "side": m._replace(size_wad=sign * full),
+                "market": m._replace(market_id=(market_id + 1) % 3),
+                "overfill": m._replace(size_wad=-sign * (full - 1)),
+                "expired": m._replace(expiry=self.d.clock),
+            }.get(flaw, m)
+            t_sig, m_sig = o.sign(t), o.sign(m)
+            if flaw == "forged":  # the maker's order signed with the taker's key (an operator forging consent)
+                m_sig = sign_order(m, o.keys[t.owner], o.chain_id, o.engine)
+            return t, t_sig, m, m_sig
+
+        def fill(self, sender, market_id, taker, maker, size, price, **flaws):
+            pair = self.signed_pair(market_id, taker, maker, size, price, **flaws)
+            outcome = self.run("trade", sender, *pair, size, price)
+            return pair, outcome
+
         @rule(market_id=market, taker=account, maker=account, size=size_wad,
               band_permille=st.one_of(st.integers(-1000, 1000), st.sampled_from([-1001, 1001, -1000, 1000])),
-              wei=st.integers(-3, 3), honest=st.integers(0, 9))
-        def trade(self, market_id, taker, maker, size, band_permille, wei, honest):
+              wei=st.integers(-3, 3), honest=st.integers(0, 9), flaw=mostly(st.none(), *ORDER_FLAWS),
+              rest=st.integers(0, 3), scale_wad=st.integers(WAD + 1, 5 * WAD), expiry_in=mostly(st.none(), 1, 60, 600))
+        def trade(self, market_id, taker, maker, size, band_permille, wei, honest, flaw, rest, scale_wad, expiry_in):
+            """A fill of two signed orders; one in four is a partial fill of larger orders that rest for later fills."""
             p = self.oracle_price(market_id)
             band = self.d.py.state.markets[market_id].params.price_band_wad
             price = p + smul_div(p, band * band_permille, WAD * 1000, Rounding.Trunc)  # in the band for |permille| ≤ 1000
             price = max(price + (wei if abs(band_permille) < 1000 else 0), 0)
             sender = ctx.operator if honest else ctx.stranger
-            self.run("trade", sender, market_id, *self.addr(taker), *self.addr(maker), size, price)
+            pair, outcome = self.fill(sender, market_id, taker, maker, size, price, flaw=flaw,
+                                      scale_wad=scale_wad if rest == 0 else WAD, expiry_in=expiry_in)
+            if rest == 0 and outcome.ok:
+                self.resting.append(pair)
+
+        @precondition(lambda self: self.resting)
+        @rule(data=st.data(), fraction=fraction_wad, too_much=mostly(st.just(False), True), dt=mostly(st.just(0), 700))
+        def fill_resting(self, data, fraction, too_much, dt):
+            """Fill part of a resting pair again (or 1 wei more than remains: OrderOverfill), at its limit price."""
+            t, t_sig, m, m_sig = data.draw(st.sampled_from(self.resting), label="resting pair")
+            d = self.d.py
+            remaining = min(abs(t.size_wad) - d.filled_size(d.order_digest(t)), abs(m.size_wad) - d.filled_size(d.order_digest(m)))
+            size = remaining + 1 if too_much else max(mul_div(remaining, fraction, WAD, Rounding.Floor), 1)
+            self.next_dt += dt
+            self.run("trade", ctx.operator, t, t_sig, m, m_sig, size if t.size_wad > 0 else -size, t.limit_price_wad)
+
+        @precondition(lambda self: self.resting)
+        @rule(data=st.data(), maker_side=st.booleans(), honest=st.integers(0, 4))
+        def cancel_order(self, data, maker_side, honest):
+            """The owner (or, one time in five, another user) cancels one order of a resting pair."""
+            pair = data.draw(st.sampled_from(self.resting), label="resting pair")
+            order = pair[2] if maker_side else pair[0]
+            sender = ctx.by_address[order.owner] if honest else ctx.users[(ctx.users.index(ctx.by_address[order.owner]) + 1) % N_USERS]
+            self.run("cancelOrder", sender, order)
+
+        @rule(who=st.integers(0, N_USERS - 1), delta=st.integers(-4, 6))
+        def cancel_orders_below(self, who, delta):
+            """A user cancels every order below a nonce near the signer's counter (≤ its minNonce: NonceNotIncreasing)."""
+            self.run("cancelOrdersBelow", ctx.users[who], max(self.d.orders.next_nonce + delta, 0))
 
         @rule(market_id=market, taker=account, maker=account, leverage_pct=st.integers(50, 120), short=st.booleans())
         def trade_at_max_leverage(self, market_id, taker, maker, leverage_pct, short):
@@ -183,7 +257,7 @@ def make_machine(ctx: Context):
             if p <= 0 or free <= 0:
                 return
             size = free * WAD // p * WAD // imf * leverage_pct // 100  # non-negative operands
-            self.run("trade", ctx.operator, market_id, *self.addr(taker), *self.addr(maker), -size if short else size, p)
+            self.fill(ctx.operator, market_id, taker, maker, -size if short else size, p)
 
         @precondition(lambda self: len(self.d.py.state.accounts) > 1)
         @rule(data=st.data(), pause_first=st.booleans())
@@ -204,7 +278,7 @@ def make_machine(ctx: Context):
             size_a, size_b = self.d.py.position(*a, market_id)[0], self.d.py.position(*b, market_id)[0]
             size = min(abs(size_a), abs(size_b))
             p = max(self.oracle_price(market_id), 1)
-            self.run("trade", ctx.operator, market_id, *a, *b, -size if size_a > 0 else size, p)
+            self.fill(ctx.operator, market_id, self.key(a), self.key(b), -size if size_a > 0 else size, p)
             if pause:
                 self.run("unpause", self.owner_signer())
 

@@ -10,7 +10,6 @@ Typed data: domain ``{name: "pymargin MarginEngine", version: "1", chainId, veri
 from __future__ import annotations
 
 from collections.abc import Mapping
-from itertools import count
 from typing import NamedTuple
 
 from eth_account import Account
@@ -99,19 +98,20 @@ class OrderSigner:
 
     ``keys`` maps an owner address to the private key that signs for it: an EOA's own key, or, for
     a contract wallet that accepts its signer's ECDSA signatures (ERC-1271), that signer's key.
-    Nonces come from a counter, so every order made here has its own digest.
+    Nonces come from a counter (``next_nonce``), so every order made here has its own digest.
     """
 
     def __init__(self, chain_id: int, engine: str, keys_by_owner: Mapping[str, bytes], first_nonce: int = 0):
         self.chain_id = chain_id
         self.engine = to_checksum_address(engine)
         self.keys = {to_checksum_address(a): k for a, k in keys_by_owner.items()}
-        self._nonces = count(first_nonce)
+        self.next_nonce = first_nonce
 
     def order(self, owner: str, sub: int, market_id: int, size_wad: int, limit_price_wad: int, *,
               max_fee_wad: int = 10**18, nonce: int | None = None, expiry: int = NEVER_EXPIRES) -> Order:
         """An order with the next nonce unless one is given."""
-        nonce = next(self._nonces) if nonce is None else nonce
+        if nonce is None:
+            nonce, self.next_nonce = self.next_nonce, self.next_nonce + 1
         return Order(to_checksum_address(owner), sub, market_id, size_wad, limit_price_wad, max_fee_wad, nonce, expiry)
 
     def sign(self, order: Order) -> bytes:
