@@ -220,37 +220,39 @@ def make_machine(ctx: Context):
                 maker = ((taker[0] + 1) % N_USERS, maker[1])
             self.fill(sender, market_id, taker, maker, size, self.band_price(market_id, band_permille, wei), flaw=flaw)
 
-        @rule(market_id=market, taker=account, maker=account, size=order_size, band_permille=st.integers(-900, 900),
-              scale_wad=st.integers(WAD, 5 * WAD), expiry_in=mostly(st.none(), 1, 60, 600))
-        def place_orders(self, market_id, taker, maker, size, band_permille, scale_wad, expiry_in):
-            """Two users sign orders (|size|·scale each) that rest until filled in parts, expired or cancelled."""
-            pair = self.signed_pair(market_id, taker, maker, size, self.band_price(market_id, band_permille, 0),
-                                    scale_wad=scale_wad, expiry_in=expiry_in)
-            self.resting = [pair, *self.resting[:5]]
-
-        @precondition(lambda self: self.resting)
-        @rule(data=st.data(), fraction=fraction_wad, too_much=mostly(st.just(False), True), dt=mostly(st.just(0), 700))
-        def fill_resting(self, data, fraction, too_much, dt):
-            """Fill part of a resting pair (or 1 wei more than remains: OrderOverfill) at its limit price."""
-            t, t_sig, m, m_sig = data.draw(st.sampled_from(self.resting), label="resting pair")
-            d = self.d.py
-            remaining = min(abs(t.size_wad) - d.filled_size(d.order_digest(t)), abs(m.size_wad) - d.filled_size(d.order_digest(m)))
-            size = remaining + 1 if too_much else max(mul_div(remaining, fraction, WAD, Rounding.Floor), 1)
-            self.next_dt += dt
-            self.run("trade", ctx.operator, t, t_sig, m, m_sig, size if t.size_wad > 0 else -size, t.limit_price_wad)
-
-        @rule(data=st.data(), below=mostly(st.just(False), True), who=st.integers(0, N_USERS - 1),
-              delta=st.integers(-3, 2), honest=st.integers(0, 4))
-        def cancel(self, data, below, who, delta, honest):
-            """The owner (or, one time in five, another user) cancels one resting order; or a user cancels
-            every order below a nonce near the signer's counter (≤ its minNonce: NonceNotIncreasing)."""
-            if below or not self.resting:
+        @rule(data=st.data(), action=st.sampled_from(["place", "fill", "fill", "cancel", "cancel below"]))
+        def resting_orders(self, data, action):
+            """Orders that rest, larger than one fill: two users sign a pair (|size|·scale each, some soon
+            expiring); the operator fills part of a pair (or 1 wei more than remains: OrderOverfill) at its
+            limit; the owner (or, one time in five, another user) cancels one order; a user cancels every
+            order below a nonce near the signer's counter (≤ its minNonce: NonceNotIncreasing)."""
+            draw = data.draw
+            if action == "cancel below":
+                who, delta = draw(st.integers(0, N_USERS - 1), label="user"), draw(st.integers(-3, 2), label="delta")
                 self.run("cancelOrdersBelow", ctx.users[who], max(self.d.orders.next_nonce + delta, 0))
-                return
-            pair = data.draw(st.sampled_from(self.resting), label="resting pair")
-            order = data.draw(st.sampled_from([pair[0], pair[2]]), label="side")
-            owner = ctx.users.index(ctx.by_address[order.owner])
-            self.run("cancelOrder", ctx.users[owner if honest else (owner + 1) % N_USERS], order)
+            elif action == "place" or not self.resting:
+                market_id, size = draw(market, label="market"), draw(order_size, label="size")
+                taker, maker = draw(account, label="taker"), draw(account, label="maker")
+                price = self.band_price(market_id, draw(st.integers(-900, 900), label="band permille"), 0)
+                pair = self.signed_pair(market_id, taker, maker, size, price, scale_wad=draw(st.integers(WAD, 5 * WAD), label="scale"),
+                                        expiry_in=draw(mostly(st.none(), 1, 60, 600), label="expires in"))
+                self.resting = [pair, *self.resting[:5]]
+            elif action == "fill":
+                t, t_sig, m, m_sig = draw(st.sampled_from(self.resting), label="resting pair")
+                d = self.d.py
+                remaining = min(abs(t.size_wad) - d.filled_size(d.order_digest(t)), abs(m.size_wad) - d.filled_size(d.order_digest(m)))
+                if draw(mostly(st.just(False), True), label="too much"):
+                    size = remaining + 1
+                else:
+                    size = max(mul_div(remaining, draw(fraction_wad, label="fraction"), WAD, Rounding.Floor), 1)
+                self.next_dt += draw(mostly(st.just(0), 700), label="wait")
+                self.run("trade", ctx.operator, t, t_sig, m, m_sig, size if t.size_wad > 0 else -size, t.limit_price_wad)
+            else:
+                pair = draw(st.sampled_from(self.resting), label="resting pair")
+                order = draw(st.sampled_from([pair[0], pair[2]]), label="side")
+                owner = ctx.users.index(ctx.by_address[order.owner])
+                honest = draw(st.integers(0, 4), label="honest")
+                self.run("cancelOrder", ctx.users[owner if honest else (owner + 1) % N_USERS], order)
 
         @rule(market_id=market, taker=account, maker=account, leverage_pct=st.integers(50, 120), short=st.booleans())
         def trade_at_max_leverage(self, market_id, taker, maker, leverage_pct, short):
