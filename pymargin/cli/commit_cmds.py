@@ -84,10 +84,11 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
       pymargin commit --rpc http://127.0.0.1:8545 --engine 0x... --checkpoint 3 --out epoch-3
     """
     from pymargin.commit.commitment import commit_accounts
-    from pymargin.commit.inclusion import check_new_folder, write_commitment
+    from pymargin.commit.inclusion import write_commitment
+    from pymargin.fsutil import check_out_dir
     from pymargin.commit.tree import cpu_workers
 
-    check_new_folder(out_dir)
+    out_dir = check_out_dir(out_dir)
     if registry and not rpc:
         raise UserError("--registry needs --rpc URL")
     if (checkpoint_id is not None or block is not None) and not engine:
