@@ -2,7 +2,7 @@
 
 compile → deploy the MarginEngine (4 perpetual markets, collateral token, oracles) and the
 SolvencyRegistry (Groth16 verifier, Poseidon hashers) → seed accounts with collateral and random
-positions → move prices along a seeded random walk, accrue funding, liquidate what falls below
+positions (EIP-712 orders signed with each trader's key, matched by the operator) → move prices along a seeded random walk, accrue funding, liquidate what falls below
 maintenance → the keeper takes an engine checkpoint → trading, funding and prices go on (one more
 step and fill round) while the operator commits every account as of the checkpoint block in a Merkle
 sum tree and proves solvency (Groth16) → cross-check every account's stored state and every view
@@ -176,7 +176,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     traders = _trader_keys(config.seed, n_owners)
     progress.info(f"deploying MarginEngine with {len(demo_markets())} markets, token and oracles")
     dep = deploy_engine(chain, owner, demo_markets(), decimals=TOKEN_DECIMALS, keepers=(owner.address,), operators=(operator.address,))
-    dual = DualEngine(dep, deploy_view_batch(chain, owner))
+    dual = DualEngine(dep, deploy_view_batch(chain, owner), keys={t.address: t.private_key for t in traders})
     watch.lap("deploy_engine", started)
 
     # -- seed accounts ------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     isolated_market = {sig.address: rng.randrange(len(prices)) for sig in traders}
     players = [a for a in accounts if a != liquidator]
     market = _Market(dual, dep, owner, operator, rng, prices, isolated_market, {spec.name: [spec.price_wad] for spec in dep.specs})
-    trades = sum(market.fill_round(players) for _ in progress.track(range(FILL_ROUNDS), "matching fills (each round pairs every account)"))
+    trades = sum(market.fill_round(players) for _ in progress.track(range(FILL_ROUNDS), "matching signed orders (each round pairs every account)"))
     result.trades = trades
     progress.info(f"  {trades} fills between {config.accounts} accounts")
     watch.lap("seed", started)
@@ -384,7 +384,7 @@ class _Market:
                 use_wad = rng.randint(20, 60) * 10**16  # spend 20%..60% of the smaller free collateral as initial margin
                 size = mul_div(mul_div(free, use_wad, prices[market_id], Rounding.Floor), WAD, self.dep.specs[market_id].params.imf_wad, Rounding.Floor)
                 size = size if rng.random() < 0.5 else -size
-                outcome = dual.op("trade", self.operator, market_id, taker.address, t_sub, maker.address, m_sub, size, prices[market_id])
+                outcome = dual.fill(self.operator, market_id, taker.address, t_sub, maker.address, m_sub, size, prices[market_id])
                 fills += outcome.ok
         return fills
 

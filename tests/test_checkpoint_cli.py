@@ -13,7 +13,7 @@ from pymargin.book import Book, book_from_json, save_book
 from pymargin.chain.commitments import deploy_registry, post_root
 from pymargin.chain.compile import load_artifact
 from pymargin.chain.contracts import Contract
-from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine
+from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine, order_signer
 from pymargin.chain.tx import node_signer
 from pymargin.commit.commitment import commit_accounts
 from pymargin.engine import CheckpointData, Engine
@@ -27,7 +27,7 @@ def venue(anvil_chain):
     """An engine with four accounts in three markets, checkpoint 1, then more trades and a price move."""
     owner, keeper, alice, bob, carol = (node_signer(anvil_chain, i) for i in range(5))
     dep = deploy_engine(anvil_chain, owner, default_markets(), keepers=(keeper.address,), operators=(owner.address,))
-    e = dep.engine
+    e, orders = dep.engine, order_signer(dep)
     for who in (alice, bob, carol):
         dep.token.transact("mint", who.address, 10**12, sender=who, gas=TX_GAS)
         dep.token.transact("approve", e.address, 10**12, sender=who, gas=TX_GAS)
@@ -39,13 +39,14 @@ def venue(anvil_chain):
         (1, bob, carol, WAD // 10 + 314159265358979, 30000),
         (2, carol, alice, 10 * WAD + 141421356237309504, 100),
     ]:
-        e.transact("trade", market_id, taker.address, 0, maker.address, 0, size, price * WAD, sender=owner, gas=TX_GAS)
-    e.transact("trade", 0, carol.address, 1, alice.address, 0, -(3 * WAD + 577215664901532860), 2000 * WAD,
+        e.transact("trade", *orders.fill(market_id, taker.address, 0, maker.address, 0, size, price * WAD),
+                   sender=owner, gas=TX_GAS)
+    e.transact("trade", *orders.fill(0, carol.address, 1, alice.address, 0, -(3 * WAD + 577215664901532860), 2000 * WAD),
                sender=owner, gas=TX_GAS)
     receipt = e.transact("checkpoint", sender=keeper, gas=TX_GAS)
     checkpoint_block = receipt.blockNumber
     # trading and prices go on after the checkpoint
-    e.transact("trade", 0, bob.address, 0, alice.address, 0, WAD + 1, 2000 * WAD, sender=owner, gas=TX_GAS)
+    e.transact("trade", *orders.fill(0, bob.address, 0, alice.address, 0, WAD + 1, 2000 * WAD), sender=owner, gas=TX_GAS)
     dep.oracles[0].transact("setPrice", 2071 * WAD + 9, anvil_chain.w3.eth.get_block("latest")["timestamp"],
                             sender=owner, gas=TX_GAS)
     e.transact("deposit", 1, 5 * USD, sender=alice, gas=TX_GAS)

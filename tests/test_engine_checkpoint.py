@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from eth_account import Account as EthAccount
 from eth_utils import keccak, to_checksum_address
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ from engine_support import DualEngine, deploy_batch, fund
 from pymargin import margin
 from pymargin.chain import tx
 from pymargin.chain.engine_devnet import default_markets, default_params, deploy_engine
-from pymargin.engine import CheckpointData, DevOracle, Engine, book_aggregates, checkpoint_digest
+from pymargin.engine import CheckpointData, DevOracle, Engine, OrderSigner, book_aggregates, checkpoint_digest
 from pymargin.engine.checkpoint import decode_checkpoint, encode_checkpoint
 from pymargin.errors import Revert
 from pymargin.fixedpoint import WAD
@@ -76,7 +77,7 @@ def test_fees_cannot_be_withdrawn_while_bad_debt_is_outstanding(sys_):
     ok(d.op("deposit", s.u1, 1, 5_000 * USD))
     ok(d.op("deposit", s.u2, 0, 10**6 * USD))
     ok(d.op("deposit", s.u3, 0, 10**6 * USD))
-    ok(d.op("trade", s.operator, 0, a, 1, c, 0, 24 * WAD + 271828182845904523, 2000 * WAD))
+    ok(d.fill(s.operator, 0, a, 1, c, 0, 24 * WAD + 271828182845904523, 2000 * WAD))
     d.set_price(0, 1500 * WAD)  # a crash: the isolated account is under water
     ok(d.op("liquidate", s.u2, 0, a, 1, 0, 24 * WAD + 271828182845904523))
     fees, bad = d.py.accrued_fees(), d.py.bad_debt()
@@ -84,7 +85,7 @@ def test_fees_cannot_be_withdrawn_while_bad_debt_is_outstanding(sys_):
     err(d.op("withdrawFees", s.owner, s.u4.address, 1), "InsufficientFees", 0, SCALE)
     # wash trades at the oracle price pay fees until they exceed the bad debt
     for i in range(12):
-        ok(d.op("trade", s.operator, 0, liq, 0, c, 0, (1 if i % 2 else -1) * (1000 * WAD + 314159265358979323), 1500 * WAD))
+        ok(d.fill(s.operator, 0, liq, 0, c, 0, (1 if i % 2 else -1) * (1000 * WAD + 314159265358979323), 1500 * WAD))
     fees = d.py.accrued_fees()
     owner_fees = fees - d.py.bad_debt()
     assert owner_fees > 0 and d.py.owner_fees_wad() == owner_fees == d.contract.call("ownerFeesWad")
@@ -113,8 +114,8 @@ def test_checkpoint_records_accrued_markets_aggregates_and_vault(sys_):
     ok(d.op("setFundingRate", s.keeper, 0, 10**11 + 7))
     ok(d.op("setFundingRate", s.keeper, 2, -(10**11) - 9))
     for market_id, price in ((0, 2000), (1, 30000), (2, 100)):
-        ok(d.op("trade", s.operator, market_id, a, 0, b, 0, 3 * WAD + 141421356237309504, price * WAD, dt=37))
-    ok(d.op("trade", s.operator, 2, c, 1, a, 0, -(40 * WAD + 173205080756887729), 100 * WAD))
+        ok(d.fill(s.operator, market_id, a, 0, b, 0, 3 * WAD + 141421356237309504, price * WAD, dt=37))
+    ok(d.fill(s.operator, 2, c, 1, a, 0, -(40 * WAD + 173205080756887729), 100 * WAD))
     ok(d.op("withdraw", s.u2, 0, 1_234 * USD))
     d.set_price(0, 2049 * WAD + 123456789)
     events = ok(d.op("checkpoint", s.keeper, dt=601))
@@ -156,7 +157,7 @@ def test_checkpoint_is_allowed_while_paused_and_aggregates_follow_bad_debt(sys_)
     ok(d.op("deposit", s.u1, 1, 5_000 * USD))
     ok(d.op("deposit", s.u2, 0, 10**6 * USD))
     ok(d.op("deposit", s.u3, 0, 10**6 * USD))
-    ok(d.op("trade", s.operator, 0, a, 1, c, 0, 24 * WAD + 577215664901532860, 2000 * WAD))
+    ok(d.fill(s.operator, 0, a, 1, c, 0, 24 * WAD + 577215664901532860, 2000 * WAD))
     d.set_price(0, 1500 * WAD)
     ok(d.op("liquidate", s.u2, 0, a, 1, 0, 24 * WAD + 577215664901532860))
     assert d.py.bad_debt() > 0 and d.py.collateral(a, 1) == 0
@@ -170,7 +171,9 @@ def test_checkpoint_is_allowed_while_paused_and_aggregates_follow_bad_debt(sys_)
 # -- the aggregate identity (spec §5.11), on random books -------------------------------------------
 
 OWNER, OPERATOR, KEEPER = (to_checksum_address(f"0x{i:040x}") for i in (0xA1, 0xA2, 0xA3))
-USERS = [to_checksum_address(f"0x{0xB0 + i:040x}") for i in range(5)]
+USER_KEYS = [keccak(f"checkpoint-test-user-{i}".encode()) for i in range(5)]
+USERS = [to_checksum_address(EthAccount.from_key(k).address) for k in USER_KEYS]
+ENGINE_ADDRESS = to_checksum_address("0x" + "e1" * 20)
 ORACLES = [to_checksum_address(f"0x{0xC0 + i:040x}") for i in range(4)]
 T0 = 1_700_000_000
 
@@ -188,7 +191,8 @@ def equity_identity_gap(engine: Engine, views: dict[int, MarketView]) -> tuple[i
 
 def random_engine(rng: random.Random, steps: int) -> Engine:
     """A Python engine after ``steps`` random full-precision operations (reverted ones skipped)."""
-    e = Engine("0x" + "ee" * 20, 6, OWNER, now=T0)
+    e = Engine("0x" + "ee" * 20, 6, OWNER, now=T0, chain_id=1, address=ENGINE_ADDRESS)
+    orders = OrderSigner(1, ENGINE_ADDRESS, dict(zip(USERS, USER_KEYS)))
     for i, oracle in enumerate(ORACLES):
         e.oracles[oracle] = DevOracle((10 ** rng.randint(1, 4)) * WAD + rng.randrange(WAD), T0)
         e.add_market(OWNER, oracle, f"M{i}", default_params(max_funding_rate_wad=10**13))
@@ -208,7 +212,7 @@ def random_engine(rng: random.Random, steps: int) -> Engine:
                 price = e.market_view(market_id)[0]
                 size = rng.choice((1, -1)) * rng.randrange(10**15, 10**21)
                 taker, maker = rng.sample([(u, s) for u in USERS for s in (0, 1)], 2)
-                e.trade(OPERATOR, market_id, *taker, *maker, size, price * rng.randint(97, 103) // 100)
+                e.trade(OPERATOR, *orders.fill(market_id, *taker, *maker, size, price * rng.randint(97, 103) // 100))
             elif kind < 0.75:
                 e.set_funding_rate(KEEPER, rng.randrange(4), rng.randint(-(10**13), 10**13))
             elif kind < 0.85:

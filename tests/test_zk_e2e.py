@@ -25,7 +25,7 @@ from pymargin.chain.audit import audit_epoch
 from pymargin.chain.checkpoints import book_at_checkpoint, checkpoint_data
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import ContractRevert
-from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine, mirror
+from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine, mirror, order_signer
 from pymargin.commit.commitment import commit_accounts
 from pymargin.commit.inclusion import proof_document
 from pymargin.fixedpoint import WAD, Rounding, mul_div
@@ -66,9 +66,10 @@ def _set_prices(v: Venue, prices: dict[int, int]) -> None:
 
 
 def _trade(v: Venue, market_id: int, taker: int, maker: int, size: int, price: int) -> None:
-    """users[taker] buys ``size`` (WAD) from users[maker] at ``price``."""
+    """users[taker] buys ``size`` (WAD) from users[maker] at ``price``: two signed orders the operator matches."""
     t, m = v.users[taker], v.users[maker]
-    v.dep.engine.transact("trade", market_id, t.address, 0, m.address, 0, size, price, sender=v.operator, gas=TX_GAS)
+    fill = order_signer(v.dep).fill(market_id, t.address, 0, m.address, 0, size, price)
+    v.dep.engine.transact("trade", *fill, sender=v.operator, gas=TX_GAS)
 
 
 def _leveraged_size(collateral_tokens: int, leverage: int, price_wad: int) -> int:
