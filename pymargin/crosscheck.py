@@ -20,6 +20,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import is_hex_address, to_checksum_address
 
+from pymargin.chain.compile import load_artifact
 from pymargin.chain.contracts import Contract, deploy_contract
 from pymargin.chain.engine_devnet import TX_GAS, EngineDeployment, min_next_timestamp, mirror, set_next_timestamp
 from pymargin.chain.tx import ContractRevert, Signer, revert_data
@@ -77,6 +78,7 @@ class DualEngine:
         self.contract = dep.engine
         self.batch = batch
         self.py: Engine = mirror(dep)
+        self.contract.decoder.add(load_artifact("ChainlinkAdapter")["abi"])  # its reverts surface through the engine
         self.clock = self.py.now  # timestamp of the last operation
         self._outputs = {
             item["name"]: [_abi_type(o) for o in item["outputs"]]

@@ -50,7 +50,7 @@ def test_from_chain_loads_every_stored_value(busy):
     assert _state_only(loaded) == _state_only(busy.py)
     assert loaded.now == busy.chain.w3.eth.get_block("latest")["timestamp"]
     for market_id, oracle in enumerate(busy.dep.oracles):  # oracle snapshots: the feeds' current answers
-        assert loaded.oracles[oracle.address].latest_price() == tuple(oracle.call("latestPrice"))
+        assert loaded.oracles[oracle.address].latest_price(loaded.now) == tuple(oracle.call("latestPrice"))
     busy.py.now = loaded.now
     for owner, sub in loaded.state.accounts:
         assert loaded.equity(owner, sub) == busy.py.equity(owner, sub) == busy.contract.call("equity", owner, sub)
@@ -64,7 +64,7 @@ def test_json_round_trip(busy, tmp_path):
     for owner, sub in loaded.state.accounts:
         assert loaded.free_collateral(owner, sub) == busy.py.free_collateral(owner, sub)
     text = path.read_text()
-    assert json.loads(text)["format"] == "pymargin-engine/1" and not list(tmp_path.glob(".*.tmp"))
+    assert json.loads(text)["format"] == "pymargin-engine/2" and not list(tmp_path.glob(".*.tmp"))
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_json_round_trip(busy, tmp_path):
         (None, "not found"),
         ("{not json", "malformed JSON at line 1"),
         ("[1, 2]", "the top level must be an object"),
-        ('{"format": "other"}', "'format' must be 'pymargin-engine/1'"),
+        ('{"format": "other"}', "'format' must be 'pymargin-engine/2'"),
     ],
 )
 def test_load_json_errors_are_one_line(tmp_path, content, message):
