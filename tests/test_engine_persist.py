@@ -117,7 +117,7 @@ def test_exports_for_commitments(busy):
 
 def test_a_reverting_oracle_is_loaded_as_its_revert(busy, tmp_path):
     aggregator = busy.dep.aggregators[2]
-    aggregator.transact("setRound", 2**255 - 1, 0, sender=busy.dep.owner, gas=3_000_000)  # overflows the WAD scaling
+    aggregator.transact("setRound", 2**255 - 1, busy.clock, sender=busy.dep.owner, gas=3_000_000)  # overflows the WAD scaling
     loaded = Engine.from_chain(busy.contract)
     with pytest.raises(tx.ContractRevert) as on_chain:
         busy.contract.call("marketView", 2)
