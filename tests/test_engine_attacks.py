@@ -98,6 +98,7 @@ def test_penalty_beyond_equity_is_capped_and_never_paid_by_insurance(sys_):
     # the penalty is the equity left after the transfer: here the equity itself (at the oracle price, no
     # funding, the close realises exactly what equity counted, up to its one Floor)
     assert ev["penaltyWad"] in (equity, equity - 1) and ev["penaltyWad"] < full
+    assert ev["penaltyWad"] * (WAD // 2) % WAD != 0  # a remainder: the insurance cut's Floor matters
     assert ev["insuranceWad"] == ev["penaltyWad"] * (WAD // 2) // WAD
     assert not named(events, "BadDebtSettled") and d.py.collateral(a, 1) in (0, 1)
     assert d.py.solvency_slack() >= 0
@@ -244,7 +245,8 @@ def test_settle_market_closes_positions_at_the_final_price(sys_):
     ok(d.op("deposit", s.u1, 0, 10_000 * USD + 7))
     ok(d.op("deposit", s.u2, 0, 10_000 * USD + 11))
     size = 2_718_281_828_459_045_235
-    ok(d.op("setFundingRate", s.keeper, ETH, 123_456_789_012))
+    rate = -123_456_789_012  # shorts pay: a negative accrual, whose Floor differs from truncation
+    ok(d.op("setFundingRate", s.keeper, ETH, rate))
     ok(d.op("trade", s.operator, ETH, a, 0, b, 0, size, 2_000_123_456_789_012_345_678))
     d.set_price(ETH, 0)  # the oracle dies: everything touching the market reverts
     err(d.op("withdraw", s.u1, 0, USD), "InvalidPrice", ETH, 0)
@@ -255,7 +257,8 @@ def test_settle_market_closes_positions_at_the_final_price(sys_):
     events = ok(d.op("settleMarket", s.owner, ETH, final, dt=3_333))
     assert named(events, "MarketSettled") == [{"marketId": ETH, "priceWad": final}]
     (acc,) = named(events, "FundingAccrued")
-    assert acc["priceWad"] == final and acc["indexDeltaWad"] == 123_456_789_012 * acc["elapsedS"] * final // WAD
+    assert rate * acc["elapsedS"] * final % WAD != 0
+    assert acc["priceWad"] == final and acc["indexDeltaWad"] == math.floor(Fraction(rate * acc["elapsedS"] * final, WAD))
     err(d.op("settleMarket", s.owner, ETH, final), "SettledMarket", ETH)
     err(d.op("trade", s.operator, ETH, a, 0, b, 0, -size, final), "SettledMarket", ETH)
     err(d.op("liquidate", s.u2, 0, a, 0, ETH, size), "SettledMarket", ETH)
