@@ -8,6 +8,8 @@ embedded devnet and anvil (both run cancun) and the chain only changes the wall 
 
     .venv/bin/python benchmarks/gas_engine.py            # embedded devnet
     .venv/bin/python benchmarks/gas_engine.py --anvil    # anvil
+    git show <rev>:benchmarks/gas_engine.md > /tmp/before.md
+    .venv/bin/python benchmarks/gas_engine.py --before /tmp/before.md --before-label <rev>   # with a "before" column
 """
 
 from __future__ import annotations
@@ -92,10 +94,28 @@ def measure(chain) -> list[tuple[str, str, int]]:
     return rows
 
 
-def table(rows: list[tuple[str, str, int]]) -> str:
+def read_table(path: Path) -> dict[tuple[str, str], int]:
+    """{(operation, case): gas} from a table this script wrote (its first three columns)."""
+    out = {}
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[2].replace(",", "").isdigit():
+            out[(cells[0], cells[1])] = int(cells[2].replace(",", ""))
+    return out
+
+
+def table(rows: list[tuple[str, str, int]], before: dict[tuple[str, str], int] | None = None, label: str = "") -> str:
     baseline = rows[0][2]
-    lines = ["| operation | case | gas | × ERC-20 transfer |", "|---|---|---:|---:|"]
-    lines += [f"| {name} | {case} | {gas:,} | {gas / baseline:.2f} |" for name, case, gas in rows]
+    if before is None:
+        lines = ["| operation | case | gas | × ERC-20 transfer |", "|---|---|---:|---:|"]
+        lines += [f"| {name} | {case} | {gas:,} | {gas / baseline:.2f} |" for name, case, gas in rows]
+        return "\n".join(lines)
+    lines = [f"| operation | case | gas | × ERC-20 transfer | before ({label}) | change |", "|---|---|---:|---:|---:|---:|"]
+    for name, case, gas in rows:
+        old = before.get((name, case))
+        then = "—" if old is None else f"{old:,}"
+        change = "—" if old is None else f"{gas - old:+,}"
+        lines.append(f"| {name} | {case} | {gas:,} | {gas / baseline:.2f} | {then} | {change} |")
     return "\n".join(lines)
 
 
@@ -103,20 +123,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--anvil", action="store_true", help="measure on anvil instead of the embedded devnet")
     parser.add_argument("--no-write", action="store_true", help=f"print only; do not rewrite {RESULTS.name}")
+    parser.add_argument("--before", type=Path, help="an earlier table of this script: add its gas as a 'before' column")
+    parser.add_argument("--before-label", default="earlier", help="what the 'before' column was measured on")
     args = parser.parse_args()
+    before = read_table(args.before) if args.before else None
     compile_contracts()
     started = time.perf_counter()
     with (devnet.start_anvil() if args.anvil else devnet.embedded()) as chain:
         rows = measure(chain)
     elapsed = time.perf_counter() - started
     command = "benchmarks/gas_engine.py" + (" --anvil" if args.anvil else "")
+    if args.before:
+        command += f" --before <the table at {args.before_label}> --before-label {args.before_label}"
     text = (
         f"# MarginEngine gas per operation\n\n"
         f"Command: `.venv/bin/python {command}` ({'anvil' if args.anvil else 'embedded devnet'}, "
         f"{elapsed:.1f} s wall). solc {SOLC_VERSION}, optimizer 200 runs, viaIR, evm cancun; "
         f"Python {platform.python_version()}. Gas is the receipt's `gasUsed` (21,000 intrinsic included); "
         f"every measured transaction runs in a new second, so touched markets accrue funding; the figures are "
-        f"identical on the embedded devnet and anvil.\n\n{table(rows)}\n"
+        f"identical on the embedded devnet and anvil.\n\n{table(rows, before, args.before_label)}\n"
     )
     print(text)
     if not args.no_write:

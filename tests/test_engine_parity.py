@@ -312,7 +312,8 @@ def make_machine(ctx: Context):
                 return default
 
         @precondition(lambda self: any(a.positions for a in self.d.py.state.accounts.values()))
-        @rule(data=st.data(), fraction=mostly(wad_fraction(1, WAD), WAD, 5 * WAD // 4),
+        @rule(data=st.data(), fraction=st.one_of(st.just(WAD), wad_fraction(WAD // 2, WAD), wad_fraction(1, WAD),
+                                                 st.just(5 * WAD // 4)),
               prefer_liquidatable=st.integers(0, 4), strong_liquidator=st.integers(0, 4))
         def liquidate(self, data, fraction, prefer_liquidatable, strong_liquidator):
             holders = [key for key, a in self.d.py.state.accounts.items() if a.positions]
@@ -345,11 +346,15 @@ def make_machine(ctx: Context):
                                       ctx.stranger.address), label="oracle")
             self.run("setOracle", self.owner_signer(bool(honest)), market_id, oracle)
 
-        @rule(market_id=market, honest=st.integers(0, 5), settle=st.integers(0, 3),
-              price=mostly(log_uniform(19, 23), 0, 2**94))
-        def settle_market(self, market_id, honest, settle, price):
-            """Rarely settles for real (it ends the market for the rest of the example)."""
-            self.run("settleMarket", self.owner_signer(bool(honest) and settle == 0), market_id, price)
+        @rule(market_id=market, honest=st.integers(0, 5), settle=st.integers(0, 5),
+              price=mostly(log_uniform(19, 23), 0, 2**94), who=st.integers(0, N_USERS - 1))
+        def settle_market(self, market_id, honest, settle, price, who):
+            """Rarely settles for real (it ends the market for the rest of the example); then anyone
+            closes one of its positions at once."""
+            out = self.run("settleMarket", self.owner_signer(bool(honest) and settle == 0), market_id, price)
+            holders = [k for k, a in self.d.py.state.accounts.items() if market_id in a.positions]
+            if out.ok and holders:
+                self.run("closeSettledPosition", ctx.users[who], *holders[0], market_id)
 
         @rule(data=st.data(), who=st.integers(0, N_USERS - 1))
         def close_settled_position(self, data, who):
@@ -378,7 +383,8 @@ def make_machine(ctx: Context):
                 self.run("transferOwnership", owner, to.address)
                 self.run("acceptOwnership", to if honest else ctx.stranger)
             elif action == "renounce":  # for real only rarely: the rest of the example runs without an owner
-                self.run("renounceOwnership", owner if honest == 5 else ctx.stranger)
+                real = honest == 5 and data.draw(st.integers(0, 4), label="really") == 0
+                self.run("renounceOwnership", owner if real else ctx.stranger)
             elif action == "insurance":
                 self.run("depositInsurance", ctx.users[honest % N_USERS], data.draw(amount_tokens, label="amount"))
             else:
