@@ -613,13 +613,21 @@ class Engine:
     def solvency_slack(self) -> int:
         """reserves·WAD − (Σ Q + (insurance + fees − bad debt)·WAD), WAD² (spec §5.6); never negative.
 
-        Q(account) = collateral·WAD − Σ (cost_basis·WAD − size·funding_index).
+        Q(account) = collateral·WAD − Σ (cost_basis·WAD − size·funding_index) over positions in open
+        markets + Σ (⌊size·q / WAD⌋ − cost_basis − ⌈size·(F − f) / WAD⌉)·WAD over positions in settled
+        markets (q the settlement price, F the final index): exactly what closing them will credit.
         """
         liabilities = 0
         for acc in self.state.accounts.values():
             liabilities += acc.collateral * WAD
-            for pos in acc.positions.values():
-                liabilities -= pos.cost_basis * WAD - pos.size * pos.funding_index
+            for market_id, pos in acc.positions.items():
+                m = self.state.markets[market_id]
+                if m.settled:
+                    owed = smul_div(pos.size, m.funding_index_wad - pos.funding_index, WAD, Rounding.Ceil)
+                    close = smul_div(pos.size, m.settlement_price_wad, WAD, Rounding.Floor)
+                    liabilities += (close - pos.cost_basis - owed) * WAD
+                else:
+                    liabilities -= pos.cost_basis * WAD - pos.size * pos.funding_index
         s = self.state
         liabilities += (s.insurance_fund + s.accrued_fees - s.bad_debt) * WAD
         return self.reserves_wad() * WAD - liabilities
