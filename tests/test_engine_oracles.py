@@ -11,11 +11,11 @@ import pytest
 from pymargin.chain import tx
 from pymargin.chain.contracts import deploy_contract
 from pymargin.chain.engine_devnet import TX_GAS
-from pymargin.chain.engine_devnet import ZERO_ADDRESS
+from pymargin.engine.core import ZERO_ADDRESS
 from pymargin.engine import ChainlinkAdapter, chainlink_price_wad
-from pymargin.engine.oracles import SequencerFeed
+from pymargin.engine import SequencerFeed
 from pymargin.errors import Revert
-from pymargin.fixedpoint import INT256_MAX, INT256_MIN
+from pymargin.fixedpoint import INT256_MAX
 
 
 MAX_AGE = 86_400 + 17

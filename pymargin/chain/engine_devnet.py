@@ -18,10 +18,10 @@ from pymargin.chain.contracts import Contract, deploy_contract
 from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer
 from pymargin.engine import ChainlinkAdapter, DevOracle, Engine, RiskParams
+from pymargin.engine.core import ZERO_ADDRESS
 from pymargin.fixedpoint import WAD
 
 TX_GAS = 3_000_000  # explicit gas for engine transactions (no estimation round trip)
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 DEVNET_MAX_ANSWER_AGE_S = 86_400  # the ChainlinkAdapter's own staleness limit on devnets (no sequencer feed)
 
 

@@ -7,9 +7,9 @@
 """
 
 from pymargin.engine.core import AccountState, Engine, EngineState, Event, MarketState, RiskParams
-from pymargin.engine.oracles import ChainlinkAdapter, DevOracle, PriceFeed, RevertingFeed, chainlink_price_wad
+from pymargin.engine.oracles import ChainlinkAdapter, DevOracle, PriceFeed, RevertingFeed, SequencerFeed, chainlink_price_wad
 
 __all__ = [
     "AccountState", "ChainlinkAdapter", "DevOracle", "Engine", "EngineState", "Event", "MarketState",
-    "PriceFeed", "RevertingFeed", "RiskParams", "chainlink_price_wad",
+    "PriceFeed", "RevertingFeed", "RiskParams", "SequencerFeed", "chainlink_price_wad",
 ]
