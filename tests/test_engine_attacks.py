@@ -74,7 +74,7 @@ def _leveraged_long(s, owner, sub):
     ok(d.op("deposit", s.u2, 0, 100_000 * USD))
     ok(d.op("deposit", owner, sub, 2_123_456_789))
     size = 10_371_828_182_845_904_523
-    ok(d.op("trade", s.operator, ETH, owner.address, sub, s.u2.address, 0, size, 2_000_123_456_789_012_345_678))
+    ok(d.fill(s.operator, ETH, owner.address, sub, s.u2.address, 0, size, 2_000_123_456_789_012_345_678))
     return size
 
 
@@ -133,11 +133,11 @@ def test_wash_close_across_own_sub_accounts_is_refused(sys_):
     ok(d.op("deposit", s.u1, 1, 1_600_000_123))
     ok(d.op("deposit", s.u1, 2, 1_600_000_123))
     size = 7_901_234_567_890_123_457
-    out = d.op("trade", s.operator, ETH, a, 1, a, 2, size, 2_000 * WAD + 987_654_321)
+    out = d.fill(s.operator, ETH, a, 1, a, 2, size, 2_000 * WAD + 987_654_321)
     if out.ok:  # the hole: finish the attack and measure it
         d.set_price(ETH, 1_840_123_456_789_012_345_678)
         edge = d.py.market_view(ETH)[0] * 95 // 100 + 1
-        ok(d.op("trade", s.operator, ETH, a, 1, a, 2, -size, edge))
+        ok(d.fill(s.operator, ETH, a, 1, a, 2, -size, edge))
         withdrawn = 0
         for sub in (1, 2):
             amount = d.py.collateral(a, sub) // SCALE
@@ -158,11 +158,11 @@ def test_wash_close_between_colluding_owners_cannot_leave_negative_equity(sys_):
     ok(d.op("deposit", s.u1, 1, 1_600_000_123))
     ok(d.op("deposit", s.u5, 1, 1_600_000_123))
     size = 7_901_234_567_890_123_457
-    ok(d.op("trade", s.operator, ETH, a, 1, b, 1, size, 2_000 * WAD + 987_654_321))
+    ok(d.fill(s.operator, ETH, a, 1, b, 1, size, 2_000 * WAD + 987_654_321))
     d.set_price(ETH, 1_840_123_456_789_012_345_678)
     edge = d.py.market_view(ETH)[0] * 95 // 100 + 1
     insurance0 = d.py.insurance_fund()
-    out = d.op("trade", s.operator, ETH, a, 1, b, 1, -size, edge)
+    out = d.fill(s.operator, ETH, a, 1, b, 1, -size, edge)
     if out.ok:
         withdrawn = 0
         for who, addr in ((s.u1, a), (s.u5, b)):
@@ -175,7 +175,7 @@ def test_wash_close_between_colluding_owners_cannot_leave_negative_equity(sys_):
     assert out.error[0] == "NegativeEquity" and out.error[1:][0][:2] == (a, 1) and out.error[1][2] < 0
     # the same close at the oracle price leaves the long with its (small) equity: health kept, allowed
     assert d.py.equity(a, 1) > 0
-    ok(d.op("trade", s.operator, ETH, a, 1, b, 1, -size, d.py.market_view(ETH)[0]))
+    ok(d.fill(s.operator, ETH, a, 1, b, 1, -size, d.py.market_view(ETH)[0]))
     assert d.py.insurance_fund() == insurance0 and d.py.bad_debt() == 0
     assert d.py.solvency_slack() >= 0
 
@@ -191,13 +191,13 @@ def test_reducing_fill_below_initial_margin_must_not_lower_margin_health(sys_):
     assert 0 < e0 < mm0  # below maintenance: a reduce at the band edge lowers E/MM
     p = d.py.market_view(ETH)[0]
     half = size * 4 // 7
-    out = d.op("trade", s.operator, ETH, a, 1, s.u2.address, 0, -half, p * 95 // 100 + 1)
+    out = d.fill(s.operator, ETH, a, 1, s.u2.address, 0, -half, p * 95 // 100 + 1)
     assert not out.ok, f"E/MM fell from {e0 / mm0:.4f} to {d.py.equity(a, 1) / d.py.maintenance_margin(a, 1):.4f}"
     name, args = out.error
     mm1 = ceil((size - half) * p * (WAD // 20), WAD * WAD)
     assert name == "MarginHealthDecreased" and args[:4] == (a, 1, e0, mm0) and args[5] == mm1
     assert 0 <= args[4] < ceil(e0 * mm1, mm0)
-    events = ok(d.op("trade", s.operator, ETH, a, 1, s.u2.address, 0, -half, p))
+    events = ok(d.fill(s.operator, ETH, a, 1, s.u2.address, 0, -half, p))
     assert named(events, "Trade")
     assert Fraction(d.py.equity(a, 1), d.py.maintenance_margin(a, 1)) >= Fraction(e0, mm0)
 
@@ -210,7 +210,7 @@ def test_funding_cannot_brick_a_market(sys_):
     cap = 10**13
     ok(d.op("deposit", s.u1, 0, 100_000 * USD))
     ok(d.op("deposit", s.u2, 0, 100_000 * USD))
-    ok(d.op("trade", s.operator, ETH, a, 0, s.u2.address, 0, 3_141_592_653_589_793_238, 2_000 * WAD))
+    ok(d.fill(s.operator, ETH, a, 0, s.u2.address, 0, 3_141_592_653_589_793_238, 2_000 * WAD))
     too_fast = d.op("setMarketParams", s.owner, ETH, tuple(default_params(max_funding_rate_wad=WAD)))
     if too_fast.ok:
         ok(d.op("setFundingRate", s.keeper, ETH, WAD))
@@ -247,7 +247,7 @@ def test_settle_market_closes_positions_at_the_final_price(sys_):
     size = 2_718_281_828_459_045_235
     rate = -123_456_789_012  # shorts pay: a negative accrual, whose Floor differs from truncation
     ok(d.op("setFundingRate", s.keeper, ETH, rate))
-    ok(d.op("trade", s.operator, ETH, a, 0, b, 0, size, 2_000_123_456_789_012_345_678))
+    ok(d.fill(s.operator, ETH, a, 0, b, 0, size, 2_000_123_456_789_012_345_678))
     d.set_price(ETH, 0)  # the oracle dies: everything touching the market reverts
     err(d.op("withdraw", s.u1, 0, USD), "InvalidPrice", ETH, 0)
     err(d.op("settleMarket", s.stranger, ETH, 1_999 * WAD), "OwnableUnauthorizedAccount", s.stranger.address)
@@ -260,7 +260,7 @@ def test_settle_market_closes_positions_at_the_final_price(sys_):
     assert rate * acc["elapsedS"] * final % WAD != 0
     assert acc["priceWad"] == final and acc["indexDeltaWad"] == math.floor(Fraction(rate * acc["elapsedS"] * final, WAD))
     err(d.op("settleMarket", s.owner, ETH, final), "SettledMarket", ETH)
-    err(d.op("trade", s.operator, ETH, a, 0, b, 0, -size, final), "SettledMarket", ETH)
+    err(d.fill(s.operator, ETH, a, 0, b, 0, -size, final), "SettledMarket", ETH)
     err(d.op("liquidate", s.u2, 0, a, 0, ETH, size), "SettledMarket", ETH)
     err(d.op("setFundingRate", s.keeper, ETH, 0), "SettledMarket", ETH)
     assert d.py.market_view(ETH)[0] == final  # the oracle is no longer read
