@@ -10,10 +10,11 @@
 
 from pymargin.engine.checkpoint import CheckpointData, MarketAggregate, book_aggregates, checkpoint_digest
 from pymargin.engine.core import AccountState, Engine, EngineState, Event, MarketState, RiskParams
-from pymargin.engine.oracles import ChainlinkAdapter, DevOracle, PriceFeed, RevertingFeed, chainlink_price_wad
+from pymargin.engine.oracles import ChainlinkAdapter, DevOracle, PriceFeed, RevertingFeed, SequencerFeed, chainlink_price_wad
 from pymargin.engine.orders import Order, OrderSigner
 
 __all__ = [
     "AccountState", "ChainlinkAdapter", "CheckpointData", "DevOracle", "Engine", "EngineState", "Event", "MarketAggregate",
-    "MarketState", "Order", "OrderSigner", "book_aggregates", "checkpoint_digest", "PriceFeed", "RevertingFeed", "RiskParams", "chainlink_price_wad",
+    "MarketState", "Order", "OrderSigner", "PriceFeed", "RevertingFeed", "RiskParams", "SequencerFeed", "book_aggregates",
+    "chainlink_price_wad", "checkpoint_digest",
 ]
