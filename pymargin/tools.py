@@ -1,4 +1,4 @@
-"""Where the pinned node tools live (solc, anvil, circom2, snarkjs, circomlib).
+"""Where the pinned node tools live (solc, anvil, forge, circom2, snarkjs, circomlib).
 
 The tools are pinned in the repository's ``package.json``/``package-lock.json`` and installed with
 ``scripts/bootstrap.sh`` (npm) into ``node_modules``. This module finds that folder and the executables in it, and
@@ -70,6 +70,18 @@ def anvil_binary() -> Path:
     if exe:
         return Path(exe)
     raise ToolchainError(f"anvil not found (@foundry-rs/anvil): {INSTALL_HINT}")
+
+
+def forge_binary() -> Path:
+    """The native forge executable shipped inside ``@foundry-rs/forge-<platform>`` (PYMARGIN_FORGE overrides)."""
+    if os.environ.get("PYMARGIN_FORGE"):
+        return Path(os.environ["PYMARGIN_FORGE"])
+    for sub in sorted((node_modules() / "@foundry-rs").glob("forge-*/bin/forge")):
+        return sub
+    exe = shutil.which("forge")
+    if exe:
+        return Path(exe)
+    raise ToolchainError(f"forge not found (@foundry-rs/forge): {INSTALL_HINT}")
 
 
 def node_script(package: str, relpath: str) -> list[str]:
