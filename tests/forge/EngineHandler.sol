@@ -35,10 +35,11 @@ contract EngineHandler {
     /// @dev Rounding sites of one fill or liquidation: per side a funding settlement (Ceil), a close
     ///      (Floor of the realised value) and, on a flip, an open (Ceil of the cost) — spec §5.6.
     uint256 internal constant FILL_ROUNDING_SITES = 6;
-    /// @dev An account's equity (one Floor over its positions) and the collateral a fill leaves it
-    ///      (a Ceil for funding, a Floor for the close) differ by less than 2 wei: the tolerance of
-    ///      the shortfall and liquidation-loss checks (spec §5.6).
-    int256 internal constant EQUITY_ROUNDING_WEI = 1;
+    /// @dev Closing a position at the oracle price changes nothing but rounding: equity takes one
+    ///      Floor over all positions, the close takes a Ceil (funding), a Floor (realised value) and
+    ///      leaves a Floor over the other positions, so equity falls by at most 2 wei. The tolerance
+    ///      of the shortfall and liquidation-loss checks (spec §5.6).
+    int256 internal constant EQUITY_ROUNDING_WEI = 2;
 
     bytes32 internal constant BAD_DEBT_SETTLED = keccak256("BadDebtSettled(address,uint256,uint256,uint256)");
 
