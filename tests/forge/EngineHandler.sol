@@ -60,15 +60,18 @@ contract EngineHandler {
         Warp,
         Liquidate,
         WithdrawFees,
-        DepositInsurance
+        DepositInsurance,
+        SettleMarket,
+        CloseSettledPosition
     }
 
     MarginEngine public immutable engine;
     TestToken public immutable token;
     uint256 public immutable scale; // WAD per token unit
     DevOracle[N_MARKETS] public oracles;
-    uint256[N_ACTORS] internal keys;
     address[N_ACTORS] public actors;
+    mapping(address => uint256) internal keyOf; // an actor's private key (signs its orders)
+    mapping(address => uint256) internal nonces; // an actor's next order nonce
     address public constant FEE_SINK = address(0xFEE5);
 
     /// @notice The solvency slack after the last action (WAD² quote).
@@ -77,8 +80,8 @@ contract EngineHandler {
     uint256[4] public violations;
     string[4] internal _firstViolation;
     /// @notice Per Op: calls, and calls in which the engine accepted the operation.
-    uint256[10] public calls;
-    uint256[10] public accepted;
+    uint256[12] public calls;
+    uint256[12] public accepted;
     /// @notice Shortfalls settled (bad-debt events) and liquidations that closed a whole position.
     uint256 public shortfalls;
     uint256 public fullLiquidations;
@@ -96,8 +99,9 @@ contract EngineHandler {
             engine.addMarket(IPriceOracle(address(oracles[m])), m == 0 ? "ETH-PERP" : "SOL-PERP", _params(m));
         }
         for (uint256 i = 0; i < N_ACTORS; ++i) {
-            keys[i] = uint256(keccak256(abi.encode("pymargin.forge.actor", i)));
-            actors[i] = vm.addr(keys[i]);
+            uint256 key = uint256(keccak256(abi.encode("pymargin.forge.actor", i)));
+            actors[i] = vm.addr(key);
+            keyOf[actors[i]] = key;
             vm.label(actors[i], string.concat("actor", vm.toString(i)));
             token.mint(actors[i], 10 ** 15); // 10^9 tokens
             vm.prank(actors[i]);
@@ -166,6 +170,8 @@ contract EngineHandler {
         uint256 marketId = marketSeed % N_MARKETS;
         (address taker, uint256 takerSub) = _account(takerSeed);
         (address maker, uint256 makerSub) = _account(makerSeed);
+        // one owner on both sides (a wash trade between its sub-accounts) one time in eight
+        if (maker == taker && (makerSeed >> 128) % 8 != 0) maker = actors[(takerSeed % N_ACTORS + 1) % N_ACTORS];
         uint256 priceWad = _bandPrice(marketId, priceSeed);
         int256 sizeWad = _tradeSize(marketId, taker, takerSub, maker, makerSub, priceWad, sizeSeed);
         ++calls[uint256(Op.Trade)];
@@ -201,11 +207,13 @@ contract EngineHandler {
         _checkSlack("setFundingRate", 0);
     }
 
-    /// @notice The oracle moves by a full-precision fraction of up to ±15% (timestamp now).
+    /// @notice The oracle moves by a full-precision fraction of up to ±15%, one time in four up to ±40%
+    ///         (a gap that leaves levered accounts below zero); timestamp now.
     function movePrice(uint256 marketSeed, uint256 moveSeed) external {
         uint256 marketId = marketSeed % N_MARKETS;
         (int256 price,) = oracles[marketId].latestPrice();
-        int256 move = price * int256((moveSeed >> 1) % 0.15e18) / int256(WAD);
+        uint256 maxMove = (moveSeed >> 1) % 4 == 0 ? 0.4e18 : 0.15e18;
+        int256 move = price * int256((moveSeed >> 3) % maxMove) / int256(WAD);
         price = moveSeed % 2 == 0 ? price + move : price - move;
         if (price < 1e15) price = 1e15;
         ++calls[uint256(Op.MovePrice)];
@@ -230,8 +238,8 @@ contract EngineHandler {
     }
 
     /// @notice Liquidate one of the liquidatable accounts (if any), from any actor's sub-account (the
-    ///         account's own owner's other sub-account included): the whole position, or a
-    ///         full-precision part of it.
+    ///         account's own owner's other sub-account included): the whole position, or (one time
+    ///         in four) a full-precision part of it.
     function liquidate(uint256 targetSeed, uint256 liquidatorSeed, uint256 sizeSeed) external {
         ++calls[uint256(Op.Liquidate)];
         _accrueAll();
@@ -240,7 +248,7 @@ contract EngineHandler {
         (, , uint256[] memory marketIds, MarginEngine.Position[] memory positions) = engine.accountState(owner, sub);
         uint256 k = sizeSeed % marketIds.length;
         int256 size = positions[k].size;
-        bool full = (sizeSeed >> 8) % 2 == 0;
+        bool full = (sizeSeed >> 8) % 4 != 0;
         if (!full) size = size * int256((sizeSeed >> 9) % WAD) / int256(WAD);
         if (size == 0) size = positions[k].size;
         (address liquidator, uint256 liquidatorSub) = _account(liquidatorSeed);
@@ -296,6 +304,45 @@ contract EngineHandler {
         _checkSlack("depositInsurance", 0);
     }
 
+    /// @notice One in four calls, the owner settles the last market for good at a price within 5% of
+    ///         its oracle (full precision); the first market always stays open for trading.
+    function settleMarket(uint256 seed) external {
+        ++calls[uint256(Op.SettleMarket)];
+        if (seed % 4 != 0) return;
+        uint256 marketId = N_MARKETS - 1;
+        (int256 p,) = oracles[marketId].latestPrice();
+        uint256 move = uint256(p) * ((seed >> 2) % 0.05e18) / WAD;
+        uint256 priceWad = (seed >> 1) % 2 == 0 ? uint256(p) + move : uint256(p) - move;
+        try engine.settleMarket(marketId, priceWad) {
+            ++accepted[uint256(Op.SettleMarket)];
+        } catch {}
+        _checkSlack("settleMarket", 0);
+    }
+
+    /// @notice Anyone closes an account's position in a settled market at the settlement price.
+    function closeSettledPosition(uint256 seed) external {
+        ++calls[uint256(Op.CloseSettledPosition)];
+        uint256 marketId = N_MARKETS - 1;
+        (bool settled,) = engine.marketSettlement(marketId);
+        if (!settled) return;
+        uint256 n = N_ACTORS * N_SUBS;
+        for (uint256 i = 0; i < n; ++i) {
+            (address owner, uint256 sub) = _account(seed % n + i);
+            if (_size(owner, sub, marketId) == 0) continue;
+            _accrueAll();
+            int256 equityBefore = _equityOr(owner, sub, 0);
+            vm.recordLogs();
+            try engine.closeSettledPosition(owner, sub, marketId) {
+                ++accepted[uint256(Op.CloseSettledPosition)];
+                _checkShortfall("closeSettledPosition", owner, sub, equityBefore, vm.getRecordedLogs());
+            } catch {
+                vm.getRecordedLogs();
+            }
+            _checkSlack("closeSettledPosition", 2);
+            return;
+        }
+    }
+
     // ------------------------------------------------------------------------------------------
     // Views for the invariants
     // ------------------------------------------------------------------------------------------
@@ -307,7 +354,7 @@ contract EngineHandler {
 
     /// @notice The action functions the fuzzer calls.
     function actions() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](10);
+        s = new bytes4[](12);
         s[0] = this.deposit.selector;
         s[1] = this.withdraw.selector;
         s[2] = this.transferCollateral.selector;
@@ -318,19 +365,33 @@ contract EngineHandler {
         s[7] = this.liquidate.selector;
         s[8] = this.withdrawFees.selector;
         s[9] = this.depositInsurance.selector;
+        s[10] = this.settleMarket.selector;
+        s[11] = this.closeSettledPosition.selector;
     }
 
     /// @notice reserves·WAD − (Σ Q + (insurance + fees − bad debt)·WAD), WAD² quote (spec §5.6), with
-    ///         Q(account) = collateral·WAD − Σ (cost·WAD − size·fundingIndex).
+    ///         Q(account) = collateral·WAD − Σ (cost·WAD − size·fundingIndex) + Σ over positions in a
+    ///         settled market of size·(settlementPrice − F) (their value at the final price).
     function solvencySlack() public view returns (int256) {
+        bool[N_MARKETS] memory settled;
+        int256[N_MARKETS] memory finalValue; // settlement price − final funding index, per base unit
+        for (uint256 m = 0; m < N_MARKETS; ++m) {
+            uint256 q;
+            (settled[m], q) = engine.marketSettlement(m);
+            if (settled[m]) {
+                (,,, int256 index,,) = engine.marketState(m);
+                finalValue[m] = int256(q) - index;
+            }
+        }
         int256 liabilities = 0;
         uint256 n = engine.accountCount();
         for (uint256 i = 0; i < n; ++i) {
             (address owner, uint256 sub) = engine.accountAt(i);
-            (, int256 c,, MarginEngine.Position[] memory ps) = engine.accountState(owner, sub);
+            (, int256 c, uint256[] memory ids, MarginEngine.Position[] memory ps) = engine.accountState(owner, sub);
             liabilities += c * int256(WAD);
             for (uint256 j = 0; j < ps.length; ++j) {
                 liabilities -= ps[j].costBasis * int256(WAD) - ps[j].size * ps[j].fundingIndex;
+                if (settled[ids[j]]) liabilities += ps[j].size * finalValue[ids[j]];
             }
         }
         liabilities += (int256(engine.insuranceFund()) + int256(engine.accruedFees()) - int256(engine.badDebt()))
@@ -342,7 +403,9 @@ contract EngineHandler {
     // The fill (the one place that knows how the operator submits a matched pair)
     // ------------------------------------------------------------------------------------------
 
-    /// @dev Submit the fill as the operator; true if the engine accepted it.
+    /// @dev Submit the fill as the operator: each side signs an order (EIP-712, its actor's key) for
+    ///      exactly its side of the fill, limit at the fill price, fee cap at the market's fee; true if
+    ///      the engine accepted the fill.
     function _submitTrade(
         uint256 marketId,
         address taker,
@@ -352,11 +415,40 @@ contract EngineHandler {
         int256 sizeWad,
         uint256 priceWad
     ) internal returns (bool) {
-        try engine.trade(marketId, taker, takerSub, maker, makerSub, sizeWad, priceWad) {
+        MarginEngine.MarketParams memory p = engine.marketParams(marketId);
+        (MarginEngine.Order memory takerOrder, bytes memory takerSig) =
+            _signedOrder(taker, takerSub, marketId, sizeWad, priceWad, p.takerFeeWad);
+        (MarginEngine.Order memory makerOrder, bytes memory makerSig) =
+            _signedOrder(maker, makerSub, marketId, -sizeWad, priceWad, p.makerFeeWad);
+        try engine.trade(takerOrder, takerSig, makerOrder, makerSig, sizeWad, priceWad) {
             return true;
         } catch {
             return false;
         }
+    }
+
+    /// @dev An order of `owner` for `sizeWad` at limit `priceWad`, fresh nonce, valid for an hour,
+    ///      signed with the owner's key over the engine's EIP-712 digest (r ‖ s ‖ v).
+    function _signedOrder(
+        address owner,
+        uint256 sub,
+        uint256 marketId,
+        int256 sizeWad,
+        uint256 priceWad,
+        uint256 feeWad
+    ) internal returns (MarginEngine.Order memory order, bytes memory sig) {
+        order = MarginEngine.Order({
+            owner: owner,
+            sub: sub,
+            marketId: marketId,
+            sizeWad: sizeWad,
+            limitPriceWad: priceWad,
+            maxFeeWad: feeWad,
+            nonce: nonces[owner]++,
+            expiry: block.timestamp + 3600
+        });
+        (uint8 v, bytes32 r, bytes32 s_) = vm.sign(keyOf[owner], engine.orderDigest(order));
+        sig = abi.encodePacked(r, s_, v);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -481,7 +573,8 @@ contract EngineHandler {
     }
 
     /// @dev The taker's signed size: one in four closes the taker's whole position, one in four the
-    ///      maker's, else up to 1.25× the taker's free collateral / (price · imf), random sign.
+    ///      maker's (when there is one), else up to 1.25× what the smaller free collateral of the two
+    ///      allows at the market's initial margin fraction (free · WAD / (price · imf)), random sign.
     function _tradeSize(
         uint256 marketId,
         address taker,
@@ -491,17 +584,27 @@ contract EngineHandler {
         uint256 priceWad,
         uint256 seed
     ) internal view returns (int256) {
-        if (seed % 4 == 0) return -_size(taker, takerSub, marketId);
-        if (seed % 4 == 1) return _size(maker, makerSub, marketId);
-        uint256 free = 0;
-        try engine.freeCollateral(taker, takerSub) returns (int256 f) {
-            if (f > 0) free = uint256(f);
-        } catch {}
+        int256 takerSize = _size(taker, takerSub, marketId);
+        int256 makerSize = _size(maker, makerSub, marketId);
+        if (seed % 4 == 0 && takerSize != 0) return -takerSize;
+        if (seed % 4 == 1 && makerSize != 0) return makerSize;
+        uint256 free = _free(taker, takerSub);
+        uint256 makerFree = _free(maker, makerSub);
+        if (makerFree < free) free = makerFree;
         uint256 imf = engine.marketParams(marketId).imfWad;
         uint256 maxSize = free * WAD / priceWad * WAD / imf; // WAD base units
         uint256 size = 1 + (seed >> 3) % (maxSize * 5 / 4 + 1e15);
         if (size >= SIZE_BOUND) size = SIZE_BOUND - 1;
         return (seed >> 2) % 2 == 0 ? int256(size) : -int256(size);
+    }
+
+    /// @dev The account's free collateral, 0 when negative or unreadable (stale oracle).
+    function _free(address owner, uint256 sub) internal view returns (uint256) {
+        try engine.freeCollateral(owner, sub) returns (int256 f) {
+            return f > 0 ? uint256(f) : 0;
+        } catch {
+            return 0;
+        }
     }
 
     /// @dev Accrue funding in every market (ignored where the oracle is stale or bad): equity views
