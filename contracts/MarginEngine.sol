@@ -5,12 +5,13 @@ import {FixedPointMath} from "./FixedPointMath.sol";
 import {MarginMath} from "./MarginMath.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {
-    Ownable, Ownable2Step, Pausable, EnumerableSet, IERC20, IERC20Metadata, SafeERC20
+    Ownable, Ownable2Step, Pausable, EnumerableSet, IERC20, IERC20Metadata, SafeERC20, EIP712, SignatureChecker
 } from "./vendor/OpenZeppelin.sol";
 
 /// @title MarginEngine
 /// @notice Perpetual markets on one ERC-20 collateral vault: cross-margin accounts (sub 0) and
-///         isolated sub-accounts (sub ≥ 1, one market), operator-submitted fills, per-second
+///         isolated sub-accounts (sub ≥ 1, one market), fills of EIP-712 orders signed by their owners
+///         and matched by an operator, per-second
 ///         funding, liquidation with an insurance fund and recorded bad debt (docs/spec.md §5).
 ///         Mirrored bit for bit — values, reverts and events — by pymargin.engine.Engine.
 /// @dev Units: WAD = 1e18. Sizes are WAD base units (long > 0), prices WAD quote per base unit,
@@ -18,7 +19,7 @@ import {
 ///      (`...Tokens`) are converted once, at the vault edge: wad = tokens · 10^(18 − decimals), exact.
 ///      Every division names its rounding and rounds in favour of the system. Formulas live in
 ///      MarginMath (account) and FixedPointMath (arithmetic); this contract is the state machine.
-contract MarginEngine is Ownable2Step, Pausable {
+contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     using SafeERC20 for IERC20;
     using EnumerableSet for EnumerableSet.AddressSet;
 
@@ -41,6 +42,19 @@ contract MarginEngine is Ownable2Step, Pausable {
         int256 size;
         int256 costBasis;
         int256 fundingIndex;
+    }
+
+    /// @notice An order, signed by its owner as EIP-712 typed data (spec §5.3). sizeWad > 0 buys (long),
+    ///         < 0 sells; |sizeWad| is the order's full size, filled over one or more trades.
+    struct Order {
+        address owner;
+        uint256 sub;
+        uint256 marketId;
+        int256 sizeWad;
+        uint256 limitPriceWad; // buy: fill price ≤ limit; sell: fill price ≥ limit
+        uint256 maxFeeWad; // cap on the fee rate charged to this order (WAD fraction)
+        uint256 nonce; // must be ≥ minNonce(owner)
+        uint256 expiry; // unix seconds; a fill needs block.timestamp ≤ expiry
     }
 
     /// @notice An account's address: owner and sub-account (0 = cross margin, ≥ 1 isolated).
@@ -77,6 +91,11 @@ contract MarginEngine is Ownable2Step, Pausable {
     int256 internal constant COLLATERAL_BOUND = 2 ** 128; // |collateral| < 2^128
     uint256 internal constant AMOUNT_BOUND = 2 ** 128; // token and WAD amounts of one operation
 
+    /// @notice keccak256 of the Order type string (EIP-712 typeHash).
+    bytes32 public constant ORDER_TYPEHASH = keccak256(
+        "Order(address owner,uint256 sub,uint256 marketId,int256 sizeWad,uint256 limitPriceWad,uint256 maxFeeWad,uint256 nonce,uint256 expiry)"
+    );
+
     /// @notice The collateral ERC-20.
     IERC20 public immutable collateralToken;
     /// @notice WAD per token unit: 10^(18 − decimals).
@@ -94,6 +113,12 @@ contract MarginEngine is Ownable2Step, Pausable {
     AccountKey[] private _accountList;
     EnumerableSet.AddressSet private _keepers;
     EnumerableSet.AddressSet private _operators;
+    /// @notice |size| filled so far of the order with this EIP-712 digest, WAD base units.
+    mapping(bytes32 => uint256) public filledSize;
+    /// @notice Whether the order with this digest was cancelled by its owner.
+    mapping(bytes32 => bool) public isCancelled;
+    /// @notice Orders of `owner` with nonce < minNonce(owner) cannot fill.
+    mapping(address => uint256) public minNonce;
 
     error UnsupportedDecimals(uint8 decimals);
     error NotKeeper(address account);
@@ -123,6 +148,17 @@ contract MarginEngine is Ownable2Step, Pausable {
     error NotLiquidatable(address owner, uint256 sub, int256 equityWad, uint256 maintenanceMarginWad);
     error LiquidationTooSmall(address owner, uint256 sub, int256 equityWad, uint256 maintenanceMarginWad);
     error InsufficientFees(uint256 accruedFeesWad, uint256 amountWad);
+    error MarketMismatch(uint256 takerMarketId, uint256 makerMarketId);
+    error InvalidSignature(address owner, bytes32 digest);
+    error CancelledOrder(bytes32 digest);
+    error NonceTooLow(bytes32 digest, uint256 nonce, uint256 minNonce);
+    error OrderExpired(bytes32 digest, uint256 expiry, uint256 nowS);
+    error WrongSide(bytes32 digest, int256 orderSizeWad, int256 fillSizeWad);
+    error OrderOverfill(bytes32 digest, uint256 filledWad, uint256 fillWad, uint256 orderSizeWad);
+    error LimitPriceExceeded(bytes32 digest, uint256 priceWad, uint256 limitPriceWad);
+    error FeeAboveMax(bytes32 digest, uint256 feeRateWad, uint256 maxFeeWad);
+    error NotOrderOwner(address account, address owner);
+    error NonceNotIncreasing(uint256 minNonce, uint256 nonce);
 
     event MarketAdded(uint256 indexed marketId, address oracle, string name);
     event MarketParamsSet(uint256 indexed marketId, MarketParams params);
@@ -163,6 +199,9 @@ contract MarginEngine is Ownable2Step, Pausable {
         int256 sizeWad,
         uint256 priceWad
     );
+    event OrderFilled(bytes32 indexed digest, address indexed owner, uint256 fillWad, uint256 filledWad);
+    event OrderCancelled(bytes32 indexed digest, address indexed owner);
+    event MinNonceRaised(address indexed owner, uint256 minNonce);
     event Liquidated(
         uint256 indexed marketId,
         address indexed owner,
@@ -180,7 +219,10 @@ contract MarginEngine is Ownable2Step, Pausable {
 
     /// @param token the collateral ERC-20 (at most 18 decimals, else UnsupportedDecimals).
     /// @param initialOwner the owner (OwnableInvalidOwner if zero).
-    constructor(IERC20Metadata token, address initialOwner) Ownable(initialOwner) {
+    constructor(IERC20Metadata token, address initialOwner)
+        Ownable(initialOwner)
+        EIP712("pymargin MarginEngine", "1")
+    {
         uint8 d = token.decimals();
         if (d > 18) revert UnsupportedDecimals(d);
         collateralToken = token;
@@ -337,26 +379,115 @@ contract MarginEngine is Ownable2Step, Pausable {
     // Operator: fills
     // ------------------------------------------------------------------------------------------
 
-    /// @notice Operator: settle a matched fill of `sizeWad` (the taker's signed size; the maker gets
-    ///         −sizeWad) at `priceWad` in `marketId` (spec §5.3).
-    /// @dev Order: NotOperator, UnknownMarket, SizeOutOfBounds (0 < |size| < 2^94), SelfTrade,
+    /// @notice Operator: settle a fill of two signed orders: the taker's order gets `sizeWad` (signed),
+    ///         the maker's −sizeWad, at `priceWad`, in the orders' market (spec §5.3).
+    /// @dev Order: NotOperator, UnknownMarket (taker's market), SizeOutOfBounds (0 < |size| < 2^94),
+    ///      SelfTrade (same owner and sub), MarketMismatch, the taker's order then the maker's
+    ///      (_checkOrder: InvalidSignature, CancelledOrder, NonceTooLow, OrderExpired, WrongSide,
+    ///      OrderOverfill, LimitPriceExceeded, FeeAboveMax; then its filled size grows by |size|),
     ///      EnforcedPause (paused and either side's risk grows), accrual (InvalidPrice, StalePrice,
     ///      FundingIndexOutOfBounds), PriceOutsideBand, taker fill then maker fill (each: settle
     ///      funding, apply, fee ⌈|size|·price·fee / WAD²⌉), OpenInterestCap, bad debt of a side left
     ///      without positions, then InsufficientMargin for each side whose risk grew (taker first).
     function trade(
+        Order calldata taker,
+        bytes calldata takerSig,
+        Order calldata maker,
+        bytes calldata makerSig,
+        int256 sizeWad,
+        uint256 priceWad
+    ) external {
+        if (!_operators.contains(msg.sender)) revert NotOperator(msg.sender);
+        uint256 marketId = taker.marketId;
+        Market storage m = _market(marketId);
+        if (sizeWad == 0 || sizeWad <= -SIZE_BOUND || sizeWad >= SIZE_BOUND) revert SizeOutOfBounds(sizeWad);
+        if (taker.owner == maker.owner && taker.sub == maker.sub) revert SelfTrade(taker.owner, taker.sub);
+        if (maker.marketId != marketId) revert MarketMismatch(marketId, maker.marketId);
+        _checkOrder(taker, takerSig, sizeWad, priceWad, m.params.takerFeeWad);
+        _checkOrder(maker, makerSig, -sizeWad, priceWad, m.params.makerFeeWad);
+        _settle(marketId, m, taker.owner, taker.sub, maker.owner, maker.sub, sizeWad, priceWad);
+    }
+
+    /// @notice Cancel `order` (only its owner, else NotOrderOwner): its digest can no longer fill.
+    function cancelOrder(Order calldata order) external {
+        if (msg.sender != order.owner) revert NotOrderOwner(msg.sender, order.owner);
+        bytes32 digest = _orderDigest(order);
+        isCancelled[digest] = true;
+        emit OrderCancelled(digest, msg.sender);
+    }
+
+    /// @notice Cancel every order of the caller with a nonce below `nonce`: minNonce(caller) = nonce,
+    ///         which must grow (NonceNotIncreasing).
+    function cancelOrdersBelow(uint256 nonce) external {
+        uint256 current = minNonce[msg.sender];
+        if (nonce <= current) revert NonceNotIncreasing(current, nonce);
+        minNonce[msg.sender] = nonce;
+        emit MinNonceRaised(msg.sender, nonce);
+    }
+
+    /// @notice The EIP-712 digest of `order` under this engine's domain (what its owner signs).
+    function orderDigest(Order calldata order) external view returns (bytes32) {
+        return _orderDigest(order);
+    }
+
+    /// @dev The checks of one side's order for a fill of `fillWad` (this side's signed size) at
+    ///      `priceWad` charged `feeRateWad`, in this order; then filledSize[digest] += |fillWad|.
+    function _checkOrder(Order calldata order, bytes calldata sig, int256 fillWad, uint256 priceWad, uint256 feeRateWad)
+        private
+    {
+        bytes32 digest = _orderDigest(order);
+        if (!SignatureChecker.isValidSignatureNowCalldata(order.owner, digest, sig)) {
+            revert InvalidSignature(order.owner, digest);
+        }
+        if (isCancelled[digest]) revert CancelledOrder(digest);
+        uint256 floorNonce = minNonce[order.owner];
+        if (order.nonce < floorNonce) revert NonceTooLow(digest, order.nonce, floorNonce);
+        if (block.timestamp > order.expiry) revert OrderExpired(digest, order.expiry, block.timestamp);
+        int256 orderSize = order.sizeWad;
+        if (orderSize == 0 || (orderSize > 0) != (fillWad > 0)) revert WrongSide(digest, orderSize, fillWad);
+        uint256 fill = _abs(fillWad);
+        uint256 full = orderSize > 0 ? uint256(orderSize) : uint256(-(orderSize + 1)) + 1; // |size|, int256.min too
+        uint256 filled = filledSize[digest];
+        if (fill > full - filled) revert OrderOverfill(digest, filled, fill, full);
+        if (orderSize > 0 ? priceWad > order.limitPriceWad : priceWad < order.limitPriceWad) {
+            revert LimitPriceExceeded(digest, priceWad, order.limitPriceWad);
+        }
+        if (feeRateWad > order.maxFeeWad) revert FeeAboveMax(digest, feeRateWad, order.maxFeeWad);
+        filledSize[digest] = filled + fill;
+        emit OrderFilled(digest, order.owner, fill, filled + fill);
+    }
+
+    /// @dev EIP-712: keccak256(0x1901 ‖ domainSeparator ‖ keccak256(abi.encode(ORDER_TYPEHASH, order fields))).
+    function _orderDigest(Order calldata order) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    ORDER_TYPEHASH,
+                    order.owner,
+                    order.sub,
+                    order.marketId,
+                    order.sizeWad,
+                    order.limitPriceWad,
+                    order.maxFeeWad,
+                    order.nonce,
+                    order.expiry
+                )
+            )
+        );
+    }
+
+    /// @dev The fill itself, once both orders passed: pause, band, both sides' fills, open interest,
+    ///      bad debt, margin (spec §5.3).
+    function _settle(
         uint256 marketId,
+        Market storage m,
         address takerOwner,
         uint256 takerSub,
         address makerOwner,
         uint256 makerSub,
         int256 sizeWad,
         uint256 priceWad
-    ) external {
-        if (!_operators.contains(msg.sender)) revert NotOperator(msg.sender);
-        Market storage m = _market(marketId);
-        if (sizeWad == 0 || sizeWad <= -SIZE_BOUND || sizeWad >= SIZE_BOUND) revert SizeOutOfBounds(sizeWad);
-        if (takerOwner == makerOwner && takerSub == makerSub) revert SelfTrade(takerOwner, takerSub);
+    ) private {
         int256 takerOld = _accounts[takerOwner][takerSub].positions[marketId].size;
         int256 makerOld = _accounts[makerOwner][makerSub].positions[marketId].size;
         bool takerUp = _increasesRisk(takerOld, takerOld + sizeWad);

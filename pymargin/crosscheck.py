@@ -20,8 +20,10 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import is_hex_address, to_checksum_address
 
-from pymargin.chain.contracts import Contract, deploy_contract
-from pymargin.chain.engine_devnet import TX_GAS, EngineDeployment, min_next_timestamp, mirror, set_next_timestamp
+from pymargin.chain.contracts import Contract, abi_args, deploy_contract
+from pymargin.chain.engine_devnet import (
+    TX_GAS, EngineDeployment, min_next_timestamp, mirror, order_signer, set_next_timestamp,
+)
 from pymargin.chain.tx import ContractRevert, Signer, revert_data
 from pymargin.engine import ChainlinkAdapter, Engine
 from pymargin.errors import Revert
@@ -69,10 +71,12 @@ class ParityError(AssertionError):
 
 
 class DualEngine:
-    """A deployed MarginEngine and its Python mirror, driven in lockstep."""
+    """A deployed MarginEngine and its Python mirror, driven in lockstep; ``orders`` signs the traders'
+    orders (the devnet accounts' keys, plus ``keys``: owner address → private key)."""
 
-    def __init__(self, dep: EngineDeployment, batch: Contract):
+    def __init__(self, dep: EngineDeployment, batch: Contract, keys: dict[str, bytes] | None = None):
         self.dep = dep
+        self.orders = order_signer(dep, keys)
         self.chain = dep.chain
         self.contract = dep.engine
         self.batch = batch
@@ -93,6 +97,13 @@ class DualEngine:
         return block
 
     # -- operations -----------------------------------------------------------------------------------
+
+    def fill(self, operator: Signer, market_id: int, taker: str, taker_sub: int, maker: str, maker_sub: int,
+             size_wad: int, price_wad: int, dt: int = 1) -> Outcome:
+        """``trade`` of two fresh orders signed by their owners, each of exactly ``size_wad`` (taker's side)
+        with its limit at ``price_wad`` (see :meth:`pymargin.engine.OrderSigner.fill`)."""
+        args = self.orders.fill(market_id, taker, taker_sub, maker, maker_sub, size_wad, price_wad)
+        return self.op("trade", operator, *args, dt=dt)
 
     def op(self, fn: str, sender: Signer, *args: Any, dt: int = 1) -> Outcome:
         """Run engine operation ``fn`` (camelCase) from ``sender`` on both sides ``dt`` seconds after the last one."""
@@ -116,7 +127,7 @@ class DualEngine:
 
     def _simulate(self, fn: str, sender: Signer, args: tuple, block: str) -> tuple | None:
         try:
-            getattr(self.contract.functions, fn)(*args).call({"from": sender.address, "gas": TX_GAS}, block_identifier=block)
+            getattr(self.contract.functions, fn)(*abi_args(args)).call({"from": sender.address, "gas": TX_GAS}, block_identifier=block)
         except Exception as exc:
             data = revert_data(exc)
             if data is None:
@@ -153,8 +164,14 @@ class DualEngine:
             (name, ()) for name in (
                 "owner", "pendingOwner", "paused", "collateralToken", "collateralScale", "insuranceFund",
                 "accruedFees", "badDebt", "reservesWad", "keepers", "operators", "marketCount", "accountCount",
+                "eip712Domain",
             )
         ]
+        state = self.py.state
+        for digest in sorted(set(state.filled) | state.cancelled):
+            calls += [("filledSize", (digest,)), ("isCancelled", (digest,))]
+        owners = {owner for owner, _ in state.accounts} | set(state.min_nonces)
+        calls += [("minNonce", (owner,)) for owner in sorted(owners)]
         n_markets = self.py.market_count()
         for market_id in range(n_markets + 1):  # one past the end: UnknownMarket
             calls += [("marketView", (market_id,)), ("marketParams", (market_id,)), ("marketState", (market_id,))]

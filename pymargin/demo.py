@@ -2,7 +2,7 @@
 
 compile → deploy the MarginEngine (4 perpetual markets, collateral token, oracles) and the
 SolvencyRegistry (Groth16 verifier, Poseidon hashers) → seed accounts with collateral and random
-positions → move prices along a seeded random walk, accrue funding, liquidate what falls below
+positions (EIP-712 orders signed with each trader's key, matched by the operator) → move prices along a seeded random walk, accrue funding, liquidate what falls below
 maintenance → cross-check every account's stored state and every view between the Python mirror
 (run in lockstep with the chain) and the contract → commit every account in a Merkle sum tree →
 prove solvency (Groth16) → post the epoch on-chain (the registry verifies the proofs and checks
@@ -158,7 +158,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     traders = _trader_keys(config.seed, n_owners)
     progress.info(f"deploying MarginEngine with {len(demo_markets())} markets, token and oracles")
     dep = deploy_engine(chain, owner, demo_markets(), decimals=TOKEN_DECIMALS, keepers=(owner.address,), operators=(operator.address,))
-    dual = DualEngine(dep, deploy_view_batch(chain, owner))
+    dual = DualEngine(dep, deploy_view_batch(chain, owner), keys={t.address: t.private_key for t in traders})
     watch.lap("deploy_engine", started)
 
     # -- seed accounts ------------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     prices = [spec.price_wad for spec in dep.specs]
     isolated_market = {sig.address: rng.randrange(len(prices)) for sig in traders}
     players = [a for a in accounts if a != liquidator]
-    for _ in progress.track(range(FILL_ROUNDS), "matching fills (each round pairs every account)"):
+    for _ in progress.track(range(FILL_ROUNDS), "matching signed orders (each round pairs every account)"):
         rng.shuffle(players)
         for (taker, t_sub), (maker, m_sub) in zip(players[0::2], players[1::2]):
             allowed = set(range(len(prices)))
@@ -188,7 +188,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
                 use_wad = rng.randint(20, 60) * 10**16  # spend 20%..60% of the smaller free collateral as initial margin
                 size = mul_div(mul_div(free, use_wad, prices[market_id], Rounding.Floor), WAD, dep.specs[market_id].params.imf_wad, Rounding.Floor)
                 size = size if rng.random() < 0.5 else -size
-                outcome = dual.op("trade", operator, market_id, taker.address, t_sub, maker.address, m_sub, size, prices[market_id])
+                outcome = dual.fill(operator, market_id, taker.address, t_sub, maker.address, m_sub, size, prices[market_id])
                 trades += outcome.ok
     result.trades = trades
     progress.info(f"  {trades} fills between {config.accounts} accounts")

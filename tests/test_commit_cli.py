@@ -73,7 +73,7 @@ def test_tampered_proof_fails_with_the_reason(capsys, book_files):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}"], "exists and is not an empty folder"),
+    (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}"], "is not empty"),
     (["commit", "{dir}/missing.json", "--epoch", "1", "--out", "{dir}/o"], "positions file {dir}/missing.json not found"),
     (["commit", "--epoch", "1", "--out", "{dir}/o"], "needs a positions file"),
     (["commit", "{dir}/book.json", "--epoch", "-1", "--out", "{dir}/o"], "epoch must be in"),
@@ -127,7 +127,7 @@ def test_post_root_and_check_inclusion_on_anvil(capsys, book_files, anvil_chain,
 @pytest.mark.anvil
 def test_commit_a_deployed_engine_matches_its_views(capsys, tmp_path, anvil_chain, monkeypatch):
     """`commit --rpc --engine`: every committed account's equity and mm equal the contract's own views."""
-    from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine
+    from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine, order_signer
     from pymargin.chain.tx import node_signer
     from pymargin.fixedpoint import WAD
 
@@ -138,8 +138,9 @@ def test_commit_a_deployed_engine_matches_its_views(capsys, tmp_path, anvil_chai
         dep.token.transact("mint", who.address, 10**12, sender=who, gas=TX_GAS)
         dep.token.transact("approve", dep.engine.address, 10**12, sender=who, gas=TX_GAS)
         dep.engine.transact("deposit", 0, 10_000 * 10**6, sender=who, gas=TX_GAS)
-    dep.engine.transact("trade", 0, alice.address, 0, bob.address, 0, 2 * WAD, 2000 * WAD, sender=operator, gas=TX_GAS)
-    dep.engine.transact("trade", 1, bob.address, 0, alice.address, 0, WAD // 10, 30000 * WAD, sender=operator, gas=TX_GAS)
+    orders = order_signer(dep)
+    dep.engine.transact("trade", *orders.fill(0, alice.address, 0, bob.address, 0, 2 * WAD, 2000 * WAD), sender=operator, gas=TX_GAS)
+    dep.engine.transact("trade", *orders.fill(1, bob.address, 0, alice.address, 0, WAD // 10, 30000 * WAD), sender=operator, gas=TX_GAS)
     out_dir = tmp_path / "c"
     code, out, err = run(capsys, "--json", "commit", "--rpc", anvil_chain.url, "--engine", dep.engine.address,
                          "--epoch", "1", "--out", str(out_dir))

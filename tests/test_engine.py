@@ -90,7 +90,7 @@ def test_fills_open_increase_reduce_flip_close(sys_):
     for size, price in fills:
         if size is None:
             size = -size_a
-        events = ok(d.op("trade", s.operator, 0, a, 0, b, 0, size, price))
+        events = ok(d.fill(s.operator, 0, a, 0, b, 0, size, price))
         expected_realised = []
         for side, delta, old in (("a", size, size_a), ("b", -size, -size_a)):
             cost = cost_a if side == "a" else cost_b
@@ -130,7 +130,7 @@ def test_funding_accrues_per_second_and_settles_against_the_account(sys_):
     ok(d.op("deposit", s.u1, 0, 50_000 * USD))
     ok(d.op("deposit", s.u2, 0, 50_000 * USD))
     size = 3 * WAD + 1
-    ok(d.op("trade", s.operator, 0, a, 0, b, 0, size, 2000 * WAD))
+    ok(d.fill(s.operator, 0, a, 0, b, 0, size, 2000 * WAD))
     for rate in (3 * 10**11 + 7, -(10**12)):
         ok(d.op("setFundingRate", s.keeper, 0, rate))
         f0 = d.py.state.markets[0].funding_index_wad
@@ -143,7 +143,7 @@ def test_funding_accrues_per_second_and_settles_against_the_account(sys_):
         assert d.py.pending_funding(a, 0) == floor(-size * (f0 + delta - f_a), WAD)
         assert d.py.pending_funding(b, 0) == floor(size * (f0 + delta - f_b), WAD)
         ca, cb = d.py.collateral(a, 0), d.py.collateral(b, 0)
-        events = ok(d.op("trade", s.operator, 0, a, 0, b, 0, WAD, 2000 * WAD))
+        events = ok(d.fill(s.operator, 0, a, 0, b, 0, WAD, 2000 * WAD))
         index = d.py.state.markets[0].funding_index_wad
         owed_a = ceil(size * (index - f_a), WAD)  # what a long owes rounds up, what it receives rounds down
         owed_b = ceil(-size * (index - f_b), WAD)
@@ -164,7 +164,7 @@ def test_liquidation_partial_penalty_split_then_bad_debt(sys_):
     ok(d.op("deposit", s.u1, 1, 5_000 * USD))
     ok(d.op("deposit", s.u2, 0, 100_000 * USD))
     ok(d.op("deposit", s.u3, 0, 100_000 * USD))
-    ok(d.op("trade", s.operator, 0, a, 1, b, 0, 24 * WAD, 2000 * WAD))
+    ok(d.fill(s.operator, 0, a, 1, b, 0, 24 * WAD, 2000 * WAD))
     err(d.op("liquidate", s.u2, 0, a, 1, 0, 12 * WAD), "NotLiquidatable", a, 1, d.py.equity(a, 1), d.py.maintenance_margin(a, 1))
     d.set_price(0, 1880 * WAD)
     assert d.py.is_liquidatable(a, 1)
@@ -206,20 +206,20 @@ def test_pause_blocks_risk_but_not_exits(sys_):
     a, b = s.u1.address, s.u2.address
     ok(d.op("deposit", s.u1, 0, 10_000 * USD))
     ok(d.op("deposit", s.u2, 0, 10_000 * USD))
-    ok(d.op("trade", s.operator, 0, a, 0, b, 0, 2 * WAD, 2000 * WAD))
+    ok(d.fill(s.operator, 0, a, 0, b, 0, 2 * WAD, 2000 * WAD))
     err(d.op("pause", s.stranger), "OwnableUnauthorizedAccount", s.stranger.address)
     assert events_named(ok(d.op("pause", s.owner)), "Paused") == [{"account": s.owner.address}]
     err(d.op("pause", s.owner), "EnforcedPause")
-    err(d.op("trade", s.operator, 0, a, 0, b, 0, WAD, 2000 * WAD), "EnforcedPause")  # b's short grows
-    err(d.op("trade", s.operator, 0, a, 0, s.u3.address, 0, -WAD, 2000 * WAD), "EnforcedPause")  # u3 opens
-    ok(d.op("trade", s.operator, 0, a, 0, b, 0, -WAD, 2000 * WAD))  # both reduce
+    err(d.fill(s.operator, 0, a, 0, b, 0, WAD, 2000 * WAD), "EnforcedPause")  # b's short grows
+    err(d.fill(s.operator, 0, a, 0, s.u3.address, 0, -WAD, 2000 * WAD), "EnforcedPause")  # u3 opens
+    ok(d.fill(s.operator, 0, a, 0, b, 0, -WAD, 2000 * WAD))  # both reduce
     ok(d.op("withdraw", s.u1, 0, 1_000 * USD))
     ok(d.op("deposit", s.u1, 0, 1 * USD))
     ok(d.op("transferCollateral", s.u1, 0, 1, 10 * WAD))
     err(d.op("liquidate", s.u2, 0, a, 0, 0, WAD), "EnforcedPause")
     ok(d.op("unpause", s.owner))
     err(d.op("unpause", s.owner), "ExpectedPause")
-    ok(d.op("trade", s.operator, 0, a, 0, b, 0, WAD, 2000 * WAD))
+    ok(d.fill(s.operator, 0, a, 0, b, 0, WAD, 2000 * WAD))
     d.check_views()
 
 
@@ -235,7 +235,7 @@ def test_roles_and_two_step_ownership(sys_):
     err(d.op("setKeeper", s.owner, s.owner.address, True), "OwnableUnauthorizedAccount", s.owner.address)
     ok(d.op("setKeeper", new, s.stranger.address, True))
     ok(d.op("setOperator", new, s.operator.address, False))
-    err(d.op("trade", s.operator, 0, s.u1.address, 0, s.u2.address, 0, WAD, 2000 * WAD), "NotOperator", s.operator.address)
+    err(d.fill(s.operator, 0, s.u1.address, 0, s.u2.address, 0, WAD, 2000 * WAD), "NotOperator", s.operator.address)
     ok(d.op("setFundingRate", s.stranger, 1, -5))
     assert set(d.py.keepers()) == {s.keeper.address, s.stranger.address} and d.py.operators() == []
     ok(d.op("renounceOwnership", new))
@@ -269,23 +269,23 @@ def test_account_limits_open_interest_and_bands(sys_):
     ok(d.op("deposit", s.u1, 0, 1_000_000 * USD))
     ok(d.op("deposit", s.u1, 1, 100_000 * USD))
     ok(d.op("deposit", s.u2, 0, 1_000_000 * USD))
-    ok(d.op("trade", s.operator, 0, a, 1, b, 0, WAD, 2000 * WAD))
-    err(d.op("trade", s.operator, 1, a, 1, b, 0, WAD, 30000 * WAD), "TooManyPositions", a, 1, 1)
+    ok(d.fill(s.operator, 0, a, 1, b, 0, WAD, 2000 * WAD))
+    err(d.fill(s.operator, 1, a, 1, b, 0, WAD, 30000 * WAD), "TooManyPositions", a, 1, 1)
     for market_id, price in ((1, 30000), (2, 100)):
-        ok(d.op("trade", s.operator, market_id, a, 0, b, 0, WAD, price * WAD))
-    err(d.op("trade", s.operator, 0, a, 0, a, 0, WAD, 2000 * WAD), "SelfTrade", a, 0)
+        ok(d.fill(s.operator, market_id, a, 0, b, 0, WAD, price * WAD))
+    err(d.fill(s.operator, 0, a, 0, a, 0, WAD, 2000 * WAD), "SelfTrade", a, 0)
     for size in (0, 2**94, -(2**94)):
-        err(d.op("trade", s.operator, 0, a, 0, b, 0, size, 2000 * WAD), "SizeOutOfBounds", size)
+        err(d.fill(s.operator, 0, a, 0, b, 0, size, 2000 * WAD), "SizeOutOfBounds", size)
     hi = 2000 * WAD * (WAD + 5 * 10**16) // WAD
-    ok(d.op("trade", s.operator, 0, a, 0, b, 0, WAD, hi))  # exactly on the band edge
-    err(d.op("trade", s.operator, 0, a, 0, b, 0, WAD, hi + 1), "PriceOutsideBand", 0, hi + 1, 2000 * WAD)
-    err(d.op("trade", s.operator, 0, a, 0, b, 0, WAD, 0), "PriceOutsideBand", 0, 0, 2000 * WAD)
+    ok(d.fill(s.operator, 0, a, 0, b, 0, WAD, hi))  # exactly on the band edge
+    err(d.fill(s.operator, 0, a, 0, b, 0, WAD, hi + 1), "PriceOutsideBand", 0, hi + 1, 2000 * WAD)
+    err(d.fill(s.operator, 0, a, 0, b, 0, WAD, 0), "PriceOutsideBand", 0, 0, 2000 * WAD)
     oi = d.py.state.markets[0].open_interest
     assert oi == 2 * WAD  # longs: a's isolated 1 + a's cross 1
     ok(d.op("setMarketParams", s.owner, 0, tuple(default_params(max_open_interest=oi))))
-    err(d.op("trade", s.operator, 0, a, 0, b, 0, 1, 2000 * WAD), "OpenInterestCap", 0, oi + 1, oi)
+    err(d.fill(s.operator, 0, a, 0, b, 0, 1, 2000 * WAD), "OpenInterestCap", 0, oi + 1, oi)
     ok(d.op("setMarketParams", s.owner, 0, tuple(default_params(max_open_interest=WAD))))
-    ok(d.op("trade", s.operator, 0, a, 0, b, 0, -WAD, 2000 * WAD))  # reducing is allowed above the cap
+    ok(d.fill(s.operator, 0, a, 0, b, 0, -WAD, 2000 * WAD))  # reducing is allowed above the cap
     err(d.op("setMarketParams", s.owner, 0, tuple(default_params(mmf_wad=WAD // 10))), "InvalidMarketParams", "mmfWad")
     err(d.op("setMarketParams", s.owner, 0, tuple(default_params(price_band_wad=WAD))), "InvalidMarketParams", "priceBandWad")
     d.check_views()
@@ -300,10 +300,10 @@ def test_cross_account_holds_at_most_four_positions(chain, artifacts):
     ok(d.op("deposit", u1, 0, 10**6 * USD))
     ok(d.op("deposit", u2, 0, 10**6 * USD))
     for market_id in range(4):
-        ok(d.op("trade", op, market_id, u1.address, 0, u2.address, 0, WAD, (100 + market_id) * WAD))
-    err(d.op("trade", op, 4, u1.address, 0, u2.address, 0, WAD, 104 * WAD), "TooManyPositions", u1.address, 0, 4)
-    ok(d.op("trade", op, 1, u1.address, 0, u2.address, 0, -WAD, 101 * WAD))  # closing one frees a slot
-    ok(d.op("trade", op, 4, u1.address, 0, u2.address, 0, WAD, 104 * WAD))
+        ok(d.fill(op, market_id, u1.address, 0, u2.address, 0, WAD, (100 + market_id) * WAD))
+    err(d.fill(op, 4, u1.address, 0, u2.address, 0, WAD, 104 * WAD), "TooManyPositions", u1.address, 0, 4)
+    ok(d.fill(op, 1, u1.address, 0, u2.address, 0, -WAD, 101 * WAD))  # closing one frees a slot
+    ok(d.fill(op, 4, u1.address, 0, u2.address, 0, WAD, 104 * WAD))
     assert d.py.state.accounts[(u1.address, 0)].market_ids == [0, 3, 2, 4]  # the contract's swap-and-pop order
     d.check_views()
 
@@ -323,7 +323,7 @@ def test_vault_converts_at_the_edge_and_keeps_unrealised_profit_in(sys_):
     err(d.op("withdraw", s.u3, 0, 1), "InsufficientCollateral", s.u3.address, 0, 0, SCALE)
     ok(d.op("deposit", s.u1, 0, 10_000 * USD - 1234567))
     ok(d.op("deposit", s.u2, 0, 10_000 * USD))
-    ok(d.op("trade", s.operator, 0, a, 0, b, 0, 20 * WAD, 2000 * WAD))
+    ok(d.fill(s.operator, 0, a, 0, b, 0, 20 * WAD, 2000 * WAD))
     d.set_price(0, 2080 * WAD)
     coll = d.py.collateral(a, 0)
     assert d.py.equity(a, 0) > coll  # unrealised profit is in equity but cannot be withdrawn

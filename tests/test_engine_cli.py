@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pymargin.chain import tx
-from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine
+from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine, order_signer
 from pymargin.cli import main
 from pymargin.fixedpoint import WAD
 
@@ -23,7 +23,8 @@ def deployed(anvil_chain):
         dep.token.transact("mint", user.address, 10**6 * USD, sender=user, gas=TX_GAS)
         dep.token.transact("approve", dep.engine.address, 2**256 - 1, sender=user, gas=TX_GAS)
         dep.engine.transact("deposit", 0, 10_000 * USD, sender=user, gas=TX_GAS)
-    dep.engine.transact("trade", 0, u1.address, 0, u2.address, 0, 45 * WAD, 2000 * WAD, sender=op, gas=TX_GAS)
+    fill = order_signer(dep).fill(0, u1.address, 0, u2.address, 0, 45 * WAD, 2000 * WAD)
+    dep.engine.transact("trade", *fill, sender=op, gas=TX_GAS)
     dep.oracles[0].transact("setPrice", 1850 * WAD, chain.w3.eth.get_block("latest")["timestamp"], sender=owner, gas=TX_GAS)
     return dep, u1, u2
 

@@ -22,7 +22,8 @@ USD = 10**6
 
 @pytest.fixture
 def busy(chain, artifacts):
-    """A deployment after deposits, fills in every market, funding and a price move."""
+    """A deployment after deposits, fills in every market (signed orders, one resting partly filled and
+    cancelled, a raised minimum nonce), funding and a price move."""
     owner, op, keeper, u1, u2, u3 = (tx.node_signer(chain, i) for i in range(6))
     dep = deploy_engine(chain, owner, default_markets(), keepers=(keeper.address,), operators=(op.address,))
     fund(dep, [u1, u2, u3], 10**9 * USD)
@@ -32,8 +33,13 @@ def busy(chain, artifacts):
     assert d.op("deposit", u3, 1, 5_000 * USD).ok
     assert d.op("setFundingRate", keeper, 0, 10**11 + 3).ok
     for market_id, price in ((0, 2000), (1, 30000), (2, 100)):
-        assert d.op("trade", op, market_id, u1.address, 0, u2.address, 0, 3 * WAD + 17, price * WAD).ok
-    assert d.op("trade", op, 2, u3.address, 1, u1.address, 0, -40 * WAD, 100 * WAD).ok
+        assert d.fill(op, market_id, u1.address, 0, u2.address, 0, 3 * WAD + 17, price * WAD).ok
+    assert d.fill(op, 2, u3.address, 1, u1.address, 0, -40 * WAD, 100 * WAD).ok
+    o = d.orders  # orders that rest partly filled, one cancelled, a raised minimum nonce
+    t, m = o.order(u1.address, 0, 0, 5 * WAD + 3, 2000 * WAD), o.order(u2.address, 0, 0, -7 * WAD, 2000 * WAD)
+    assert d.op("trade", op, t, o.sign(t), m, o.sign(m), WAD + 1, 2000 * WAD).ok
+    assert d.op("cancelOrder", u1, t).ok
+    assert d.op("cancelOrdersBelow", u2, 10**9 + 7).ok
     d.set_price(0, 2051 * WAD + 3)
     assert d.op("accrueFunding", u1, 0, dt=777).ok
     return d
@@ -48,6 +54,8 @@ def _state_only(engine: Engine) -> dict:
 def test_from_chain_loads_every_stored_value(busy):
     loaded = Engine.from_chain(busy.contract)
     assert _state_only(loaded) == _state_only(busy.py)
+    assert len(loaded.state.filled) == 10 and len(loaded.state.cancelled) == 1 and len(loaded.state.min_nonces) == 1
+    assert (loaded.state.chain_id, loaded.state.address) == (busy.chain.w3.eth.chain_id, busy.contract.address)
     assert loaded.now == busy.chain.w3.eth.get_block("latest")["timestamp"]
     for market_id, oracle in enumerate(busy.dep.oracles):  # oracle snapshots: the feeds' current answers
         assert loaded.oracles[oracle.address].latest_price() == tuple(oracle.call("latestPrice"))
@@ -64,7 +72,7 @@ def test_json_round_trip(busy, tmp_path):
     for owner, sub in loaded.state.accounts:
         assert loaded.free_collateral(owner, sub) == busy.py.free_collateral(owner, sub)
     text = path.read_text()
-    assert json.loads(text)["format"] == "pymargin-engine/1" and not list(tmp_path.glob(".*.tmp"))
+    assert json.loads(text)["format"] == "pymargin-engine/2" and not list(tmp_path.glob(".*.tmp"))
 
 
 @pytest.mark.parametrize(
@@ -73,7 +81,7 @@ def test_json_round_trip(busy, tmp_path):
         (None, "not found"),
         ("{not json", "malformed JSON at line 1"),
         ("[1, 2]", "the top level must be an object"),
-        ('{"format": "other"}', "'format' must be 'pymargin-engine/1'"),
+        ('{"format": "other"}', "'format' must be 'pymargin-engine/2'"),
     ],
 )
 def test_load_json_errors_are_one_line(tmp_path, content, message):

@@ -41,10 +41,10 @@ def test_calibrate_json_writes_config_and_chart(tmp_path):
 def test_scenario_uses_the_calibrated_range(tmp_path):
     _run(["--json", "risk", "calibrate", "btc", "--out", str(tmp_path)])
     imf = json.loads((tmp_path / "markets.json").read_text())["markets"][0]["imf_wad"] / 1e18
-    out = json.loads(_run(["--json", "risk", "scenario", "-p", "btc:1", "--config", str(tmp_path / "markets.json"), "--out", str(tmp_path)]))
+    out = json.loads(_run(["--json", "risk", "scenario", "-p", "btc:1", "--config", str(tmp_path / "markets.json"), "--out", str(tmp_path / "s")]))
     assert out["states"]["btc"]["price_range"] == pytest.approx(imf)
     assert out["requirement"] == pytest.approx(1.05 * imf * out["states"]["btc"]["price"])
-    assert (tmp_path / "scenario.png").is_file()
+    assert (tmp_path / "s" / "scenario.png").is_file()
 
 
 @pytest.mark.parametrize(

@@ -53,7 +53,7 @@ def test_data_dir_from_environment(tmp_path, monkeypatch):
         ("date,close\n2024-01-01,1\n2024-01-02,abc\n2024-01-03,3\n", "line 3: close 'abc' is not a number"),
         ("date,close\n2024-01-01,1\n2024-01-02,-2\n2024-01-03,3\n", "not positive"),
         ("date,close\n2024-01-02,1\n2024-01-01,2\n2024-01-03,3\n", "strictly ascending"),
-        ("date,open\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n", "no 'close' column"),
+        ("date,open\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n", "no price column"),
         ("date,close\n2024-13-01,1\n2024-01-02,2\n2024-01-03,3\n", "not an ISO date"),
         ("date,close\n2024-01-01,1,5\n2024-01-02,2\n2024-01-03,3\n", "3 fields"),
         ("date,close\n", "at least two data rows"),

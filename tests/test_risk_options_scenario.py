@@ -78,4 +78,4 @@ def test_scenario_input_checks():
     with pytest.raises(UserError, match="no market state"):
         scenario.scenario_margin([scenario.Instrument("eth", 1.0)], _state())
     with pytest.raises(UserError, match="price_range"):
-        scenario.scenario_margin([scenario.Instrument("btc", 1.0)], _state(0.5))
+        scenario.scenario_margin([scenario.Instrument("btc", 1.0)], _state(1.5))

@@ -16,36 +16,16 @@ from pymargin.chain.tx import node_signer
 from pymargin.fixedpoint import Rounding, smul_div
 from pymargin.chain import solvency as onchain
 from pymargin.zk import backends, setup
-from pymargin.zk.circom import compile_circuit
 from pymargin.zk.field import FIELD_P, from_field, to_field
 from pymargin.zk.proof import Proof, load_artifact, save_artifact
 from pymargin.zk.verify import verify
 from pymargin.zk.witness import compute_witness
-
-# out = floor(a * b / WAD), a public input and the quotient a public output: 2 public signals.
-MAIN = """pragma circom 2.1.6;
-include "fixedpoint.circom";
-template MulWadFloor() {
-    signal input a;
-    signal input b;
-    signal output out;
-    component ra = SignedRangeCheck(100);
-    ra.in <== a;
-    component rb = SignedRangeCheck(100);
-    rb.in <== b;
-    component md = MulDivRounded(0, 200, 1000000000000000000);
-    md.a <== a;
-    md.b <== b;
-    out <== md.out;
-}
-component main {public [a]} = MulWadFloor();
-"""
-A, B = -(3 * 10**18 + 7), 5 * 10**17 + 3
+from zk_small import A, B, mulwad_circuit
 
 
 @pytest.fixture(scope="module")
 def circuit():
-    return compile_circuit("test_mulwad", MAIN)
+    return mulwad_circuit()
 
 
 @pytest.fixture(scope="module")

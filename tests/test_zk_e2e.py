@@ -13,7 +13,7 @@ import random
 
 from pymargin.chain import tx
 from pymargin.chain.compile import compile_contracts
-from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine, mirror
+from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine, mirror, order_signer
 from pymargin.cli import main as cli_main
 from pymargin.chain import commitments as commit_onchain
 from pymargin.commit.commitment import commit_accounts
@@ -34,6 +34,7 @@ def _trade_book(chain, seed: int = 1):
     owner, operator, users = signers[0], signers[1], signers[2:10]
     dep = deploy_engine(chain, owner, default_markets(), operators=(operator.address,))
     rng = random.Random(seed)
+    orders = order_signer(dep)
     for user in users:
         dep.token.transact("mint", user.address, 10**12, sender=user, gas=TX_GAS)
         dep.token.transact("approve", dep.engine.address, 2**256 - 1, sender=user, gas=TX_GAS)
@@ -43,8 +44,8 @@ def _trade_book(chain, seed: int = 1):
         taker, maker = users[i], users[i + 1]
         for market_id, spec in enumerate(dep.specs):
             size = rng.randrange(1, 20) * WAD // 10
-            dep.engine.transact("trade", market_id, taker.address, 0, maker.address, 0, size, spec.price_wad, sender=operator, gas=TX_GAS)
-        dep.engine.transact("trade", 1, taker.address, 1, maker.address, 1, -WAD // 100, dep.specs[1].price_wad, sender=operator, gas=TX_GAS)
+            dep.engine.transact("trade", *orders.fill(market_id, taker.address, 0, maker.address, 0, size, spec.price_wad), sender=operator, gas=TX_GAS)
+        dep.engine.transact("trade", *orders.fill(1, taker.address, 1, maker.address, 1, -WAD // 100, dep.specs[1].price_wad), sender=operator, gas=TX_GAS)
     return dep, owner, operator
 
 

@@ -25,6 +25,7 @@ from pymargin.zk.field import FIELD_P
 from pymargin.zk.r1cs import read_r1cs, unsatisfied
 from pymargin.zk.solvency import EpochProof, prove_epoch, verify_epoch
 from pymargin.zk.verify import verify
+from pymargin.zk.wellformed import BASE_FIELD_Q
 from pymargin.zk.witness import WitnessError, compute_witness, read_wtns, signal_indices
 from zk_books import book
 
@@ -165,6 +166,28 @@ def test_bad_public_data_fails_all_three_verifiers(w, change):
     assert not SnarkjsBackend.verify(vk, forged)
     assert not onchain.verify_onchain(w["verifier"], forged)
 
+
+
+@pytest.mark.parametrize("coordinate", ["pi_a.x + q", "pi_c.y + q", "pi_a.y ≡ y + 2^256 (mod q)"])
+def test_non_canonical_batch_proof_fails_all_three_verifiers_and_the_registry(w, coordinate):
+    """A batch proof with a coordinate ≥ q (the last kind passed snarkjs's plain Solidity template):
+    py-ecc, snarkjs, verify_epoch, the verifier contract and the registry all reject it."""
+    epoch = w["epoch"]
+    proof = epoch.proofs[1]
+    (ax, ay), (cx, cy) = proof.a, proof.c
+    bad = {
+        "pi_a.x + q": dataclasses.replace(proof, a=(ax + BASE_FIELD_Q, ay)),
+        "pi_c.y + q": dataclasses.replace(proof, c=(cx, cy + BASE_FIELD_Q)),
+        "pi_a.y ≡ y + 2^256 (mod q)": dataclasses.replace(proof, a=(ax, (ay + 2**256) % BASE_FIELD_Q + BASE_FIELD_Q)),
+    }[coordinate]
+    vk = w["keys"].verifying_key()
+    assert not verify(vk, bad)
+    assert not SnarkjsBackend.verify(vk, bad)
+    assert not onchain.verify_onchain(w["verifier"], bad)
+    tampered = dataclasses.replace(epoch, proofs=(epoch.proofs[0], bad))
+    name = coordinate.split()[0]
+    assert verify_epoch(tampered, vk) == [f"batch 1: malformed proof: {name} is not below the base-field modulus q"]
+    _post_expecting(w, tampered, "InvalidBatchProof", (1,))
 
 # --- bad witnesses: the generator refuses them, and a forged assignment breaks the r1cs ---------
 

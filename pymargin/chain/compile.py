@@ -52,7 +52,8 @@ SETTINGS = {
     },
 }
 CONTRACTS_DIR = tools.REPO_ROOT / "contracts"
-OUT_DIR = tools.REPO_ROOT / "out"
+OUT_DIR = tools.WORK_ROOT / "out"
+SHIPPED_OUT_DIR = tools.ASSETS_DIR / "out"  # an installed wheel's artifacts of its own contracts
 CACHE_NAME = "pymargin-build-cache.json"
 _IMPORT_RE = re.compile(r"""^\s*import\s+(?:[^'"]*?from\s+)?["']([^"']+)["']""", re.MULTILINE)
 
@@ -158,7 +159,15 @@ def compile_contracts(
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / ".lock", "w") as lock:  # one compiler at a time per out/ (parallel tests)
         fcntl.flock(lock, fcntl.LOCK_EX)
+        _seed_from_wheel(out_dir)
         return _compile_locked(compiler, src_dir, out_dir, root, force)
+
+
+def _seed_from_wheel(out_dir: Path) -> None:
+    """Installed wheel, default out/ still empty: start from the artifacts the wheel ships (the
+    incremental compile then recompiles only what they do not match)."""
+    if Path(out_dir).resolve() == OUT_DIR.resolve() and not (out_dir / CACHE_NAME).is_file() and (SHIPPED_OUT_DIR / CACHE_NAME).is_file():
+        shutil.copytree(SHIPPED_OUT_DIR, out_dir, dirs_exist_ok=True)
 
 
 def _compile_locked(compiler: Compiler, src_dir: Path, out_dir: Path, root: Path, force: bool) -> dict[str, Path]:
@@ -251,6 +260,7 @@ def _write_artifacts(source_name: str, contracts: dict, out_dir: Path) -> list[s
 
 def load_artifact(name: str, out_dir: Path = OUT_DIR) -> dict:
     """The Foundry-shaped artifact of contract ``name`` (searches ``out/*/<name>.json``)."""
+    _seed_from_wheel(out_dir)
     matches = sorted(out_dir.glob(f"*/{name}.json"))
     if not matches:
         raise UserError(f"no artifact for contract {name!r} in {out_dir}: run `pymargin compile` first")

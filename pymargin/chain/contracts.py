@@ -38,7 +38,7 @@ class Contract:
     def call(self, fn: str, *args: Any, block: Any = "latest") -> Any:
         """Call view/pure function ``fn``; a revert raises ContractRevert."""
         try:
-            return getattr(self._web3.functions, fn)(*args).call(block_identifier=block)
+            return getattr(self._web3.functions, fn)(*abi_args(args)).call(block_identifier=block)
         except Exception as exc:
             data = txmod.revert_data(exc)
             if data is None:
@@ -47,7 +47,7 @@ class Contract:
 
     def transact(self, fn: str, *args: Any, sender: Signer, value: int = 0, gas: int | None = None):
         """Send a transaction to ``fn``; return the receipt or raise ContractRevert."""
-        data = getattr(self._web3.functions, fn)(*args)._encode_transaction_data()
+        data = getattr(self._web3.functions, fn)(*abi_args(args))._encode_transaction_data()
         return txmod.send(
             self.chain, sender, {"to": self.address, "data": data, "value": value}, decoder=self.decoder, gas=gas
         )
@@ -66,6 +66,13 @@ class Contract:
                 out.append((decoded.event, dict(decoded.args)))
                 break
         return out
+
+
+def abi_args(args: Any) -> Any:
+    """Arguments as web3 encodes them: named tuples (structs such as ``Order``) become plain tuples."""
+    if isinstance(args, (list, tuple)):
+        return tuple(abi_args(a) for a in args)
+    return args
 
 
 def deploy_contract(
@@ -87,4 +94,4 @@ def deploy_contract(
     return Contract(chain, name, receipt.contractAddress, artifact, decoder), receipt
 
 
-__all__ = ["Contract", "ContractRevert", "deploy_contract"]
+__all__ = ["Contract", "ContractRevert", "abi_args", "deploy_contract"]

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from pymargin.chain.contracts import Contract, deploy_contract
 from pymargin.chain.devnet import Chain
-from pymargin.chain.tx import Signer
-from pymargin.engine import ChainlinkAdapter, DevOracle, Engine, RiskParams
+from pymargin.chain.tx import Signer, SignerError, devnet_key
+from pymargin.engine import ChainlinkAdapter, DevOracle, Engine, OrderSigner, RiskParams
 from pymargin.fixedpoint import WAD
 
 TX_GAS = 3_000_000  # explicit gas for engine transactions (no estimation round trip)
@@ -118,6 +118,20 @@ def mirror(dep: EngineDeployment, block: str = "latest") -> Engine:
             decimals = aggregator.call("decimals", block=block)
             engine.oracles[oracle.address] = ChainlinkAdapter(decimals, answer, updated_at)
     return engine
+
+
+def order_signer(dep: EngineDeployment, keys: dict[str, bytes] | None = None) -> OrderSigner:
+    """An OrderSigner under the deployment's engine domain holding ``keys`` (owner → private key) and
+    the keys of the node's default devnet accounts (none on a node whose accounts are not those)."""
+    held = {}
+    for index in range(len(dep.chain.accounts)):
+        try:
+            key = devnet_key(dep.chain, index)
+        except SignerError:
+            break
+        held[dep.chain.accounts[index]] = key
+    held.update(keys or {})
+    return OrderSigner(dep.chain.w3.eth.chain_id, dep.engine.address, held)
 
 
 def min_next_timestamp(chain: Chain) -> int:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import Contract, deploy_contract
 from pymargin.chain.devnet import Chain
-from pymargin.chain.tx import Signer, send
+from pymargin.chain.tx import Signer, revert_data, send
 from pymargin.zk.calldata import verify_proof_calldata
 from pymargin.zk.circom import build_root
 from pymargin.zk.proof import Proof
@@ -31,11 +31,9 @@ DEPLOY_GAS = 2_000_000
 
 
 def verifier_artifacts(keys: Keys) -> Path:
-    """Compile the verifier of ``keys`` (generated once); return its artifacts folder."""
+    """Compile the verifier of ``keys`` (its source regenerated, rewritten only if it changed); return its artifacts folder."""
     folder = build_root() / "verifiers" / f"{keys.circuit.name}-{keys.circuit.key}-{keys.setup_id}"
-    source = folder / "src" / f"{VERIFIER_CONTRACT}.sol"
-    if not source.is_file():
-        write_verifier(keys.verifying_key(), source.parent, VERIFIER_CONTRACT)
+    write_verifier(keys.verifying_key(), folder / "src", VERIFIER_CONTRACT)
     compile_contracts(src_dir=folder / "src", out_dir=folder / "out", root=folder)
     return folder / "out"
 
@@ -47,10 +45,16 @@ def deploy_verifier(chain: Chain, keys: Keys, sender: Signer) -> tuple[Contract,
 
 
 def verify_onchain(verifier: Contract, proof: Proof) -> bool:
-    """The deployed verifier's answer (an eth_call with explicit gas) for ``proof``."""
-    a, b, c = proof.eth_words()
-    fn = verifier.functions.verifyProof(a, b, c, list(proof.public))
-    return bool(fn.call({"gas": VERIFY_GAS}))
+    """The deployed verifier's answer (an eth_call with explicit gas) for ``proof``: true iff it returns
+    the word 1; a revert (a public-signal count the verifier does not take: no such function) is false."""
+    call = {"to": verifier.address, "data": verify_proof_calldata(proof), "gas": VERIFY_GAS}
+    try:
+        out = bytes(verifier.chain.w3.eth.call(call))
+    except Exception as exc:
+        if revert_data(exc) is None:
+            raise
+        return False
+    return out == (1).to_bytes(32, "big")
 
 
 def verify_gas(chain: Chain, verifier: Contract, proof: Proof, sender: Signer) -> int:

@@ -58,6 +58,23 @@ def node_signer(chain: Chain, index: int = 0) -> Signer:
     return Signer(Web3.to_checksum_address(chain.accounts[index]))
 
 
+ANVIL_MNEMONIC = "test test test test test test test test test test test junk"  # anvil's default accounts
+
+
+def devnet_key(chain: Chain, index: int) -> bytes:
+    """The private key of the devnet's ``index``-th unlocked account (eth-tester's account keys; anvil's
+    default mnemonic, path m/44'/60'/0'/0/index), checked against the node's address."""
+    address = node_signer(chain, index).address
+    if chain.kind == "embedded":
+        key = chain.w3.provider.ethereum_tester.backend.account_keys[index].to_bytes()
+    else:
+        Account.enable_unaudited_hdwallet_features()
+        key = bytes(Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}").key)
+    if Account.from_key(key).address != address:
+        raise SignerError(f"account {index} of this node ({address}) is not a default devnet account: its key is unknown")
+    return key
+
+
 def key_signer(private_key: str | bytes) -> Signer:
     """A signer from a hex private key."""
     try:

@@ -9,6 +9,7 @@ import click
 
 from pymargin.cli._common import emit
 from pymargin.errors import UserError
+from pymargin.fsutil import check_out_dir
 
 
 def _signer(chain, keystore: Path | None):
@@ -25,8 +26,8 @@ def _signer(chain, keystore: Path | None):
 
 
 @click.command("compile")
-@click.option("--contracts", "src", type=click.Path(path_type=Path), default=None, help="Solidity sources folder [default: contracts/ of the checkout].")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Artifacts folder [default: out/].")
+@click.option("--contracts", "src", type=click.Path(path_type=Path), default=None, help="Solidity sources folder [default: pymargin's own contracts].")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Artifacts folder [default: out/ of the checkout, or of the per-user cache when installed].")
 @click.option("--force", is_flag=True, help="Recompile everything, even unchanged sources.")
 @click.pass_obj
 def compile_cmd(ctx, src: Path | None, out: Path | None, force: bool) -> None:
@@ -42,8 +43,9 @@ def compile_cmd(ctx, src: Path | None, out: Path | None, force: bool) -> None:
     """
     from pymargin.chain.compile import CONTRACTS_DIR, OUT_DIR, compile_contracts, find_compiler
 
+    out = check_out_dir(out or OUT_DIR, existing_ok=True)
     started = time.perf_counter()
-    artifacts = compile_contracts(src or CONTRACTS_DIR, out or OUT_DIR, force=force)
+    artifacts = compile_contracts(src or CONTRACTS_DIR, out, force=force)
     elapsed = time.perf_counter() - started
     data = {"compiler": find_compiler().version, "seconds": round(elapsed, 2), "artifacts": {k: str(v) for k, v in sorted(artifacts.items())}}
     emit(ctx, data, (["contract", "artifact"], sorted((k, str(v)) for k, v in artifacts.items())), title=f"compiled in {elapsed:.1f} s")
@@ -86,8 +88,8 @@ def devnet_cmd(port: int, chain_id: int, block_time: int | None) -> None:
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="RPC URL of the target chain [env PYMARGIN_RPC_URL].")
 @click.option("--keystore", type=click.Path(path_type=Path), default=None, help="Encrypted JSON keystore; password in PYMARGIN_KEYSTORE_PASSWORD.")
 @click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True, help="Folder of <chainId>.json manifests.")
-@click.option("--contracts", "src", type=click.Path(path_type=Path), default=None, help="Solidity sources, compiled first [default: contracts/ of the checkout].")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Artifacts folder [default: out/].")
+@click.option("--contracts", "src", type=click.Path(path_type=Path), default=None, help="Solidity sources, compiled first [default: pymargin's own contracts].")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Artifacts folder [default: out/ of the checkout, or of the per-user cache when installed].")
 @click.pass_obj
 def deploy_cmd(ctx, config_path: Path, rpc: str | None, keystore: Path | None, deployments: Path, src: Path | None, out: Path | None) -> None:
     """Deploy the contracts a config lists and record them in deployments/<chainId>.json.
@@ -105,12 +107,13 @@ def deploy_cmd(ctx, config_path: Path, rpc: str | None, keystore: Path | None, d
     from pymargin.chain import deploy, devnet
     from pymargin.chain.compile import CONTRACTS_DIR, OUT_DIR, compile_contracts
 
+    deployments = check_out_dir(deployments, option="--deployments", existing_ok=True)
+    out = check_out_dir(out or OUT_DIR, existing_ok=True)
     config = deploy.load_config(config_path)
     if not rpc:
         raise UserError("deploy needs --rpc URL (or PYMARGIN_RPC_URL); for a local node start `pymargin devnet` first")
     chain = devnet.connect(rpc, expected_chain_id=config["chain_id"])
     signer = _signer(chain, keystore)
-    out = out or OUT_DIR
     compile_contracts(src or CONTRACTS_DIR, out)
     result = deploy.deploy_from_config(chain, signer, config, deployments_dir=deployments, out_dir=out, progress=ctx.info)
     rows = [(name, c.address, "deployed" if name in result.deployed else "reused") for name, c in result.contracts.items()]

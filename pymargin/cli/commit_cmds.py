@@ -77,11 +77,12 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
       pymargin check-inclusion commit-1/proofs/0xAbc...-0.json
     """
     from pymargin.commit.commitment import commit_accounts
-    from pymargin.commit.inclusion import check_new_folder, write_commitment
+    from pymargin.commit.inclusion import write_commitment
+    from pymargin.fsutil import check_out_dir
     from pymargin.commit.tree import cpu_workers
 
+    out_dir = check_out_dir(out_dir)
     secret = _secret(secret_file)
-    check_new_folder(out_dir)
     if registry and not rpc:
         raise UserError("--registry needs --rpc URL")
     if engine:

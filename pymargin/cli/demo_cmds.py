@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
 from pymargin.cli._common import emit, fail
+from pymargin.fsutil import check_out_dir, publish_dir, staging_dir
 
 
 @click.command("demo")
@@ -21,10 +21,11 @@ from pymargin.cli._common import emit, fail
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Batches proven in parallel.")
 @click.option("--rpc", default=None, help="Run on the anvil node at this RPC URL (the demo sets block timestamps, so it needs a devnet).")
 @click.option("--anvil", is_flag=True, help="Start a local anvil node and run on it.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True, help="Folder for report.html, its figures, epoch.json, inclusion proofs and summary.json.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True, help="Folder for report.html, its figures, epoch.json, inclusion proofs and summary.json (new or empty).")
+@click.option("--force", is_flag=True, help="Write into a non-empty --out folder (files of the same names are replaced; nothing else is touched).")
 @click.pass_obj
 def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend: str | None, workers: int,
-             rpc: str | None, anvil: bool, out_dir: Path) -> None:
+             rpc: str | None, anvil: bool, out_dir: Path, force: bool) -> None:
     """Run the whole toolkit end to end and write a report.
 
     Compiles the contracts, starts (or connects to) a chain, deploys the MarginEngine and the
@@ -47,9 +48,8 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
     from pymargin.crosscheck import ParityError
     from pymargin.demo import DemoConfig, run_demo
 
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    out_dir = check_out_dir(out_dir, force=force)
+    work = staging_dir(out_dir)
     try:
         with devnet.open_chain(rpc=rpc, anvil=anvil) as chain:
             ctx.info(f"chain: {chain.kind} (chain id {chain.chain_id}){' at ' + chain.url if chain.url else ''}")
@@ -58,9 +58,7 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
                 result = run_demo(config, chain, progress=ctx.progress)
             except ParityError as exc:
                 fail(f"the Python mirror and the contract disagree: {exc}", 1)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        work.rename(out_dir)
+        publish_dir(work, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary = dict(result.__dict__) | {"ok": result.ok, "report": str(out_dir / "report.html")}

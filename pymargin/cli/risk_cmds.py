@@ -7,6 +7,8 @@ written atomically. numpy/scipy/matplotlib are imported inside the commands.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from pathlib import Path
 
@@ -14,16 +16,37 @@ import click
 
 from pymargin.cli._common import emit
 from pymargin.errors import UserError
+from pymargin.fsutil import check_out_dir, check_out_file
 
 METHOD_CHOICE = click.Choice(["historical", "normal", "student-t", "fhs-ewma", "fhs-garch"])
 
 
 def _data_option(f):
-    return click.option("--data", "data", type=click.Path(path_type=Path), default=None, help="Data folder [default: $PYMARGIN_DATA or /work/shared/data].")(f)
+    """--data DIR and --gaps POLICY, handed to the command as one ``risk.data.Source`` (``data``)."""
+
+    @functools.wraps(f)
+    def with_source(*args, data: Path | None = None, gaps: str = "refuse", **kwargs):
+        from pymargin.risk.data import Source
+
+        return f(*args, data=Source(data, gaps, lambda message: click.echo(f"pymargin: note: {message}", err=True)), **kwargs)
+
+    with_source = click.option("--gaps", type=click.Choice(["refuse", "ffill", "interpolate"]), default="refuse", show_default=True,
+                               help="Missing days in a daily series: refuse, carry the last close (ffill), or interpolate log-linearly; fills are reported.")(with_source)
+    return click.option("--data", "data", type=click.Path(path_type=Path), default=None, help="Data folder [default: $PYMARGIN_DATA or /work/shared/data].")(with_source)
 
 
 def _out_option(f):
-    return click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write PNG charts (and reports) into this folder.")(f)
+    """--out DIR and --force; the folder is checked (fsutil.check_out_dir) before the command runs."""
+    takes_force = "force" in inspect.signature(f).parameters
+
+    @functools.wraps(f)
+    def checked(*args, out: Path | None = None, force: bool = False, **kwargs):
+        if out is not None:
+            out = check_out_dir(out, force=force)
+        return f(*args, out=out, **({"force": force} if takes_force else {}), **kwargs)
+
+    checked = click.option("--force", is_flag=True, help="Write into a non-empty --out folder (and replace existing output files).")(checked)
+    return click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write PNG charts (and reports) into this folder (new or empty).")(checked)
 
 
 def _confidence_option(default: float):
@@ -31,7 +54,7 @@ def _confidence_option(default: float):
 
 
 def _horizon_option(default: int):
-    return click.option("--horizon", "-h", "horizon", type=int, default=default, show_default=True, help="Margin period of risk in days.")
+    return click.option("--horizon", "-H", "horizon", type=int, default=default, show_default=True, help="Margin period of risk in days.")
 
 
 def _pct(x: float) -> str:
@@ -49,11 +72,12 @@ def _parse_holding(spec: str):
     from pymargin.risk.benchmark import Holding
 
     parts = spec.split(":")
+    market = parts[0] if "=" in parts[0] or parts[0].lower().endswith(".csv") else parts[0].lower()
     try:
         if len(parts) == 2:
-            return Holding(parts[0].lower(), float(parts[1]))
+            return Holding(market, float(parts[1]))
         if len(parts) == 5 and parts[2] in ("call", "put"):
-            return Holding(parts[0].lower(), float(parts[1]), parts[2], float(parts[3]), float(parts[4]))
+            return Holding(market, float(parts[1]), parts[2], float(parts[3]), float(parts[4]))
     except ValueError:
         pass
     raise UserError(f"bad position {spec!r}: use MARKET:SIZE (perp) or MARKET:SIZE:call|put:MONEYNESS:DAYS, e.g. btc:-1:call:1.1:30")
@@ -71,6 +95,17 @@ def _load_markets(names, data):
     from pymargin.risk import data as rdata
 
     return [rdata.load_market(name, data) for name in names]
+
+
+def _holdings(positions, data):
+    """(holdings named by their series' names, {name: PriceSeries}) of the -p MARKET:... options."""
+    import dataclasses
+
+    holdings = [_parse_holding(p) for p in positions]
+    specs = sorted({h.market for h in holdings})
+    series = dict(zip(specs, _load_markets(specs, data)))
+    named = [dataclasses.replace(h, market=series[h.market].name) for h in holdings]
+    return named, {s.name: s for s in series.values()}
 
 
 @click.group("risk")
@@ -102,7 +137,7 @@ def var_cmd(ctx, markets, methods, weights, confidence, horizon, data) -> None:
 
     \b
     Example:
-      pymargin risk var btc eth -c 0.975 -h 2
+      pymargin risk var btc eth -c 0.975 -H 2
       pymargin risk var btc eth -w 1 -w -1 --method historical   # long BTC, short ETH
     """
     from pymargin.risk import data as rdata
@@ -142,7 +177,7 @@ def var_cmd(ctx, markets, methods, weights, confidence, horizon, data) -> None:
 @_data_option
 @_out_option
 @click.pass_obj
-def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im_confidence, im_horizon, lookback, config_out, deploy_out, chain_id, data, out) -> None:
+def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im_confidence, im_horizon, lookback, config_out, deploy_out, chain_id, data, out, force) -> None:
     """Initial and maintenance margin fractions per market, as the market config (WAD) to deploy.
 
     Rule: mmf = max(floor, ES/VaR at (mm confidence, mm horizon) + funding + liquidity add-ons),
@@ -163,13 +198,16 @@ def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im
     from pymargin.risk import data as rdata
     from pymargin.risk.wad import fraction_to_wad
 
+    config_out = check_out_file(config_out, force=force, option="--config-out") if config_out else None
+    deploy_out = check_out_file(deploy_out, force=force, option="--deploy-out") if deploy_out else None
     settings = calibration.with_overrides(
         calibration.Settings(), method=method, statistic=statistic, mm_confidence=mm_confidence, mm_horizon_days=mm_horizon,
         im_confidence=im_confidence, im_horizon_days=im_horizon, lookback_days=lookback,
     )
-    results, last_prices = [], {}
+    results, last_prices, loaded = [], {}, []
     for market_id, name in enumerate(markets):
         series = rdata.load_market(name, data)
+        loaded.append(series)
         funding = rdata.load_funding_daily(name, data)
         results.append(calibration.calibrate_market(series, market_id, settings, funding[1] if funding else None))
         last_prices[series.name] = fraction_to_wad(float(series.close[-1]), Rounding.Floor, tick=1)
@@ -183,13 +221,13 @@ def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im
         ctx.info(f"market config written to {target}")
     if out:
         tests = []
-        for name, cal in zip(markets, results):
-            series = rdata.load_market(name, data)
-            t = np.arange(len(series) - settings.im_horizon_days)
+        for series, cal in zip(loaded, results):
             for side, sign in (("long", 1.0), ("short", -1.0)):
-                label = f"{cal.params.name} {side}: imf {_pct(cal.params.imf_wad / WAD)} vs {settings.im_horizon_days}-day loss (in-sample)"
-                tests.append(backtest.backtest(label, series.dates, series.close, cal.params.imf_wad / WAD, t, settings.im_horizon_days, settings.im_confidence, [sign]))
-        charts.backtest_chart(tests, out / "calibration.png", "calibrated initial margin fraction against realised losses")
+                for kind, fraction, h, c in (("imf", cal.params.imf_wad, settings.im_horizon_days, settings.im_confidence),
+                                             ("mmf", cal.params.mmf_wad, settings.mm_horizon_days, settings.mm_confidence)):
+                    label = f"{cal.params.name} {side}: {kind} {_pct(fraction / WAD)} vs {h}-day loss (in-sample)"
+                    tests.append(backtest.backtest(label, series.dates, series.close, fraction / WAD, np.arange(len(series) - h), h, c, [sign]))
+        charts.backtest_chart(tests, out / "calibration.png", "calibrated initial (imf) and maintenance (mmf) margin fractions against realised losses")
     rows = [(c.params.market_id, c.params.name, c.days, _pct(c.params.mmf_wad / WAD), _pct(c.params.imf_wad / WAD), c.params.mmf_wad, c.params.imf_wad, c.tier.tier) for c in results]
     emit(ctx, config, (["id", "market", "days", "mmf", "imf", "mmf_wad", "imf_wad", "liquidity tier"], rows), title=f"{method} {statistic}")
 
@@ -199,7 +237,7 @@ def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im
 @click.option("--method", "-m", "methods", type=METHOD_CHOICE, multiple=True, help="Rolling model(s) [default: historical, fhs-ewma].")
 @click.option("--statistic", type=click.Choice(["var", "es"]), default="var", show_default=True, help="Margin = rolling VaR or ES (Kupiec expects 1 - c breaches for VaR).")
 @click.option("--fraction", type=float, default=None, help="Backtest this static fraction instead of rolling models.")
-@click.option("--window", type=int, default=500, show_default=True, help="Trailing window, days.")
+@click.option("--window", type=int, default=500, show_default=True, help="Trailing window of the rolling models, days (a static --fraction is tested from the first day).")
 @click.option("--refit-every", type=int, default=21, show_default=True, help="Refit Student-t / GARCH every N days.")
 @_confidence_option(0.99)
 @_horizon_option(1)
@@ -214,8 +252,8 @@ def backtest_cmd(ctx, market, methods, statistic, fraction, window, refit_every,
 
     \b
     Example:
-      pymargin risk backtest btc -m historical -m fhs-garch -c 0.99 -h 1 --out risk-out
-      pymargin risk backtest eth --fraction 0.15 -h 3
+      pymargin risk backtest btc -m historical -m fhs-garch -c 0.99 -H 1 --out risk-out
+      pymargin risk backtest eth --fraction 0.15 -H 3
     """
     import numpy as np
 
@@ -228,7 +266,7 @@ def backtest_cmd(ctx, market, methods, statistic, fraction, window, refit_every,
         if fraction is not None:
             if not 0 < fraction <= 1:
                 raise UserError(f"--fraction must be in (0, 1], got {fraction}")
-            t = np.arange(window, len(series) - horizon)
+            t = np.arange(0, len(series) - horizon)  # a static fraction needs no history: from the first day
             tests.append(backtest.backtest(f"{series.name} {side} static {_pct(fraction)}", series.dates, series.close, fraction, t, horizon, confidence, [sign]))
             continue
         for method in methods or ("historical", "fhs-ewma"):
@@ -273,48 +311,64 @@ def dynamic_cmd(ctx, market, calibration_days, floor, cap, max_step, deadband, s
     comparison = dynamic.compare_with_static(series.dates, series.close, confidence, calibration_days, rule, statistic)
     summary = comparison.summary()
     if out:
-        tests = [bt for sides in comparison.backtests.values() for bt in sides.values()]
-        charts.backtest_chart(tests, out / f"dynamic-{series.name}.png", f"{series.name}: dynamic (EWMA) vs static initial margin, {horizon}-day losses")
+        import numpy as np
+
+        from pymargin.fixedpoint import WAD
+
+        mm_of = np.vectorize(lambda imf_wad: dynamic.maintenance_wad(int(imf_wad), rule.mm_share) / WAD)
+        mm = {"dynamic": mm_of(comparison.dynamic_wad), "static": mm_of(comparison.static_wad)}
+        panels = [(label, bt) for label, sides in comparison.backtests.items() for bt in sides.values()]
+        charts.backtest_chart([bt for _, bt in panels], out / f"dynamic-{series.name}.png",
+                              f"{series.name}: dynamic (EWMA) vs static initial margin, with maintenance, {horizon}-day losses",
+                              [mm[label] for label, _ in panels])
         _write_json(out / f"keeper-updates-{series.name}.json", comparison.updates)
     rows = [(label, side, d["days"], d["breaches"], _pct(d["breach_rate"]), _pct(d["mean_margin"]), _pct(d["max_margin"]), f"{d['kupiec']['p_value']:.3f}") for label in ("dynamic", "static") for side, d in summary[label].items()]
     emit(ctx, summary, (["margin", "side", "days", "breaches", "rate", "mean held", "max held", "Kupiec p"], rows), title=f"k = {comparison.rule.multiplier:.3f}, {len(comparison.updates)} keeper updates")
 
 
-def _market_states(names, data, confidence, horizon, vol_range, config):
-    """Today's price, EWMA implied-vol proxy and price scanning range (calibrated imf, else historical ES) per market."""
+def _market_states(series, confidence, horizon, vol_range, config, range_cap):
+    """Today's price, EWMA implied-vol proxy and price scanning range per market, and the caps applied.
+
+    The range is the calibrated imf (--config), else the larger side's historical ES at (c, h); it is
+    lowered to ``range_cap`` only when the user gives one, and each such cap is returned
+    ({market: uncapped range}) so the command can print it.
+    """
     import numpy as np
 
     from pymargin.fixedpoint import WAD
     from pymargin.risk import measures, scenario, volatility
-    from pymargin.risk import data as rdata
 
     imf = {}
     if config is not None:
         imf = {p.name: p.imf_wad / WAD for p in _market_params(config).values()}
-    states, series = {}, {}
-    for name in names:
-        s = rdata.load_market(name, data)
+    states, capped = {}, {}
+    for name, s in series.items():
         vol = float(np.sqrt(volatility.ewma_variance(s.returns())[-1] * 365.0))
-        rng = imf.get(s.name) or max(measures.measure(s.close, "historical", confidence, horizon, weights=[w]).es for w in (1.0, -1.0))
-        states[s.name] = scenario.Underlying(float(s.close[-1]), vol, min(rng, 1 / scenario.EXTREME_MULTIPLE - 1e-9), vol_range)
-        series[s.name] = s
-    return states, series
+        rng = min(imf.get(name) or max(measures.measure(s.close, "historical", confidence, horizon, weights=[w]).es for w in (1.0, -1.0)), 1.0)
+        if range_cap is not None and rng > range_cap:
+            capped[name] = rng
+            rng = range_cap
+        states[name] = scenario.Underlying(float(s.close[-1]), vol, rng, vol_range)
+    return states, capped
 
 
 @risk.command("scenario")
 @click.option("--position", "-p", "positions", multiple=True, required=True, help="MARKET:SIZE (perp) or MARKET:SIZE:call|put:MONEYNESS:DAYS.")
 @click.option("--vol-range", type=float, default=0.25, show_default=True, help="Relative implied-vol shift.")
 @click.option("--config", type=click.Path(path_type=Path), default=None, help="Market config from `risk calibrate`: its imf is the price scanning range.")
+@click.option("--range-cap", type=click.FloatRange(0, 1, min_open=True), default=None, help="Largest price scanning range (fraction); a market whose range is capped is reported [default: no cap].")
 @_confidence_option(0.99)
 @_horizon_option(3)
 @_data_option
 @_out_option
 @click.pass_obj
-def scenario_cmd(ctx, positions, vol_range, config, confidence, horizon, data, out) -> None:
+def scenario_cmd(ctx, positions, vol_range, config, range_cap, confidence, horizon, data, out) -> None:
     """SPAN-style portfolio margin of perps and options, and the capital netting saves.
 
     Prices are each market's last close; implied vol is its annualised EWMA volatility (proxy);
-    the price scanning range is the calibrated imf (--config) or the historical ES at (c, h).
+    the price scanning range is the calibrated imf (--config) or the historical ES at (c, h),
+    whatever its size (a range above 1/3 takes the extreme down move to a price of ~0), unless
+    --range-cap lowers it; every cap is printed.
 
     \b
     Example:
@@ -322,18 +376,20 @@ def scenario_cmd(ctx, positions, vol_range, config, confidence, horizon, data, o
     """
     from pymargin.risk import charts, scenario
 
-    holdings = [_parse_holding(p) for p in positions]
-    states, series = _market_states(sorted({h.market for h in holdings}), data, confidence, horizon, vol_range, config)
+    holdings, series = _holdings(positions, data)
+    states, capped = _market_states(series, confidence, horizon, vol_range, config, range_cap)
+    for name, uncapped in capped.items():
+        click.echo(f"pymargin: note: {name}: price scanning range capped at {_pct(range_cap)} by --range-cap (uncapped {_pct(uncapped)})", err=True)
     instruments = [h.instrument(states[h.market].price) for h in holdings]
     result = scenario.scenario_margin(instruments, states)
-    report = {"states": {k: vars(v) for k, v in states.items()}, **result.as_dict()}
+    report = {"states": {k: vars(v) | {"price_range_uncapped": capped.get(k, v.price_range)} for k, v in states.items()}, **result.as_dict()}
     if out:
         charts.scenario_chart(result, out / "scenario.png", "SPAN risk array: weighted loss per scenario")
     def worst(d):
         vol = {1: "vol up", -1: "vol down", 0: "vol unchanged"}[d["worst_scenario"]["vol_direction"]]
         return f"price {d['worst_scenario']['price_move_ranges']:+.2f} ranges, {vol}"
 
-    rows = [(name, f"{states[name].price:,.2f}", _pct(states[name].price_range), f"{d['requirement']:,.2f}", worst(d)) for name, d in result.by_underlying.items()]
+    rows = [(name, f"{states[name].price:,.2f}", _pct(states[name].price_range) + (" (capped)" if name in capped else ""), f"{d['requirement']:,.2f}", worst(d)) for name, d in result.by_underlying.items()]
     rows.append(("portfolio", "", "", f"{result.requirement:,.2f}", f"gross {result.standalone_sum:,.2f}, netting saves {result.netting_saving:,.2f}"))
     emit(ctx, report, (["underlying", "price", "scan range", "requirement", "worst scenario"], rows))
 
@@ -358,9 +414,9 @@ def benchmark_cmd(ctx, positions, fixed_fraction, window, vol_range, confidence,
     from pymargin.risk import benchmark, charts
     from pymargin.risk import data as rdata
 
-    holdings = [_parse_holding(p) for p in positions]
-    names = sorted({h.market for h in holdings})
-    dates, prices = rdata.align(_load_markets(names, data))
+    holdings, series = _holdings(positions, data)
+    names = sorted(series)
+    dates, prices = rdata.align([series[name] for name in names])
     result = benchmark.run(dates, prices, names, holdings, confidence, horizon, window, fixed_fraction, vol_range)
     table = result.table()
     if out:
@@ -420,7 +476,7 @@ def margin_call_cmd(ctx, market, size, collateral, start, days, topup, grace_day
         daily_funding = np.where(funding[0][idx] == dates, funding[1][idx], 0.0)
     run = margin_call.simulate(dates, prices, size, collateral, market_params, topup, grace_days, daily_funding)
     if out:
-        charts.margin_call_chart(run.rows, out / f"margin-call-{series.name}.png", f"{series.name}: {size:+g} from {dates[0]}, imf {_pct(market_params.imf_wad / WAD)}, mmf {_pct(market_params.mmf_wad / WAD)}")
+        charts.margin_call_chart(run.rows, out / f"margin-call-{series.name}.png", f"{series.name}: {size:+g} from {dates[0]}, imf {_pct(market_params.imf_wad / WAD)}, mmf {_pct(market_params.mmf_wad / WAD)}", run.bad_debt_wad)
     report = {"params": vars(market_params), "summary": run.summary(), "rows": run.rows}
     rows = [(r["date"], f"{r['price_wad'] / WAD:,.2f}", f"{r['variation_margin_wad'] / WAD:,.2f}", f"{r['equity_wad'] / WAD:,.2f}", f"{r['maintenance_margin_wad'] / WAD:,.2f}", f"{r['call_wad'] / WAD:,.2f}", r["event"]) for r in run.rows if r["event"] or ctx.verbose]
     emit(ctx, report, (["date", "price", "variation margin", "equity", "maint. margin", "call", "event"], rows), title=json.dumps(run.summary(), default=str))

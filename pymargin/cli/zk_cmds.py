@@ -9,6 +9,7 @@ import click
 
 from pymargin.cli._common import emit
 from pymargin.errors import UserError
+from pymargin.fsutil import check_out_file
 
 
 def _secret(secret_file: Path | None) -> bytes:
@@ -21,6 +22,7 @@ def _secret(secret_file: Path | None) -> bytes:
 @click.argument("positions", type=click.Path(path_type=Path))
 @click.option("--epoch", type=int, required=True, help="Epoch number.")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Epoch proof file to write (JSON).")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--depth", type=int, required=True, help="Tree depth the registry expects (2^depth accounts at most).")
 @click.option("--batch-log2", "k", type=int, default=6, show_default=True, help="log2 of the accounts per batch circuit.")
 @click.option("--markets", "m", type=int, default=4, show_default=True, help="Market slots of the circuit.")
@@ -32,7 +34,7 @@ def _secret(secret_file: Path | None) -> bytes:
 @click.option("--workers", type=int, default=1, show_default=True, help="Batches proven in parallel processes.")
 @click.option("--ray", "ray_address", default=None, help="Prove on a Ray cluster at this address ('local' starts one here).")
 @click.pass_obj
-def prove_cmd(ctx, positions, epoch, out, depth, k, m, chain_id, registry, secret_file, backend, ptau, workers, ray_address) -> None:
+def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry, secret_file, backend, ptau, workers, ray_address) -> None:
     """Prove that every account of a positions file is solvent, in chained batches.
 
     Commits the book (docs/spec.md §6) and proves SolvencyBatch for each batch of 2^k accounts
@@ -50,6 +52,7 @@ def prove_cmd(ctx, positions, epoch, out, depth, k, m, chain_id, registry, secre
     from pymargin.zk.inputs import EpochContext, market_table
     from pymargin.zk.solvency import prove_epoch
 
+    out = check_out_file(out, force=force)
     secret = _secret(secret_file)
     book = load_book(positions)
     with ctx.progress.status(f"committing {len(book.accounts):,} accounts"):

@@ -22,6 +22,7 @@ from eth_utils import to_checksum_address
 from pymargin import margin
 from pymargin.engine import errors as E
 from pymargin.engine.oracles import PriceFeed
+from pymargin.engine.orders import DOMAIN_NAME, DOMAIN_VERSION, Order, order_digest, recover_signer
 from pymargin.errors import ARITHMETIC_OVERFLOW, Panic, UserError
 from pymargin.fixedpoint import WAD, Rounding, mul_div, smul_div
 from pymargin.model import (
@@ -104,6 +105,11 @@ class EngineState:
     accrued_fees: int = 0
     bad_debt: int = 0
     reserves_tokens: int = 0  # the vault's collateral-token balance
+    chain_id: int = 1  # EIP-712 domain: the chain id and the engine's address (verifyingContract)
+    address: str = ZERO_ADDRESS
+    filled: dict[bytes, int] = field(default_factory=dict)  # order digest -> |size| filled
+    cancelled: set[bytes] = field(default_factory=set)  # cancelled order digests
+    min_nonces: dict[str, int] = field(default_factory=dict)  # owner -> minNonce (absent: 0)
 
 
 def _operation(fn: Callable[..., None]) -> Callable[..., list[Event]]:
@@ -142,17 +148,23 @@ def _long_part(size: int) -> int:
 
 
 class Engine:
-    """The reference engine: ``state`` (what the contract stores), price ``oracles`` by address, ``now``."""
+    """The reference engine: ``state`` (what the contract stores), price ``oracles`` by address, ``now``,
+    and ``wallets``: ERC-1271 contract wallets by address, each a callback ``(digest, signature) -> bool``
+    playing the wallet's ``isValidSignature`` (an owner listed here is treated as a contract)."""
 
-    def __init__(self, collateral_token: str, decimals: int, owner: str, *, now: int = 0):
-        """Mirror of the constructor: OwnableInvalidOwner on a zero owner, UnsupportedDecimals above 18."""
+    def __init__(self, collateral_token: str, decimals: int, owner: str, *, now: int = 0, chain_id: int = 1,
+                 address: str = ZERO_ADDRESS):
+        """Mirror of the constructor: OwnableInvalidOwner on a zero owner, UnsupportedDecimals above 18.
+        ``chain_id`` and ``address`` (the engine's own) form the EIP-712 domain of its orders."""
         owner = _address(owner)
         if owner == ZERO_ADDRESS:
             raise E.OwnableInvalidOwner(ZERO_ADDRESS)
         if decimals > 18:
             raise E.UnsupportedDecimals(decimals)
-        self.state = EngineState(collateral_token=_address(collateral_token), collateral_scale=10 ** (18 - decimals), owner=owner)
+        self.state = EngineState(collateral_token=_address(collateral_token), collateral_scale=10 ** (18 - decimals),
+                                 owner=owner, chain_id=chain_id, address=_address(address))
         self.oracles: dict[str, PriceFeed] = {}
+        self.wallets: dict[str, Callable[[bytes, bytes], bool]] = {}
         self.now = now
         self._events: list[Event] = []
 
@@ -162,6 +174,7 @@ class Engine:
         engine = cls.__new__(cls)
         engine.state = state
         engine.oracles = {_address(a): feed for a, feed in oracles.items()}
+        engine.wallets = {}
         engine.now = now
         engine._events = []
         return engine
@@ -363,17 +376,77 @@ class Engine:
     # -- operator: fills ----------------------------------------------------------------------------
 
     @_operation
-    def trade(self, sender: str, market_id: int, taker_owner: str, taker_sub: int, maker_owner: str,
-              maker_sub: int, size_wad: int, price_wad: int) -> None:
-        """Operator: a matched fill; the taker gets ``size_wad``, the maker ``-size_wad``, at ``price_wad``."""
+    def trade(self, sender: str, taker: Order, taker_sig: bytes, maker: Order, maker_sig: bytes, size_wad: int,
+              price_wad: int) -> None:
+        """Operator: fill two signed orders; the taker's gets ``size_wad``, the maker's ``-size_wad``, at ``price_wad``."""
         if sender not in self.state.operators:
             raise E.NotOperator(sender)
+        taker, maker = _order(taker), _order(maker)
+        market_id = taker.market_id
         m = self._market(market_id)
         if size_wad == 0 or not -SIZE_BOUND < size_wad < SIZE_BOUND:
             raise E.SizeOutOfBounds(size_wad)
-        taker_owner, maker_owner = _address(taker_owner), _address(maker_owner)
-        if taker_owner == maker_owner and taker_sub == maker_sub:
-            raise E.SelfTrade(taker_owner, taker_sub)
+        if taker.owner == maker.owner and taker.sub == maker.sub:
+            raise E.SelfTrade(taker.owner, taker.sub)
+        if maker.market_id != market_id:
+            raise E.MarketMismatch(market_id, maker.market_id)
+        self._check_order(taker, bytes(taker_sig), size_wad, price_wad, m.params.taker_fee_wad)
+        self._check_order(maker, bytes(maker_sig), -size_wad, price_wad, m.params.maker_fee_wad)
+        self._settle(market_id, m, taker.owner, taker.sub, maker.owner, maker.sub, size_wad, price_wad)
+
+    @_operation
+    def cancel_order(self, sender: str, order: Order) -> None:
+        """Only the order's owner: mark its digest cancelled."""
+        order = _order(order)
+        if sender != order.owner:
+            raise E.NotOrderOwner(sender, order.owner)
+        digest = self.order_digest(order)
+        self.state.cancelled.add(digest)
+        self._emit("OrderCancelled", digest=digest, owner=sender)
+
+    @_operation
+    def cancel_orders_below(self, sender: str, nonce: int) -> None:
+        """minNonce(sender) = ``nonce``, which must grow."""
+        current = self.min_nonce(sender)
+        if nonce <= current:
+            raise E.NonceNotIncreasing(current, nonce)
+        self.state.min_nonces[sender] = nonce
+        self._emit("MinNonceRaised", owner=sender, minNonce=nonce)
+
+    def _check_order(self, order: Order, sig: bytes, fill_wad: int, price_wad: int, fee_rate_wad: int) -> None:
+        """One side's order checks, in the contract's order; then its filled size grows by |fill|."""
+        digest = self.order_digest(order)
+        if not self._valid_signature(order.owner, digest, sig):
+            raise E.InvalidSignature(order.owner, digest)
+        if digest in self.state.cancelled:
+            raise E.CancelledOrder(digest)
+        floor_nonce = self.min_nonce(order.owner)
+        if order.nonce < floor_nonce:
+            raise E.NonceTooLow(digest, order.nonce, floor_nonce)
+        if self.now > order.expiry:
+            raise E.OrderExpired(digest, order.expiry, self.now)
+        if order.size_wad == 0 or (order.size_wad > 0) != (fill_wad > 0):
+            raise E.WrongSide(digest, order.size_wad, fill_wad)
+        fill, full = abs(fill_wad), abs(order.size_wad)
+        filled = self.filled_size(digest)
+        if fill > full - filled:
+            raise E.OrderOverfill(digest, filled, fill, full)
+        if price_wad > order.limit_price_wad if order.size_wad > 0 else price_wad < order.limit_price_wad:
+            raise E.LimitPriceExceeded(digest, price_wad, order.limit_price_wad)
+        if fee_rate_wad > order.max_fee_wad:
+            raise E.FeeAboveMax(digest, fee_rate_wad, order.max_fee_wad)
+        self.state.filled[digest] = filled + fill
+        self._emit("OrderFilled", digest=digest, owner=order.owner, fillWad=fill, filledWad=filled + fill)
+
+    def _valid_signature(self, owner: str, digest: bytes, sig: bytes) -> bool:
+        """SignatureChecker.isValidSignatureNow: a contract wallet's ERC-1271 answer, else ECDSA recovery."""
+        wallet = self.wallets.get(owner)
+        if wallet is not None:
+            return bool(wallet(digest, sig))
+        return recover_signer(digest, sig) == owner
+
+    def _settle(self, market_id: int, m: MarketState, taker_owner: str, taker_sub: int, maker_owner: str,
+                maker_sub: int, size_wad: int, price_wad: int) -> None:
         taker_old = self._size(taker_owner, taker_sub, market_id)
         maker_old = self._size(maker_owner, maker_sub, market_id)
         taker_up = _increases_risk(taker_old, taker_old + size_wad)
@@ -471,6 +544,24 @@ class Engine:
 
     def operators(self) -> list[str]:
         return list(self.state.operators)
+
+    def order_digest(self, order: Order) -> bytes:
+        """The EIP-712 digest of ``order`` under this engine's domain."""
+        return order_digest(_order(order), self.state.chain_id, self.state.address)
+
+    def filled_size(self, digest: bytes) -> int:
+        """|size| filled so far of the order with this digest."""
+        return self.state.filled.get(bytes(digest), 0)
+
+    def is_cancelled(self, digest: bytes) -> bool:
+        return bytes(digest) in self.state.cancelled
+
+    def min_nonce(self, owner: str) -> int:
+        return self.state.min_nonces.get(_address(owner), 0)
+
+    def eip712_domain(self) -> tuple[bytes, str, str, int, str, bytes, list[int]]:
+        """ERC-5267: (fields 0x0f, name, version, chainId, verifyingContract, salt 0, no extensions)."""
+        return b"\x0f", DOMAIN_NAME, DOMAIN_VERSION, self.state.chain_id, self.state.address, bytes(32), []
 
     def market_count(self) -> int:
         return len(self.state.markets)
@@ -780,6 +871,12 @@ class Engine:
         for name, failed in zip(RISK_PARAM_FIELDS, checks):
             if failed:
                 raise E.InvalidMarketParams(name)
+
+
+def _order(order: Order | tuple) -> Order:
+    """An Order with a checksummed owner (from an Order or a plain tuple in the struct's field order)."""
+    order = Order(*order)
+    return order._replace(owner=_address(order.owner))
 
 
 def _set_member(members: list[str], account: str, allowed: bool) -> None:

@@ -123,6 +123,50 @@ class InsufficientFees(Revert):
     """(accrued_fees_wad, amount_wad): withdrawing more fees than accrued."""
 
 
+class MarketMismatch(Revert):
+    """(taker_market_id, maker_market_id): the two orders are for different markets."""
+
+
+class InvalidSignature(Revert):
+    """(owner, digest): the signature is not the owner's (ECDSA for an EOA, ERC-1271 for a contract)."""
+
+
+class CancelledOrder(Revert):
+    """(digest): the owner cancelled this order."""
+
+
+class NonceTooLow(Revert):
+    """(digest, nonce, min_nonce): the order's nonce is below its owner's minNonce."""
+
+
+class OrderExpired(Revert):
+    """(digest, expiry, now_s): block.timestamp > the order's expiry."""
+
+
+class WrongSide(Revert):
+    """(digest, order_size_wad, fill_size_wad): the order's size is 0 or of the other sign than its side of the fill."""
+
+
+class OrderOverfill(Revert):
+    """(digest, filled_wad, fill_wad, order_size_wad): filled + |fill| would exceed the order's |size|."""
+
+
+class LimitPriceExceeded(Revert):
+    """(digest, price_wad, limit_price_wad): a buy above its limit or a sell below it."""
+
+
+class FeeAboveMax(Revert):
+    """(digest, fee_rate_wad, max_fee_wad): the market's fee rate for this side exceeds the order's cap."""
+
+
+class NotOrderOwner(Revert):
+    """(account, owner): only the order's owner may cancel it."""
+
+
+class NonceNotIncreasing(Revert):
+    """(min_nonce, nonce): cancelOrdersBelow must raise the caller's minNonce."""
+
+
 # OpenZeppelin Ownable / Pausable, as inherited by the contract.
 class OwnableUnauthorizedAccount(Revert):
     """(account): the caller is not the owner (or, for acceptOwnership, not the pending owner)."""

@@ -1,9 +1,9 @@
 """Loading and saving the reference engine: from a deployed MarginEngine, and to/from a JSON file.
 
-JSON layout (``"format": "pymargin-engine/1"``): every amount is a decimal string (exact at any
+JSON layout (``"format": "pymargin-engine/2"``): every amount is a decimal string (exact at any
 size), ids, subs and times are numbers, addresses are checksummed::
 
-    {"format": "pymargin-engine/1", "now": 1700000000,
+    {"format": "pymargin-engine/2", "now": 1700000000,
      "collateral_token": "0x..", "collateral_scale": "1000000000000", "owner": "0x..",
      "pending_owner": "0x00..", "paused": false, "keepers": ["0x.."], "operators": ["0x.."],
      "insurance_fund": "0", "accrued_fees": "0", "bad_debt": "0", "reserves_tokens": "0",
@@ -12,10 +12,15 @@ size), ids, subs and times are numbers, addresses are checksummed::
                   "open_interest": "0"}],
      "accounts": [{"owner": "0x..", "sub": 0, "collateral": "..",
                    "positions": [{"market_id": 0, "size": "..", "cost_basis": "..", "funding_index": ".."}]}],
-     "oracles": {"0x..": {"kind": "dev", "price_wad": "..", "updated_at": 1700000000}}}
+     "oracles": {"0x..": {"kind": "dev", "price_wad": "..", "updated_at": 1700000000}},
+     "chain_id": 31337, "address": "0x..",
+     "orders": {"filled": {"0x<digest>": ".."}, "cancelled": ["0x<digest>"], "min_nonces": {"0x..": ".."}}}
 
 Oracle kinds: ``dev`` (price_wad, updated_at), ``chainlink`` (decimals, answer, updated_at) and
 ``reverting`` (error, args). Accounts are listed in opening order, positions in the account's order.
+``chain_id`` and ``address`` are the EIP-712 domain of the engine's orders; ``orders`` holds the
+filled sizes, cancelled digests and minimum nonces. Contract wallets (``Engine.wallets``) are
+callbacks and are not saved: set them again after loading.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from pymargin.errors import Revert, UserError
 from pymargin.fsutil import atomic_write_text, read_json
 from pymargin.model import Position
 
-FORMAT = "pymargin-engine/1"
+FORMAT = "pymargin-engine/2"
 _LATEST_PRICE_ABI = [{
     "type": "function", "name": "latestPrice", "stateMutability": "view", "inputs": [],
     "outputs": [{"name": "priceWad", "type": "int256"}, {"name": "updatedAt", "type": "uint256"}],
@@ -76,9 +81,27 @@ def load_chain(contract: Any, block: Any = "latest") -> Engine:
             market_ids=list(market_ids),
             positions={mid: Position(mid, *pos) for mid, pos in zip(market_ids, positions)},
         )
+    state.chain_id = contract.chain.w3.eth.chain_id
+    state.address = to_checksum_address(contract.address)
+    _load_orders(contract, state, block)
     oracles = {m.oracle: _snapshot_feed(contract, m.oracle, block) for m in state.markets}
     now = contract.chain.w3.eth.get_block(block)["timestamp"]
     return Engine.from_state(state, oracles, now)
+
+
+def _load_orders(contract: Any, state: EngineState, block: Any) -> None:
+    """Filled sizes, cancellations and minimum nonces, from the engine's OrderFilled, OrderCancelled
+    and MinNonceRaised events up to ``block`` (mappings cannot be listed), checked against the getters."""
+    events = contract.events
+    for log in events.OrderFilled().get_logs(from_block=0, to_block=block):
+        state.filled[bytes(log.args.digest)] = log.args.filledWad
+    for log in events.OrderCancelled().get_logs(from_block=0, to_block=block):
+        state.cancelled.add(bytes(log.args.digest))
+    for log in events.MinNonceRaised().get_logs(from_block=0, to_block=block):
+        state.min_nonces[to_checksum_address(log.args.owner)] = log.args.minNonce
+    for digest, filled in state.filled.items():
+        if contract.call("filledSize", digest, block=block) != filled:
+            raise UserError(f"the engine's OrderFilled events disagree with filledSize(0x{digest.hex()})")
 
 
 def _snapshot_feed(contract: Any, oracle: str, block: Any) -> PriceFeed:
@@ -147,6 +170,13 @@ def to_json_dict(engine: Engine) -> dict[str, Any]:
             for (owner, sub), acc in s.accounts.items()
         ],
         "oracles": {address: _feed_json(feed) for address, feed in engine.oracles.items()},
+        "chain_id": s.chain_id,
+        "address": s.address,
+        "orders": {
+            "filled": {"0x" + d.hex(): str(v) for d, v in s.filled.items()},
+            "cancelled": ["0x" + d.hex() for d in sorted(s.cancelled)],
+            "min_nonces": {owner: str(n) for owner, n in s.min_nonces.items()},
+        },
     }
 
 
@@ -176,6 +206,11 @@ def from_json_dict(data: dict[str, Any]) -> Engine:
         accrued_fees=_int(data["accrued_fees"]),
         bad_debt=_int(data["bad_debt"]),
         reserves_tokens=_int(data["reserves_tokens"]),
+        chain_id=_int(data["chain_id"]),
+        address=to_checksum_address(data["address"]),
+        filled={_digest(d): _int(v) for d, v in data["orders"]["filled"].items()},
+        cancelled={_digest(d) for d in data["orders"]["cancelled"]},
+        min_nonces={to_checksum_address(a): _int(n) for a, n in data["orders"]["min_nonces"].items()},
     )
     for m in data["markets"]:
         params = RiskParams(**{k: _int(m["params"][k]) for k in RiskParams._fields})
@@ -207,6 +242,13 @@ def _int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise TypeError(f"expected an integer or a decimal string, found {value!r}")
     return int(value)
+
+
+def _digest(value: Any) -> bytes:
+    """A 32-byte order digest from its 0x-hex string."""
+    if not isinstance(value, str) or not value.startswith("0x") or len(value) != 66:
+        raise ValueError(f"expected a 0x-prefixed 32-byte hex digest, found {value!r}")
+    return bytes.fromhex(value[2:])
 
 
 def _bool(value: Any) -> bool:

@@ -146,7 +146,7 @@ def run(
     ranges = {}
     for m in {hold.market for hold in holdings}:
         sides = [backtest.rolling_measure(p[:, col[m]], "historical", c, h, window, weights=[s]).es for s in (1.0, -1.0)]
-        ranges[m] = np.minimum(np.maximum(*sides), 1 / scenario.EXTREME_MULTIPLE - 1e-9)
+        ranges[m] = np.minimum(np.maximum(*sides), 1.0)  # a loss fraction above 1 cannot happen to a price
     t_days = np.arange(window, n - h)
     req = {model: np.empty(len(t_days)) for model in MODELS}
     loss = np.empty(len(t_days))

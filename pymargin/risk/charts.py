@@ -1,7 +1,8 @@
 """PNG charts of the risk reports (matplotlib, Agg backend), each written atomically.
 
 Every function takes the report object and a path, draws one figure, and writes it with
-:func:`pymargin.fsutil.atomic_write_bytes` (no half-written PNG is ever left behind).
+:func:`pymargin.fsutil.atomic_write_bytes` (no half-written PNG is ever left behind). Every axis is
+labelled with its unit; money is in the market's quote currency.
 """
 
 from __future__ import annotations
@@ -33,16 +34,23 @@ def _save(plt, fig, path: Path) -> Path:
     return Path(path)
 
 
-def backtest_chart(backtests: list, path: Path, title: str) -> Path:
-    """Realised h-day loss and the margin held, one panel per backtest; breach days marked in red."""
+def backtest_chart(backtests: list, path: Path, title: str, maintenance: list | None = None) -> Path:
+    """Realised h-day loss and the margin held, one panel per backtest; breach days marked in red.
+    ``maintenance`` (one fraction or array per panel, or None) adds the maintenance margin, dashed."""
     plt, fig, axes = _figure(len(backtests), 3.2)
-    for ax, bt in zip(axes, backtests):
+    for i, (ax, bt) in enumerate(zip(axes, backtests)):
         dates = bt.dates.astype("datetime64[D]")
-        ax.plot(dates, bt.loss, lw=0.5, color="0.5", label=f"{bt.horizon_days}-day loss")
-        ax.plot(dates, bt.margin, lw=1.0, color="tab:blue", label="margin held")
-        ax.scatter(dates[bt.hits], bt.loss[bt.hits], s=12, color="tab:red", zorder=3, label=f"breaches ({int(bt.hits.sum())})")
+        loss, margin = 100.0 * np.asarray(bt.loss), 100.0 * np.broadcast_to(bt.margin, np.shape(bt.loss))
+        ax.plot(dates, loss, lw=0.5, color="0.5", label=f"{bt.horizon_days}-day loss")
+        ax.plot(dates, margin, lw=1.0, color="tab:blue", label="margin held")
+        if maintenance is not None and maintenance[i] is not None:
+            mm = 100.0 * np.broadcast_to(maintenance[i], np.shape(bt.loss))
+            ax.plot(dates, mm, lw=1.0, ls="--", color="tab:orange", label="maintenance margin")
+        ax.scatter(dates[bt.hits], loss[bt.hits], s=12, color="tab:red", zorder=3, label=f"breaches ({int(bt.hits.sum())})")
         ax.set_title(bt.label, fontsize=9)
+        ax.set_ylabel("% of notional")
         ax.legend(fontsize=7, loc="upper left")
+    axes[-1].set_xlabel("date (UTC)")
     axes[0].figure.suptitle(title, fontsize=10)
     return _save(plt, fig, path)
 
@@ -55,6 +63,7 @@ def benchmark_chart(table: list[dict], path: Path, title: str) -> Path:
     x = np.arange(len(models))
     ax.bar(x - 0.2, [row["mean_requirement_pct_of_notional"] for row in table], 0.4, label="mean requirement, % of notional")
     ax.set_xticks(x, models)
+    ax.set_xlabel("initial margin model")
     ax.set_ylabel("% of gross notional")
     twin = ax.twinx()
     twin.bar(x + 0.2, [100.0 * row["breach_rate"] for row in table], 0.4, color="tab:red", label="breach rate, %")
@@ -75,22 +84,34 @@ def scenario_chart(result, path: Path, title: str) -> Path:
         ax.bar(range(len(labels)), detail["losses"], color=["tab:red" if x > 0 else "tab:green" for x in detail["losses"]])
         ax.set_xticks(range(len(labels)), labels, fontsize=6, rotation=60)
         ax.set_title(f"{name}: requirement {detail['requirement']:,.2f}", fontsize=9)
+        ax.set_ylabel("weighted loss, quote units")
+    axes[-1].set_xlabel("scenario: price move in scanning ranges, implied vol up (↑) / down (↓) / unchanged (x)")
     axes[0].figure.suptitle(title, fontsize=10)
     return _save(plt, fig, path)
 
 
-def margin_call_chart(rows: list[dict], path: Path, title: str) -> Path:
-    """Equity against maintenance and initial margin; calls and the liquidation marked."""
+def margin_call_chart(rows: list[dict], path: Path, title: str, bad_debt_wad: int = 0) -> Path:
+    """Equity against maintenance and initial margin (quote units); calls, payments and the
+    liquidation marked. Equity is drawn as it was before the liquidation, below zero if it fell
+    there, and any bad debt left after it is drawn as a red bar below zero on that day."""
     plt, fig, axes = _figure(1, 4.0)
     ax = axes[0]
     dates = np.array([r["date"] for r in rows], dtype="datetime64[D]")
     scale = 1e18
-    for key, label in (("equity_wad", "equity"), ("maintenance_margin_wad", "maintenance margin"), ("initial_margin_wad", "initial margin")):
-        ax.plot(dates, [r[key] / scale for r in rows], label=label)
+    equity = [r.get("equity_before_liquidation_wad", r["equity_wad"]) / scale for r in rows]
+    ax.plot(dates, equity, label="equity", color="tab:blue")
+    ax.plot(dates, [r["maintenance_margin_wad"] / scale for r in rows], label="maintenance margin (MM)", color="tab:orange")
+    ax.plot(dates, [r["initial_margin_wad"] / scale for r in rows], label="initial margin (IM)", color="tab:green")
+    ax.axhline(0.0, color="0.3", lw=0.6)
     for event, color in (("call", "tab:orange"), ("paid", "tab:green"), ("liquidated", "tab:red")):
         hit = [i for i, r in enumerate(rows) if r["event"] == event]
         if hit:
-            ax.scatter(dates[hit], [rows[i]["equity_wad"] / scale for i in hit], color=color, zorder=3, label=event)
+            ax.scatter(dates[hit], [equity[i] for i in hit], color=color, zorder=3, label=event)
+    if bad_debt_wad > 0:
+        day = dates[-1]
+        ax.bar([day], [-bad_debt_wad / scale], width=0.8, color="tab:red", alpha=0.5, label=f"bad debt {bad_debt_wad / scale:,.2f}")
+    ax.set_xlabel("date (UTC)")
+    ax.set_ylabel("quote units")
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)
     return _save(plt, fig, path)

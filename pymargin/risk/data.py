@@ -1,24 +1,30 @@
 """Market data files: daily (or hourly, resampled to daily) close prices and funding rates.
 
 The files follow the layout of ``/work/shared/data`` (see its README): one header row, an ISO date
-or UTC timestamp in the first column, a ``close`` column for prices, ascending unique times.
-The data folder is ``--data DIR``, else ``$PYMARGIN_DATA``, else ``/work/shared/data`` when it exists.
-Every problem with a file (missing, malformed row, non-positive price, unsorted times) is one
-:class:`~pymargin.errors.UserError` naming the file and line.
+or UTC timestamp in the first column, a ``close`` (or ``price``) column for prices, any case,
+ascending unique times. The data folder is ``--data DIR``, else ``$PYMARGIN_DATA``, else
+``/work/shared/data`` when it exists. Every problem with a file (missing, malformed row,
+non-positive price, unsorted times) is one :class:`~pymargin.errors.UserError` naming the file and
+line. Missing calendar days in a daily series are refused unless the caller asks for them to be
+filled (``gaps="ffill"``: the last close carried; ``"interpolate"``: log-linear between the
+neighbours, so a multi-day move is spread over its days); every fill is reported.
 """
 
 from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from pymargin.errors import UserError
 
 DEFAULT_DATA_DIR = Path("/work/shared/data")
+PRICE_COLUMNS = ("close", "price")  # the first one present is the price
+GAP_POLICIES = ("refuse", "ffill", "interpolate")
 
 # Short market names and the files that hold them (prices, funding); any other name is a path.
 KNOWN_MARKETS = {
@@ -40,6 +46,7 @@ class PriceSeries:
     dates: np.ndarray  # datetime64[D], ascending, unique
     close: np.ndarray  # float64 > 0
     volume_quote: np.ndarray  # float64 >= 0, quote units traded that day (NaN if the file has none)
+    filled: tuple = ()  # the days that were missing and were filled (datetime64[D])
 
     def __len__(self) -> int:
         return len(self.dates)
@@ -50,7 +57,22 @@ class PriceSeries:
 
     def last(self, days: int) -> "PriceSeries":
         """The last ``days`` days of the series."""
-        return PriceSeries(self.name, self.dates[-days:], self.close[-days:], self.volume_quote[-days:])
+        return PriceSeries(self.name, self.dates[-days:], self.close[-days:], self.volume_quote[-days:],
+                           tuple(d for d in self.filled if d >= self.dates[-days:][0]))
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where market data comes from and what to do with missing days: the data folder (None = the
+    default), the gap policy (one of GAP_POLICIES) and a function that receives each fill report."""
+
+    directory: str | Path | None = None
+    gaps: str = "refuse"
+    report: Callable[[str], None] = field(default=lambda message: None, compare=False)
+
+
+def _source(source: "Source | str | Path | None") -> Source:
+    return source if isinstance(source, Source) else Source(source)
 
 
 def data_dir(explicit: str | Path | None = None) -> Path:
@@ -96,6 +118,13 @@ def _parse_time(text: str, path: Path, line: int) -> np.datetime64:
         raise DataError(f"{path} line {line}: {text!r} is not an ISO date or time") from None
 
 
+def _price_column(header: list[str], path: Path) -> int:
+    for name in PRICE_COLUMNS:
+        if name in header:
+            return header.index(name)
+    raise DataError(f"{path}: no price column: name one 'close' or 'price' (header: {','.join(header)})")
+
+
 def _column(header: list[str], name: str, path: Path) -> int:
     if name not in header:
         raise DataError(f"{path}: no {name!r} column (header: {','.join(header)})")
@@ -112,16 +141,17 @@ def _parse_float(text: str, path: Path, line: int, column: str) -> float:
     return value
 
 
-def load_prices(path: str | Path, name: str | None = None) -> PriceSeries:
-    """Read a price CSV (``date``/``timestamp`` first, ``close`` column) as daily closes.
+def load_prices(path: str | Path, name: str | None = None, gaps: str = "refuse") -> PriceSeries:
+    """Read a price CSV (``date``/``timestamp`` first, a ``close`` or ``price`` column) as daily closes.
 
     Sub-daily files are resampled to UTC days: the day's close is its last candle's close, the
     day's quote volume is Σ close·volume (base volume); only days with a full set of candles are
     kept. A ``volume`` column on a daily file is taken as quote volume (Yahoo's USD volume).
+    Missing days: see the module docstring (``gaps`` is one of GAP_POLICIES).
     """
     path = Path(path)
     header, rows = _read_rows(path)
-    i_close = _column(header, "close", path)
+    i_close = _price_column(header, path)
     i_volume = header.index("volume") if "volume" in header else None
     times, closes, volumes = [], [], []
     for line, row in rows:
@@ -140,8 +170,40 @@ def load_prices(path: str | Path, name: str | None = None) -> PriceSeries:
     close_arr, volume_arr = np.array(closes), np.array(volumes)
     step = np.median(np.diff(t)).astype("timedelta64[s]").astype(int)
     if step >= 86400:
-        return PriceSeries(name or path.stem, t.astype("datetime64[D]"), close_arr, volume_arr)
-    return _resample_daily(name or path.stem, t, close_arr, volume_arr * close_arr, step)
+        series = PriceSeries(name or path.stem, t.astype("datetime64[D]"), close_arr, volume_arr)
+    else:
+        series = _resample_daily(name or path.stem, t, close_arr, volume_arr * close_arr, step)
+    return fill_gaps(series, gaps, path)
+
+
+def fill_gaps(series: PriceSeries, gaps: str, path: Path | str = "") -> PriceSeries:
+    """``series`` with every missing calendar day filled by ``gaps`` ("ffill" or "interpolate"), or
+    unchanged if it has none; "refuse" raises DataError naming the first gap and the count."""
+    if gaps not in GAP_POLICIES:
+        raise DataError(f"gap policy must be one of {', '.join(GAP_POLICIES)}, got {gaps!r}")
+    step = np.diff(series.dates).astype(int)
+    if not np.any(step > 1):
+        return series
+    first = int(np.argmax(step > 1))
+    missing = int((step - 1).sum())
+    if gaps == "refuse":
+        raise DataError(
+            f"{path or series.name}: {missing} missing day(s) in the daily series, the first after "
+            f"{series.dates[first]} (next: {series.dates[first + 1]}): fill them explicitly "
+            "(--gaps ffill or --gaps interpolate) or fix the file"
+        )
+    days = np.arange(series.dates[0], series.dates[-1] + np.timedelta64(1, "D"), dtype="datetime64[D]")
+    known = days.searchsorted(series.dates)
+    x = np.arange(len(days), dtype=float)
+    if gaps == "ffill":
+        close = series.close[np.searchsorted(known, np.arange(len(days)), side="right") - 1]
+    else:
+        close = np.exp(np.interp(x, known.astype(float), np.log(series.close)))
+    close[known] = series.close  # the known days exactly
+    volume = np.full(len(days), np.nan)
+    volume[known] = series.volume_quote
+    filled = tuple(np.setdiff1d(days, series.dates))
+    return PriceSeries(series.name, days, close, volume, filled)
 
 
 def _resample_daily(name: str, t: np.ndarray, close: np.ndarray, quote_volume: np.ndarray, step_s: int) -> PriceSeries:
@@ -153,13 +215,19 @@ def _resample_daily(name: str, t: np.ndarray, close: np.ndarray, quote_volume: n
     return PriceSeries(name, unique[full], close[last[full]], volume[full])
 
 
-def load_market(spec: str, directory: str | Path | None = None) -> PriceSeries:
-    """Load a market named as in :func:`resolve_market`."""
-    name, path = resolve_market(spec, directory)
-    return load_prices(path, name)
+def load_market(spec: str, source: "Source | str | Path | None" = None) -> PriceSeries:
+    """Load a market named as in :func:`resolve_market` from ``source`` (a :class:`Source` or a
+    data folder); a fill of missing days is reported through ``source.report``."""
+    source = _source(source)
+    name, path = resolve_market(spec, source.directory)
+    series = load_prices(path, name, source.gaps)
+    if series.filled:
+        source.report(f"{series.name}: {len(series.filled)} missing day(s) filled by {source.gaps} "
+                      f"({series.filled[0]} .. {series.filled[-1]})")
+    return series
 
 
-def load_funding_daily(spec: str, directory: str | Path | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+def load_funding_daily(spec: str, source: "Source | str | Path | None" = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Daily total funding rate (fraction of price, longs pay when > 0) of a known market, or None.
 
     ``*_funding_daily.csv`` holds the mean of the day's three 8h rates (× 3 = the day's total);
@@ -167,7 +235,7 @@ def load_funding_daily(spec: str, directory: str | Path | None = None) -> tuple[
     """
     if spec.lower() not in KNOWN_MARKETS:
         return None
-    path = data_dir(directory) / KNOWN_MARKETS[spec.lower()][1]
+    path = data_dir(_source(source).directory) / KNOWN_MARKETS[spec.lower()][1]
     if not path.is_file():
         return None
     header, rows = _read_rows(path)

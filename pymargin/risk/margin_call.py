@@ -177,7 +177,8 @@ def simulate(
                     run.insurance_covered_wad = args["coveredWad"]
             run.bad_debt_wad = e.bad_debt() - bad_before
             coll, eq_after, _, _ = book.views()
-            run.rows.append(_row(dates[t], to_wad(float(p[t])), vm, coll, eq_after, 0, 0, 0, paid, "liquidated"))
+            row = _row(dates[t], to_wad(float(p[t])), vm, coll, eq_after, mm, im, 0, paid, "liquidated")
+            run.rows.append(row | {"equity_before_liquidation_wad": eq})
             return run
         if call_day is None and eq < mm:
             call_amount, call_day, event = im - eq, t, "call"

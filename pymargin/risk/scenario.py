@@ -4,7 +4,9 @@ Each underlying has a price scanning range (a fraction of its price, e.g. its ca
 margin fraction) and a volatility scanning range (a relative shift of the implied volatility).
 The portfolio is revalued in the 16 scenarios of CME SPAN's risk array: price moves of 0, ±1/3,
 ±2/3 and ±3/3 of the range, each with the volatility up and down, plus two extreme moves of
-±3 ranges (volatility unchanged) of which 35 % of the loss counts. Perpetuals are linear
+±3 ranges (volatility unchanged) of which 35 % of the loss counts. A price cannot fall below zero:
+a scenario price is ``price·max(1 + move·range, MIN_PRICE_FACTOR)`` (a range above 1/3 takes the
+extreme down move to a price of ~0, a total loss for a long perp). Perpetuals are linear
 (value size·P); options are priced with Black-76 on the perp price (rate 0, time to expiry not
 decayed). The requirement of an underlying is its worst weighted loss (at least 0); the
 portfolio requirement is the sum over underlyings (no credit between underlyings). Margining
@@ -23,6 +25,7 @@ from pymargin.risk import options
 
 EXTREME_MULTIPLE = 3.0
 EXTREME_COVER = 0.35
+MIN_PRICE_FACTOR = 1e-9  # a scenario price never falls below 1e-9 of today's (zero, but positive for Black-76)
 DAYS_PER_YEAR = 365.0
 
 
@@ -57,7 +60,7 @@ class Underlying:
 
     price: float
     vol: float
-    price_range: float  # fraction of the price, e.g. 0.2 = ±20 %
+    price_range: float  # fraction of the price in [0, 1], e.g. 0.2 = ±20 %
     vol_range: float = 0.25  # relative, e.g. 0.25 = vol × (1 ± 0.25)
 
 
@@ -94,14 +97,14 @@ def _check(instruments: list[Instrument], states: dict[str, Underlying]) -> None
         if ins.kind != "perp" and (ins.strike <= 0 or ins.expiry_days < 0):
             raise UserError("an option needs a positive strike and expiry_days >= 0")
     for name, st in states.items():
-        if st.price <= 0 or st.vol < 0 or not 0 <= st.price_range < 1 / EXTREME_MULTIPLE or not 0 <= st.vol_range < 1:
-            raise UserError(f"underlying {name}: price > 0, vol >= 0, 0 <= price_range < 1/3, 0 <= vol_range < 1 are required")
+        if st.price <= 0 or st.vol < 0 or not 0 <= st.price_range <= 1 or not 0 <= st.vol_range < 1:
+            raise UserError(f"underlying {name}: price > 0, vol >= 0, 0 <= price_range <= 1, 0 <= vol_range < 1 are required")
 
 
 def scenario_losses(instruments: list[Instrument], state: Underlying) -> np.ndarray:
     """Weighted loss (quote units) of ``instruments`` (one underlying) in each SPAN scenario."""
     rows = np.array(span_scenarios())
-    price = state.price * (1.0 + rows[:, 0] * state.price_range)
+    price = state.price * np.maximum(1.0 + rows[:, 0] * state.price_range, MIN_PRICE_FACTOR)
     vol = state.vol * (1.0 + rows[:, 1] * state.vol_range)
     now = sum(ins.value(state.price, state.vol) for ins in instruments)
     later = sum(ins.value(price, vol) for ins in instruments)

@@ -21,6 +21,7 @@ from pymargin.errors import UserError
 from pymargin.zk import setup as setup_mod
 from pymargin.zk.circom import Circuit
 from pymargin.zk.proof import Proof, VerifyingKey
+from pymargin.zk.wellformed import proof_defect
 from pymargin.zk.witness import public_signals, read_wtns
 
 
@@ -57,15 +58,22 @@ class SnarkjsBackend:
 
     @staticmethod
     def verify(vk: VerifyingKey, proof: Proof) -> bool:
-        """snarkjs's own ``groth16 verify`` of ``proof`` under ``vk`` (the reference verifier)."""
+        """snarkjs's own ``groth16 verify`` of ``proof`` under ``vk`` (the reference verifier), for a
+        well-formed proof only: snarkjs reduces coordinates mod q and does not check that B is in
+        G2's subgroup, so this wrapper rejects a proof that is not well formed
+        (:func:`~pymargin.zk.wellformed.proof_defect`) before calling snarkjs, as the EVM verifier does."""
+        if proof_defect(proof, vk.n_public) is not None:
+            return False
         with tempfile.TemporaryDirectory(prefix="pymargin-snarkjs-") as tmp:
             paths = [Path(tmp) / name for name in ("vk.json", "public.json", "proof.json")]
             for path, data in zip(paths, (vk.snarkjs_json(), [str(x) for x in proof.public], proof.snarkjs_json())):
                 path.write_text(json.dumps(data))
             try:
                 out = setup_mod.snarkjs("groth16", "verify", *(str(p) for p in paths))
-            except setup_mod.SetupError:
-                return False
+            except setup_mod.SetupError as exc:
+                if "Invalid proof" in str(exc):  # the pairing check failed; any other error is raised
+                    return False
+                raise
             return "OK" in out
 
 

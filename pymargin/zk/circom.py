@@ -35,9 +35,10 @@ class CircuitError(UserError):
 
 
 def build_root() -> Path:
-    """Where compiled circuits, keys and proofs are cached: $PYMARGIN_ZK_BUILD or <checkout>/build/zk."""
+    """Where compiled circuits, keys and proofs are cached: $PYMARGIN_ZK_BUILD, else build/zk of the checkout
+    (installed: of the per-user cache, see :mod:`pymargin.tools`)."""
     env = os.environ.get("PYMARGIN_ZK_BUILD")
-    return Path(env).resolve() if env else tools.REPO_ROOT / "build" / "zk"
+    return Path(env).resolve() if env else tools.WORK_ROOT / "build" / "zk"
 
 
 @dataclass(frozen=True)

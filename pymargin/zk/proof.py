@@ -17,6 +17,7 @@ from typing import Any
 
 from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_text, read_json
+from pymargin.zk.wellformed import key_defect
 
 G1Point = tuple[int, int]
 G2Point = tuple[tuple[int, int], tuple[int, int]]
@@ -26,16 +27,33 @@ class ProofFormatError(UserError):
     """A proof or key file is not in the expected shape."""
 
 
-def _g1(v: list) -> G1Point:
-    if len(v) == 3 and int(v[2]) != 1:
-        raise ProofFormatError(f"G1 point is not affine (z = {v[2]})")
-    return int(v[0]), int(v[1])
+WORD_BOUND = 1 << 256  # an EVM word: every coordinate and public signal is one
 
 
-def _g2(v: list) -> G2Point:
-    if len(v) == 3 and (int(v[2][0]), int(v[2][1])) != (1, 0):
-        raise ProofFormatError(f"G2 point is not affine (z = {v[2]})")
-    return (int(v[0][0]), int(v[0][1])), (int(v[1][0]), int(v[1][1]))
+def _word(v: Any, name: str) -> int:
+    """A coordinate or public signal: a decimal string or JSON integer in [0, 2^256) (range checks come later)."""
+    if isinstance(v, str) and v.isascii() and v.isdigit():
+        value = int(v)
+    elif isinstance(v, int) and not isinstance(v, bool):
+        value = v
+    else:
+        raise ProofFormatError(f"{name} is not a decimal integer: {v!r}")
+    if not 0 <= value < WORD_BOUND:
+        raise ProofFormatError(f"{name} is not in [0, 2^256): {value}")
+    return value
+
+
+def _g1(v: list, name: str) -> G1Point:
+    if len(v) not in (2, 3) or (len(v) == 3 and _word(v[2], f"{name}.z") != 1):
+        raise ProofFormatError(f"{name} is not an affine G1 point [x, y, 1]")
+    return _word(v[0], f"{name}.x"), _word(v[1], f"{name}.y")
+
+
+def _g2(v: list, name: str) -> G2Point:
+    if len(v) not in (2, 3) or any(len(c) != 2 for c in v) or (len(v) == 3 and (_word(v[2][0], f"{name}.z"), _word(v[2][1], f"{name}.z")) != (1, 0)):
+        raise ProofFormatError(f"{name} is not an affine G2 point [[x.c0, x.c1], [y.c0, y.c1], [1, 0]]")
+    (x0, x1), (y0, y1) = v[0], v[1]
+    return (_word(x0, f"{name}.x.c0"), _word(x1, f"{name}.x.c1")), (_word(y0, f"{name}.y.c0"), _word(y1, f"{name}.y.c1"))
 
 
 def _g1_json(p: G1Point) -> list[str]:
@@ -63,8 +81,9 @@ class Proof:
     def from_snarkjs(cls, proof: dict, public: list) -> "Proof":
         """From snarkjs's proof.json and public.json contents."""
         try:
-            return cls(_g1(proof["pi_a"]), _g2(proof["pi_b"]), _g1(proof["pi_c"]), tuple(int(x) for x in public))
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            signals = tuple(_word(x, f"public signal {i}") for i, x in enumerate(public))
+            return cls(_g1(proof["pi_a"], "pi_a"), _g2(proof["pi_b"], "pi_b"), _g1(proof["pi_c"], "pi_c"), signals)
+        except (KeyError, TypeError, IndexError) as exc:
             raise ProofFormatError(f"not a snarkjs Groth16 proof: {exc}") from None
 
     def eth_words(self) -> tuple[list[int], list[list[int]], list[int]]:
@@ -97,12 +116,19 @@ class VerifyingKey:
 
     @classmethod
     def from_snarkjs(cls, data: dict) -> "VerifyingKey":
+        """From snarkjs's verification_key.json contents; raises ProofFormatError unless well formed (:func:`key_defect`)."""
         try:
             if data.get("protocol") != "groth16" or data.get("curve") != "bn128":
                 raise ProofFormatError(f"verifying key is {data.get('protocol')}/{data.get('curve')}, expected groth16/bn128")
-            return cls(_g1(data["vk_alpha_1"]), _g2(data["vk_beta_2"]), _g2(data["vk_gamma_2"]), _g2(data["vk_delta_2"]), tuple(_g1(p) for p in data["IC"]))
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            vk = cls(_g1(data["vk_alpha_1"], "vk_alpha_1"), _g2(data["vk_beta_2"], "vk_beta_2"), _g2(data["vk_gamma_2"], "vk_gamma_2"),
+                     _g2(data["vk_delta_2"], "vk_delta_2"), tuple(_g1(p, f"IC[{i}]") for i, p in enumerate(data["IC"])))
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:
             raise ProofFormatError(f"not a snarkjs Groth16 verifying key: {exc}") from None
+        if not vk.ic:
+            raise ProofFormatError("not a snarkjs Groth16 verifying key: IC is empty")
+        if why := key_defect(vk):
+            raise ProofFormatError(f"the verifying key is malformed: {why}")
+        return vk
 
     @classmethod
     def load(cls, path: Path) -> "VerifyingKey":
@@ -137,4 +163,6 @@ def load_artifact(path: Path) -> tuple[Proof, str, dict[str, Any]]:
     data = read_json(path, "proof file", ProofFormatError)
     if not isinstance(data, dict) or data.get("format") != ARTIFACT_FORMAT:
         raise ProofFormatError(f"{path} is not a {ARTIFACT_FORMAT} artifact")
+    if "proof" not in data or "public" not in data:
+        raise ProofFormatError(f"{path} has no proof or no public signals")
     return Proof.from_snarkjs(data["proof"], data["public"]), data.get("circuit", ""), data.get("meta", {})

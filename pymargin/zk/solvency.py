@@ -31,7 +31,8 @@ from pymargin.zk.circom import Circuit
 from pymargin.zk.inputs import BatchInput, EpochContext, batch_inputs, batch_public_hash, context_hash, state_hash
 from pymargin.zk.proof import Proof, VerifyingKey
 from pymargin.zk.setup import Keys
-from pymargin.zk.verify import verify
+from pymargin.zk.verify import pairing_check
+from pymargin.zk.wellformed import proof_defect
 from pymargin.zk.witness import compute_witness
 
 EPOCH_FORMAT = "pymargin-solvency-epoch/1"
@@ -94,7 +95,7 @@ class EpochProof:
 
 
 def verify_epoch(epoch: EpochProof, vk: VerifyingKey) -> list[str]:
-    """Problems found (empty: valid): chain length, each batch's public signal and its py-ecc pairing check."""
+    """Problems found (empty: valid): chain length, each batch's public signal, its well-formedness and its py-ecc pairing check."""
     problems = []
     batches = 1 << (epoch.ctx.depth - epoch.k)
     if len(epoch.proofs) != batches or len(epoch.states) != batches + 1:
@@ -103,7 +104,9 @@ def verify_epoch(epoch: EpochProof, vk: VerifyingKey) -> list[str]:
     for i, (proof, want) in enumerate(zip(epoch.proofs, epoch.expected_publics())):
         if proof.public != (want,):
             problems.append(f"batch {i}: public signal is not the hash of the context and chain states")
-        elif not verify(vk, proof):
+        elif why := proof_defect(proof, vk.n_public):
+            problems.append(f"batch {i}: malformed proof: {why}")
+        elif not pairing_check(vk, proof):
             problems.append(f"batch {i}: the Groth16 pairing check fails")
     return problems
 
