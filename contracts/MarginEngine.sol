@@ -34,7 +34,7 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         uint256 maxOpenInterest; // cap on total long size, WAD base units, < 2^94
         uint256 maxPriceAgeS; // an oracle price older than this (seconds) is stale, > 0
         uint256 priceBandWad; // a fill price must lie within oracle · (1 ± band), band < 1
-        uint256 maxFundingRateWad; // |funding rate| cap, WAD fraction of the price per second, ≤ 1
+        uint256 maxFundingRateWad; // |funding rate| cap, WAD fraction of the price per second, ≤ MAX_FUNDING_RATE_WAD
     }
 
     /// @notice A position: signed size, signed cost basis, funding index at the last settlement.
@@ -71,6 +71,8 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         int256 fundingIndexWad; // cumulative funding per base unit, WAD quote
         uint256 lastFundingTime; // seconds
         uint256 openInterest; // total long size, WAD base units
+        bool settled; // settled by the owner at a final price: no more trading, positions close at it
+        uint256 settlementPriceWad; // the final price once settled
     }
 
     struct Account {
@@ -82,6 +84,9 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
 
     /// @notice Open positions per cross-margin account (an isolated sub-account holds one).
     uint256 public constant MAX_POSITIONS = 4;
+    /// @notice Cap on any market's maxFundingRateWad: 10^-5 of the price per second (86.4% a day), so an
+    ///         index moving at the cap for 4,000 years at a price of 10^6 stays inside ±2^100 (spec §5.4).
+    uint256 public constant MAX_FUNDING_RATE_WAD = 1e13;
     uint256 internal constant WAD = 1e18;
     int256 internal constant WAD_I = 1e18;
     uint256 internal constant WAD2 = 1e36;
@@ -129,7 +134,9 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     error InvalidPrice(uint256 marketId, int256 priceWad);
     error StalePrice(uint256 marketId, uint256 updatedAt, uint256 nowS);
     error FundingRateOutOfBounds(uint256 marketId, int256 rateWad, uint256 maxRateWad);
-    error FundingIndexOutOfBounds(uint256 marketId, int256 fundingIndexWad);
+    error SettledMarket(uint256 marketId);
+    error MarketNotSettled(uint256 marketId);
+    error ShortDelivery(uint256 expectedTokens, uint256 receivedTokens);
     error ZeroAmount();
     error AmountOutOfBounds(uint256 amount);
     error CollateralOutOfBounds(address owner, uint256 sub, int256 collateralWad);
@@ -139,6 +146,15 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     error TooManyPositions(address owner, uint256 sub, uint256 maxPositions);
     error OpenInterestCap(uint256 marketId, uint256 openInterest, uint256 maxOpenInterest);
     error InsufficientMargin(address owner, uint256 sub, int256 equityWad, uint256 initialMarginWad);
+    error NegativeEquity(address owner, uint256 sub, int256 equityWad);
+    error MarginHealthDecreased(
+        address owner,
+        uint256 sub,
+        int256 equityBeforeWad,
+        uint256 maintenanceBeforeWad,
+        int256 equityAfterWad,
+        uint256 maintenanceAfterWad
+    );
     error InsufficientCollateral(address owner, uint256 sub, int256 collateralWad, uint256 amountWad);
     error SameSubAccount(uint256 sub);
     error UnknownAccount(address owner, uint256 sub);
@@ -174,6 +190,7 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         int256 indexDeltaWad,
         int256 fundingIndexWad
     );
+    event MarketSettled(uint256 indexed marketId, uint256 priceWad);
     event FundingSettled(address indexed owner, uint256 indexed sub, uint256 indexed marketId, int256 amountWad);
     event AccountOpened(address indexed owner, uint256 indexed sub);
     event Deposited(address indexed owner, uint256 indexed sub, uint256 amountTokens, uint256 amountWad);
@@ -305,6 +322,20 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         collateralToken.safeTransfer(to, amountTokens);
     }
 
+    /// @notice Settle a market for good at `priceWad` (0 < price < 2^94): funding accrues up to now at
+    ///         that price, then stops; trading, liquidation and rate changes in it revert SettledMarket;
+    ///         the market's price is `priceWad` from now on (the oracle is no longer read) and anyone
+    ///         may close a position in it at that price (closeSettledPosition).
+    function settleMarket(uint256 marketId, uint256 priceWad) external onlyOwner {
+        Market storage m = _market(marketId);
+        if (m.settled) revert SettledMarket(marketId);
+        if (priceWad == 0 || priceWad >= PRICE_BOUND) revert InvalidPrice(marketId, int256(priceWad));
+        _accrueAt(marketId, m, priceWad);
+        m.settled = true;
+        m.settlementPriceWad = priceWad;
+        emit MarketSettled(marketId, priceWad);
+    }
+
     // ------------------------------------------------------------------------------------------
     // Keeper and anyone: funding
     // ------------------------------------------------------------------------------------------
@@ -314,13 +345,15 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     function setFundingRate(uint256 marketId, int256 rateWad) external {
         if (!_keepers.contains(msg.sender)) revert NotKeeper(msg.sender);
         Market storage m = _market(marketId);
+        if (m.settled) revert SettledMarket(marketId);
         _checkRate(marketId, rateWad, m.params.maxFundingRateWad);
         _accrue(marketId, m);
         m.fundingRateWad = rateWad;
         emit FundingRateSet(marketId, rateWad);
     }
 
-    /// @notice Accrue the market's funding up to now: F += ⌊rate · Δt · price / WAD⌋ (signed Floor).
+    /// @notice Accrue the market's funding up to now: F += ⌊rate · Δt · price / WAD⌋ (signed Floor),
+    ///         clamped to (−2^100, 2^100); a settled market no longer accrues.
     /// @dev Reads and checks the oracle price even when Δt = 0 (reverts InvalidPrice / StalePrice).
     /// @return fundingIndexWad the market's cumulative funding index after accrual (WAD quote per base unit).
     function accrueFunding(uint256 marketId) external returns (int256 fundingIndexWad) {
@@ -334,13 +367,14 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     // ------------------------------------------------------------------------------------------
 
     /// @notice Deposit `amountTokens` (token units) into the caller's sub-account `sub`; collateral
-    ///         grows by amountTokens · 10^(18 − decimals) WAD, exact. Allowed while paused.
+    ///         grows by amountTokens · 10^(18 − decimals) WAD, exact. Allowed while paused. Reverts
+    ///         ShortDelivery when the vault's balance grows by less than amountTokens (fee-on-transfer).
     function deposit(uint256 sub, uint256 amountTokens) external {
         uint256 amountWad = _toWad(amountTokens);
         Account storage acc = _openAccount(msg.sender, sub);
         _setCollateral(msg.sender, sub, acc, acc.collateral + int256(amountWad));
         emit Deposited(msg.sender, sub, amountTokens, amountWad);
-        collateralToken.safeTransferFrom(msg.sender, address(this), amountTokens);
+        _pullTokens(amountTokens);
     }
 
     /// @notice Withdraw `amountTokens` (token units) from the caller's sub-account `sub`. Needs
@@ -372,7 +406,7 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         uint256 amountWad = _toWad(amountTokens);
         insuranceFund += amountWad;
         emit InsuranceDeposited(msg.sender, amountTokens, amountWad);
-        collateralToken.safeTransferFrom(msg.sender, address(this), amountTokens);
+        _pullTokens(amountTokens);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -381,14 +415,15 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
 
     /// @notice Operator: settle a fill of two signed orders: the taker's order gets `sizeWad` (signed),
     ///         the maker's −sizeWad, at `priceWad`, in the orders' market (spec §5.3).
-    /// @dev Order: NotOperator, UnknownMarket (taker's market), SizeOutOfBounds (0 < |size| < 2^94),
-    ///      SelfTrade (same owner and sub), MarketMismatch, the taker's order then the maker's
-    ///      (_checkOrder: InvalidSignature, CancelledOrder, NonceTooLow, OrderExpired, WrongSide,
-    ///      OrderOverfill, LimitPriceExceeded, FeeAboveMax; then its filled size grows by |size|),
-    ///      EnforcedPause (paused and either side's risk grows), accrual (InvalidPrice, StalePrice,
-    ///      FundingIndexOutOfBounds), PriceOutsideBand, taker fill then maker fill (each: settle
-    ///      funding, apply, fee ⌈|size|·price·fee / WAD²⌉), OpenInterestCap, bad debt of a side left
-    ///      without positions, then InsufficientMargin for each side whose risk grew (taker first).
+    /// @dev Order: NotOperator, UnknownMarket (taker's market), SettledMarket, SizeOutOfBounds
+    ///      (0 < |size| < 2^94), SelfTrade (one owner on both sides), MarketMismatch, the taker's order
+    ///      then the maker's (_checkOrder: InvalidSignature, CancelledOrder, NonceTooLow, OrderExpired,
+    ///      WrongSide, OrderOverfill, LimitPriceExceeded, FeeAboveMax; then its filled size grows by
+    ///      |size|), EnforcedPause (paused and either side's risk grows), accrual (InvalidPrice,
+    ///      StalePrice), PriceOutsideBand, health before (accrue each side's markets, taker first),
+    ///      taker fill then maker fill (each: settle funding, apply, fee ⌈|size|·price·fee / WAD²⌉),
+    ///      OpenInterestCap, then the fill-health rule per side, taker first (_checkFillHealth:
+    ///      InsufficientMargin, NegativeEquity, MarginHealthDecreased).
     function trade(
         Order calldata taker,
         bytes calldata takerSig,
@@ -400,8 +435,9 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         if (!_operators.contains(msg.sender)) revert NotOperator(msg.sender);
         uint256 marketId = taker.marketId;
         Market storage m = _market(marketId);
+        if (m.settled) revert SettledMarket(marketId);
         if (sizeWad == 0 || sizeWad <= -SIZE_BOUND || sizeWad >= SIZE_BOUND) revert SizeOutOfBounds(sizeWad);
-        if (taker.owner == maker.owner && taker.sub == maker.sub) revert SelfTrade(taker.owner, taker.sub);
+        if (taker.owner == maker.owner) revert SelfTrade(taker.owner, taker.sub);
         if (maker.marketId != marketId) revert MarketMismatch(marketId, maker.marketId);
         _checkOrder(taker, takerSig, sizeWad, priceWad, m.params.takerFeeWad);
         _checkOrder(maker, makerSig, -sizeWad, priceWad, m.params.makerFeeWad);
@@ -477,7 +513,7 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     }
 
     /// @dev The fill itself, once both orders passed: pause, band, both sides' fills, open interest,
-    ///      bad debt, margin (spec §5.3).
+    ///      fill health (spec §5.3).
     function _settle(
         uint256 marketId,
         Market storage m,
@@ -495,13 +531,13 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         if ((takerUp || makerUp) && paused()) revert EnforcedPause();
         uint256 oraclePriceWad = _accrue(marketId, m);
         _checkBand(marketId, m, priceWad, oraclePriceWad);
+        Health memory takerBefore = _accruedHealth(takerOwner, takerSub);
+        Health memory makerBefore = _accruedHealth(makerOwner, makerSub);
         int256 takerNew = _fill(marketId, takerOwner, takerSub, sizeWad, priceWad, m.params.takerFeeWad);
         int256 makerNew = _fill(marketId, makerOwner, makerSub, -sizeWad, priceWad, m.params.makerFeeWad);
         _updateOpenInterest(marketId, m, takerOld, takerNew, makerOld, makerNew);
-        _settleBadDebt(takerOwner, takerSub);
-        _settleBadDebt(makerOwner, makerSub);
-        if (takerUp) _requireInitialMargin(takerOwner, takerSub);
-        if (makerUp) _requireInitialMargin(makerOwner, makerSub);
+        _checkFillHealth(takerOwner, takerSub, takerUp, takerBefore);
+        _checkFillHealth(makerOwner, makerSub, makerUp, makerBefore);
         emit Trade(marketId, takerOwner, takerSub, makerOwner, makerSub, sizeWad, priceWad);
     }
 
@@ -512,11 +548,12 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     /// @notice Take over `sizeWad` (same sign as the position, |size| ≤ |position|) of account
     ///         (owner, sub)'s position in `marketId` into the caller's sub-account `liquidatorSub`, at
     ///         the oracle price, when that account's equity < maintenance margin (spec §5.5).
-    /// @dev Order: EnforcedPause, UnknownMarket, SelfLiquidation, UnknownAccount (liquidator),
-    ///      NoPosition, InvalidLiquidationSize, accrual of the account's markets, NotLiquidatable,
-    ///      the account's fill (−size) then the liquidator's (+size), no fee, penalty
-    ///      ⌈|size|·price·penalty / WAD²⌉ moved from the account to the liquidator less
-    ///      ⌊penalty·insuranceShare / WAD⌋ to the insurance fund, open interest, LiquidationTooSmall
+    /// @dev Order: EnforcedPause, UnknownMarket, SettledMarket, SelfLiquidation (the caller owns the
+    ///      account, any sub), UnknownAccount (liquidator), NoPosition, InvalidLiquidationSize, accrual of
+    ///      the account's markets, NotLiquidatable, the account's fill (−size) then the liquidator's
+    ///      (+size), no fee, penalty min(⌈|size|·price·penalty / WAD²⌉, max(equity after the transfer, 0))
+    ///      moved from the account to the liquidator less ⌊penalty·insuranceShare / WAD⌋ to the
+    ///      insurance fund, open interest, LiquidationTooSmall
     ///      (position left open and equity < MM), bad debt if no position is left, InsufficientMargin
     ///      (liquidator, always checked).
     function liquidate(uint256 liquidatorSub, address owner, uint256 sub, uint256 marketId, int256 sizeWad)
@@ -524,7 +561,8 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     {
         _requireNotPaused();
         Market storage m = _market(marketId);
-        if (msg.sender == owner && liquidatorSub == sub) revert SelfLiquidation(owner, sub);
+        if (m.settled) revert SettledMarket(marketId);
+        if (msg.sender == owner) revert SelfLiquidation(owner, sub);
         if (!_accounts[msg.sender][liquidatorSub].exists) revert UnknownAccount(msg.sender, liquidatorSub);
         int256 positionOld = _accounts[owner][sub].positions[marketId].size;
         if (positionOld == 0) revert NoPosition(owner, sub, marketId);
@@ -540,9 +578,7 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         int256 liquidatorOld = _accounts[msg.sender][liquidatorSub].positions[marketId].size;
         int256 positionNew = _fill(marketId, owner, sub, -sizeWad, priceWad, 0);
         int256 liquidatorNew = _fill(marketId, msg.sender, liquidatorSub, sizeWad, priceWad, 0);
-        uint256 penaltyWad = FixedPointMath.mulDiv(
-            _abs(sizeWad) * priceWad, m.params.liquidationPenaltyWad, WAD2, FixedPointMath.Rounding.Ceil
-        );
+        uint256 penaltyWad = _cappedPenalty(owner, sub, _abs(sizeWad) * priceWad, m.params.liquidationPenaltyWad);
         uint256 insuranceWad =
             FixedPointMath.mulDiv(penaltyWad, m.params.insuranceShareWad, WAD, FixedPointMath.Rounding.Floor);
         Account storage acc = _accounts[owner][sub];
@@ -563,6 +599,24 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     }
 
     // ------------------------------------------------------------------------------------------
+    // Anyone: closing positions in a settled market
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Close account (owner, sub)'s position in settled market `marketId` at the settlement
+    ///         price (anyone may call, also while paused): funding settled, PnL realised, no fee, open
+    ///         interest lowered; an account left without positions and with negative collateral has its
+    ///         shortfall settled (§5.5). Order: UnknownMarket, MarketNotSettled, NoPosition.
+    function closeSettledPosition(address owner, uint256 sub, uint256 marketId) external {
+        Market storage m = _market(marketId);
+        if (!m.settled) revert MarketNotSettled(marketId);
+        int256 sizeOld = _accounts[owner][sub].positions[marketId].size;
+        if (sizeOld == 0) revert NoPosition(owner, sub, marketId);
+        _fill(marketId, owner, sub, -sizeOld, m.settlementPriceWad, 0);
+        m.openInterest -= _longPart(sizeOld);
+        _settleBadDebt(owner, sub);
+    }
+
+    // ------------------------------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------------------------------
 
@@ -580,6 +634,12 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     {
         Market storage m = _market(marketId);
         return (_oraclePrice(marketId, m), m.fundingIndexWad, m.params.imfWad, m.params.mmfWad);
+    }
+
+    /// @notice Whether the market is settled, and its settlement price (WAD; 0 while not settled).
+    function marketSettlement(uint256 marketId) external view returns (bool settled, uint256 priceWad) {
+        Market storage m = _market(marketId);
+        return (m.settled, m.settlementPriceWad);
     }
 
     /// @notice A market's parameters.
@@ -721,8 +781,10 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     }
 
     /// @dev The oracle's price, checked: InvalidPrice unless 0 < price < 2^94; StalePrice when
-    ///      now > updatedAt + maxPriceAgeS (a timestamp in the future counts as fresh).
+    ///      now > updatedAt + maxPriceAgeS (a timestamp in the future counts as fresh). A settled market's
+    ///      price is its settlement price (the oracle is not read).
     function _oraclePrice(uint256 marketId, Market storage m) private view returns (uint256) {
+        if (m.settled) return m.settlementPriceWad;
         (int256 price, uint256 updatedAt) = m.oracle.latestPrice();
         if (price <= 0 || uint256(price) >= PRICE_BOUND) revert InvalidPrice(marketId, price);
         if (block.timestamp > updatedAt && block.timestamp - updatedAt > m.params.maxPriceAgeS) {
@@ -731,21 +793,26 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         return uint256(price);
     }
 
-    /// @dev Accrue funding up to now (spec §5.4); returns the checked oracle price.
+    /// @dev Accrue funding up to now (spec §5.4) unless the market is settled; returns the checked price.
     function _accrue(uint256 marketId, Market storage m) private returns (uint256 priceWad) {
         priceWad = _oraclePrice(marketId, m);
+        if (!m.settled) _accrueAt(marketId, m, priceWad);
+    }
+
+    /// @dev F += ⌊rate · Δt · price / WAD⌋ (signed Floor), the sum clamped to [−(2^100 − 1), 2^100 − 1]
+    ///      (the event's delta is the change actually made); nothing when Δt = 0.
+    function _accrueAt(uint256 marketId, Market storage m, uint256 priceWad) private {
         uint256 elapsed = block.timestamp - m.lastFundingTime;
-        if (elapsed == 0) return priceWad;
+        if (elapsed == 0) return;
         int256 rate = m.fundingRateWad;
-        int256 delta =
-            FixedPointMath.sMulDiv(rate, int256(elapsed * priceWad), WAD_I, FixedPointMath.Rounding.Floor);
-        int256 index = m.fundingIndexWad + delta;
-        if (index <= -FUNDING_INDEX_BOUND || index >= FUNDING_INDEX_BOUND) {
-            revert FundingIndexOutOfBounds(marketId, index);
-        }
+        int256 old = m.fundingIndexWad;
+        int256 index =
+            old + FixedPointMath.sMulDiv(rate, int256(elapsed * priceWad), WAD_I, FixedPointMath.Rounding.Floor);
+        if (index >= FUNDING_INDEX_BOUND) index = FUNDING_INDEX_BOUND - 1;
+        else if (index <= -FUNDING_INDEX_BOUND) index = 1 - FUNDING_INDEX_BOUND;
         m.fundingIndexWad = index;
         m.lastFundingTime = block.timestamp;
-        emit FundingAccrued(marketId, rate, elapsed, priceWad, delta, index);
+        emit FundingAccrued(marketId, rate, elapsed, priceWad, index - old, index);
     }
 
     /// @dev Accrue every market the account holds, in the account's order.
@@ -858,6 +925,55 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         m.openInterest = after_;
     }
 
+    /// @dev An account's equity and maintenance margin (WAD quote) at a moment of a fill.
+    struct Health {
+        int256 equityWad;
+        uint256 maintenanceWad;
+    }
+
+    /// @dev Accrue the account's markets, then its equity and maintenance margin.
+    function _accruedHealth(address owner, uint256 sub) private returns (Health memory h) {
+        _accrueAll(owner, sub);
+        (h.equityWad, h.maintenanceWad) = _equityAndMaintenance(owner, sub);
+    }
+
+    /// @dev The fill-health rule (spec §5.3), on one side after a fill, its markets already accrued
+    ///      in this transaction, with E, IM, MM after and E0, MM0 (`before`) before the fill:
+    ///      E ≥ IM passes; else a side whose risk grew reverts InsufficientMargin(E, IM); else E < 0
+    ///      reverts NegativeEquity(E); else E < ⌈max(E0, 0)·MM / MM0⌉ (Ceil; the margin health E/MM
+    ///      fell) reverts MarginHealthDecreased(E0, MM0, E, MM). MM0 > 0 whenever the risk did not grow.
+    function _checkFillHealth(address owner, uint256 sub, bool riskGrew, Health memory before) private view {
+        (int256 c, MarginMath.PositionData[] memory ps, MarginMath.MarketData[] memory ms) = _accountData(owner, sub);
+        int256 eq = MarginMath.equity(c, ps, ms);
+        uint256 im = MarginMath.initialMargin(ps, ms);
+        if (eq >= int256(im)) return;
+        if (riskGrew) revert InsufficientMargin(owner, sub, eq, im);
+        if (eq < 0) revert NegativeEquity(owner, sub, eq);
+        uint256 mm = MarginMath.maintenanceMargin(ps, ms);
+        if (before.equityWad > 0) {
+            uint256 floorWad = FixedPointMath.mulDiv(
+                uint256(before.equityWad), mm, before.maintenanceWad, FixedPointMath.Rounding.Ceil
+            );
+            if (uint256(eq) < floorWad) {
+                revert MarginHealthDecreased(owner, sub, before.equityWad, before.maintenanceWad, eq, mm);
+            }
+        }
+    }
+
+    /// @dev Liquidation penalty: min(⌈notional·penaltyFraction / WAD²⌉ (Ceil), max(equity, 0)), the
+    ///      equity taken after the position transfer, so a penalty never makes the account's equity
+    ///      negative (nor is paid by the insurance fund or bad debt). notional = |size|·price (WAD²).
+    function _cappedPenalty(address owner, uint256 sub, uint256 notional, uint256 penaltyFractionWad)
+        private
+        view
+        returns (uint256)
+    {
+        uint256 full = FixedPointMath.mulDiv(notional, penaltyFractionWad, WAD2, FixedPointMath.Rounding.Ceil);
+        (int256 eq,) = _equityAndMaintenance(owner, sub);
+        if (eq <= 0) return 0;
+        return full < uint256(eq) ? full : uint256(eq);
+    }
+
     /// @dev Accrue the account's markets, then require equity ≥ initial margin.
     function _requireInitialMargin(address owner, uint256 sub) private {
         _accrueAll(owner, sub);
@@ -925,6 +1041,14 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         return amountTokens * collateralScale;
     }
 
+    /// @dev Pull `amountTokens` from the caller; ShortDelivery unless the vault's balance grew by at least that.
+    function _pullTokens(uint256 amountTokens) private {
+        uint256 before = collateralToken.balanceOf(address(this));
+        collateralToken.safeTransferFrom(msg.sender, address(this), amountTokens);
+        uint256 received = collateralToken.balanceOf(address(this)) - before;
+        if (received < amountTokens) revert ShortDelivery(amountTokens, received);
+    }
+
     function _checkAmount(uint256 amount) private pure {
         if (amount == 0) revert ZeroAmount();
         if (amount >= AMOUNT_BOUND) revert AmountOutOfBounds(amount);
@@ -961,7 +1085,7 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         if (p.maxOpenInterest >= uint256(SIZE_BOUND)) revert InvalidMarketParams("maxOpenInterest");
         if (p.maxPriceAgeS == 0) revert InvalidMarketParams("maxPriceAgeS");
         if (p.priceBandWad >= WAD) revert InvalidMarketParams("priceBandWad");
-        if (p.maxFundingRateWad > WAD) revert InvalidMarketParams("maxFundingRateWad");
+        if (p.maxFundingRateWad > MAX_FUNDING_RATE_WAD) revert InvalidMarketParams("maxFundingRateWad");
     }
 
     /// @dev A fill increases risk when |new| > |old| or the sign changes.

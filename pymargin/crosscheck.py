@@ -20,12 +20,13 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import is_hex_address, to_checksum_address
 
+from pymargin.chain.compile import load_artifact
 from pymargin.chain.contracts import Contract, abi_args, deploy_contract
 from pymargin.chain.engine_devnet import (
     TX_GAS, EngineDeployment, min_next_timestamp, mirror, order_signer, set_next_timestamp,
 )
 from pymargin.chain.tx import ContractRevert, Signer, revert_data
-from pymargin.engine import ChainlinkAdapter, Engine
+from pymargin.engine import ChainlinkAdapter, DevOracle, Engine
 from pymargin.errors import Revert
 from pymargin.fixedpoint import WAD
 
@@ -81,6 +82,11 @@ class DualEngine:
         self.contract = dep.engine
         self.batch = batch
         self.py: Engine = mirror(dep)
+        self.contract.decoder.add(load_artifact("ChainlinkAdapter")["abi"])  # its reverts surface through the engine
+        # oracle address -> (oracle contract, its aggregator or None): what set_price drives
+        self.feeds: dict[str, tuple[Contract, Contract | None]] = {
+            oracle.address: (oracle, dep.aggregators.get(market_id)) for market_id, oracle in enumerate(dep.oracles)
+        }
         self.clock = self.py.now  # timestamp of the last operation
         self._outputs = {
             item["name"]: [_abi_type(o) for o in item["outputs"]]
@@ -136,13 +142,19 @@ class DualEngine:
             return decoded.name, norm(decoded.args_)
         return None
 
+    def add_dev_oracle(self, oracle: Contract) -> None:
+        """Make a deployed DevOracle known to both sides (a candidate for addMarket / setOracle)."""
+        price, updated_at = oracle.call("latestPrice")
+        self.feeds[oracle.address] = (oracle, None)
+        self.py.oracles[oracle.address] = DevOracle(price, updated_at)
+
     def set_price(self, market_id: int, price_wad: int, updated_at: int | None = None, dt: int = 1) -> None:
-        """Set a market's oracle (devnet oracle price, or the aggregator's next round) on both sides."""
+        """Set a market's current oracle (devnet oracle price, or the aggregator's next round) on both sides."""
         self._prepare(dt)
         updated_at = self.clock if updated_at is None else updated_at
-        oracle = self.dep.oracles[market_id]
-        feed = self.py.oracles[oracle.address]
-        aggregator = self.dep.aggregators.get(market_id)
+        address = self.py.state.markets[market_id].oracle
+        oracle, aggregator = self.feeds[address]
+        feed = self.py.oracles[address]
         if aggregator is None:
             oracle.transact("setPrice", price_wad, updated_at, sender=self.dep.owner, gas=TX_GAS)
             feed.set_price(price_wad, updated_at)
@@ -174,7 +186,8 @@ class DualEngine:
         calls += [("minNonce", (owner,)) for owner in sorted(owners)]
         n_markets = self.py.market_count()
         for market_id in range(n_markets + 1):  # one past the end: UnknownMarket
-            calls += [("marketView", (market_id,)), ("marketParams", (market_id,)), ("marketState", (market_id,))]
+            calls += [("marketView", (market_id,)), ("marketParams", (market_id,)), ("marketState", (market_id,)),
+                      ("marketSettlement", (market_id,))]
         accounts = list(self.py.state.accounts)
         calls += [("accountAt", (i,)) for i in range(len(accounts) + 1)]  # one past the end: Panic(0x32)
         for owner, sub in accounts + [a for a in extra_accounts if a not in self.py.state.accounts]:

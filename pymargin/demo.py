@@ -331,11 +331,12 @@ def _expect(outcome, what: str) -> None:
 
 
 def _liquidate_all(dual: DualEngine, liquidator: tuple[tx.Signer, int], step: int, names: list[str]) -> list[Liquidation]:
-    """Liquidate, position by position, every account below maintenance (the liquidator takes each over whole)."""
+    """Liquidate, position by position, every other owner's account below maintenance (the liquidator
+    takes each over whole; an owner cannot liquidate its own sub-accounts)."""
     done: list[Liquidation] = []
     signer, sub = liquidator
     for owner, account_sub in list(dual.py.state.accounts):
-        if (owner, account_sub) == (signer.address, sub):
+        if owner == signer.address:
             continue
         for market_id in sorted(dual.py.state.accounts[(owner, account_sub)].positions):
             if not dual.py.is_liquidatable(owner, account_sub):

@@ -125,7 +125,7 @@ def test_post_root_and_check_inclusion_on_anvil(capsys, book_files, anvil_chain,
 
 
 @pytest.mark.anvil
-def test_commit_a_deployed_engine_matches_its_views(capsys, tmp_path, anvil_chain, monkeypatch):
+def test_commit_a_deployed_engine_matches_its_views(capsys, tmp_path, anvil_chain, artifacts, monkeypatch):
     """`commit --rpc --engine`: every committed account's equity and mm equal the contract's own views."""
     from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine, order_signer
     from pymargin.chain.tx import node_signer

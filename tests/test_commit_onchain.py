@@ -172,7 +172,7 @@ def test_python_verifier_rejects_the_same_tampered_proofs(committed):
 
 
 @pytest.fixture
-def registry(chain):
+def registry(chain, artifacts):
     return onchain.deploy_registry(chain, node_signer(chain))
 
 

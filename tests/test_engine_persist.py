@@ -58,7 +58,7 @@ def test_from_chain_loads_every_stored_value(busy):
     assert (loaded.state.chain_id, loaded.state.address) == (busy.chain.w3.eth.chain_id, busy.contract.address)
     assert loaded.now == busy.chain.w3.eth.get_block("latest")["timestamp"]
     for market_id, oracle in enumerate(busy.dep.oracles):  # oracle snapshots: the feeds' current answers
-        assert loaded.oracles[oracle.address].latest_price() == tuple(oracle.call("latestPrice"))
+        assert loaded.oracles[oracle.address].latest_price(loaded.now) == tuple(oracle.call("latestPrice"))
     busy.py.now = loaded.now
     for owner, sub in loaded.state.accounts:
         assert loaded.equity(owner, sub) == busy.py.equity(owner, sub) == busy.contract.call("equity", owner, sub)
@@ -125,7 +125,7 @@ def test_exports_for_commitments(busy):
 
 def test_a_reverting_oracle_is_loaded_as_its_revert(busy, tmp_path):
     aggregator = busy.dep.aggregators[2]
-    aggregator.transact("setRound", 2**255 - 1, 0, sender=busy.dep.owner, gas=3_000_000)  # overflows the WAD scaling
+    aggregator.transact("setRound", 2**255 - 1, busy.clock, sender=busy.dep.owner, gas=3_000_000)  # overflows the WAD scaling
     loaded = Engine.from_chain(busy.contract)
     with pytest.raises(tx.ContractRevert) as on_chain:
         busy.contract.call("marketView", 2)

@@ -8,7 +8,7 @@ from pymargin.risk import calibration, data
 from pymargin.risk.margin_call import to_wad
 
 
-def test_deploy_config_puts_the_calibrated_params_on_chain(chain, tmp_path):
+def test_deploy_config_puts_the_calibrated_params_on_chain(chain, artifacts, tmp_path):
     series = [data.load_market("btc"), data.load_market("eth")]
     cals = [calibration.calibrate_market(s, i, daily_funding=data.load_funding_daily(s.name)[1]) for i, s in enumerate(series)]
     prices = {s.name: to_wad(float(s.close[-1])) for s in series}

@@ -9,6 +9,7 @@ contract MockAggregatorV3 is AggregatorV3Interface {
     uint8 public immutable decimals;
     string public description;
     uint80 private _roundId;
+    uint80 private _answeredInRound;
     int256 private _answer;
     uint256 private _startedAt;
     uint256 private _updatedAt;
@@ -21,10 +22,18 @@ contract MockAggregatorV3 is AggregatorV3Interface {
 
     /// @notice Start a new round with `answer` (feed decimals) reported at `updatedAt` (seconds).
     function setRound(int256 answer, uint256 updatedAt) public {
-        _roundId += 1;
+        setRoundData(_roundId + 1, answer, updatedAt, updatedAt, _roundId + 1);
+    }
+
+    /// @notice Set every field of the latest round (to test the adapter's round checks).
+    function setRoundData(uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
+        public
+    {
+        _roundId = roundId;
         _answer = answer;
-        _startedAt = updatedAt;
+        _startedAt = startedAt;
         _updatedAt = updatedAt;
+        _answeredInRound = answeredInRound;
     }
 
     function latestRoundData()
@@ -32,6 +41,6 @@ contract MockAggregatorV3 is AggregatorV3Interface {
         view
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
     {
-        return (_roundId, _answer, _startedAt, _updatedAt, _roundId);
+        return (_roundId, _answer, _startedAt, _updatedAt, _answeredInRound);
     }
 }

@@ -18,9 +18,11 @@ from pymargin.chain.contracts import Contract, deploy_contract
 from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer, SignerError, devnet_key
 from pymargin.engine import ChainlinkAdapter, DevOracle, Engine, OrderSigner, RiskParams
+from pymargin.engine.core import ZERO_ADDRESS
 from pymargin.fixedpoint import WAD
 
 TX_GAS = 3_000_000  # explicit gas for engine transactions (no estimation round trip)
+DEVNET_MAX_ANSWER_AGE_S = 86_400  # the ChainlinkAdapter's own staleness limit on devnets (no sequencer feed)
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,8 @@ def deploy_engine(
             answer = spec.price_wad // 10 ** (18 - spec.chainlink_decimals)
             aggregator, _ = deploy_contract(chain, "MockAggregatorV3", spec.chainlink_decimals, spec.name, answer,
                                             sender=owner, gas=TX_GAS)
-            oracle, _ = deploy_contract(chain, "ChainlinkAdapter", aggregator.address, sender=owner, gas=TX_GAS)
+            oracle, _ = deploy_contract(chain, "ChainlinkAdapter", aggregator.address, DEVNET_MAX_ANSWER_AGE_S,
+                                        ZERO_ADDRESS, 0, sender=owner, gas=TX_GAS)
             dep.aggregators[market_id] = aggregator
         engine.transact("addMarket", oracle.address, spec.name, tuple(spec.params), sender=owner, gas=TX_GAS)
         dep.oracles.append(oracle)
@@ -114,9 +117,10 @@ def mirror(dep: EngineDeployment, block: str = "latest") -> Engine:
             price, updated_at = oracle.call("latestPrice", block=block)
             engine.oracles[oracle.address] = DevOracle(price, updated_at)
         else:
-            _, answer, _, updated_at, _ = aggregator.call("latestRoundData", block=block)
+            round_id, answer, _, updated_at, answered_in_round = aggregator.call("latestRoundData", block=block)
             decimals = aggregator.call("decimals", block=block)
-            engine.oracles[oracle.address] = ChainlinkAdapter(decimals, answer, updated_at)
+            engine.oracles[oracle.address] = ChainlinkAdapter(decimals, answer, updated_at, oracle.call("maxAnswerAgeS"),
+                                                              round_id, answered_in_round)
     return engine
 
 

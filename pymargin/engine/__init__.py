@@ -8,10 +8,10 @@
 """
 
 from pymargin.engine.core import AccountState, Engine, EngineState, Event, MarketState, RiskParams
-from pymargin.engine.oracles import ChainlinkAdapter, DevOracle, PriceFeed, RevertingFeed, chainlink_price_wad
+from pymargin.engine.oracles import ChainlinkAdapter, DevOracle, PriceFeed, RevertingFeed, SequencerFeed, chainlink_price_wad
 from pymargin.engine.orders import Order, OrderSigner
 
 __all__ = [
     "AccountState", "ChainlinkAdapter", "DevOracle", "Engine", "EngineState", "Event", "MarketState",
-    "Order", "OrderSigner", "PriceFeed", "RevertingFeed", "RiskParams", "chainlink_price_wad",
+    "Order", "OrderSigner", "PriceFeed", "RevertingFeed", "RiskParams", "SequencerFeed", "chainlink_price_wad",
 ]

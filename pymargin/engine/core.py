@@ -38,6 +38,7 @@ from pymargin.model import (
 )
 
 WAD2 = WAD * WAD
+MAX_FUNDING_RATE_WAD = 10**13  # cap on any market's max_funding_rate_wad (spec §5.4)
 AMOUNT_BOUND = 2**128  # token and WAD amounts of one operation
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 INDEX_OUT_OF_BOUNDS_PANIC = 0x32
@@ -77,6 +78,8 @@ class MarketState:
     funding_index_wad: int = 0
     last_funding_time: int = 0
     open_interest: int = 0
+    settled: bool = False
+    settlement_price_wad: int = 0
 
 
 @dataclass
@@ -166,6 +169,7 @@ class Engine:
         self.oracles: dict[str, PriceFeed] = {}
         self.wallets: dict[str, Callable[[bytes, bytes], bool]] = {}
         self.now = now
+        self.token_delivery: Callable[[int], int] = _full_delivery
         self._events: list[Event] = []
 
     @classmethod
@@ -176,6 +180,7 @@ class Engine:
         engine.oracles = {_address(a): feed for a, feed in oracles.items()}
         engine.wallets = {}
         engine.now = now
+        engine.token_delivery = _full_delivery
         engine._events = []
         return engine
 
@@ -199,8 +204,8 @@ class Engine:
 
         save_json(self, path)
 
-    def _emit(self, name: str, **args: Any) -> None:
-        self._events.append((name, args))
+    def _emit(self, event: str, /, **args: Any) -> None:
+        self._events.append((event, args))
 
     # -- owner ----------------------------------------------------------------------------------
 
@@ -315,6 +320,19 @@ class Engine:
         self._emit("FeesWithdrawn", to=to, amountTokens=amount_tokens, amountWad=amount_wad)
         self.state.reserves_tokens -= amount_tokens
 
+    @_operation
+    def settle_market(self, sender: str, market_id: int, price_wad: int) -> None:
+        """Settle a market for good at ``price_wad``: accrue funding to now at that price, then freeze it."""
+        self._only_owner(sender)
+        m = self._market(market_id)
+        if m.settled:
+            raise E.SettledMarket(market_id)
+        if not 0 < price_wad < PRICE_BOUND:
+            raise E.InvalidPrice(market_id, price_wad)
+        self._accrue_at(market_id, m, price_wad)
+        m.settled, m.settlement_price_wad = True, price_wad
+        self._emit("MarketSettled", marketId=market_id, priceWad=price_wad)
+
     # -- keeper and anyone: funding ---------------------------------------------------------------
 
     @_operation
@@ -323,6 +341,8 @@ class Engine:
         if sender not in self.state.keepers:
             raise E.NotKeeper(sender)
         m = self._market(market_id)
+        if m.settled:
+            raise E.SettledMarket(market_id)
         self._check_rate(market_id, rate_wad, m.params.max_funding_rate_wad)
         self._accrue(market_id, m)
         m.funding_rate_wad = rate_wad
@@ -342,7 +362,7 @@ class Engine:
         acc = self._open_account(sender, sub)
         self._set_collateral(sender, sub, acc, acc.collateral + amount_wad)
         self._emit("Deposited", owner=sender, sub=sub, amountTokens=amount_tokens, amountWad=amount_wad)
-        self.state.reserves_tokens += amount_tokens
+        self._pull_tokens(amount_tokens)
 
     @_operation
     def withdraw(self, sender: str, sub: int, amount_tokens: int) -> None:
@@ -371,7 +391,7 @@ class Engine:
         amount_wad = self._to_wad(amount_tokens)
         self.state.insurance_fund += amount_wad
         self._emit("InsuranceDeposited", **{"from": sender}, amountTokens=amount_tokens, amountWad=amount_wad)
-        self.state.reserves_tokens += amount_tokens
+        self._pull_tokens(amount_tokens)
 
     # -- operator: fills ----------------------------------------------------------------------------
 
@@ -384,9 +404,11 @@ class Engine:
         taker, maker = _order(taker), _order(maker)
         market_id = taker.market_id
         m = self._market(market_id)
+        if m.settled:
+            raise E.SettledMarket(market_id)
         if size_wad == 0 or not -SIZE_BOUND < size_wad < SIZE_BOUND:
             raise E.SizeOutOfBounds(size_wad)
-        if taker.owner == maker.owner and taker.sub == maker.sub:
+        if taker.owner == maker.owner:
             raise E.SelfTrade(taker.owner, taker.sub)
         if maker.market_id != market_id:
             raise E.MarketMismatch(market_id, maker.market_id)
@@ -455,15 +477,13 @@ class Engine:
             raise E.EnforcedPause()
         oracle_price = self._accrue(market_id, m)
         self._check_band(market_id, m, price_wad, oracle_price)
+        taker_before = self._accrued_health(taker_owner, taker_sub)
+        maker_before = self._accrued_health(maker_owner, maker_sub)
         taker_new = self._fill(market_id, taker_owner, taker_sub, size_wad, price_wad, m.params.taker_fee_wad)
         maker_new = self._fill(market_id, maker_owner, maker_sub, -size_wad, price_wad, m.params.maker_fee_wad)
         self._update_open_interest(market_id, m, taker_old, taker_new, maker_old, maker_new)
-        self._settle_bad_debt(taker_owner, taker_sub)
-        self._settle_bad_debt(maker_owner, maker_sub)
-        if taker_up:
-            self._require_initial_margin(taker_owner, taker_sub)
-        if maker_up:
-            self._require_initial_margin(maker_owner, maker_sub)
+        self._check_fill_health(taker_owner, taker_sub, taker_up, taker_before)
+        self._check_fill_health(maker_owner, maker_sub, maker_up, maker_before)
         self._emit("Trade", marketId=market_id, takerOwner=taker_owner, takerSub=taker_sub, makerOwner=maker_owner,
                    makerSub=maker_sub, sizeWad=size_wad, priceWad=price_wad)
 
@@ -475,8 +495,10 @@ class Engine:
         if self.state.paused:
             raise E.EnforcedPause()
         m = self._market(market_id)
+        if m.settled:
+            raise E.SettledMarket(market_id)
         owner = _address(owner)
-        if sender == owner and liquidator_sub == sub:
+        if sender == owner:
             raise E.SelfLiquidation(owner, sub)
         if (sender, liquidator_sub) not in self.state.accounts:
             raise E.UnknownAccount(sender, liquidator_sub)
@@ -492,7 +514,7 @@ class Engine:
         liquidator_old = self._size(sender, liquidator_sub, market_id)
         position_new = self._fill(market_id, owner, sub, -size_wad, price, 0)
         liquidator_new = self._fill(market_id, sender, liquidator_sub, size_wad, price, 0)
-        penalty = mul_div(abs(size_wad) * price, m.params.liquidation_penalty_wad, WAD2, Rounding.Ceil)
+        penalty = self._capped_penalty(owner, sub, abs(size_wad) * price, m.params.liquidation_penalty_wad)
         to_insurance = mul_div(penalty, m.params.insurance_share_wad, WAD, Rounding.Floor)
         acc = self.state.accounts[(owner, sub)]
         self._set_collateral(owner, sub, acc, acc.collateral - penalty)
@@ -507,6 +529,22 @@ class Engine:
         self._emit("Liquidated", marketId=market_id, owner=owner, sub=sub, liquidator=sender,
                    liquidatorSub=liquidator_sub, sizeWad=size_wad, priceWad=price, penaltyWad=penalty,
                    insuranceWad=to_insurance)
+
+    # -- anyone: closing positions in a settled market -----------------------------------------------
+
+    @_operation
+    def close_settled_position(self, sender: str, owner: str, sub: int, market_id: int) -> None:
+        """Close (owner, sub)'s position in a settled market at the settlement price (no fee)."""
+        m = self._market(market_id)
+        if not m.settled:
+            raise E.MarketNotSettled(market_id)
+        owner = _address(owner)
+        size_old = self._size(owner, sub, market_id)
+        if size_old == 0:
+            raise E.NoPosition(owner, sub, market_id)
+        self._fill(market_id, owner, sub, -size_old, m.settlement_price_wad, 0)
+        m.open_interest -= _long_part(size_old)
+        self._settle_bad_debt(owner, sub)
 
     # -- views ------------------------------------------------------------------------------------------
 
@@ -570,6 +608,11 @@ class Engine:
         """(price_wad, funding_index_wad, imf_wad, mmf_wad) at ``now``; reverts on a bad or stale price."""
         m = self._market(market_id)
         return self._oracle_price(market_id, m), m.funding_index_wad, m.params.imf_wad, m.params.mmf_wad
+
+    def market_settlement(self, market_id: int) -> tuple[bool, int]:
+        """(settled, settlement_price_wad); (False, 0) while not settled."""
+        m = self._market(market_id)
+        return m.settled, m.settlement_price_wad
 
     def market_params(self, market_id: int) -> RiskParams:
         return self._market(market_id).params
@@ -661,13 +704,21 @@ class Engine:
     def solvency_slack(self) -> int:
         """reserves·WAD − (Σ Q + (insurance + fees − bad debt)·WAD), WAD² (spec §5.6); never negative.
 
-        Q(account) = collateral·WAD − Σ (cost_basis·WAD − size·funding_index).
+        Q(account) = collateral·WAD − Σ (cost_basis·WAD − size·funding_index) over positions in open
+        markets + Σ (⌊size·q / WAD⌋ − cost_basis − ⌈size·(F − f) / WAD⌉)·WAD over positions in settled
+        markets (q the settlement price, F the final index): exactly what closing them will credit.
         """
         liabilities = 0
         for acc in self.state.accounts.values():
             liabilities += acc.collateral * WAD
-            for pos in acc.positions.values():
-                liabilities -= pos.cost_basis * WAD - pos.size * pos.funding_index
+            for market_id, pos in acc.positions.items():
+                m = self.state.markets[market_id]
+                if m.settled:
+                    owed = smul_div(pos.size, m.funding_index_wad - pos.funding_index, WAD, Rounding.Ceil)
+                    close = smul_div(pos.size, m.settlement_price_wad, WAD, Rounding.Floor)
+                    liabilities += (close - pos.cost_basis - owed) * WAD
+                else:
+                    liabilities -= pos.cost_basis * WAD - pos.size * pos.funding_index
         s = self.state
         liabilities += (s.insurance_fund + s.accrued_fees - s.bad_debt) * WAD
         return self.reserves_wad() * WAD - liabilities
@@ -686,7 +737,9 @@ class Engine:
         return feed
 
     def _oracle_price(self, market_id: int, m: MarketState) -> int:
-        price, updated_at = self._feed(m.oracle).latest_price()
+        if m.settled:
+            return m.settlement_price_wad
+        price, updated_at = self._feed(m.oracle).latest_price(self.now)
         if price <= 0 or price >= PRICE_BOUND:
             raise E.InvalidPrice(market_id, price)
         if self.now > updated_at and self.now - updated_at > m.params.max_price_age_s:
@@ -695,21 +748,24 @@ class Engine:
 
     def _accrue(self, market_id: int, m: MarketState) -> int:
         price = self._oracle_price(market_id, m)
+        if not m.settled:
+            self._accrue_at(market_id, m, price)
+        return price
+
+    def _accrue_at(self, market_id: int, m: MarketState, price: int) -> None:
+        """F += ⌊r·Δt·price / WAD⌋ (signed Floor), clamped to [−(2^100 − 1), 2^100 − 1]."""
         elapsed = self.now - m.last_funding_time
         if elapsed < 0:
             raise Panic(ARITHMETIC_OVERFLOW)
         if elapsed == 0:
-            return price
-        rate = m.funding_rate_wad
-        delta = smul_div(rate, elapsed * price, WAD, Rounding.Floor)
-        index = m.funding_index_wad + delta
-        if not -FUNDING_INDEX_BOUND < index < FUNDING_INDEX_BOUND:
-            raise E.FundingIndexOutOfBounds(market_id, index)
+            return
+        rate, old = m.funding_rate_wad, m.funding_index_wad
+        index = old + smul_div(rate, elapsed * price, WAD, Rounding.Floor)
+        index = max(min(index, FUNDING_INDEX_BOUND - 1), 1 - FUNDING_INDEX_BOUND)
         m.funding_index_wad = index
         m.last_funding_time = self.now
         self._emit("FundingAccrued", marketId=market_id, rateWad=rate, elapsedS=elapsed, priceWad=price,
-                   indexDeltaWad=delta, fundingIndexWad=index)
-        return price
+                   indexDeltaWad=index - old, fundingIndexWad=index)
 
     def _accrue_all(self, owner: str, sub: int) -> None:
         acc = self.state.accounts.get((owner, sub))
@@ -784,6 +840,41 @@ class Engine:
         if after > before and after > m.params.max_open_interest:
             raise E.OpenInterestCap(market_id, after, m.params.max_open_interest)
         m.open_interest = after
+
+    def _accrued_health(self, owner: str, sub: int) -> tuple[int, int]:
+        """Accrue the account's markets, then (equity, maintenance margin)."""
+        self._accrue_all(owner, sub)
+        c, ps, ms = self._account_data(owner, sub)
+        return margin.equity(c, ps, ms), margin.maintenance_margin(ps, ms)
+
+    def _check_fill_health(self, owner: str, sub: int, risk_grew: bool, before: tuple[int, int]) -> None:
+        """The fill-health rule of spec §5.3 (see the contract's ``_checkFillHealth``)."""
+        c, ps, ms = self._account_data(owner, sub)
+        eq = margin.equity(c, ps, ms)
+        im = margin.initial_margin(ps, ms)
+        if eq >= im:
+            return
+        if risk_grew:
+            raise E.InsufficientMargin(owner, sub, eq, im)
+        if eq < 0:
+            raise E.NegativeEquity(owner, sub, eq)
+        mm = margin.maintenance_margin(ps, ms)
+        eq0, mm0 = before
+        if eq0 > 0 and eq < mul_div(eq0, mm, mm0, Rounding.Ceil):
+            raise E.MarginHealthDecreased(owner, sub, eq0, mm0, eq, mm)
+
+    def _capped_penalty(self, owner: str, sub: int, notional: int, penalty_fraction_wad: int) -> int:
+        """min(⌈notional·fraction / WAD²⌉, max(equity, 0)): equity after the position transfer."""
+        full = mul_div(notional, penalty_fraction_wad, WAD2, Rounding.Ceil)
+        eq = self.equity(owner, sub)
+        return 0 if eq <= 0 else min(full, eq)
+
+    def _pull_tokens(self, amount_tokens: int) -> None:
+        """The vault pulls token units; ShortDelivery unless its balance grows by at least that."""
+        received = self.token_delivery(amount_tokens)
+        if received < amount_tokens:
+            raise E.ShortDelivery(amount_tokens, received)
+        self.state.reserves_tokens += received
 
     def _require_initial_margin(self, owner: str, sub: int) -> None:
         self._accrue_all(owner, sub)
@@ -866,7 +957,7 @@ class Engine:
             p.max_open_interest >= SIZE_BOUND,
             p.max_price_age_s == 0,
             p.price_band_wad >= WAD,
-            p.max_funding_rate_wad > WAD,
+            p.max_funding_rate_wad > MAX_FUNDING_RATE_WAD,
         )
         for name, failed in zip(RISK_PARAM_FIELDS, checks):
             if failed:
@@ -877,6 +968,11 @@ def _order(order: Order | tuple) -> Order:
     """An Order with a checksummed owner (from an Order or a plain tuple in the struct's field order)."""
     order = Order(*order)
     return order._replace(owner=_address(order.owner))
+
+
+def _full_delivery(amount_tokens: int) -> int:
+    """A standard ERC-20: a transfer of ``amount_tokens`` delivers all of it."""
+    return amount_tokens
 
 
 def _set_member(members: list[str], account: str, allowed: bool) -> None:

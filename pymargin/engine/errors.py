@@ -47,10 +47,6 @@ class FundingRateOutOfBounds(Revert):
     """(market_id, rate_wad, max_rate_wad): |rate| > max funding rate."""
 
 
-class FundingIndexOutOfBounds(Revert):
-    """(market_id, funding_index_wad): the cumulative funding index would leave (-2^100, 2^100)."""
-
-
 class ZeroAmount(Revert):
     """(): an amount is zero."""
 
@@ -182,3 +178,24 @@ class EnforcedPause(Revert):
 
 class ExpectedPause(Revert):
     """(): unpause() when not paused."""
+
+
+class SettledMarket(Revert):
+    """(market_id): the market is settled (no trading, liquidation, rate change or second settlement)."""
+
+
+class MarketNotSettled(Revert):
+    """(market_id): closing at the settlement price needs a settled market."""
+
+
+class ShortDelivery(Revert):
+    """(expected_tokens, received_tokens): the token delivered less than transferred (fee-on-transfer)."""
+
+
+class NegativeEquity(Revert):
+    """(owner, sub, equity_wad): a fill would leave the account with negative equity."""
+
+
+class MarginHealthDecreased(Revert):
+    """(owner, sub, equity_before, maintenance_before, equity_after, maintenance_after): a fill left the
+    account below initial margin with a lower equity/maintenance ratio than before."""

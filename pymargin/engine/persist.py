@@ -9,14 +9,16 @@ size), ids, subs and times are numbers, addresses are checksummed::
      "insurance_fund": "0", "accrued_fees": "0", "bad_debt": "0", "reserves_tokens": "0",
      "markets": [{"oracle": "0x..", "name": "ETH-PERP", "params": {"imf_wad": "1000..", ...},
                   "funding_rate_wad": "0", "funding_index_wad": "0", "last_funding_time": 1700000000,
-                  "open_interest": "0"}],
+                  "open_interest": "0", "settled": false, "settlement_price_wad": "0"}],
      "accounts": [{"owner": "0x..", "sub": 0, "collateral": "..",
                    "positions": [{"market_id": 0, "size": "..", "cost_basis": "..", "funding_index": ".."}]}],
      "oracles": {"0x..": {"kind": "dev", "price_wad": "..", "updated_at": 1700000000}},
      "chain_id": 31337, "address": "0x..",
      "orders": {"filled": {"0x<digest>": ".."}, "cancelled": ["0x<digest>"], "min_nonces": {"0x..": ".."}}}
 
-Oracle kinds: ``dev`` (price_wad, updated_at), ``chainlink`` (decimals, answer, updated_at) and
+Oracle kinds: ``dev`` (price_wad, updated_at), ``chainlink`` (decimals, answer, updated_at,
+max_answer_age_s, round_id, answered_in_round, sequencer: null or {status, started_at},
+grace_period_s) and
 ``reverting`` (error, args). Accounts are listed in opening order, positions in the account's order.
 ``chain_id`` and ``address`` are the EIP-712 domain of the engine's orders; ``orders`` holds the
 filled sizes, cancelled digests and minimum nonces. Contract wallets (``Engine.wallets``) are
@@ -32,7 +34,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from pymargin.engine.core import AccountState, Engine, EngineState, MarketState, RiskParams
-from pymargin.engine.oracles import ChainlinkAdapter, DevOracle, PriceFeed, RevertingFeed
+from pymargin.engine.oracles import ChainlinkAdapter, DevOracle, PriceFeed, RevertingFeed, SequencerFeed
 from pymargin.errors import Revert, UserError
 from pymargin.fsutil import atomic_write_text, read_json
 from pymargin.model import Position
@@ -72,7 +74,8 @@ def load_chain(contract: Any, block: Any = "latest") -> Engine:
     for market_id in range(call("marketCount")):
         oracle, name, rate, index, last, open_interest = call("marketState", market_id)
         params = RiskParams(*call("marketParams", market_id))
-        state.markets.append(MarketState(oracle, name, params, rate, index, last, open_interest))
+        settled, settlement_price = call("marketSettlement", market_id)
+        state.markets.append(MarketState(oracle, name, params, rate, index, last, open_interest, settled, settlement_price))
     for i in range(call("accountCount")):
         owner, sub = call("accountAt", i)
         _, collateral, market_ids, positions = call("accountState", owner, sub)
@@ -154,6 +157,8 @@ def to_json_dict(engine: Engine) -> dict[str, Any]:
                 "funding_index_wad": str(m.funding_index_wad),
                 "last_funding_time": m.last_funding_time,
                 "open_interest": str(m.open_interest),
+                "settled": m.settled,
+                "settlement_price_wad": str(m.settlement_price_wad),
             }
             for m in s.markets
         ],
@@ -184,7 +189,10 @@ def _feed_json(feed: PriceFeed) -> dict[str, Any]:
     if isinstance(feed, DevOracle):
         return {"kind": "dev", "price_wad": str(feed.price_wad), "updated_at": feed.updated_at}
     if isinstance(feed, ChainlinkAdapter):
-        return {"kind": "chainlink", "decimals": feed.decimals, "answer": str(feed.answer), "updated_at": feed.updated_at}
+        sequencer = None if feed.sequencer is None else {"status": str(feed.sequencer.status), "started_at": feed.sequencer.started_at}
+        return {"kind": "chainlink", "decimals": feed.decimals, "answer": str(feed.answer), "updated_at": feed.updated_at,
+                "max_answer_age_s": feed.max_answer_age_s, "round_id": feed.round_id,
+                "answered_in_round": feed.answered_in_round, "sequencer": sequencer, "grace_period_s": feed.grace_period_s}
     if isinstance(feed, RevertingFeed):
         return {"kind": "reverting", "error": feed.error.name, "args": [str(a) for a in feed.error.args_]}
     raise UserError(f"cannot save a price feed of type {type(feed).__name__} (dev, chainlink or reverting only)")
@@ -216,7 +224,7 @@ def from_json_dict(data: dict[str, Any]) -> Engine:
         params = RiskParams(**{k: _int(m["params"][k]) for k in RiskParams._fields})
         state.markets.append(MarketState(
             to_checksum_address(m["oracle"]), str(m["name"]), params, _int(m["funding_rate_wad"]), _int(m["funding_index_wad"]),
-            _int(m["last_funding_time"]), _int(m["open_interest"]),
+            _int(m["last_funding_time"]), _int(m["open_interest"]), _bool(m["settled"]), _int(m["settlement_price_wad"]),
         ))
     for a in data["accounts"]:
         positions = {_int(p["market_id"]): Position(_int(p["market_id"]), _int(p["size"]), _int(p["cost_basis"]), _int(p["funding_index"]))
@@ -231,7 +239,12 @@ def _feed_from_json(f: dict[str, Any]) -> PriceFeed:
     if kind == "dev":
         return DevOracle(_int(f["price_wad"]), _int(f["updated_at"]))
     if kind == "chainlink":
-        return ChainlinkAdapter(_int(f["decimals"]), _int(f["answer"]), _int(f["updated_at"]))
+        seq = f["sequencer"]
+        return ChainlinkAdapter(
+            _int(f["decimals"]), _int(f["answer"]), _int(f["updated_at"]), _int(f["max_answer_age_s"]), _int(f["round_id"]),
+            _int(f["answered_in_round"]), None if seq is None else SequencerFeed(_int(seq["status"]), _int(seq["started_at"])),
+            _int(f["grace_period_s"]),
+        )
     if kind == "reverting":
         return RevertingFeed(revert_named(str(f["error"]), tuple(_int(a) for a in f["args"])))
     raise ValueError(f"unknown oracle kind {kind!r} (dev, chainlink or reverting)")

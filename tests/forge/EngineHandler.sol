@@ -18,7 +18,8 @@ import {Vm, VM_ADDRESS} from "./Vm.sol";
 ///         would have its evidence rolled back, so nothing here reverts on a violation):
 ///         - Solvency: the slack S = reserves·WAD − (Σ Q + (insurance + fees − bad debt)·WAD) never
 ///           falls, stays unchanged by every operation without a fill, and grows by at most
-///           WAD − 1 per rounding site of a fill or liquidation (FILL_ROUNDING_SITES of them).
+///           WAD − 1 per rounding site of a fill or liquidation (FILL_ROUNDING_SITES of them) and
+///           2·(WAD − 1) per open position of a market being settled.
 ///         - The insurance fund never pays for a profit: a shortfall settled in an operation
 ///           (insurance cover plus bad debt) is at most the account's negative equity before it.
 ///         - No account is left below initial margin by an operation that increased its risk.
@@ -313,10 +314,15 @@ contract EngineHandler {
         (int256 p,) = oracles[marketId].latestPrice();
         uint256 move = uint256(p) * ((seed >> 2) % 0.05e18) / WAD;
         uint256 priceWad = (seed >> 1) % 2 == 0 ? uint256(p) + move : uint256(p) - move;
+        uint256 positions = 0; // two rounding sites each (spec §5.6)
+        for (uint256 i = 0; i < N_ACTORS * N_SUBS; ++i) {
+            (address owner, uint256 sub) = _account(i);
+            if (_size(owner, sub, marketId) != 0) ++positions;
+        }
         try engine.settleMarket(marketId, priceWad) {
             ++accepted[uint256(Op.SettleMarket)];
         } catch {}
-        _checkSlack("settleMarket", 0);
+        _checkSlack("settleMarket", 2 * positions);
     }
 
     /// @notice Anyone closes an account's position in a settled market at the settlement price.
@@ -338,7 +344,7 @@ contract EngineHandler {
             } catch {
                 vm.getRecordedLogs();
             }
-            _checkSlack("closeSettledPosition", 2);
+            _checkSlack("closeSettledPosition", 0);
             return;
         }
     }
@@ -370,18 +376,16 @@ contract EngineHandler {
     }
 
     /// @notice reserves·WAD − (Σ Q + (insurance + fees − bad debt)·WAD), WAD² quote (spec §5.6), with
-    ///         Q(account) = collateral·WAD − Σ (cost·WAD − size·fundingIndex) + Σ over positions in a
-    ///         settled market of size·(settlementPrice − F) (their value at the final price).
+    ///         Q(account) = collateral·WAD − Σ (cost·WAD − size·fundingIndex) over positions in open
+    ///         markets, and (⌊size·q / WAD⌋ − cost − ⌈size·(F − f) / WAD⌉)·WAD for a position in a
+    ///         settled market (q the settlement price, F the final index: what closing it will credit).
     function solvencySlack() public view returns (int256) {
         bool[N_MARKETS] memory settled;
-        int256[N_MARKETS] memory finalValue; // settlement price − final funding index, per base unit
+        uint256[N_MARKETS] memory finalPrice;
+        int256[N_MARKETS] memory finalIndex;
         for (uint256 m = 0; m < N_MARKETS; ++m) {
-            uint256 q;
-            (settled[m], q) = engine.marketSettlement(m);
-            if (settled[m]) {
-                (,,, int256 index,,) = engine.marketState(m);
-                finalValue[m] = int256(q) - index;
-            }
+            (settled[m], finalPrice[m]) = engine.marketSettlement(m);
+            (,,, finalIndex[m],,) = engine.marketState(m);
         }
         int256 liabilities = 0;
         uint256 n = engine.accountCount();
@@ -390,8 +394,15 @@ contract EngineHandler {
             (, int256 c, uint256[] memory ids, MarginEngine.Position[] memory ps) = engine.accountState(owner, sub);
             liabilities += c * int256(WAD);
             for (uint256 j = 0; j < ps.length; ++j) {
-                liabilities -= ps[j].costBasis * int256(WAD) - ps[j].size * ps[j].fundingIndex;
-                if (settled[ids[j]]) liabilities += ps[j].size * finalValue[ids[j]];
+                MarginEngine.Position memory p = ps[j];
+                uint256 m = ids[j];
+                if (settled[m]) {
+                    int256 close = _floorDiv(p.size * int256(finalPrice[m]), int256(WAD));
+                    int256 owed = -_floorDiv(-(p.size * (finalIndex[m] - p.fundingIndex)), int256(WAD)); // Ceil
+                    liabilities += (close - p.costBasis - owed) * int256(WAD);
+                } else {
+                    liabilities -= p.costBasis * int256(WAD) - p.size * p.fundingIndex;
+                }
             }
         }
         liabilities += (int256(engine.insuranceFund()) + int256(engine.accruedFees()) - int256(engine.badDebt()))
@@ -651,6 +662,12 @@ contract EngineHandler {
                 total += int256(covered + bad);
             }
         }
+    }
+
+    /// @dev ⌊a / d⌋ for d > 0 (Solidity's `/` truncates toward zero).
+    function _floorDiv(int256 a, int256 d) internal pure returns (int256 q) {
+        q = a / d;
+        if (a % d != 0 && a < 0) --q;
     }
 
     function _increasesRisk(int256 oldSize, int256 newSize) internal pure returns (bool) {
