@@ -376,3 +376,19 @@ def test_bound_reverts(sys_):
     assert floor(10**12 * (d.clock - last) * (2**94 - 1), WAD) >= 2**100
     (acc,) = events_named(events, "FundingAccrued")
     assert (acc["indexDeltaWad"], acc["fundingIndexWad"]) == (2**100 - 1, 2**100 - 1)
+
+
+def test_owner_adds_a_market_and_moves_its_oracle(sys_):
+    """addMarket / setOracle on chain and mirror alike (the mirror's add_market once raised TypeError)."""
+    s, d = sys_, sys_.d
+    oracle, _ = deploy_contract(s.chain, "DevOracle", s.owner.address, 3_141_592_653_589_793_238_462, sender=s.owner, gas=TX_GAS)
+    d.add_dev_oracle(oracle)
+    params = default_params(imf_wad=123_456_789_012_345_678, mmf_wad=61_728_394_506_172_839)
+    err(d.op("addMarket", s.owner, s.stranger.address, "NOCODE", tuple(params)), "InvalidMarketParams", "oracle")
+    err(d.op("addMarket", s.stranger, oracle.address, "PI", tuple(params)), "OwnableUnauthorizedAccount", s.stranger.address)
+    events = ok(d.op("addMarket", s.owner, oracle.address, "PI-PERP", tuple(params)))
+    assert events[0] == ("MarketAdded", {"marketId": 3, "oracle": oracle.address, "name": "PI-PERP"})
+    assert d.py.market_count() == 4 and d.py.market_state(3)[4] == d.clock
+    ok(d.op("setOracle", s.owner, 0, oracle.address))
+    assert d.py.market_view(0)[0] == 3_141_592_653_589_793_238_462
+    d.check_views()
