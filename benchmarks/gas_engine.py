@@ -142,8 +142,6 @@ def main() -> None:
         rows = measure(chain)
     elapsed = time.perf_counter() - started
     command = "benchmarks/gas_engine.py" + (" --anvil" if args.anvil else "")
-    if args.before:
-        command += f" --before <the table at {args.before_label}> --before-label {args.before_label}"
     text = (
         f"# MarginEngine gas per operation\n\n"
         f"Command: `.venv/bin/python {command}` ({'anvil' if args.anvil else 'embedded devnet'}, "

@@ -416,14 +416,14 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     /// @notice Operator: settle a fill of two signed orders: the taker's order gets `sizeWad` (signed),
     ///         the maker's −sizeWad, at `priceWad`, in the orders' market (spec §5.3).
     /// @dev Order: NotOperator, UnknownMarket (taker's market), SettledMarket, SizeOutOfBounds
-    ///      (0 < |size| < 2^94), SelfTrade (one owner on both sides), MarketMismatch, the taker's order
-    ///      then the maker's (_checkOrder: InvalidSignature, CancelledOrder, NonceTooLow, OrderExpired,
-    ///      WrongSide, OrderOverfill, LimitPriceExceeded, FeeAboveMax; then its filled size grows by
-    ///      |size|), EnforcedPause (paused and either side's risk grows), accrual (InvalidPrice,
-    ///      StalePrice), PriceOutsideBand, health before (accrue each side's markets, taker first),
-    ///      taker fill then maker fill (each: settle funding, apply, fee ⌈|size|·price·fee / WAD²⌉),
-    ///      OpenInterestCap, then the fill-health rule per side, taker first (_checkFillHealth:
-    ///      InsufficientMargin, NegativeEquity, MarginHealthDecreased).
+    ///      (0 < |size| < 2^94), SelfTrade (one owner on both sides, any subs), MarketMismatch, the
+    ///      taker's order then the maker's (_checkOrder: InvalidSignature, CancelledOrder, NonceTooLow,
+    ///      OrderExpired, WrongSide, OrderOverfill, LimitPriceExceeded, FeeAboveMax; then its filled
+    ///      size grows by |size|), EnforcedPause (paused and either side's risk grows), accrual
+    ///      (InvalidPrice, StalePrice), PriceOutsideBand, health before (accrue each side's markets,
+    ///      taker first), taker fill then maker fill (each: settle funding, apply, fee
+    ///      ⌈|size|·price·fee / WAD²⌉), OpenInterestCap, then the fill-health rule per side, taker first
+    ///      (_checkFillHealth: InsufficientMargin, NegativeEquity, MarginHealthDecreased).
     function trade(
         Order calldata taker,
         bytes calldata takerSig,
@@ -512,8 +512,8 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         );
     }
 
-    /// @dev The fill itself, once both orders passed: pause, band, both sides' fills, open interest,
-    ///      fill health (spec §5.3).
+    /// @dev The fill itself, once both orders passed: pause, band, health before, both sides' fills,
+    ///      open interest, fill health (spec §5.3).
     function _settle(
         uint256 marketId,
         Market storage m,

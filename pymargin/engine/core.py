@@ -964,15 +964,15 @@ class Engine:
                 raise E.InvalidMarketParams(name)
 
 
+def _full_delivery(amount_tokens: int) -> int:
+    """A standard ERC-20: a transfer of ``amount_tokens`` delivers all of it."""
+    return amount_tokens
+
+
 def _order(order: Order | tuple) -> Order:
     """An Order with a checksummed owner (from an Order or a plain tuple in the struct's field order)."""
     order = Order(*order)
     return order._replace(owner=_address(order.owner))
-
-
-def _full_delivery(amount_tokens: int) -> int:
-    """A standard ERC-20: a transfer of ``amount_tokens`` delivers all of it."""
-    return amount_tokens
 
 
 def _set_member(members: list[str], account: str, allowed: bool) -> None:
