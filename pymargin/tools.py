@@ -1,4 +1,4 @@
-"""Where pymargin's files and pinned node tools live (solc, anvil, circom2, snarkjs, circomlib).
+"""Where pymargin's files and pinned node tools live (solc, anvil, forge, circom2, snarkjs, circomlib).
 
 Two layouts, one API:
 
@@ -177,6 +177,18 @@ def anvil_binary() -> Path:
     if on_path:
         return Path(on_path)
     raise ToolchainError(f"anvil not found (@foundry-rs/anvil): {INSTALL_HINT}")
+
+
+def forge_binary() -> Path:
+    """The native forge executable shipped inside ``@foundry-rs/forge-<platform>`` (PYMARGIN_FORGE overrides)."""
+    if os.environ.get("PYMARGIN_FORGE"):
+        return Path(os.environ["PYMARGIN_FORGE"])
+    for sub in sorted((node_modules() / "@foundry-rs").glob("forge-*/bin/forge")):
+        return sub
+    exe = shutil.which("forge")
+    if exe:
+        return Path(exe)
+    raise ToolchainError(f"forge not found (@foundry-rs/forge): {INSTALL_HINT}")
 
 
 def node_script(package: str, relpath: str) -> list[str]:
