@@ -40,7 +40,7 @@ OPERATIONS = {  # every state-changing external function of MarginEngine (test_o
     "addMarket", "setMarketParams", "setOracle", "setKeeper", "setOperator", "pause", "unpause", "withdrawFees",
     "settleMarket", "setFundingRate", "accrueFunding", "deposit", "withdraw", "transferCollateral",
     "depositInsurance", "trade", "cancelOrder", "cancelOrdersBelow", "liquidate", "closeSettledPosition",
-    "transferOwnership", "acceptOwnership", "renounceOwnership",
+    "transferOwnership", "acceptOwnership", "renounceOwnership", "checkpoint",
 }
 REQUIRED = {  # outcomes the default run must reach, or it did not test what it claims to
     "deposit", "withdraw", "transferCollateral", "trade", "liquidate", "setFundingRate", "accrueFunding",
