@@ -62,6 +62,16 @@ def registry_engine(chain: Chain, registry: str) -> str:
         raise UserError(f"the contract at {contract.address} has no engine(): give --engine ADDRESS") from None
 
 
+def registry_depth(chain: Chain, registry: str) -> int | None:
+    """The tree depth a SolvencyRegistry's circuit proves (its ``treeDepth()``); None for a registry
+    without one (a CommitmentRegistry accepts roots of any depth)."""
+    contract = _registry(chain, registry)
+    try:
+        return contract.call("treeDepth")
+    except Exception:
+        return None
+
+
 def _registry(chain: Chain, address: str) -> Contract:
     if not Web3.is_address(address):
         raise UserError(f"--registry {address!r} is not an address")

@@ -295,9 +295,11 @@ def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | No
 @click.option("--root", "root_hash", default=None, help="The posted root hash (decimal or 0x-hex) to compare with, instead of --registry.")
 @click.option("--book", "book_path", type=click.Path(path_type=Path), default=None,
               help="The operator's published book (book.json written by commit) to compare account by account.")
+@click.option("--depth", type=click.IntRange(1, 32), default=None,
+              help="Tree depth of the posted root [default: a SolvencyRegistry's treeDepth(), else the smallest that fits].")
 @click.pass_obj
 def audit_epoch_cmd(ctx, rpc: str, engine: str | None, epoch: int, registry: str | None, root_hash: str | None,
-                    book_path: Path | None) -> None:
+                    book_path: Path | None, depth: int | None) -> None:
     """Rebuild an epoch's book from the engine and check it: aggregates, root, every account.
 
     Reads checkpoint EPOCH (its event, hash checked), the engine's state at its block, and
@@ -315,7 +317,7 @@ def audit_epoch_cmd(ctx, rpc: str, engine: str | None, epoch: int, registry: str
 
     from pymargin.chain import devnet
     from pymargin.chain.audit import audit_epoch
-    from pymargin.chain.checkpoints import engine_at, posted_root_hash, registry_engine
+    from pymargin.chain.checkpoints import engine_at, posted_root_hash, registry_depth, registry_engine
 
     if root_hash is not None and registry is not None:
         raise UserError("give --registry (its posted root) or --root HASH, not both")
@@ -332,9 +334,10 @@ def audit_epoch_cmd(ctx, rpc: str, engine: str | None, epoch: int, registry: str
     if registry is not None:
         expected_root = posted_root_hash(chain, registry, epoch)
         engine = engine or registry_engine(chain, registry)
+        depth = depth or registry_depth(chain, registry)
     contract = engine_at(chain, engine)
     with ctx.progress.status(f"rebuilding epoch {epoch} from the engine"):
-        audit = audit_epoch(contract, epoch, expected_root, operator_book)
+        audit = audit_epoch(contract, epoch, expected_root, operator_book, depth)
     data = {"ok": audit.ok, "epoch": epoch, "block": audit.block, "accounts": audit.accounts,
             "root_hash": str(audit.root_hash), "findings": audit.findings}
     rows = [("epoch", epoch), ("checkpoint block", audit.block), ("accounts", audit.accounts),
