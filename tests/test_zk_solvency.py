@@ -339,6 +339,21 @@ def test_cli_prove_then_verify(world, tmp_path, capsys):
                            "--out", str(tmp_path / "no.json"))
     assert code != 0 and "--batch-log2 3 must be in 0..--depth 2" in err and "Traceback" not in err
     assert not (tmp_path / "no.json").exists()
+    # an engine book (commit --engine, salt 0) is proven with --unsalted: its root is the salt-0 root
+    unsalted = tmp_path / "unsalted.json"
+    code, _, err = run_cli(capsys, "prove", str(tmp_path / "book.json"), "--unsalted", "--epoch", str(CHECKPOINT),
+                           "--depth", str(SHAPE.depth), "--batch-log2", str(SHAPE.k), "--markets", str(SHAPE.m),
+                           "--chain-id", str(CHAIN_ID), "--registry", hex(REGISTRY), "--engine", hex(ENGINE),
+                           "--out", str(unsalted), "--backend", "groth16py")
+    assert code == 0, err
+    salt0 = commit_accounts(accounts, views, None, CHECKPOINT, SHAPE.depth).root
+    assert EpochProof.load(unsalted).statement.root == salt0 != world["statement"].root
+    code, stdout, _ = run_cli(capsys, "verify", str(unsalted), "--vk", str(world["keys"].vk_path))
+    assert code == 0 and "valid" in stdout
+    code, _, err = run_cli(capsys, "prove", str(tmp_path / "book.json"), "--unsalted", "--secret-file", str(tmp_path / "secret.hex"),
+                           "--epoch", "1", "--depth", "2", "--chain-id", "1", "--registry", "0x1", "--engine", "0x2",
+                           "--out", str(tmp_path / "no.json"))
+    assert code != 0 and "not both" in err and not (tmp_path / "no.json").exists()
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -32,13 +32,14 @@ def _secret(secret_file: Path | None) -> bytes:
 @click.option("--engine", required=True, help="MarginEngine address whose checkpoint the book is.")
 @click.option("--market-count", type=int, default=None, help="Markets of the engine at the checkpoint [default: the markets of the positions file].")
 @click.option("--secret-file", type=click.Path(path_type=Path), default=None, help="Operator secret (64 hex digits) [or $PYMARGIN_COMMIT_SECRET].")
+@click.option("--unsalted", is_flag=True, help="Salt 0, no secret: a book read from an engine (commit --engine writes book.json; spec §6.2).")
 @click.option("--backend", type=click.Choice(["groth16py", "snarkjs"]), default=None, help="Prover [default: groth16py if installed].")
 @click.option("--ptau", type=click.Path(path_type=Path), default=None, help="Ceremony Powers of Tau file (production setup); default: a cached DEVELOPMENT setup.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Batches proven in parallel processes.")
 @click.option("--ray", "ray_address", default=None, help="Prove on a Ray cluster at this address ('local' starts one here).")
 @click.pass_obj
-def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry, engine, market_count, secret_file, backend, ptau,
-              workers, ray_address) -> None:
+def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry, engine, market_count, secret_file, unsalted,
+              backend, ptau, workers, ray_address) -> None:
     """Prove an epoch's solvency statement for a positions file, in chained batches.
 
     Commits the book (docs/spec.md §6) and proves SolvencyBatch for each batch of 2^k accounts
@@ -51,6 +52,8 @@ def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry
     Example:
       pymargin prove book.json --epoch 1 --depth 10 --chain-id 31337 \\
           --registry 0x... --engine 0x... --secret-file secret.hex --out epoch-1.json --workers 2
+      pymargin prove epoch-1/book.json --unsalted --epoch 1 --depth 3 --batch-log2 2 --chain-id 31337 \
+          --registry 0x... --engine 0x... --out epoch-1.json
     """
     from pymargin.book import load_book
     from pymargin.commit.commitment import commit_accounts
@@ -60,7 +63,9 @@ def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry
     from pymargin.zk.statement import Shape, statement_json
 
     out = check_out_file(out, force=force)
-    secret = _secret(secret_file)
+    if unsalted and secret_file is not None:
+        raise UserError("give --unsalted (an engine book, salt 0) or --secret-file, not both")
+    secret = None if unsalted else _secret(secret_file)
     book = load_book(positions)
     with ctx.progress.status(f"committing {len(book.accounts):,} accounts"):
         commitment = commit_accounts(book.accounts, book.markets, secret, epoch, depth)
