@@ -23,7 +23,7 @@ USD = 10**6
 
 
 @pytest.fixture
-def venue(anvil_chain):
+def venue(anvil_chain, artifacts):
     """An engine with four accounts in three markets, checkpoint 1, then more trades and a price move."""
     owner, keeper, alice, bob, carol = (node_signer(anvil_chain, i) for i in range(5))
     dep = deploy_engine(anvil_chain, owner, default_markets(), keepers=(keeper.address,), operators=(owner.address,))

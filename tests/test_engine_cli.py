@@ -15,7 +15,7 @@ USD = 10**6
 
 
 @pytest.fixture
-def deployed(anvil_chain):
+def deployed(anvil_chain, artifacts):
     chain = anvil_chain
     owner, op, u1, u2 = (tx.node_signer(chain, i) for i in (0, 1, 3, 4))
     dep = deploy_engine(chain, owner, default_markets(), operators=(op.address,))

@@ -54,10 +54,10 @@ def test_unmet_call_is_liquidated_with_penalty_insurance_and_bad_debt():
     prices = np.array([100.0, 95.0, 94.0, 80.0, 80.0, 80.0, 80.0, 80.0])
     run = margin_call.simulate(DATES, prices, 10.0, 101.0, PARAMS, topup_budget=0.0, grace_days=1)
     assert run.calls == 1 and run.liquidated_on == "2024-01-04"
-    # equity at 80: 101 − 0.5 − 200 = −99.5; penalty ⌈10·80·2 %⌉ = 16, half of it to insurance, which
-    # then covers 8 of the 115.5 shortfall: bad debt 107.5
-    assert run.penalty_wad == 16 * WAD and run.insurance_covered_wad == 8 * WAD
-    assert run.bad_debt_wad == 1075 * WAD // 10 and run.rows[-1]["equity_wad"] == 0
+    # equity at 80: 101 − 0.5 − 200 = −99.5; the penalty ⌈10·80·2 %⌉ = 16 is capped at the equity left
+    # (none: spec §5.5), so the empty insurance fund covers nothing and the bad debt is the 99.5 shortfall
+    assert run.penalty_wad == 0 and run.insurance_covered_wad == 0
+    assert run.bad_debt_wad == 995 * WAD // 10 and run.rows[-1]["equity_wad"] == 0
 
 
 def test_funding_is_paid_by_longs():

@@ -22,8 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from eth_account import Account
+from eth_utils import keccak
 
-from pymargin.engine import DevOracle, Engine, EngineState, MarketState, RiskParams
+from pymargin.engine import DevOracle, Engine, EngineState, MarketState, OrderSigner, RiskParams
 from pymargin.errors import Revert, UserError
 from pymargin.fixedpoint import WAD, Rounding, div_rounded
 from pymargin.model import MarketParams
@@ -32,7 +34,11 @@ from pymargin.risk.wad import fraction_to_wad
 DECIMALS = 6
 DAY_S = 86400
 MARKET = 0
-OWNER, KEEPER, OPERATOR, TRADER, MAKER, LIQUIDATOR, ORACLE, TOKEN = (f"0x{i:040x}" for i in range(1, 9))  # digits only: already checksummed
+OWNER, KEEPER, OPERATOR, LIQUIDATOR, ORACLE, TOKEN = (f"0x{i:040x}" for i in range(1, 7))  # digits only: already checksummed
+# The two sides of the opening fill sign real orders (spec §5.3) with keys that exist only in this
+# simulation: keccak of a fixed label, so runs are deterministic.
+TRADER_KEY, MAKER_KEY = (keccak(text=f"pymargin margin-call {who}") for who in ("trader", "maker"))
+TRADER, MAKER = (Account.from_key(k).address for k in (TRADER_KEY, MAKER_KEY))
 
 
 def to_wad(x: float) -> int:
@@ -146,7 +152,8 @@ def simulate(
     _engine_call("the trader's deposit", e.deposit, TRADER, 0, deposit_tokens)
     for actor in (MAKER, LIQUIDATOR):
         e.deposit(actor, 0, 20 * notional_tokens)
-    _engine_call("the opening trade", e.trade, OPERATOR, MARKET, TRADER, 0, MAKER, 0, size_wad, p0)
+    signer = OrderSigner(e.state.chain_id, e.state.address, {TRADER: TRADER_KEY, MAKER: MAKER_KEY})
+    _engine_call("the opening trade", e.trade, OPERATOR, *signer.fill(MARKET, TRADER, 0, MAKER, 0, size_wad, p0))
     budget = to_wad(topup_budget)
     run = MarginCallRun()
     _, prev_eq, _, _ = book.views()
