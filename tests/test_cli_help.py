@@ -27,7 +27,8 @@ def test_the_cli_has_the_commands_the_toolkit_promises():
 
 @pytest.mark.parametrize("path, command", ALL, ids=[" ".join(p) for p, _ in ALL])
 def test_help_has_a_description_and_an_example(path, command):
-    ctx = click.Context(command, info_name=" ".join(("pymargin",) + path))
+    # the root group's settings (-h as well as --help): click caches a command's help option on first use
+    ctx = click.Context(command, info_name=" ".join(("pymargin",) + path), **cli.context_settings)
     text = command.get_help(ctx)
     assert len((command.help or "").strip()) > 40, "a description of what the command does"
     if not isinstance(command, click.Group):
