@@ -1,16 +1,20 @@
-"""Python Poseidon (light-poseidon) against the references: circomlibjs on >= 1,000 random inputs per
-arity in one node process, and circomlibjs's generated EVM hashers on the fast EVM."""
+"""Python Poseidon (light-poseidon, and the batched optimised-rounds hasher poseidon_opt) against the
+references: circomlibjs on >= 1,000 random inputs per arity in one node process, and circomlibjs's
+generated EVM hashers on the fast EVM."""
 
 from __future__ import annotations
 
 import json
 import random
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from pymargin import tools
 from pymargin.commit.poseidon import P, NotAFieldElement, poseidon
+from pymargin.commit.poseidon_opt import MAX_OPT_ARITY, TILE, poseidon_many
 from pymargin.chain.commitments import HASHER_ARITIES, hasher_artifact, hasher_name
 
 ARITIES = (1, 2, *HASHER_ARITIES)  # the commitment arities, plus two the circuits may use
@@ -57,6 +61,46 @@ def test_poseidon_equals_circomlibjs_on_random_inputs():
     mismatches = [(xs, want) for xs, want in zip(cases, expected) if poseidon(xs) != want]
     assert not mismatches, f"{len(mismatches)} of {len(cases)} differ, first {mismatches[0]}"
     assert len({len(xs) for xs in cases}) == len(ARITIES)
+
+
+def _many(arity: int, rows: list[list[int]]) -> list[int]:
+    out = poseidon_many(arity, b"".join(x.to_bytes(32, "big") for xs in rows for x in xs))
+    return [int.from_bytes(out[32 * k: 32 * k + 32], "big") for k in range(len(rows))]
+
+
+def test_batched_poseidon_equals_circomlibjs_on_random_inputs():
+    arities = range(1, MAX_OPT_ARITY + 1)
+    cases = _cases(20261201, arities, CASES_PER_ARITY)  # 1,000 per arity: 3 full tiles and a partial one
+    expected = _circomlibjs(cases)
+    for n in arities:
+        rows = [xs for xs in cases if len(xs) == n]
+        want = [h for xs, h in zip(cases, expected) if len(xs) == n]
+        got = _many(n, rows)
+        bad = [k for k in range(len(rows)) if got[k] != want[k]]
+        assert not bad, f"Poseidon_{n}: {len(bad)} of {len(rows)} differ, first {rows[bad[0]]}"
+    assert CASES_PER_ARITY % TILE
+
+
+def test_batched_poseidon_known_vector_and_edge_sizes():
+    assert _many(2, [[1, 2]]) == [7853200120776062878684798364095072458815029376092732009249414926327459813530]
+    assert poseidon_many(6, b"") == b""
+    rows = [[k, P - 1 - k, 3, 0, 2**200 + k, k * k] for k in range(TILE + 1)]  # one full tile and one of 1
+    assert _many(6, rows) == [poseidon(xs) for xs in rows]
+
+
+@pytest.mark.parametrize("bad", [P, P + 1, 2**256 - 1])
+def test_batched_poseidon_rejects_the_first_input_outside_the_field(bad):
+    rows = [[1, 2, 3, 4], [5, bad, 7, P + 9], [P - 1, 0, 0, 0]]
+    with pytest.raises(NotAFieldElement) as info:
+        _many(4, rows)
+    assert info.value.args_ == (bad,)
+    with pytest.raises(ValueError, match="128 bytes per hash"):
+        poseidon_many(4, b"\0" * 100)
+
+
+def test_batched_poseidon_kernels_module_is_generated():
+    script = Path(__file__).resolve().parent.parent / "scripts" / "gen_poseidon_kernels.py"
+    subprocess.run([sys.executable, str(script), "--check"], check=True, timeout=60)
 
 
 def test_poseidon_known_vector():

@@ -39,11 +39,3 @@ def poseidon(inputs: Sequence[int]) -> int:
             raise NotAFieldElement(x)
     return int(_hasher(len(inputs)).hash_bytes_be([x.to_bytes(32, "big") for x in inputs]), 16)
 
-
-def poseidon_be(inputs: list[bytes]) -> int:
-    """Poseidon_n of inputs given as 32-byte big-endian field elements (the tree builder's fast path)."""
-    try:
-        return int(_hasher(len(inputs)).hash_bytes_be(inputs), 16)
-    except ValueError:  # light-poseidon: "Input is larger than the modulus of the prime field."
-        bad = next(x for x in (int.from_bytes(b, "big") for b in inputs) if x >= P)
-        raise NotAFieldElement(bad) from None
