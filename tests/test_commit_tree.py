@@ -12,7 +12,17 @@ from commit_books import random_book
 from pymargin.commit import leaf as leafmod
 from pymargin.commit.commitment import commit_accounts
 from pymargin.commit.inclusion import InclusionError, parse_proof, proof_document, verify_proof
-from pymargin.commit.leaf import EMPTY_SLOT, PADDING_LEAF, Leaf, Slot, account_id_hash, leaf_margins, leaf_of, leaf_sums
+from pymargin.commit.leaf import (
+    EMPTY_SLOT,
+    PADDING_LEAF,
+    Leaf,
+    Slot,
+    account_id_hash,
+    leaf_hashes,
+    leaf_margins,
+    leaf_of,
+    leaf_sums,
+)
 from pymargin.commit.poseidon import P, NotAFieldElement, poseidon
 from pymargin.commit.tree import (
     DepthOutOfRange,
@@ -106,6 +116,32 @@ def test_leaf_bounds_raise_the_contract_errors(leaf, error, args):
 def test_values_just_inside_the_bounds_hash():
     slot = Slot(2**64 - 1, -(2**94 - 1), 2**130 - 1, -(2**100 - 1))
     Leaf(2**248 - 1, 2**248 - 1, 2**128 - 1, (slot,) * 4).hash()
+
+
+def _random_leaf(rng: random.Random) -> Leaf:
+    """A leaf with 0-4 occupied slots (any of the four positions), every value anywhere in its bounds."""
+    def slot():
+        if rng.random() < 0.35:
+            return EMPTY_SLOT
+        return Slot(rng.randrange(2**64), rng.randrange(-(2**94) + 1, 2**94), rng.randrange(-(2**130) + 1, 2**130),
+                    rng.randrange(-(2**100) + 1, 2**100))
+    return Leaf(rng.randrange(2**248), rng.randrange(2**248), rng.randrange(-(2**128) + 1, 2**128),
+                (slot(), slot(), slot(), slot()))
+
+
+def test_batched_leaf_hashes_equal_leaf_hash():
+    rng = random.Random(20261201)
+    leaves = [_random_leaf(rng) for _ in range(600)] + [PADDING_LEAF]
+    assert leaf_hashes(leaves) == [leaf.hash() for leaf in leaves]
+    assert leaf_hashes([]) == []
+
+
+def test_batched_leaf_hashes_raise_the_first_bad_leafs_error():
+    good = Leaf(1, 2, 3, (EMPTY_SLOT,) * 4)
+    leaves = [good, Leaf(1, 0, 0, (Slot(1, 2**94),) + (EMPTY_SLOT,) * 3), Leaf(2**248, 0, 0, (EMPTY_SLOT,) * 4)]
+    with pytest.raises(leafmod.SizeOutOfBounds) as info:
+        leaf_hashes(leaves)
+    assert info.value.args_ == (2**94,)
 
 
 def test_leaf_sums_commit_negative_equity_as_zero_liability():

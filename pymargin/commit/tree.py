@@ -139,7 +139,10 @@ def _next_level(level: bytes, zero: bytes) -> bytes:
     for k in range(7):
         total[:, :, k + 1] += total[:, :, k] >> np.uint64(32)
         total[:, :, k] &= np.uint64(0xFFFFFFFF)
-    return np.concatenate([digests, total[:, :, ::-1].astype(">u4")], axis=1).tobytes()
+    out = np.empty((count, 3, 8), dtype=">u4")  # big-endian records: hash, liability sum, mm sum
+    out[:, 0:1] = digests
+    out[:, 1:] = total[:, :, ::-1]
+    return out.tobytes()
 
 
 def _subtree_levels(leaves: bytes, height: int, first_level: int = 0) -> list[bytes]:
