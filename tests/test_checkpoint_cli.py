@@ -58,7 +58,7 @@ def test_commit_at_a_checkpoint_reads_the_book_at_its_block_and_views(capsys, tm
     dep, block = venue
     url, address = anvil_chain.url, dep.engine.address
     code, out, err = run(capsys, "--json", "commit", "--rpc", url, "--engine", address, "--checkpoint", "1",
-                         "--out", str(tmp_path / "c1"))
+                         "--out", str(tmp_path / "c1"), "--json-proofs")
     assert code == 0, err
     result = json.loads(out)
     assert result["epoch"] == 1 and result["accounts"] == 4

@@ -25,7 +25,7 @@ def book_files(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("command", ["commit", "check-inclusion", "deploy-commitments"])
+@pytest.mark.parametrize("command", ["commit", "check-inclusion", "export-proof", "deploy-commitments"])
 def test_help_has_an_example(capsys, command):
     code, out, _ = run(capsys, command, "--help")
     assert code == 0 and "Example:" in out
@@ -33,17 +33,66 @@ def test_help_has_an_example(capsys, command):
 
 def test_commit_then_check_every_proof(capsys, book_files):
     out_dir = book_files / "c1"
-    code, out, err = run(capsys, "--json", "commit", str(book_files / "book.json"), "--epoch", "4", "--out", str(out_dir))
+    code, out, err = run(capsys, "--json", "commit", str(book_files / "book.json"), "--epoch", "4", "--out", str(out_dir),
+                         "--json-proofs")
     assert code == 0, err
     data = json.loads(out)
     root = json.loads((out_dir / "root.json").read_text())
     assert root["root"] == data["root"] and root["epoch"] == "4" and data["accounts"] == 9
+    assert data["proof_db"] == str(out_dir / "proofs.sqlite") and int(data["proof_db_bytes"]) > 0
     proofs = sorted((out_dir / "proofs").iterdir())
     assert len(proofs) == 9
     for proof in proofs:
         code, out, err = run(capsys, "--json", "check-inclusion", str(proof))
         assert code == 0, err
         assert json.loads(out)["ok"] is True and json.loads(out)["root"] == data["root"]
+        # the database serves the same proof, byte for byte, and check-inclusion --db accepts it
+        doc = json.loads(proof.read_text())
+        account = f"{doc['account']['owner']}:{doc['account']['sub']}"
+        code, out, err = run(capsys, "export-proof", "--db", str(out_dir / "proofs.sqlite"), "--account", account)
+        assert code == 0 and out == proof.read_text(), err
+        code, out, err = run(capsys, "--json", "check-inclusion", "--db", str(out_dir / "proofs.sqlite"), "--account", account)
+        assert code == 0 and json.loads(out)["ok"] is True and json.loads(out)["index"] == int(doc["index"]), err
+
+
+def test_commit_writes_one_database_and_json_only_on_request(capsys, book_files):
+    out_dir = book_files / "c"
+    code, out, err = run(capsys, "--json", "commit", str(book_files / "book.json"), "--epoch", "2", "--out", str(out_dir))
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["proofs.sqlite", "root.json"]
+    assert json.loads(out)["proofs"] == 0
+    db = str(out_dir / "proofs.sqlite")
+    doc = json.loads(run(capsys, "export-proof", "--db", db, "--account", _first_account(book_files))[1])
+    owner = doc["account"]["owner"]  # random_book gives every owner one account: the owner alone names it
+    code, out, err = run(capsys, "export-proof", "--db", db, "--account", owner, "--out", str(book_files / "p.json"))
+    assert code == 0 and json.loads((book_files / "p.json").read_text()) == doc, err
+    code, _, err = run(capsys, "export-proof", "--db", db, "--account", owner, "--out", str(book_files / "p.json"))
+    assert code == 2 and "exists" in err
+    assert run(capsys, "check-inclusion", str(book_files / "p.json"))[0] == 0
+    code, out, err = run(capsys, "commit", str(book_files / "book.json"), "--epoch", "2", "--out", str(book_files / "c3"),
+                         "--account", f"{owner}:{doc['account']['sub']}")
+    assert code == 0 and [p.name for p in (book_files / "c3" / "proofs").iterdir()] == [f"{owner}-{doc['account']['sub']}.json"]
+
+
+def _first_account(book_files) -> str:
+    from pymargin.book import load_book
+
+    account = load_book(book_files / "book.json").accounts[0]
+    return f"{account.owner}:{account.sub}"
+
+
+def test_an_edited_database_fails_the_check(capsys, book_files):
+    import sqlite3
+
+    out_dir = book_files / "c"
+    assert run(capsys, "commit", str(book_files / "book.json"), "--epoch", "2", "--out", str(out_dir))[0] == 0
+    db = out_dir / "proofs.sqlite"
+    account = _first_account(book_files)
+    with sqlite3.connect(db) as con:  # raise the account's collateral: the leaf no longer hashes to the committed one
+        (collateral,) = con.execute("SELECT collateral FROM accounts WHERE account_id = ?", (account,)).fetchone()
+        con.execute("UPDATE accounts SET collateral = ? WHERE account_id = ?", (str(int(collateral) + 1), account))
+    code, out, err = run(capsys, "--json", "check-inclusion", "--db", str(db), "--account", account)
+    assert code == 1 and "leaf_hash" in json.loads(out)["reason"]
 
 
 def test_csv_and_json_commit_to_the_same_root(capsys, book_files):
@@ -61,7 +110,7 @@ def test_csv_and_json_commit_to_the_same_root(capsys, book_files):
 
 def test_tampered_proof_fails_with_the_reason(capsys, book_files):
     out_dir = book_files / "c"
-    assert run(capsys, "commit", str(book_files / "book.json"), "--epoch", "4", "--out", str(out_dir))[0] == 0
+    assert run(capsys, "commit", str(book_files / "book.json"), "--epoch", "4", "--out", str(out_dir), "--json-proofs")[0] == 0
     proof = next((out_dir / "proofs").iterdir())
     doc = json.loads(proof.read_text())
     doc["siblings"][0]["equity"] = str(int(doc["siblings"][0]["equity"]) + 1)
@@ -81,6 +130,11 @@ def test_tampered_proof_fails_with_the_reason(capsys, book_files):
     (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}/o", "--registry", "0x1"], "--registry needs --rpc"),
     (["check-inclusion", "{dir}/nope.json"], "proof file {dir}/nope.json not found"),
     (["check-inclusion", "{dir}/book.json"], "not a pymargin-inclusion-v2 document"),
+    (["check-inclusion"], "needs a PROOF.json or --db FILE --account OWNER:SUB"),
+    (["check-inclusion", "--db", "{dir}/book.json", "--account", "a:0"], "is not a pymargin proofs database"),
+    (["check-inclusion", "--db", "{dir}/none.sqlite", "--account", "a:0"], "proofs database {dir}/none.sqlite not found"),
+    (["check-inclusion", "--db", "{dir}/none.sqlite"], "--db and --account go together"),
+    (["export-proof", "--db", "{dir}/book.csv", "--account", "a:0"], "is not a pymargin proofs database"),
 ])
 def test_bad_input_is_one_line(capsys, book_files, argv, message):
     code, out, err = run(capsys, *[a.format(dir=book_files) for a in argv])
@@ -107,18 +161,22 @@ def test_post_root_and_check_inclusion_on_anvil(capsys, book_files, anvil_chain,
     registry = json.loads(out)["registry"]
     out_dir = book_files / "c"
     code, out, err = run(capsys, "--json", "commit", str(book_files / "book.json"), "--epoch", "6", "--out", str(out_dir),
-                         "--rpc", rpc, "--registry", registry)
+                         "--rpc", rpc, "--registry", registry, "--json-proofs")
     assert code == 0, err
     assert json.loads(out)["posted"]["registry"] == registry
     proof = sorted((out_dir / "proofs").iterdir())[3]
     code, out, err = run(capsys, "--json", "check-inclusion", str(proof), "--rpc", rpc, "--registry", registry)
     assert code == 0, err
     assert json.loads(out)["checks"] == {"offline": "ok", "on-chain": "ok"}
+    doc = json.loads(proof.read_text())
+    code, out, err = run(capsys, "--json", "check-inclusion", "--db", str(out_dir / "proofs.sqlite"), "--account",
+                         f"{doc['account']['owner']}:{doc['account']['sub']}", "--rpc", rpc, "--registry", registry)
+    assert code == 0 and json.loads(out)["checks"] == {"offline": "ok", "on-chain": "ok"}, err
     # a proof of another epoch's tree: valid offline, but not the root posted for epoch 6
     other = book_files / "c2"
     accounts, markets = random_book(9, 4)
     save_book(Book(markets, {m: "M" for m in markets}, accounts), book_files / "other.json")
-    assert run(capsys, "commit", str(book_files / "other.json"), "--epoch", "6", "--out", str(other))[0] == 0
+    assert run(capsys, "commit", str(book_files / "other.json"), "--epoch", "6", "--out", str(other), "--json-proofs")[0] == 0
     proof = next((other / "proofs").iterdir())
     code, out, err = run(capsys, "--json", "check-inclusion", str(proof), "--rpc", rpc, "--registry", registry)
     assert code == 1 and "the root posted for epoch 6" in json.loads(out)["reason"]
@@ -143,7 +201,7 @@ def test_commit_a_deployed_engine_matches_its_views(capsys, tmp_path, anvil_chai
     dep.engine.transact("trade", *orders.fill(1, bob.address, 0, alice.address, 0, WAD // 10, 30000 * WAD), sender=operator, gas=TX_GAS)
     out_dir = tmp_path / "c"
     code, out, err = run(capsys, "--json", "commit", "--rpc", anvil_chain.url, "--engine", dep.engine.address,
-                         "--epoch", "1", "--out", str(out_dir))
+                         "--epoch", "1", "--out", str(out_dir), "--json-proofs")
     assert code == 0, err
     proofs = sorted((out_dir / "proofs").iterdir())
     assert len(proofs) == 2

@@ -53,11 +53,12 @@ def _registry(chain, address: str):
 @click.command("commit")
 @click.argument("positions", type=click.Path(path_type=Path), required=False)
 @click.option("--epoch", type=int, default=None, help="Epoch number of this commitment [default with --checkpoint/--block: the checkpoint id].")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="New folder for root.json and proofs/.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="New folder for root.json and proofs.sqlite.")
 @click.option("--depth", type=int, default=None, help="Tree depth (2^depth leaves) [default: smallest that fits].")
 @click.option("--workers", type=int, default=None, help="Hashing processes [default: the CPUs available].")
 @click.option("--secret-file", type=click.Path(path_type=Path), default=None, help=f"Operator secret (64 hex digits) [or ${SECRET_ENV}].")
-@click.option("--account", "only", multiple=True, help="Write the proof of this account (owner:sub) only; repeatable.")
+@click.option("--json-proofs", is_flag=True, help="Also write every account's proof as OUT/proofs/<owner>-<sub>.json.")
+@click.option("--account", "only", multiple=True, help="Also write this account's (owner:sub) proof as JSON in OUT/proofs/; repeatable.")
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="RPC URL: post the root to --registry (and read --engine).")
 @click.option("--registry", default=None, help="CommitmentRegistry address to post the root to (needs --rpc).")
 @click.option("--engine", default=None, help="Commit a deployed MarginEngine's state instead of a positions file (needs --rpc).")
@@ -65,26 +66,29 @@ def _registry(chain, address: str):
 @click.option("--block", "block", type=int, default=None, help="With --engine: the book at the checkpoint taken in this block.")
 @click.option("--keystore", type=click.Path(path_type=Path), default=None, help="Keystore of the poster; password in PYMARGIN_KEYSTORE_PASSWORD.")
 @click.pass_obj
-def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only, rpc, registry, engine, checkpoint_id,
-               block, keystore) -> None:
-    """Commit to a book: Poseidon leaves in a Merkle sum tree; write the root and one proof per account.
+def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, json_proofs, only, rpc, registry, engine,
+               checkpoint_id, block, keystore) -> None:
+    """Commit to a book: Poseidon leaves in a Merkle sum tree; write the root and every account's proof.
 
     Reads a positions file (JSON or CSV, see docs/positions.md) or, with --rpc and --engine, a deployed
     margin engine: its current state, or with --checkpoint ID (or --block N) its state at the end of
     that checkpoint's block, valued at the checkpoint's market views. Writes OUT/root.json and
-    OUT/proofs/<owner>-<sub>.json, all or nothing; an engine book also OUT/book.json (its positions
-    file, for audit-epoch). Each proof holds that account's salt only; an engine's public book is
-    committed with salt 0 (no secret). With --rpc and --registry, posts (epoch, root) on-chain.
+    OUT/proofs.sqlite (every account's inclusion proof in one indexed file: check-inclusion --db,
+    export-proof), all or nothing; JSON proofs OUT/proofs/<owner>-<sub>.json only with --json-proofs
+    (all) or --account (those); an engine book also OUT/book.json (its positions file, for
+    audit-epoch). Each proof holds that account's salt only; an engine's public book is committed with
+    salt 0 (no secret). With --rpc and --registry, posts (epoch, root) on-chain.
 
     \b
     Example:
       python -c 'import secrets; print(secrets.token_hex(32))' > secret.hex
       pymargin commit book.json --epoch 1 --out commit-1 --secret-file secret.hex
-      pymargin check-inclusion commit-1/proofs/0xAbc...-0.json
+      pymargin check-inclusion --db commit-1/proofs.sqlite --account 0xAbc...:0
+      pymargin export-proof --db commit-1/proofs.sqlite --account 0xAbc...:0 --out proof.json
       pymargin commit --rpc http://127.0.0.1:8545 --engine 0x... --checkpoint 3 --out epoch-3
     """
     from pymargin.commit.commitment import commit_accounts
-    from pymargin.commit.inclusion import write_commitment
+    from pymargin.commit.inclusion import PROOF_DB, write_commitment
     from pymargin.fsutil import check_out_dir
     from pymargin.commit.tree import cpu_workers
 
@@ -122,11 +126,15 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
     with ctx.progress.status(f"building the Merkle sum tree over {len(accounts):,} accounts"):
         commitment = commit_accounts(accounts, markets, secret, epoch, depth, workers or cpu_workers())
     built = time.perf_counter() - started
+    started = time.perf_counter()
     with ctx.progress.status("writing the root and the inclusion proofs"):
-        proofs = write_commitment(commitment, secret, out_dir, list(only) or None, extra)
+        proofs = write_commitment(commitment, secret, out_dir, ["*"] if json_proofs else list(only) or None, extra)
+    written = time.perf_counter() - started
     root = commitment.root
+    db = out_dir / PROOF_DB
     data = {"epoch": epoch, "accounts": len(commitment.accounts), "depth": commitment.tree.depth,
-            "root": root.to_json(), "out": str(out_dir), "proofs": len(proofs), "build_seconds": round(built, 2)}
+            "root": root.to_json(), "out": str(out_dir), "proofs": len(proofs), "build_seconds": round(built, 2),
+            "proof_db": str(db), "proof_db_bytes": str(db.stat().st_size), "write_s": f"{written:.2f}"}
     if registry:
         from pymargin.chain import devnet
         from pymargin.cli.chain_cmds import _signer
@@ -139,7 +147,8 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
     emit(ctx, data, (["field", "value"], [("epoch", epoch), ("accounts", len(commitment.accounts)),
                                             ("depth", commitment.tree.depth), ("root hash", root.hash),
                                             ("total liabilities L (WAD)", root.equity), ("total mm (WAD)", root.mm),
-                                            ("proofs", f"{len(proofs)} in {out_dir / 'proofs'}"),
+                                            ("proof database", str(db)),
+                                            ("JSON proofs", f"{len(proofs)} in {out_dir / 'proofs'}" if proofs else "none"),
                                             ("posted", data.get("posted", {}).get("tx", "no"))]),
          title=f"committed in {built:.1f} s")
 
@@ -173,13 +182,17 @@ def _book_text(accounts, markets) -> str:
 
 
 @click.command("check-inclusion")
-@click.argument("proof_path", metavar="PROOF.json", type=click.Path(path_type=Path))
+@click.argument("proof_path", metavar="[PROOF.json]", type=click.Path(path_type=Path), required=False)
+@click.option("--db", "db_path", type=click.Path(path_type=Path), default=None, help="Proofs database (OUT/proofs.sqlite of commit) instead of PROOF.json.")
+@click.option("--account", default=None, help="With --db: the account (owner:sub, or an owner with one account).")
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="Also check against the root posted on this chain.")
 @click.option("--registry", default=None, help="Registry address holding the posted roots (with --rpc).")
 @click.pass_obj
-def check_inclusion_cmd(ctx, proof_path: Path, rpc: str | None, registry: str | None) -> None:
+def check_inclusion_cmd(ctx, proof_path: Path | None, db_path: Path | None, account: str | None, rpc: str | None,
+                        registry: str | None) -> None:
     """Check that an account is in a committed root, exactly as recorded.
 
+    Reads a proof file, or with --db and --account that account's proof from a proofs database.
     Offline: the id hash, every bound, the leaf hash, equity, maintenance and initial margin and the
     leaf's liability max(equity, 0) recomputed from the positions at the epoch's market views, and the path to the root. With --rpc and --registry
     also: the root is the one posted for the epoch, and the registry's on-chain view agrees.
@@ -187,18 +200,22 @@ def check_inclusion_cmd(ctx, proof_path: Path, rpc: str | None, registry: str | 
 
     \b
     Example:
-      pymargin check-inclusion commit-1/proofs/0xAbc...-0.json
+      pymargin check-inclusion --db commit-1/proofs.sqlite --account 0xAbc...:0
       pymargin check-inclusion proof.json --rpc http://127.0.0.1:8545 --registry 0x...
     """
     import sys
 
-    from pymargin.commit.inclusion import InclusionError, load_proof, verify_proof
+    from pymargin.commit.inclusion import InclusionError, load_proof, parse_proof, proof_document_from_db, verify_proof
 
     if registry and not rpc:
         raise UserError("--registry needs --rpc URL")
     if rpc and not registry:
         raise UserError("--rpc needs --registry ADDRESS (the contract holding the posted roots)")
-    proof = load_proof(proof_path)
+    if (proof_path is None) == (db_path is None):
+        raise UserError("check-inclusion needs a PROOF.json or --db FILE --account OWNER:SUB (not both)")
+    if (db_path is None) != (account is None):
+        raise UserError("--db and --account go together")
+    proof = load_proof(proof_path) if proof_path is not None else parse_proof(proof_document_from_db(db_path, account))
     checks = []
     try:
         root = verify_proof(proof)
@@ -238,6 +255,37 @@ def _check_on_chain(proof, rpc: str, registry: str) -> None:
         raise InclusionError(f"the root posted for epoch {proof.epoch} is {posted.to_json()}, the proof's is {proof.root.to_json()}")
     if not ok:
         raise InclusionError(f"the registry's verifyInclusionAt returned false for epoch {proof.epoch}")
+
+
+@click.command("export-proof")
+@click.option("--db", "db_path", type=click.Path(path_type=Path), required=True, help="Proofs database (OUT/proofs.sqlite of commit).")
+@click.option("--account", required=True, help="The account: owner:sub, or an owner with one account.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None, help="Write the proof JSON to this new file [default: print it].")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+@click.pass_obj
+def export_proof_cmd(ctx, db_path: Path, account: str, out_path: Path | None, force: bool) -> None:
+    """Export one account's inclusion proof from a proofs database as JSON (for the user, verify.html, check-inclusion).
+
+    \b
+    Example:
+      pymargin export-proof --db commit-1/proofs.sqlite --account 0xAbc...:0 --out 0xAbc-0.json
+    """
+    import json
+
+    from pymargin.commit.inclusion import proof_document_from_db
+    from pymargin.fsutil import atomic_write_text
+
+    if out_path is not None and out_path.exists() and (out_path.is_dir() or not force):
+        raise UserError(f"{out_path} exists: choose a new --out file" + ("" if out_path.is_dir() else " (or --force)"))
+    text = json.dumps(proof_document_from_db(db_path, account), indent=1) + "\n"
+    if out_path is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        atomic_write_text(out_path, text)
+    except OSError as exc:
+        raise UserError(f"cannot write {out_path}: {exc.strerror or exc}") from None
+    emit(ctx, {"account": account, "proof": str(out_path)}, (["account", "proof"], [(account, str(out_path))]))
 
 
 @click.command("verify-page")
@@ -354,4 +402,4 @@ def _root_hash(text: str) -> int:
         raise UserError(f"--root {text!r} is not an integer (decimal or 0x-hex)") from None
 
 
-COMMANDS = [commit_cmd, check_inclusion_cmd, verify_page_cmd, deploy_commitments_cmd, audit_epoch_cmd]
+COMMANDS = [commit_cmd, check_inclusion_cmd, export_proof_cmd, verify_page_cmd, deploy_commitments_cmd, audit_epoch_cmd]

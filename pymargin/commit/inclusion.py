@@ -1,5 +1,5 @@
-"""Inclusion proofs: one JSON file per account (docs/spec.md §6.4), written by ``pymargin commit`` and
-checked by ``pymargin check-inclusion``.
+"""Inclusion proofs (docs/spec.md §6.4): every account's in one SQLite file (:mod:`pymargin.commit.proofdb`),
+one JSON document per account on request, written by ``pymargin commit`` and checked by ``pymargin check-inclusion``.
 
 :func:`verify_proof` recomputes everything a user can check offline — the id hash of ``owner:sub``,
 the bounds, the leaf hash, equity, maintenance and initial margin from the positions and the epoch's
@@ -19,6 +19,7 @@ from typing import Any
 
 from pymargin.commit.commitment import Commitment
 from pymargin.commit.leaf import Leaf, account_id_hash, leaf_margins, leaf_sums, slots_of
+from pymargin.commit.proofdb import FILENAME as PROOF_DB, ProofDbError, accounts_of_owner, read_account, write_proof_db
 from pymargin.commit.tree import Node, root_from_path
 from pymargin.errors import Revert, UserError
 from pymargin.fixedpoint import INT256_MAX, INT256_MIN, UINT256_MAX
@@ -68,18 +69,39 @@ def _markets_json(markets: dict[int, MarketView]) -> dict:
 def proof_document(commitment: Commitment, index: int, secret: bytes | None) -> dict:
     """The inclusion proof JSON of leaf ``index`` (the account's own salt, no one else's data but sibling nodes)."""
     account = commitment.accounts[index]
-    leaf = commitment.leaf(index, secret)
-    node = commitment.tree.node(0, index)
+    return _proof_json(root_document(commitment), index, account.owner, account.sub, commitment.leaf(index, secret),
+                       commitment.tree.node(0, index), commitment.tree.siblings(index), commitment.markets)
+
+
+def proof_document_from_db(path: Path, account: str) -> dict:
+    """The inclusion proof JSON of ``account`` (owner:sub, or an owner with one account) from a proofs database:
+    the same document :func:`proof_document` gives for it."""
+    if ":" not in account:
+        ids = accounts_of_owner(path, account)
+        if len(ids) != 1:
+            raise ProofDbError(f"owner {account} has {len(ids)} accounts in {path}"
+                               + (f" ({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''}): give OWNER:SUB" if ids else ""))
+        account = ids[0]
+    stored = read_account(path, account)
+    markets = {int(mid): MarketView(*(int(v[k]) for k in ("price_wad", "funding_index_wad", "imf_wad", "mmf_wad")))
+               for mid, v in stored.root_document["markets"].items()}
+    return _proof_json(stored.root_document, stored.index, stored.owner, stored.sub, stored.leaf, stored.node,
+                       stored.siblings, markets)
+
+
+def _proof_json(root_doc: dict, index: int, owner: str, sub: int, leaf: Leaf, node: Node, siblings: list[Node],
+                markets: dict[int, MarketView]) -> dict:
+    """The proof document of the account at leaf ``index`` of the commitment whose root document is ``root_doc``."""
     positions = leaf.positions()
-    equity, _, im = leaf_margins(leaf, commitment.markets, account.account_id)
+    equity, _, im = leaf_margins(leaf, markets, f"{owner}:{sub}")
     return {
         "format": FORMAT,
-        "epoch": str(commitment.epoch),
-        "depth": str(commitment.tree.depth),
+        "epoch": root_doc["epoch"],
+        "depth": root_doc["depth"],
         "index": str(index),
-        "root": commitment.root.to_json(),
+        "root": root_doc["root"],
         "account": {
-            "owner": account.owner, "sub": str(account.sub), "id_hash": str(leaf.id_hash), "salt": str(leaf.salt),
+            "owner": owner, "sub": str(sub), "id_hash": str(leaf.id_hash), "salt": str(leaf.salt),
             "collateral": str(leaf.collateral),
             "positions": [{"market_id": str(p.market_id), "size": str(p.size), "cost_basis": str(p.cost_basis),
                            "funding_index": str(p.funding_index)} for p in positions],
@@ -89,8 +111,8 @@ def proof_document(commitment: Commitment, index: int, secret: bytes | None) -> 
         "im": str(im),
         "liability": str(node.equity),
         "leaf_hash": str(node.hash),
-        "markets": _markets_json({p.market_id: commitment.markets[p.market_id] for p in positions}),
-        "siblings": [s.to_json() for s in commitment.tree.siblings(index)],
+        "markets": _markets_json({p.market_id: markets[p.market_id] for p in positions}),
+        "siblings": [s.to_json() for s in siblings],
     }
 
 
@@ -112,22 +134,31 @@ def check_new_folder(out_dir: Path) -> None:
         raise UserError(f"{out_dir} exists and is not an empty folder: choose a new --out folder")
 
 
-def write_commitment(commitment: Commitment, secret: bytes | None, out_dir: Path, accounts: list[str] | None = None,
+def write_commitment(commitment: Commitment, secret: bytes | None, out_dir: Path, json_proofs: list[str] | None = None,
                      extra: dict[str, str] | None = None) -> list[Path]:
-    """Write ``out_dir/root.json``, ``out_dir/proofs/<owner>-<sub>.json`` (every account, or only the ids in
-    ``accounts``) and the ``extra`` files (name → text). All or nothing: the files are written into a
-    temporary folder renamed to ``out_dir``, which must not exist or be empty. Returns the proof paths."""
+    """Write ``out_dir/root.json``, ``out_dir/proofs.sqlite`` (every account's proof, :mod:`pymargin.commit.proofdb`),
+    ``out_dir/proofs/<owner>-<sub>.json`` for the ids in ``json_proofs`` (none if None; all if it holds ``"*"``)
+    and the ``extra`` files (name → text). All or nothing: the files are written into a temporary folder renamed
+    to ``out_dir``, which must not exist or be empty. Returns the JSON proof paths."""
     out_dir = Path(out_dir)
     check_new_folder(out_dir)
-    indices = range(len(commitment.accounts)) if accounts is None else [commitment.index_of(a) for a in accounts]
+    if json_proofs is None:
+        indices = []
+    elif "*" in json_proofs:
+        indices = range(len(commitment.accounts))
+    else:
+        indices = [commitment.index_of(a) for a in json_proofs]
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
-        (tmp / "proofs").mkdir()
-        atomic_write_text(tmp / "root.json", json.dumps(root_document(commitment), indent=1) + "\n")
+        root_doc = root_document(commitment)
+        atomic_write_text(tmp / "root.json", json.dumps(root_doc, indent=1) + "\n")
+        write_proof_db(commitment, secret, tmp / PROOF_DB, root_doc)
         for name, text in (extra or {}).items():
             atomic_write_text(tmp / name, text)
         names = []
+        if indices:
+            (tmp / "proofs").mkdir()
         for i in indices:
             account = commitment.accounts[i]
             name = proof_filename(account.owner, account.sub)

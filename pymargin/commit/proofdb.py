@@ -1,0 +1,141 @@
+"""Every account's inclusion proof in one indexed SQLite file (docs/spec.md §6.4), written by ``pymargin commit``.
+
+Instead of one JSON file per account, ``proofs.sqlite`` holds each tree level once and one row per account
+with what its proof adds to the tree: the account's leaf data (owner, sub, salt, collateral, positions) and
+its leaf index. :func:`proof_from_db` rebuilds the account's proof document, exactly the JSON that
+:func:`pymargin.commit.inclusion.proof_document` gives (the same function builds both), so
+``check-inclusion --db`` and ``export-proof`` serve one user at a time without reading the rest.
+
+Tables: ``meta(key, value)`` (``format``, ``root``: the root document), ``levels(level, records)`` (level k's
+96-byte node records, as the tree stores them), ``accounts(account_id, owner, sub, leaf_index, salt,
+collateral, positions)`` indexed by account id and by owner. Integers are decimal text (they exceed SQLite's
+64-bit integers). The file is written in one transaction into the commitment's staging folder, which is
+renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from pymargin.commit.commitment import Commitment
+from pymargin.commit.leaf import EMPTY_SLOT, PUBLIC_SALT, Leaf, account_id_hash, account_salt, slots_of
+from pymargin.commit.tree import RECORD, Node, zero_nodes
+from pymargin.errors import UserError
+from pymargin.model import Position
+
+FORMAT = "pymargin-proofs-v1"
+FILENAME = "proofs.sqlite"
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE levels (level INTEGER PRIMARY KEY, records BLOB NOT NULL);
+CREATE TABLE accounts (account_id TEXT PRIMARY KEY, owner TEXT NOT NULL, sub TEXT NOT NULL,
+                       leaf_index INTEGER NOT NULL UNIQUE, salt TEXT NOT NULL, collateral TEXT NOT NULL,
+                       positions TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX accounts_by_owner ON accounts (owner);
+"""
+
+
+class ProofDbError(UserError):
+    """A proofs database cannot be read, is not one, or lacks the account asked for."""
+
+
+def _account_rows(commitment: Commitment, secret: bytes | None) -> list[tuple]:
+    """One ``accounts`` row per committed account, in leaf order."""
+    rows = []
+    for index, account in enumerate(commitment.accounts):
+        account_id = account.account_id
+        salt = PUBLIC_SALT if secret is None else account_salt(secret, account_id)
+        positions = [[str(s.market_id), str(s.size), str(s.cost_basis), str(s.funding_index)]
+                     for s in slots_of(list(account.positions.values()), account_id) if s != EMPTY_SLOT]
+        rows.append((account_id, account.owner, str(account.sub), index, str(salt), str(account.collateral),
+                     json.dumps(positions, separators=(",", ":"))))
+    return rows
+
+
+def write_proof_db(commitment: Commitment, secret: bytes | None, path: Path, root_document: dict) -> None:
+    """Write every account of ``commitment`` into a new SQLite file ``path`` in one transaction (``path`` must
+    not exist: the caller stages it in a folder it renames into place)."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("PRAGMA journal_mode = OFF")  # a staged file: a failed write discards the whole folder
+        con.execute("PRAGMA synchronous = OFF")
+        con.execute("BEGIN")
+        for statement in filter(str.strip, _SCHEMA.split(";")):
+            con.execute(statement)
+        con.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("root", json.dumps(root_document))])
+        con.executemany("INSERT INTO levels VALUES (?, ?)", enumerate(commitment.tree.levels))
+        con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?)", _account_rows(commitment, secret))
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True)
+class StoredProof:
+    """What the database holds for one account: the root document and the account's leaf, node and path."""
+
+    root_document: dict
+    index: int
+    owner: str
+    sub: int
+    leaf: Leaf
+    node: Node
+    siblings: list[Node]
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    path = Path(path)
+    if not path.is_file():
+        raise ProofDbError(f"proofs database {path} not found")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        found = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise ProofDbError(f"{path} is not a pymargin proofs database ({exc})") from None
+    if found is None or found[0] != FORMAT:
+        con.close()
+        raise ProofDbError(f"{path} is not a {FORMAT} database")
+    return con
+
+
+def _node_at(con: sqlite3.Connection, level: int, index: int) -> Node:
+    """Node ``index`` of ``level``: read from the level's blob, or the padding subtree root past its real nodes."""
+    blob = con.blobopen("levels", "records", level, readonly=True)
+    try:
+        if (index + 1) * RECORD <= len(blob):
+            blob.seek(index * RECORD)
+            return Node.from_record(blob.read(RECORD))
+    finally:
+        blob.close()
+    return zero_nodes()[level]
+
+
+def read_account(path: Path, account_id: str) -> StoredProof:
+    """The stored proof of account ``owner:sub``; ProofDbError if the file is not a proofs database or lacks it."""
+    con = _open(path)
+    try:
+        row = con.execute("SELECT owner, sub, leaf_index, salt, collateral, positions FROM accounts WHERE account_id = ?",
+                          (account_id,)).fetchone()
+        if row is None:
+            raise ProofDbError(f"account {account_id} is not in {path}")
+        owner, sub, index, salt, collateral, positions = row
+        root_document = json.loads(con.execute("SELECT value FROM meta WHERE key = 'root'").fetchone()[0])
+        depth = int(root_document["depth"])
+        slots = slots_of([Position(*map(int, p)) for p in json.loads(positions)], account_id)
+        leaf = Leaf(account_id_hash(account_id), int(salt), int(collateral), slots)
+        return StoredProof(root_document, index, owner, int(sub), leaf, _node_at(con, 0, index),
+                           [_node_at(con, level, (index >> level) ^ 1) for level in range(depth)])
+    finally:
+        con.close()
+
+
+def accounts_of_owner(path: Path, owner: str) -> list[str]:
+    """The account ids (owner:sub) of ``owner`` in the database, in leaf order."""
+    con = _open(path)
+    try:
+        return [r[0] for r in con.execute("SELECT account_id FROM accounts WHERE owner = ? ORDER BY leaf_index", (owner,))]
+    finally:
+        con.close()
