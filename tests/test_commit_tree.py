@@ -178,10 +178,13 @@ def test_parallel_build_equals_serial():
 
 
 def test_tree_rejects_bad_leaves_and_sizes():
-    with pytest.raises(SumOutOfRange):
-        SumTree.from_nodes([Node(1, 2**140, 0)])
-    with pytest.raises(NotAFieldElement):
-        SumTree.from_nodes([Node(P, 0, 0)])
+    ok = Node(P - 1, 2**140 - 1, 2**140 - 1)  # every bound's last value, then its first value out, on any leaf
+    SumTree.from_nodes([ok] * 3)
+    for bad, error, value in ((Node(1, 2**140, 0), SumOutOfRange, 2**140), (Node(1, 5, 2**141 + 3), SumOutOfRange, 2**141 + 3),
+                              (Node(P, 0, 0), NotAFieldElement, P), (Node(2**256 - 1, 0, 0), NotAFieldElement, 2**256 - 1)):
+        with pytest.raises(error) as info:
+            SumTree.from_nodes([ok, bad, Node(P + 1, 2**200, 0)])
+        assert info.value.args_ == (value,)
     with pytest.raises(UserError, match="do not fit"):
         SumTree.from_nodes([Node(1, 0, 0)] * 5, depth=2)
     with pytest.raises(UserError, match="depth"):

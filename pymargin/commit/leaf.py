@@ -206,13 +206,19 @@ def leaf_of(account: Account, secret: bytes | None) -> Leaf:
     return leaf
 
 
-def leaf_margins(leaf: Leaf, markets: Mapping[int, MarketView], where: str = "account") -> tuple[int, int, int]:
-    """(equity, maintenance margin, initial margin) of the leaf's account at ``markets`` (pymargin.margin:
-    Floor / Ceil / Ceil); UserError if a market is unknown."""
+def _positions_at(leaf: Leaf, markets: Mapping[int, MarketView], where: str) -> list[Position]:
+    """The leaf's positions; UserError naming the first market without a view in ``markets``."""
     positions = leaf.positions()
     missing = sorted({p.market_id for p in positions} - set(markets))
     if missing:
         raise UserError(f"{where}: no market view for market {missing[0]}")
+    return positions
+
+
+def leaf_margins(leaf: Leaf, markets: Mapping[int, MarketView], where: str = "account") -> tuple[int, int, int]:
+    """(equity, maintenance margin, initial margin) of the leaf's account at ``markets`` (pymargin.margin:
+    Floor / Ceil / Ceil); UserError if a market is unknown."""
+    positions = _positions_at(leaf, markets, where)
     return (margin.equity(leaf.collateral, positions, markets), margin.maintenance_margin(positions, markets),
             margin.initial_margin(positions, markets))
 
@@ -221,8 +227,9 @@ def leaf_sums(leaf: Leaf, markets: Mapping[int, MarketView], where: str = "accou
     """The leaf node's sums (liability max(equity, 0), maintenance margin) at ``markets``; an account
     with negative equity (bad debt) is committed with liability 0. UserError if either sum is >= 2^140
     or a market is unknown."""
-    equity, mm, _ = leaf_margins(leaf, markets, where)
-    liability = max(equity, 0)
+    positions = _positions_at(leaf, markets, where)
+    liability = max(margin.equity(leaf.collateral, positions, markets), 0)
+    mm = margin.maintenance_margin(positions, markets)
     if liability >= LEAF_SUM_BOUND or mm >= LEAF_SUM_BOUND:
         raise UserError(f"{where}: liability {liability} or maintenance margin {mm} is not below 2^140")
     return liability, mm
