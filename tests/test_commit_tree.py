@@ -241,6 +241,15 @@ def test_commitment_is_independent_of_input_order_and_secret_changes_it():
     assert c.root.hash != a.root.hash and (c.root.equity, c.root.mm) == (a.root.equity, a.root.mm)
 
 
+def test_commitment_in_worker_processes_equals_serial():
+    from pymargin.commit.tree import PARALLEL_MIN_LEAVES
+
+    accounts, markets = random_book(11, PARALLEL_MIN_LEAVES + 3)  # 4 ranges per worker, the last one short
+    serial = commit_accounts(accounts, markets, SECRET, 1, workers=1)
+    parallel = commit_accounts(accounts, markets, SECRET, 1, workers=2)
+    assert parallel.accounts == serial.accounts and parallel.tree.levels == serial.tree.levels
+
+
 def test_commitment_rejects_duplicates_bad_accounts_and_epochs():
     accounts, markets = random_book(4, 5)
     with pytest.raises(UserError, match="appears twice"):

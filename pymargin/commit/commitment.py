@@ -71,7 +71,7 @@ def commit_accounts(
     """
     if not 0 <= epoch < EPOCH_BOUND:
         raise UserError(f"epoch must be in [0, 2^64), got {epoch}")
-    keyed = sorted(((account_id_hash(a.account_id), a) for a in accounts), key=lambda pair: pair[0])
+    keyed = sorted(zip(id_hashes(accounts, workers), accounts), key=lambda pair: pair[0])
     for (h0, a0), (h1, a1) in zip(keyed, keyed[1:]):
         if h0 == h1:
             what = "appears twice" if a0.account_id == a1.account_id else f"has the same id hash as {a1.account_id}"
@@ -81,11 +81,41 @@ def commit_accounts(
     return Commitment(epoch, markets, ordered, SumTree(leaf_records(ordered, markets, secret, workers), depth, workers))
 
 
+_FORKED: tuple = ()  # the arguments of the running _fork_map, inherited by its forked workers instead of pickled
+
+
+def _fork_map(function, accounts: Sequence[Account], workers: int, *args) -> list:
+    """[function(accounts[a:b], *args) for consecutive ranges a:b], in ``workers`` forked processes (4 ranges per
+    worker). The workers inherit ``accounts`` and ``args`` through fork: only the ranges and results are pickled."""
+    global _FORKED
+    step = -(-len(accounts) // (4 * workers))
+    bounds = [(i, min(i + step, len(accounts))) for i in range(0, len(accounts), step)]
+    _FORKED = (function, accounts, args)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            return list(pool.map(_forked_range, bounds))
+    finally:
+        _FORKED = ()
+
+
+def _forked_range(bounds: tuple[int, int]):
+    function, accounts, args = _FORKED
+    return function(accounts[bounds[0] : bounds[1]], *args)
+
+
+def _id_hashes(accounts: Sequence[Account]) -> list[int]:
+    return [account_id_hash(a.account_id) for a in accounts]
+
+
+def id_hashes(accounts: Sequence[Account], workers: int = 1) -> list[int]:
+    """The id hash of every account in order, computed in ``workers`` processes."""
+    if workers <= 1 or len(accounts) < PARALLEL_MIN_LEAVES:
+        return _id_hashes(accounts)
+    return [h for part in _fork_map(_id_hashes, accounts, workers) for h in part]
+
+
 def leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes | None, workers: int = 1) -> bytes:
     """The 96-byte leaf records (hash, liability, mm) of ``accounts`` in order, hashed in ``workers`` processes."""
     if workers <= 1 or len(accounts) < PARALLEL_MIN_LEAVES:
         return _leaf_records(accounts, markets, secret)
-    step = -(-len(accounts) // (4 * workers))
-    chunks = [accounts[i : i + step] for i in range(0, len(accounts), step)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        return b"".join(pool.map(_leaf_records, chunks, [markets] * len(chunks), [secret] * len(chunks)))
+    return b"".join(_fork_map(_leaf_records, accounts, workers, markets, secret))
