@@ -20,7 +20,6 @@ from eth_hash.auto import keccak
 
 from pymargin import margin
 from pymargin.commit.poseidon import poseidon
-from pymargin.commit.poseidon_opt import poseidon_many
 from pymargin.errors import Revert, UserError
 from pymargin.model import (
     COLLATERAL_BOUND,
@@ -159,6 +158,8 @@ def _empty_pair_hash() -> int:
 def leaf_hashes(leaves: Sequence[Leaf]) -> list[int]:
     """[leaf.hash() for leaf in leaves], computed in batches (pymargin.commit.poseidon_opt): the bounds are checked
     leaf by leaf in order with the same errors, then all slot-pair hashes at once, then all leaf hashes."""
+    from pymargin.commit.poseidon_opt import poseidon_many  # numba takes ~1 s to import: only batches load it
+
     pair_inputs, pair_at = bytearray(), []  # Poseidon_4 inputs of non-empty slot pairs; (leaf, half) of each
     for k, leaf in enumerate(leaves):
         leaf.check()

@@ -28,7 +28,6 @@ import numpy as np
 
 from pymargin.commit.leaf import LEAF_SUM_BOUND, PADDING_LEAF, Leaf
 from pymargin.commit.poseidon import P, NotAFieldElement, poseidon
-from pymargin.commit.poseidon_opt import poseidon_many
 from pymargin.errors import Revert, UserError
 
 MAX_DEPTH = 32
@@ -129,6 +128,8 @@ def compute_root(leaf: Leaf, equity: int, mm: int, index: int, siblings: Sequenc
 def _next_level(level: bytes, zero: bytes) -> bytes:
     """The parents of a level's records (the last one paired with the padding record ``zero`` if odd), all hashed
     in one batch: a pair of records is exactly the six Poseidon_6 inputs; the sums are added as 32-bit limbs."""
+    from pymargin.commit.poseidon_opt import poseidon_many  # numba takes ~1 s to import: only batches load it
+
     if (len(level) // RECORD) % 2:
         level += zero
     count = len(level) // (2 * RECORD)
