@@ -123,12 +123,13 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, json
     if epoch is None:
         raise UserError("commit needs --epoch N (or --engine with --checkpoint ID / --block N)")
     started = time.perf_counter()
+    workers = workers or cpu_workers()
     with ctx.progress.status(f"building the Merkle sum tree over {len(accounts):,} accounts"):
-        commitment = commit_accounts(accounts, markets, secret, epoch, depth, workers or cpu_workers())
+        commitment = commit_accounts(accounts, markets, secret, epoch, depth, workers)
     built = time.perf_counter() - started
     started = time.perf_counter()
     with ctx.progress.status("writing the root and the inclusion proofs"):
-        proofs = write_commitment(commitment, secret, out_dir, ["*"] if json_proofs else list(only) or None, extra)
+        proofs = write_commitment(commitment, secret, out_dir, ["*"] if json_proofs else list(only) or None, extra, workers)
     written = time.perf_counter() - started
     root = commitment.root
     db = out_dir / PROOF_DB

@@ -84,7 +84,7 @@ def commit_accounts(
 _FORKED: tuple = ()  # the arguments of the running _fork_map, inherited by its forked workers instead of pickled
 
 
-def _fork_map(function, accounts: Sequence[Account], workers: int, *args) -> list:
+def fork_map(function, accounts: Sequence[Account], workers: int, *args) -> list:
     """[function(accounts[a:b], *args) for consecutive ranges a:b], in ``workers`` forked processes (4 ranges per
     worker). The workers inherit ``accounts`` and ``args`` through fork: only the ranges and results are pickled."""
     global _FORKED
@@ -111,11 +111,11 @@ def id_hashes(accounts: Sequence[Account], workers: int = 1) -> list[int]:
     """The id hash of every account in order, computed in ``workers`` processes."""
     if workers <= 1 or len(accounts) < PARALLEL_MIN_LEAVES:
         return _id_hashes(accounts)
-    return [h for part in _fork_map(_id_hashes, accounts, workers) for h in part]
+    return [h for part in fork_map(_id_hashes, accounts, workers) for h in part]
 
 
 def leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes | None, workers: int = 1) -> bytes:
     """The 96-byte leaf records (hash, liability, mm) of ``accounts`` in order, hashed in ``workers`` processes."""
     if workers <= 1 or len(accounts) < PARALLEL_MIN_LEAVES:
         return _leaf_records(accounts, markets, secret)
-    return b"".join(_fork_map(_leaf_records, accounts, workers, markets, secret))
+    return b"".join(fork_map(_leaf_records, accounts, workers, markets, secret))

@@ -135,10 +135,10 @@ def check_new_folder(out_dir: Path) -> None:
 
 
 def write_commitment(commitment: Commitment, secret: bytes | None, out_dir: Path, json_proofs: list[str] | None = None,
-                     extra: dict[str, str] | None = None) -> list[Path]:
+                     extra: dict[str, str] | None = None, workers: int = 1) -> list[Path]:
     """Write ``out_dir/root.json``, ``out_dir/proofs.sqlite`` (every account's proof, :mod:`pymargin.commit.proofdb`),
     ``out_dir/proofs/<owner>-<sub>.json`` for the ids in ``json_proofs`` (none if None; all if it holds ``"*"``)
-    and the ``extra`` files (name → text). All or nothing: the files are written into a temporary folder renamed
+    and the ``extra`` files (name → text), in ``workers`` processes. All or nothing: the files are written into a temporary folder renamed
     to ``out_dir``, which must not exist or be empty. Returns the JSON proof paths."""
     out_dir = Path(out_dir)
     check_new_folder(out_dir)
@@ -153,7 +153,7 @@ def write_commitment(commitment: Commitment, secret: bytes | None, out_dir: Path
     try:
         root_doc = root_document(commitment)
         atomic_write_text(tmp / "root.json", json.dumps(root_doc, indent=1) + "\n")
-        write_proof_db(commitment, secret, tmp / PROOF_DB, root_doc)
+        write_proof_db(commitment, secret, tmp / PROOF_DB, root_doc, workers)
         for name, text in (extra or {}).items():
             atomic_write_text(tmp / name, text)
         names = []

@@ -19,12 +19,13 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
-from pymargin.commit.commitment import Commitment
+from pymargin.commit.commitment import Commitment, fork_map
 from pymargin.commit.leaf import EMPTY_SLOT, PUBLIC_SALT, Leaf, account_id_hash, account_salt, slots_of
-from pymargin.commit.tree import RECORD, Node, zero_nodes
+from pymargin.commit.tree import PARALLEL_MIN_LEAVES, RECORD, Node, zero_nodes
 from pymargin.errors import UserError
-from pymargin.model import Position
+from pymargin.model import Account, Position
 
 FORMAT = "pymargin-proofs-v1"
 FILENAME = "proofs.sqlite"
@@ -42,22 +43,27 @@ class ProofDbError(UserError):
     """A proofs database cannot be read, is not one, or lacks the account asked for."""
 
 
-def _account_rows(commitment: Commitment, secret: bytes | None) -> list[tuple]:
-    """One ``accounts`` row per committed account, in leaf order."""
+def _account_rows(accounts: Sequence[Account], secret: bytes | None) -> list[tuple]:
+    """The ``accounts`` rows of ``accounts`` without their leaf index: (account_id, owner, sub, salt, collateral, positions)."""
     rows = []
-    for index, account in enumerate(commitment.accounts):
+    for account in accounts:
         account_id = account.account_id
         salt = PUBLIC_SALT if secret is None else account_salt(secret, account_id)
         positions = [[str(s.market_id), str(s.size), str(s.cost_basis), str(s.funding_index)]
                      for s in slots_of(list(account.positions.values()), account_id) if s != EMPTY_SLOT]
-        rows.append((account_id, account.owner, str(account.sub), index, str(salt), str(account.collateral),
+        rows.append((account_id, account.owner, str(account.sub), str(salt), str(account.collateral),
                      json.dumps(positions, separators=(",", ":"))))
     return rows
 
 
-def write_proof_db(commitment: Commitment, secret: bytes | None, path: Path, root_document: dict) -> None:
+def write_proof_db(commitment: Commitment, secret: bytes | None, path: Path, root_document: dict, workers: int = 1) -> None:
     """Write every account of ``commitment`` into a new SQLite file ``path`` in one transaction (``path`` must
-    not exist: the caller stages it in a folder it renames into place)."""
+    not exist: the caller stages it in a folder it renames into place); rows made in ``workers`` processes."""
+    accounts = commitment.accounts
+    if workers <= 1 or len(accounts) < PARALLEL_MIN_LEAVES:
+        rows = _account_rows(accounts, secret)
+    else:
+        rows = [row for part in fork_map(_account_rows, accounts, workers, secret) for row in part]
     con = sqlite3.connect(path, isolation_level=None)
     try:
         con.execute("PRAGMA journal_mode = OFF")  # a staged file: a failed write discards the whole folder
@@ -67,7 +73,9 @@ def write_proof_db(commitment: Commitment, secret: bytes | None, path: Path, roo
             con.execute(statement)
         con.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("root", json.dumps(root_document))])
         con.executemany("INSERT INTO levels VALUES (?, ?)", enumerate(commitment.tree.levels))
-        con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?)", _account_rows(commitment, secret))
+        con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        ((a, owner, sub, index, salt, collateral, positions)
+                         for index, (a, owner, sub, salt, collateral, positions) in enumerate(rows)))
         con.execute("COMMIT")
     finally:
         con.close()
