@@ -135,7 +135,7 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, json
     db = out_dir / PROOF_DB
     data = {"epoch": epoch, "accounts": len(commitment.accounts), "depth": commitment.tree.depth,
             "root": root.to_json(), "out": str(out_dir), "proofs": len(proofs), "build_seconds": round(built, 2),
-            "proof_db": str(db), "proof_db_bytes": str(db.stat().st_size), "write_s": f"{written:.2f}"}
+            "proof_db": str(db), "proof_db_bytes": str(db.stat().st_size), "write_s": round(written, 2)}
     if registry:
         from pymargin.chain import devnet
         from pymargin.cli.chain_cmds import _signer
