@@ -98,7 +98,7 @@ def test_other_quotient_breaks_a_constraint(divs, tmp_path, rounding):
 def test_remainder_bits_cannot_be_forged(divs, tmp_path):
     circuit, system, names = divs
     witness = read_wtns(compute_witness(circuit, {"x": [to_field(3 * WAD + 5)] * N}, tmp_path / "w.wtns"))
-    bit = names["main.div[0][0].tRange.low.bits.out[0]"]
+    bit = names["main.div[0][0].div.tRange.low.bits.out[0]"]
     assert unsatisfied(system, _tamper(witness, bit, 1))
 
 
