@@ -94,12 +94,14 @@ template SumsHash(M, WITH_ID) {
 // padding leaf (idHash = 0, padding = 1) must be all zeros and passes on END = 2^248, which no
 // later real leaf can exceed. lastIn ∈ [0, 2^248] (0, an id hash or END), so for a real leaf
 // idHash - lastIn - 1 ∈ [-2^248 - 1, 2^248 - 1): it is in [0, 2^248) iff lastIn < idHash.
+// All zeros = its leaf hash is PADDING_LEAF_HASH = Poseidon_5(0, 0, 2^128, E, E) (docs/spec.md §6.2;
+// one constraint instead of one per field: another preimage would be a Poseidon collision, and the
+// leaf packing is injective on range-checked values).
 template OrderStep() {
+    var PADDING_LEAF_HASH = 20485316168743843733747252557888781692796574422468273178346685088421523178357;
     signal input lastIn;
     signal input idHash;
-    signal input salt;
-    signal input collateral;
-    signal input slots[4][4];
+    signal input leafHash;
     signal output lastOut;
     signal output padding;
     component idRange = RangeCheck(248);
@@ -109,13 +111,7 @@ template OrderStep() {
     signal gap <== (1 - pad.out) * (idHash - lastIn - 1);
     component gapRange = RangeCheck(248);
     gapRange.in <== gap;
-    pad.out * salt === 0;
-    pad.out * collateral === 0;
-    for (var k = 0; k < 4; k++) {
-        for (var i = 0; i < 4; i++) {
-            pad.out * slots[k][i] === 0;
-        }
-    }
+    pad.out * (leafHash - PADDING_LEAF_HASH) === 0;
     lastOut <== idHash + pad.out * (1 << 248);
     padding <== pad.out;
 }
@@ -159,14 +155,16 @@ template AccountFigures(M, nCount) {
     below <== gapSign.neg;
     shortfall <== below * (mm - equity);
 
-    // Markets exist: marketId < marketCount, or the slot is (0, 0, 0, 0).
+    // Markets exist: marketId < marketCount, or the slot is (0, 0, 0, 0): marketId * 2^95 + size = 0
+    // and cost * 2^101 + f = 0 (its packed words a - 2^94, b - 2^231 - 2^100 of §6.1; with the range
+    // checks, |size| <= 2^94 and |f| <= 2^100 are not multiples of 2^95, 2^101 unless 0, and nothing
+    // wraps: two constraints, not four).
     component exists[4];
     for (var k = 0; k < 4; k++) {
         exists[k] = LessThan(nCount);
         exists[k].in <== [slots[k][0], marketCount]; // slots[k][0] < M (SelectMarket)
-        for (var i = 0; i < 4; i++) {
-            (1 - exists[k].out) * slots[k][i] === 0;
-        }
+        (1 - exists[k].out) * (slots[k][0] * (1 << 95) + slots[k][1]) === 0;
+        (1 - exists[k].out) * (slots[k][2] * (1 << 101) + slots[k][3]) === 0;
     }
 
     // Per-market sums of (long, size, cost, size * f) with long = max(size, 0) = (size + |size|) / 2
@@ -277,9 +275,7 @@ template SolvencyBatch(K, M, T) {
         order[i] = OrderStep();
         order[i].lastIn <== i == 0 ? lastIdIn : order[i - 1].lastOut;
         order[i].idHash <== idHash[i];
-        order[i].salt <== salt[i];
-        order[i].collateral <== collateral[i];
-        order[i].slots <== slots[i];
+        order[i].leafHash <== leaf[i].out;
 
         fig[0] += account[i].liability;
         fig[1] += account[i].deficit;
