@@ -86,8 +86,7 @@ template SelectMarket(M, K) {
 
 // One position slot (market_id, size, cost_basis, funding_index f): range checks, and its terms
 // value = size * ((price - F) + f) and requirement[i] = |size| * (price * fraction[i]) for F
-// margin fractions (tables from MarketTerms); market = the one-hot of its market id, negative = 1
-// iff size < 0, absSize = |size|.
+// margin fractions (tables from MarketTerms); market = the one-hot of its market id, absSize = |size|.
 template SlotTerms(M, F) {
     signal input slot[4];
     signal input priceLessIndex[M];
@@ -95,7 +94,6 @@ template SlotTerms(M, F) {
     signal output value;
     signal output requirement[F];
     signal output market[M];
-    signal output negative;
     signal output absSize;
 
     component size = SignedRangeCheck(94);
@@ -112,7 +110,6 @@ template SlotTerms(M, F) {
         select.table[1 + i] <== priceFraction[i];
     }
     market <== select.onehot;
-    negative <== size.neg;
 
     value <== slot[1] * (select.out[0] + slot[3]);
     component abs = SignedAbs();
@@ -125,7 +122,7 @@ template SlotTerms(M, F) {
 }
 
 // Equity (Floor) and F requirements (Ceil) of one account with MAX_POSITIONS = 4 slots; also each
-// slot's market one-hot, size sign and |size| (SlotTerms). Each requirement is range-checked to
+// slot's market one-hot and |size| (SlotTerms). Each requirement is range-checked to
 // [0, 2^131) (which makes its quotient unique); equity's Floor quotient is NOT bounded here: the
 // caller must range-check equity to [-2^140, 2^140) (then |quotient| < 2^141 and
 // 141 + bitLength(WAD) <= 252, DivRoundedUnbounded), as AccountMargin and SolvencyBatch do.
@@ -137,7 +134,6 @@ template AccountMargins(M, F) {
     signal output equity;
     signal output requirement[F];
     signal output market[4][M];
-    signal output negative[4];
     signal output absSize[4];
 
     component c = SignedRangeCheck(128);
@@ -160,7 +156,6 @@ template AccountMargins(M, F) {
         }
         cost += slots[k][2];
         market[k] <== terms[k].market;
-        negative[k] <== terms[k].negative;
         absSize[k] <== terms[k].absSize;
     }
     component floorValue = DivRoundedUnbounded(0, 198, 10**18);
