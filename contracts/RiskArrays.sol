@@ -3,6 +3,7 @@ pragma solidity 0.8.37;
 
 import {FixedPointMath} from "./FixedPointMath.sol";
 import {Black76} from "./Black76.sol";
+import {WadMath} from "./WadMath.sol";
 
 /// @title RiskArrays
 /// @notice SPAN-style risk arrays and portfolio margin (docs/spec.md §4.1), mirrored bit for bit,
@@ -71,12 +72,10 @@ library RiskArrays {
         if (price == 0 || price > MAX_PRICE_WAD || priceRange > WAD || volRange >= WAD) {
             revert RiskArrayInputOutOfRange(price, vol, priceRange, volRange);
         }
-        int256 base = int256(_value(kind, strike, tau, price, vol));
+        if (kind != InstrumentKind.Perp) return _optionArray(kind, strike, tau, price, vol, priceRange, volRange);
         for (uint256 s; s < SCENARIO_COUNT; ++s) {
             (int256 move, int256 direction) = scenario(s);
-            uint256 ps = scenarioPrice(price, move, priceRange);
-            uint256 vs = scenarioVol(vol, direction, volRange);
-            int256 pnl = int256(_value(kind, strike, tau, ps, vs)) - base;
+            int256 pnl = int256(scenarioPrice(price, move, priceRange)) - int256(price);
             out[s] = direction != 0
                 ? pnl
                 : FixedPointMath.sMulWad(pnl, int256(EXTREME_COVER_WAD), FixedPointMath.Rounding.Floor);
@@ -136,14 +135,38 @@ library RiskArrays {
         return FixedPointMath.mulWad(maintenanceMargin(sizes, arrays, somPerUnit), multiple, FixedPointMath.Rounding.Ceil);
     }
 
-    /// @dev Value of one long unit: the price for a perp, Black-76 (rate 0) for an option.
-    function _value(InstrumentKind kind, uint256 strike, uint256 tau, uint256 price, uint256 vol)
-        private
-        pure
-        returns (uint256)
-    {
-        if (kind == InstrumentKind.Perp) return price;
+    /// @dev The array of an option: Black76.price(kind, P_s, K, σ_s, τ, 0) − Black76.price(kind, P, K, σ, τ, 0)
+    ///      per scenario, with ln K, ln P_s and s = σ_s·√t each computed once (the same integers as
+    ///      calling Black76.price every time, domain checks in the same order: base, then s = 0…15).
+    function _optionArray(
+        InstrumentKind kind,
+        uint256 strike,
+        uint256 tau,
+        uint256 price,
+        uint256 vol,
+        uint256 priceRange,
+        uint256 volRange
+    ) private pure returns (int256[16] memory out) {
         Black76.OptionKind option = kind == InstrumentKind.Call ? Black76.OptionKind.Call : Black76.OptionKind.Put;
-        return Black76.price(option, price, strike, vol, tau, 0);
+        Black76.checkDomain(price, strike, vol, tau, 0);
+        int256 lnStrike = WadMath.lnWad(strike);
+        uint256[3] memory sds = [
+            Black76.stdDev(vol, tau),
+            Black76.stdDev(scenarioVol(vol, 1, volRange), tau),
+            Black76.stdDev(scenarioVol(vol, -1, volRange), tau)
+        ];
+        int256 base = int256(Black76.undiscounted(option, price, strike, WadMath.lnWad(price) - lnStrike, sds[0]));
+        int256 lnRatio;
+        for (uint256 s; s < SCENARIO_COUNT; ++s) {
+            (int256 move, int256 direction) = scenario(s);
+            uint256 ps = scenarioPrice(price, move, priceRange);
+            Black76.checkDomain(ps, strike, scenarioVol(vol, direction, volRange), tau, 0);
+            if (s % 2 == 0 || s >= 14) lnRatio = WadMath.lnWad(ps) - lnStrike; // rows 2i and 2i + 1 share a price
+            uint256 sd = sds[direction > 0 ? 1 : direction < 0 ? 2 : 0];
+            int256 pnl = int256(Black76.undiscounted(option, ps, strike, lnRatio, sd)) - base;
+            out[s] = direction != 0
+                ? pnl
+                : FixedPointMath.sMulWad(pnl, int256(EXTREME_COVER_WAD), FixedPointMath.Rounding.Floor);
+        }
     }
 }

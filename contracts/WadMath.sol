@@ -55,9 +55,12 @@ library WadMath {
         int256 z2 = (z * z) / int256(RAY); // Floor (non-negative)
         int256 total;
         int256 term = z;
-        for (int256 n = 1; term != 0; n += 2) {
-            total += term / n; // Trunc
-            term = (term * z2) / int256(RAY); // Trunc
+        unchecked {
+            // |term| ≤ |z| < 0.27·RAY and z2 < 0.08·RAY: no product leaves int256.
+            for (int256 n = 1; term != 0; n += 2) {
+                total += term / n; // Trunc
+                term = (term * z2) / int256(RAY); // Trunc
+            }
         }
         return FixedPointMath.sDivRounded(k * LN2_RAY + 2 * total, int256(WAD_TO_RAY), FixedPointMath.Rounding.Floor);
     }
@@ -94,16 +97,21 @@ library WadMath {
         if (aRay < NCDF_SERIES_MAX_RAY) {
             uint256 total = aRay;
             uint256 term = aRay;
-            for (uint256 n = 1;; ++n) {
-                term = (term * a2) / ((2 * n + 1) * RAY);
-                if (term == 0) break;
-                total += term;
+            unchecked {
+                // a < 3: every term a^(2n+1)/(2n+1)!! < 21·RAY and a2 < 9·RAY, so term·a2 < 2^190.
+                for (uint256 n = 1;; ++n) {
+                    term = (term * a2) / ((2 * n + 1) * RAY);
+                    if (term == 0) break;
+                    total += term;
+                }
             }
             return RAY / 2 - (phi * total) / RAY;
         }
         uint256 t;
-        for (uint256 j = NCDF_CF_TERMS; j > 0; --j) {
-            t = (j * RAY * RAY) / (aRay + t);
+        unchecked {
+            for (uint256 j = NCDF_CF_TERMS; j > 0; --j) {
+                t = (j * RAY * RAY) / (aRay + t); // j·RAY² ≤ 6e55; t ≤ 60·RAY²/a
+            }
         }
         uint256 mills = (RAY * RAY) / (aRay + t);
         return (phi * mills) / RAY;
@@ -118,10 +126,13 @@ library WadMath {
         int256 r = xRay - k * LN2_RAY;
         int256 total = int256(RAY);
         int256 term = int256(RAY);
-        for (int256 i = 1;; ++i) {
-            term = (term * r) / (i * int256(RAY)); // Trunc
-            if (term == 0) break;
-            total += term;
+        unchecked {
+            // |r| ≤ ln2/2·RAY and |term| ≤ RAY: no product leaves int256.
+            for (int256 i = 1;; ++i) {
+                term = (term * r) / (i * int256(RAY)); // Trunc
+                if (term == 0) break;
+                total += term;
+            }
         }
         m = uint256(total);
     }

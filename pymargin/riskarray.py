@@ -87,7 +87,9 @@ def risk_array(
 
     array[s] = value(P_s, σ_s) − value(P, σ); the extreme rows are ⌊that · 0.35⌋ (signed Floor).
     Time is not decayed (τ is the time to expiry at the mark). Reverts RiskArrayInputOutOfRange,
-    and Black-76's OptionInputOutOfRange for an option whose inputs leave its domain.
+    and Black-76's OptionInputOutOfRange for an option whose inputs leave its domain. This mirror
+    prices every scenario with :func:`black76_price_wad`; the contract computes ln K, ln P_s and
+    σ_s·√t once each, which gives the same integers (the parity test checks it).
     """
     kind = InstrumentKind(kind)
     if not (0 < price_wad <= MAX_PRICE_WAD and 0 <= price_range_wad <= WAD and 0 <= vol_range_wad < WAD):
