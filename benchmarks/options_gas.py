@@ -58,6 +58,31 @@ def measure(chain) -> list[tuple[str, str, int]]:
     run(rh, "maintenanceMargin", "2 positions (perp + short call)", [size, -size], [perp, call], [0, som])
     n = 10
     run(rh, "maintenanceMargin", f"{n} positions", [size * (-1) ** i for i in range(n)], [perp, call] * (n // 2), [0, som] * (n // 2))
+    rows += measure_book(chain, sender)
+    return rows
+
+
+def measure_book(chain, owner) -> list[tuple[str, str, int]]:
+    """The RiskArrayBook: a keeper's mark update reads the oracle, recomputes and stores the array."""
+    keeper = tx.node_signer(chain, 1)
+    book, _ = deploy_contract(chain, "RiskArrayBook", owner.address, 5 * WAD // 4, sender=owner, gas=GAS)
+    oracle, _ = deploy_contract(chain, "DevOracle", owner.address, PRICE, sender=owner, gas=GAS)
+    book.transact("setKeeper", keeper.address, True, sender=owner, gas=GAS)
+    book.transact("addUnderlying", oracle.address, RANGE, VOL_RANGE, WAD // 100, 3600, sender=owner, gas=GAS)
+    expiry = chain.w3.eth.get_block("latest")["timestamp"] + 30 * 86_400
+    book.transact("addSeries", 0, ra.InstrumentKind.Perp, 0, 0, sender=owner, gas=GAS)
+    book.transact("addSeries", 0, ra.InstrumentKind.Call, STRIKE, expiry, sender=owner, gas=GAS)
+    rows = []
+
+    def run(fn, case, *args, sender):
+        rows.append((f"RiskArrayBook.{fn}", case, book.transact(fn, *args, sender=sender, gas=GAS).gasUsed))
+
+    run("updateMark", "perp, first mark", 0, VOL, sender=keeper)
+    run("updateMark", "30-day call, first mark", 1, VOL, sender=keeper)
+    oracle.transact("setPrice", PRICE + 10**18, chain.w3.eth.get_block("latest")["timestamp"] + 1, sender=owner, gas=GAS)
+    run("updateMark", "30-day call, next mark (new price)", 1, VOL + 10**15, sender=keeper)
+    size = 2_718_281_828_459_045_235
+    run("maintenanceMargin", "perp + short call (as a transaction)", [0, 1], [size, -size], sender=owner)
     return rows
 
 
