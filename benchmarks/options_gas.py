@@ -68,7 +68,7 @@ def measure_book(chain, owner) -> list[tuple[str, str, int]]:
     book, _ = deploy_contract(chain, "RiskArrayBook", owner.address, 5 * WAD // 4, sender=owner, gas=GAS)
     oracle, _ = deploy_contract(chain, "DevOracle", owner.address, PRICE, sender=owner, gas=GAS)
     book.transact("setKeeper", keeper.address, True, sender=owner, gas=GAS)
-    book.transact("addUnderlying", oracle.address, RANGE, VOL_RANGE, WAD // 100, 3600, sender=owner, gas=GAS)
+    book.transact("addUnderlying", oracle.address, RANGE, VOL_RANGE, WAD // 100, 3600, WAD // 10, 3 * WAD, sender=owner, gas=GAS)
     expiry = chain.w3.eth.get_block("latest")["timestamp"] + 30 * 86_400
     book.transact("addSeries", 0, ra.InstrumentKind.Perp, 0, 0, sender=owner, gas=GAS)
     book.transact("addSeries", 0, ra.InstrumentKind.Call, STRIKE, expiry, sender=owner, gas=GAS)

@@ -18,7 +18,9 @@ contract RiskArrayBook is Ownable2Step {
         uint256 priceRangeWad; // scanning range R, a fraction of the price (≤ WAD)
         uint256 volRangeWad; // relative vol shift V (< WAD)
         uint256 somFractionWad; // short-option minimum per short unit, a fraction of the price (≤ WAD)
-        uint256 maxPriceAgeS; // an oracle price older than this is stale (> 0)
+        uint256 maxPriceAgeS; // an oracle price, or a mark, older than this is stale (> 0)
+        uint256 minVolWad; // the implied vol a keeper may post: [minVolWad, maxVolWad]
+        uint256 maxVolWad;
     }
 
     struct Series {
@@ -47,6 +49,8 @@ contract RiskArrayBook is Ownable2Step {
     error AlreadySettled(uint256 seriesId);
     error PriceBeforeExpiry(uint256 seriesId, uint256 updatedAt, uint256 expiry);
     error NotMarked(uint256 seriesId);
+    error StaleMark(uint256 seriesId, uint256 markedAt, uint256 nowS);
+    error VolOutOfBounds(uint256 seriesId, uint256 volWad);
 
     event KeeperSet(address indexed account, bool allowed);
     event UnderlyingAdded(uint256 indexed underlyingId, address oracle);
@@ -57,6 +61,7 @@ contract RiskArrayBook is Ownable2Step {
     uint256 internal constant WAD = 1e18;
     uint256 internal constant MAX_PRICE_WAD = 2 ** 128;
     uint256 internal constant MAX_TAU_S = 10 * 365 days;
+    uint256 internal constant MAX_VOL_WAD = 10e18; // Black-76's domain
 
     /// @notice initial margin = ⌈maintenance · imMultipleWad⌉ (≥ WAD).
     uint256 public immutable imMultipleWad;
@@ -76,15 +81,24 @@ contract RiskArrayBook is Ownable2Step {
         emit KeeperSet(account, allowed);
     }
 
-    /// @notice Reverts InvalidUnderlying unless R ≤ WAD, V < WAD, som ≤ WAD and maxPriceAgeS > 0.
-    function addUnderlying(IPriceOracle oracle, uint256 priceRange, uint256 volRange, uint256 somFraction, uint256 maxPriceAgeS)
-        external
-        onlyOwner
-        returns (uint256 underlyingId)
-    {
-        if (priceRange > WAD || volRange >= WAD || somFraction > WAD || maxPriceAgeS == 0) revert InvalidUnderlying();
+    /// @notice Reverts InvalidUnderlying unless R ≤ WAD, V < WAD, som ≤ WAD, maxPriceAgeS > 0 and
+    ///         minVol ≤ maxVol with ⌊maxVol·(WAD + V)/WAD⌋ ≤ 10 WAD (every scenario vol in Black-76's domain).
+    function addUnderlying(
+        IPriceOracle oracle,
+        uint256 priceRange,
+        uint256 volRange,
+        uint256 somFraction,
+        uint256 maxPriceAgeS,
+        uint256 minVol,
+        uint256 maxVol
+    ) external onlyOwner returns (uint256 underlyingId) {
+        if (
+            priceRange > WAD || volRange >= WAD || somFraction > WAD || maxPriceAgeS == 0 || minVol > maxVol
+                || maxVol > MAX_VOL_WAD
+                || FixedPointMath.mulWad(maxVol, WAD + volRange, FixedPointMath.Rounding.Floor) > MAX_VOL_WAD
+        ) revert InvalidUnderlying();
         underlyingId = _underlyings.length;
-        _underlyings.push(Underlying(oracle, priceRange, volRange, somFraction, maxPriceAgeS));
+        _underlyings.push(Underlying(oracle, priceRange, volRange, somFraction, maxPriceAgeS, minVol, maxVol));
         emit UnderlyingAdded(underlyingId, address(oracle));
     }
 
@@ -112,13 +126,15 @@ contract RiskArrayBook is Ownable2Step {
     // ------------------------------------------------------------------ keepers and anyone
 
     /// @notice Keeper: read the underlying's price, take `volWad` as the implied vol, recompute and
-    ///         store the series' risk array (τ = expiry − now). Reverts SeriesExpired at or after expiry.
+    ///         store the series' risk array (τ = expiry − now). Reverts SeriesExpired at or after expiry,
+    ///         VolOutOfBounds outside the underlying's [minVolWad, maxVolWad].
     function updateMark(uint256 seriesId, uint256 volWad) external {
         if (!isKeeper[msg.sender]) revert NotKeeper(msg.sender);
         Series storage s = _seriesAt(seriesId);
         bool option = s.kind != RiskArrays.InstrumentKind.Perp;
         if (option && block.timestamp >= s.expiry) revert SeriesExpired(seriesId, s.expiry);
         Underlying storage u = _underlyings[s.underlyingId];
+        if (volWad < u.minVolWad || volWad > u.maxVolWad) revert VolOutOfBounds(seriesId, volWad);
         (uint256 price,) = _price(s.underlyingId, u);
         uint256 tau = option ? s.expiry - block.timestamp : 0;
         int256[16] memory array =
@@ -167,7 +183,8 @@ contract RiskArrayBook is Ownable2Step {
 
     /// @notice Portfolio maintenance margin of positions `sizes[i]` in `seriesIds[i]`: per underlying
     ///         (in order of first appearance) RiskArrays.maintenanceMargin of its positions, summed.
-    ///         Reverts UnknownSeries, NotMarked (a series never marked), LengthMismatch.
+    ///         Reverts LengthMismatch, then per series UnknownSeries, NotMarked, StaleMark (a mark older
+    ///         than the underlying's maxPriceAgeS: arrays are P&L from the marked price).
     function maintenanceMargin(uint256[] calldata seriesIds, int256[] calldata sizes) public view returns (uint256 total) {
         if (seriesIds.length != sizes.length) revert RiskArrays.LengthMismatch();
         uint256 n = seriesIds.length;
@@ -221,9 +238,13 @@ contract RiskArrayBook is Ownable2Step {
         return _series[seriesId];
     }
 
+    /// @dev The series, marked and fresh: NotMarked, or StaleMark when now − markedAt > maxPriceAgeS.
     function _marked(uint256 seriesId) private view returns (Series storage s) {
         s = _seriesAt(seriesId);
         if (s.markedAt == 0) revert NotMarked(seriesId);
+        if (block.timestamp - s.markedAt > _underlyings[s.underlyingId].maxPriceAgeS) {
+            revert StaleMark(seriesId, s.markedAt, block.timestamp);
+        }
     }
 
     /// @dev The oracle's price, checked: InvalidPrice unless 0 < price ≤ 2^128; StalePrice when

@@ -17,6 +17,7 @@ from pymargin.fixedpoint import WAD, Rounding, mul_wad
 
 MAX_PRICE_WAD = 2**128
 MAX_TAU_S = 10 * 365 * 86_400
+MAX_VOL_WAD = 10 * WAD  # Black-76's domain
 Oracle = Callable[[], tuple[int, int]]
 
 
@@ -72,6 +73,14 @@ class NotMarked(Revert):
     """The series has no risk array yet."""
 
 
+class StaleMark(Revert):
+    """The series' mark is older than its underlying's max_price_age_s."""
+
+
+class VolOutOfBounds(Revert):
+    """The posted implied vol is outside the underlying's [min_vol_wad, max_vol_wad]."""
+
+
 @dataclass
 class Underlying:
     oracle: Oracle
@@ -79,6 +88,8 @@ class Underlying:
     vol_range_wad: int
     som_fraction_wad: int
     max_price_age_s: int
+    min_vol_wad: int
+    max_vol_wad: int
 
 
 @dataclass
@@ -115,11 +126,22 @@ class RiskArrayBook:
         self._only_owner(sender)
         (self.keepers.add if allowed else self.keepers.discard)(account)
 
-    def add_underlying(self, sender: str, oracle: Oracle, price_range_wad: int, vol_range_wad: int, som_fraction_wad: int, max_price_age_s: int) -> int:
+    def add_underlying(
+        self, sender: str, oracle: Oracle, price_range_wad: int, vol_range_wad: int, som_fraction_wad: int,
+        max_price_age_s: int, min_vol_wad: int, max_vol_wad: int,
+    ) -> int:
+        """InvalidUnderlying unless R ≤ WAD, V < WAD, som ≤ WAD, max age > 0, min vol ≤ max vol and
+        ⌊max vol·(WAD + V)/WAD⌋ ≤ 10 WAD."""
         self._only_owner(sender)
-        if price_range_wad > WAD or vol_range_wad >= WAD or som_fraction_wad > WAD or max_price_age_s == 0:
+        if (
+            price_range_wad > WAD or vol_range_wad >= WAD or som_fraction_wad > WAD or max_price_age_s == 0
+            or min_vol_wad > max_vol_wad or max_vol_wad > MAX_VOL_WAD
+            or mul_wad(max_vol_wad, WAD + vol_range_wad, Rounding.Floor) > MAX_VOL_WAD
+        ):
             raise InvalidUnderlying()
-        self.underlyings.append(Underlying(oracle, price_range_wad, vol_range_wad, som_fraction_wad, max_price_age_s))
+        self.underlyings.append(
+            Underlying(oracle, price_range_wad, vol_range_wad, som_fraction_wad, max_price_age_s, min_vol_wad, max_vol_wad)
+        )
         return len(self.underlyings) - 1
 
     def add_series(self, sender: str, now: int, underlying_id: int, kind: ra.InstrumentKind, strike_wad: int, expiry: int) -> int:
@@ -158,6 +180,8 @@ class RiskArrayBook:
         if option and now >= s.expiry:
             raise SeriesExpired(series_id, s.expiry)
         u = self.underlyings[s.underlying_id]
+        if not u.min_vol_wad <= vol_wad <= u.max_vol_wad:
+            raise VolOutOfBounds(series_id, vol_wad)
         price, _ = self._price(s.underlying_id, now)
         tau = s.expiry - now if option else 0
         s.risk_array = ra.risk_array(s.kind, s.strike_wad, tau, price, vol_wad, u.price_range_wad, u.vol_range_wad)
@@ -180,20 +204,23 @@ class RiskArrayBook:
         s.settled, s.payoff_wad = True, max(diff, 0)
         return s.payoff_wad
 
-    def _marked(self, series_id: int) -> Series:
+    def _marked(self, series_id: int, now: int) -> Series:
         s = self._series_at(series_id)
         if s.marked_at == 0:
             raise NotMarked(series_id)
+        if now - s.marked_at > self.underlyings[s.underlying_id].max_price_age_s:
+            raise StaleMark(series_id, s.marked_at, now)
         return s
 
-    def maintenance_margin(self, series_ids: list[int], sizes_wad: list[int]) -> int:
-        """Σ over underlyings (first appearance order) of riskarray.maintenance_margin_wad of their positions."""
+    def maintenance_margin(self, now: int, series_ids: list[int], sizes_wad: list[int]) -> int:
+        """Σ over underlyings (first appearance order) of riskarray.maintenance_margin_wad of their
+        positions; every series marked within its underlying's max_price_age_s of ``now``."""
         if len(series_ids) != len(sizes_wad):
             raise ra.LengthMismatch()
         total = 0
         for i, sid in enumerate(series_ids):
-            uid = self._marked(sid).underlying_id
-            group = [j for j in range(len(series_ids)) if self._marked(series_ids[j]).underlying_id == uid]
+            uid = self._marked(sid, now).underlying_id
+            group = [j for j in range(len(series_ids)) if self._marked(series_ids[j], now).underlying_id == uid]
             if group[0] < i:
                 continue
             u = self.underlyings[uid]
@@ -205,6 +232,6 @@ class RiskArrayBook:
             )
         return total
 
-    def initial_margin(self, series_ids: list[int], sizes_wad: list[int]) -> int:
+    def initial_margin(self, now: int, series_ids: list[int], sizes_wad: list[int]) -> int:
         """⌈maintenance · im_multiple / WAD⌉."""
-        return mul_wad(self.maintenance_margin(series_ids, sizes_wad), self.im_multiple_wad, Rounding.Ceil)
+        return mul_wad(self.maintenance_margin(now, series_ids, sizes_wad), self.im_multiple_wad, Rounding.Ceil)
