@@ -94,6 +94,7 @@ FUNCTIONS = {
     "expWad": (wm.exp_wad, lambda rng: (rand_exp_arg(rng),), {"value", "ExpOverflow"}),
     "lnWad": (wm.ln_wad, lambda rng: (rand_ln_arg(rng),), {"value", "LnOfZero"}),
     "sqrtWad": (wm.sqrt_wad, rand_sqrt_args, {"value", "Panic"}),
+    "sqrt": (wm.sqrt, lambda rng: (rng.getrandbits(rng.randrange(1, 257)), rng.choice(list(Rounding))), {"value"}),
     "normCdfWad": (wm.norm_cdf_wad, lambda rng: (rand_cdf_arg(rng),), {"value"}),
     "black76Price": (b76.black76_price_wad, rand_series, {"value", "OptionInputOutOfRange"}),
 }

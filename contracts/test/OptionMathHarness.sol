@@ -20,6 +20,10 @@ contract OptionMathHarness {
         return WadMath.sqrtWad(x, r);
     }
 
+    function sqrt(uint256 n, FixedPointMath.Rounding r) external pure returns (uint256) {
+        return WadMath.sqrt(n, r);
+    }
+
     function normCdfWad(int256 x) external pure returns (uint256) {
         return WadMath.normCdfWad(x);
     }
