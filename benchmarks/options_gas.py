@@ -53,7 +53,7 @@ def measure(chain) -> list[tuple[str, str, int]]:
     run(rh, "markUpdate", "call: 17 Black-76 prices, update (new price)", 2, ra.InstrumentKind.Call, STRIKE, TAU, PRICE + 10**18, VOL, RANGE, VOL_RANGE)
     perp = ra.risk_array(ra.InstrumentKind.Perp, 0, 0, *args)
     call = ra.risk_array(ra.InstrumentKind.Call, STRIKE, TAU, *args)
-    som = ra.short_option_minimum_wad(ra.InstrumentKind.Call, PRICE, WAD // 100)
+    som = ra.short_option_minimum(ra.InstrumentKind.Call, PRICE, WAD // 100)
     size = 2_718_281_828_459_045_235
     run(rh, "maintenanceMargin", "2 positions (perp + short call)", [size, -size], [perp, call], [0, som])
     n = 10

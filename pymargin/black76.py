@@ -41,13 +41,13 @@ def check_domain(forward_wad: int, strike_wad: int, vol_wad: int, tau_s: int, ra
         raise OptionInputOutOfRange(forward_wad, strike_wad, vol_wad, tau_s, rate_wad)
 
 
-def std_dev_wad(vol_wad: int, tau_s: int) -> int:
+def std_dev(vol_wad: int, tau_s: int) -> int:
     """s = σ·√(τ/YEAR) in WAD: ⌊√⌊σ²·τ/YEAR⌋⌋ (Floor twice)."""
     return sqrt(mul_div(vol_wad * vol_wad, tau_s, YEAR_S, Rounding.Floor), Rounding.Floor)
 
 
-def undiscounted_price_wad(kind: OptionKind, forward_wad: int, strike_wad: int, ln_ratio_wad: int, sd_wad: int) -> int:
-    """The undiscounted price from ln_ratio = ln_wad(F) − ln_wad(K) and s = std_dev_wad(σ, τ), Floor.
+def undiscounted(kind: OptionKind, forward_wad: int, strike_wad: int, ln_ratio_wad: int, sd_wad: int) -> int:
+    """The undiscounted price from ln_ratio = ln_wad(F) − ln_wad(K) and s = std_dev(σ, τ), Floor.
 
     s = 0: max(±(F − K), 0). Else d1 = ⌊(ln_ratio + ⌊⌊s²/WAD⌋/2⌋)·WAD/s⌋, d2 = d1 − s, and the Floor
     of the exact F·N(d1) − K·N(d2) (call) or K·(WAD − N(d2)) − F·(WAD − N(d1)) (put) over WAD, at least 0.
@@ -65,15 +65,15 @@ def undiscounted_price_wad(kind: OptionKind, forward_wad: int, strike_wad: int, 
     return max(round_div(numerator, WAD, Rounding.Floor), 0)
 
 
-def black76_price_wad(kind: OptionKind, forward_wad: int, strike_wad: int, vol_wad: int, tau_s: int, rate_wad: int) -> int:
+def price(kind: OptionKind, forward_wad: int, strike_wad: int, vol_wad: int, tau_s: int, rate_wad: int) -> int:
     """Black-76 price (WAD quote units per unit of underlying), rounded down (Floor).
 
-    D = e^(−⌈r·τ/YEAR⌉) (Floor); s = std_dev_wad(σ, τ); price = ⌊D·undiscounted(F, K, ln F − ln K, s)⌋
+    D = e^(−⌈r·τ/YEAR⌉) (Floor); s = std_dev(σ, τ); price = ⌊D·undiscounted(F, K, ln F − ln K, s)⌋
     (the logarithms only when s > 0). Reverts OptionInputOutOfRange(F, K, σ, τ, r) outside the domain.
     """
     kind = OptionKind(kind)
     check_domain(forward_wad, strike_wad, vol_wad, tau_s, rate_wad)
     discount = exp_wad(-mul_div(rate_wad, tau_s, YEAR_S, Rounding.Ceil))
-    sd = std_dev_wad(vol_wad, tau_s)
+    sd = std_dev(vol_wad, tau_s)
     ln_ratio = ln_wad(forward_wad) - ln_wad(strike_wad) if sd else 0
-    return mul_wad(discount, undiscounted_price_wad(kind, forward_wad, strike_wad, ln_ratio, sd), Rounding.Floor)
+    return mul_wad(discount, undiscounted(kind, forward_wad, strike_wad, ln_ratio, sd), Rounding.Floor)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from pymargin.black76 import MAX_PRICE_WAD, OptionKind, black76_price_wad
+from pymargin import black76
+from pymargin.black76 import MAX_PRICE_WAD, OptionKind
 from pymargin.errors import Revert
 from pymargin.fixedpoint import (
     WAD,
@@ -56,7 +57,7 @@ class InitialMultipleBelowOne(Revert):
     """The initial-margin multiple is below 1 WAD."""
 
 
-def scenario_price_wad(price_wad: int, move_thirds: int, price_range_wad: int) -> int:
+def scenario_price(price_wad: int, move_thirds: int, price_range_wad: int) -> int:
     """P·(1 + move·R/3), Floor, but at least max(⌊P/1e9⌋, 1)."""
     floor_price = max(price_wad // MIN_PRICE_DIVISOR, 1)
     factor = 3 * WAD + move_thirds * price_range_wad
@@ -65,7 +66,7 @@ def scenario_price_wad(price_wad: int, move_thirds: int, price_range_wad: int) -
     return max(mul_div(price_wad, factor, 3 * WAD, Rounding.Floor), floor_price)
 
 
-def scenario_vol_wad(vol_wad: int, direction: int, vol_range_wad: int) -> int:
+def scenario_vol(vol_wad: int, direction: int, vol_range_wad: int) -> int:
     """σ·(1 + direction·V), Floor (direction ∈ {1, −1, 0})."""
     if direction == 0:
         return vol_wad
@@ -77,7 +78,7 @@ def _value_wad(kind: InstrumentKind, strike_wad: int, tau_s: int, price_wad: int
     if kind == InstrumentKind.Perp:
         return price_wad
     option = OptionKind.Call if kind == InstrumentKind.Call else OptionKind.Put
-    return black76_price_wad(option, price_wad, strike_wad, vol_wad, tau_s, 0)
+    return black76.price(option, price_wad, strike_wad, vol_wad, tau_s, 0)
 
 
 def risk_array(
@@ -88,7 +89,7 @@ def risk_array(
     array[s] = value(P_s, σ_s) − value(P, σ); the extreme rows are ⌊that · 0.35⌋ (signed Floor).
     Time is not decayed (τ is the time to expiry at the mark). Reverts RiskArrayInputOutOfRange,
     and Black-76's OptionInputOutOfRange for an option whose inputs leave its domain. This mirror
-    prices every scenario with :func:`black76_price_wad`; the contract computes ln K, ln P_s and
+    prices every scenario with :func:`pymargin.black76.price`; the contract computes ln K, ln P_s and
     σ_s·√t once each, which gives the same integers (the parity test checks it).
     """
     kind = InstrumentKind(kind)
@@ -97,21 +98,21 @@ def risk_array(
     base = _value_wad(kind, strike_wad, tau_s, price_wad, vol_wad)
     out = []
     for move, direction in SCENARIOS:
-        p_s = scenario_price_wad(price_wad, move, price_range_wad)
-        v_s = scenario_vol_wad(vol_wad, direction, vol_range_wad)
+        p_s = scenario_price(price_wad, move, price_range_wad)
+        v_s = scenario_vol(vol_wad, direction, vol_range_wad)
         pnl = _value_wad(kind, strike_wad, tau_s, p_s, v_s) - base
         out.append(pnl if direction != 0 else smul_wad(pnl, EXTREME_COVER_WAD, Rounding.Floor))
     return out
 
 
-def short_option_minimum_wad(kind: InstrumentKind, price_wad: int, som_fraction_wad: int) -> int:
+def short_option_minimum(kind: InstrumentKind, price_wad: int, som_fraction_wad: int) -> int:
     """The short-option minimum per short unit: ⌈P·fraction⌉ for an option, 0 for a perp."""
     if InstrumentKind(kind) == InstrumentKind.Perp:
         return 0
     return mul_wad(price_wad, som_fraction_wad, Rounding.Ceil)
 
 
-def scenario_losses_wad(sizes_wad: list[int], arrays: list[list[int]]) -> list[int]:
+def scenario_losses(sizes_wad: list[int], arrays: list[list[int]]) -> list[int]:
     """Loss of the portfolio in each scenario: ⌈−Σ size·array[s] / WAD⌉ (Ceil; the sum is exact, checked int256)."""
     if len(sizes_wad) != len(arrays):
         raise LengthMismatch()
@@ -124,11 +125,11 @@ def scenario_losses_wad(sizes_wad: list[int], arrays: list[list[int]]) -> list[i
     return losses
 
 
-def maintenance_margin_wad(sizes_wad: list[int], arrays: list[list[int]], som_per_unit_wad: list[int]) -> int:
+def maintenance_margin(sizes_wad: list[int], arrays: list[list[int]], som_per_unit_wad: list[int]) -> int:
     """max(0, largest scenario loss, ⌈Σ_short |size|·som / WAD⌉) in WAD quote units (the sums checked: Panic(0x11))."""
     if len(som_per_unit_wad) != len(sizes_wad):
         raise LengthMismatch()
-    scan = max(0, *scenario_losses_wad(sizes_wad, arrays))
+    scan = max(0, *scenario_losses(sizes_wad, arrays))
     som = 0
     for size, per_unit in zip(sizes_wad, som_per_unit_wad):
         if size < 0:
@@ -136,8 +137,8 @@ def maintenance_margin_wad(sizes_wad: list[int], arrays: list[list[int]], som_pe
     return max(scan, round_div(som, WAD, Rounding.Ceil))
 
 
-def initial_margin_wad(sizes_wad: list[int], arrays: list[list[int]], som_per_unit_wad: list[int], im_multiple_wad: int) -> int:
+def initial_margin(sizes_wad: list[int], arrays: list[list[int]], som_per_unit_wad: list[int], im_multiple_wad: int) -> int:
     """⌈maintenance · multiple⌉; reverts InitialMultipleBelowOne(multiple) for a multiple below 1 WAD."""
     if im_multiple_wad < WAD:
         raise InitialMultipleBelowOne(im_multiple_wad)
-    return mul_wad(maintenance_margin_wad(sizes_wad, arrays, som_per_unit_wad), im_multiple_wad, Rounding.Ceil)
+    return mul_wad(maintenance_margin(sizes_wad, arrays, som_per_unit_wad), im_multiple_wad, Rounding.Ceil)

@@ -213,7 +213,7 @@ class RiskArrayBook:
         return s
 
     def maintenance_margin(self, now: int, series_ids: list[int], sizes_wad: list[int]) -> int:
-        """Σ over underlyings (first appearance order) of riskarray.maintenance_margin_wad of their
+        """Σ over underlyings (first appearance order) of riskarray.maintenance_margin of their
         positions; every series marked within its underlying's max_price_age_s of ``now``."""
         if len(series_ids) != len(sizes_wad):
             raise ra.LengthMismatch()
@@ -225,10 +225,10 @@ class RiskArrayBook:
                 continue
             u = self.underlyings[uid]
             members = [self.series[series_ids[j]] for j in group]
-            total += ra.maintenance_margin_wad(
+            total += ra.maintenance_margin(
                 [sizes_wad[j] for j in group],
                 [s.risk_array for s in members],
-                [ra.short_option_minimum_wad(s.kind, s.price_wad, u.som_fraction_wad) for s in members],
+                [ra.short_option_minimum(s.kind, s.price_wad, u.som_fraction_wad) for s in members],
             )
         return total
 

@@ -83,7 +83,7 @@ def rand_portfolio(rng: random.Random):
         strike = price * digits(rng, WAD // 2, 2 * WAD) // WAD
         arrays.append(ra.risk_array(kind, strike, digits(rng, 3600, YEAR_S), price, vol, price_range, vol_range))
         sizes.append(digits(rng, 10**15, 10**22) * rng.choice((1, -1)))
-        som.append(ra.short_option_minimum_wad(kind, price, digits(rng, 0, WAD // 10)))
+        som.append(ra.short_option_minimum(kind, price, digits(rng, 0, WAD // 10)))
     k = rng.random()
     if k < 0.04 and n:
         sizes[0] = rng.choice((INT256_MIN, INT256_MAX))  # Panic(0x11) in the products
@@ -99,9 +99,9 @@ def test_portfolio_margin_parity(harness):
         sizes, arrays, som = rand_portfolio(rng)
         multiple = digits(rng, WAD, 2 * WAD) if rng.random() < 0.9 else WAD - 1
         for fn, py, args in (
-            ("scenarioLosses", ra.scenario_losses_wad, (sizes, arrays)),
-            ("maintenanceMargin", ra.maintenance_margin_wad, (sizes, arrays, som)),
-            ("initialMargin", ra.initial_margin_wad, (sizes, arrays, som, multiple)),
+            ("scenarioLosses", ra.scenario_losses, (sizes, arrays)),
+            ("maintenanceMargin", ra.maintenance_margin, (sizes, arrays, som)),
+            ("initialMargin", ra.initial_margin, (sizes, arrays, som, multiple)),
         ):
             expected = outcome(harness.call, fn, *args)
             seen[expected[0] if expected[0] == "value" else expected[1]] += 1
@@ -127,15 +127,15 @@ SIZE = 2_718_281_828_459_045_235  # e units long the perp, e calls short
 def _example_legs():
     perp = ra.risk_array(Kind.Perp, 0, 0, PRICE, VOL, PRICE_RANGE, VOL_RANGE)
     call = ra.risk_array(Kind.Call, STRIKE, TAU, PRICE, VOL, PRICE_RANGE, VOL_RANGE)
-    return perp, call, ra.short_option_minimum_wad(Kind.Call, PRICE, SOM_FRACTION)
+    return perp, call, ra.short_option_minimum(Kind.Call, PRICE, SOM_FRACTION)
 
 
 def example_figures() -> dict[str, int]:
     """Maintenance (WAD) of the perp alone, the short call alone, their sum, and the hedged book."""
     perp, call, som = _example_legs()
-    perp_alone = ra.maintenance_margin_wad([SIZE], [perp], [0])
-    call_alone = ra.maintenance_margin_wad([-SIZE], [call], [som])
-    hedged = ra.maintenance_margin_wad([SIZE, -SIZE], [perp, call], [0, som])
+    perp_alone = ra.maintenance_margin([SIZE], [perp], [0])
+    call_alone = ra.maintenance_margin([-SIZE], [call], [som])
+    hedged = ra.maintenance_margin([SIZE, -SIZE], [perp, call], [0, som])
     return {"perp_alone": perp_alone, "call_alone": call_alone, "apart": perp_alone + call_alone, "hedged": hedged}
 
 

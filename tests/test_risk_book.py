@@ -241,7 +241,7 @@ def test_attack_keeper_posts_a_tiny_vol_to_cut_an_option_margin(world):
     s = w.mirror.series[1]
     tiny = WAD // 10_000
     array = ra.risk_array(Kind.Call, s.strike_wad, s.expiry - w.now(), s.price_wad, tiny, 159_154_943_091_895_335, WAD // 4)
-    rigged = ra.maintenance_margin_wad([WAD], [array], [0])
+    rigged = ra.maintenance_margin([WAD], [array], [0])
     assert rigged < honest // 100  # what the hole would give the long
     keeper = w.keeper.address
     assert not w.send("updateMark", "updateMark", 1, tiny, sender=w.keeper,

@@ -173,8 +173,8 @@ def _maintenance_wad(group: list[InstrumentWad], state: UnderlyingWad, som_fract
         riskarray.risk_array(ins.kind, ins.strike_wad, ins.tau_s, state.price_wad, state.vol_wad, state.price_range_wad, state.vol_range_wad)
         for ins in group
     ]
-    som = [riskarray.short_option_minimum_wad(ins.kind, state.price_wad, som_fraction_wad) for ins in group]
-    return riskarray.maintenance_margin_wad([ins.size_wad for ins in group], arrays, som)
+    som = [riskarray.short_option_minimum(ins.kind, state.price_wad, som_fraction_wad) for ins in group]
+    return riskarray.maintenance_margin([ins.size_wad for ins in group], arrays, som)
 
 
 def scenario_margin_wad(instruments: list[InstrumentWad], states: dict[str, UnderlyingWad], som_fraction_wad: int) -> ScenarioMarginWad:
