@@ -17,7 +17,7 @@ from pymargin import wadmath as wm
 from pymargin.chain.fastevm import FastEVM
 from pymargin.chain.tx import ContractRevert
 from pymargin.errors import Revert
-from pymargin.fixedpoint import INT256_MAX, INT256_MIN, UINT256_MAX, WAD, Rounding
+from pymargin.fixedpoint import INT256_MAX, INT256_MIN, UINT256_MAX, WAD, Rounding, mul_div
 
 mp.mp.dps = 50
 SEED = 20261201
@@ -197,3 +197,26 @@ def test_black76_known_values():
     exact = 100 * WAD * (2 * mp.ncdf(mp.mpf("0.4")) - 1)
     assert abs(price - exact) <= 2 * (1 + 200)
     assert b76.price(b76.OptionKind.Put, 90 * WAD, 100 * WAD, 0, b76.YEAR_S, 0) == 10 * WAD
+
+
+def test_black76_no_arbitrage_bounds():
+    """D·max(F − K, 0) − bound ≤ call ≤ D·F and D·max(K − F, 0) − bound ≤ put ≤ D·K; a call does not
+    fall as F rises nor a put as K rises (beyond the error bound)."""
+    rng = random.Random(f"{SEED}:b76-bounds")
+    for _ in range(400):
+        _, forward, strike, vol, tau, rate = rand_series(rng)
+        try:
+            b76.check_domain(forward, strike, vol, tau, rate)
+        except b76.OptionInputOutOfRange:
+            continue
+        if forward >= b76.MAX_PRICE_WAD // 2 or strike >= b76.MAX_PRICE_WAD // 2:
+            continue
+        bound = PRICE_BOUND_WEI * (1 + (2 * forward + 2 * strike) // WAD)
+        discount = wm.exp_wad(-mul_div(rate, tau, b76.YEAR_S, Rounding.Ceil))
+        call = b76.price(b76.OptionKind.Call, forward, strike, vol, tau, rate)
+        put = b76.price(b76.OptionKind.Put, forward, strike, vol, tau, rate)
+        assert discount * max(forward - strike, 0) // WAD - bound <= call <= discount * forward // WAD + bound
+        assert discount * max(strike - forward, 0) // WAD - bound <= put <= discount * strike // WAD + bound
+        bump = max(forward // 997, 1)
+        assert b76.price(b76.OptionKind.Call, forward + bump, strike, vol, tau, rate) >= call - bound
+        assert b76.price(b76.OptionKind.Put, forward, strike + bump, vol, tau, rate) >= put - bound
