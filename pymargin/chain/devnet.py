@@ -25,6 +25,7 @@ from web3 import HTTPProvider, Web3
 
 from pymargin import tools
 from pymargin.errors import UserError
+from pymargin.interrupts import guarded
 
 EMBEDDED_GAS_LIMIT = 25_000_000  # per-transaction gas on the embedded chain (block limit is ~30M)
 ANVIL_CHAIN_ID = 31337
@@ -75,7 +76,8 @@ atexit.register(_stop_all)
 
 
 def _install_sigterm_handler() -> None:
-    if getattr(_install_sigterm_handler, "done", False):
+    """Outside the CLI's interrupt guard (which kills every child itself), stop anvil on SIGTERM."""
+    if getattr(_install_sigterm_handler, "done", False) or guarded():
         return
     previous = signal.getsignal(signal.SIGTERM)
 

@@ -1,7 +1,8 @@
 """The ``pymargin`` command line: one group, one module per family of subcommands.
 
 A user mistake (:class:`~pymargin.errors.UserError`) prints one line and exits 2; a contract revert
-exits 1; ``--debug`` shows the traceback instead.
+exits 1; ``--debug`` shows the traceback instead. Ctrl-C and SIGTERM stop a command within two seconds
+(:mod:`pymargin.interrupts`): children killed, temporary folders removed, exit 130 / 143.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import click
 
 from pymargin.cli._common import Context, fail
 from pymargin.errors import UserError
+from pymargin.interrupts import Stopped, guard
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -59,7 +61,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="pymargin", standalone_mode=False)
+        with guard():
+            cli.main(args=argv, prog_name="pymargin", standalone_mode=False)
+    except Stopped as exc:
+        fail(str(exc), exc.exit_code)
     except click.exceptions.Abort:
         click.echo("pymargin: interrupted", err=True)
         sys.exit(130)

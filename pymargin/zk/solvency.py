@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 from pymargin.commit.commitment import Commitment
 from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_text, read_json
+from pymargin.interrupts import guarded, temporary_dir, worker_pool
 from pymargin.zk import circuits
 from pymargin.zk.backends import get_backend
 from pymargin.zk.circom import Circuit
@@ -133,9 +131,11 @@ def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, w
 
 
 def _run_local(jobs: list[tuple], workers: int) -> list[Proof]:
-    if workers <= 1:
+    """The proofs of ``jobs``, in this process if one worker and no interrupt guard, else in worker
+    processes (under the CLI's guard always, so Ctrl-C never waits for a prover holding this process)."""
+    if workers <= 1 and not guarded():
         return [prove_batch(*job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:
         return list(pool.map(prove_batch, *zip(*jobs)))
 
 
@@ -177,8 +177,8 @@ def prove_epoch(
     batches = batch_inputs(commitment, secret, statement)
     circuit = circuits.solvency(shape.k, shape.m, shape.t)
     keys = get_backend(backend).setup(circuit, ptau)
-    with tempfile.TemporaryDirectory(prefix="pymargin-prove-") as work:
-        jobs = [(circuit, keys, backend, batch, work) for batch in batches]
+    with temporary_dir(prefix="pymargin-prove-") as work:
+        jobs = [(circuit, keys, backend, batch, str(work)) for batch in batches]
         proofs = _run_ray(jobs, ray_address, workers) if ray_address else _run_local(jobs, workers)
     states = [state_hash(batches[0].state_in)] + [state_hash(b.state_out) for b in batches]
     return EpochProof(statement, tuple(states), tuple(proofs), circuit.name, keys.setup_id), keys
