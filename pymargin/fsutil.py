@@ -57,6 +57,8 @@ def read_json(path: Path, what: str, error: type[Exception] = UserError) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise error(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except ValueError as exc:  # a JSON number of more than 4300 digits (Python's int conversion limit)
+        raise error(f"{path}: unreadable JSON: {str(exc).split(';')[0]}") from None
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -52,6 +52,12 @@ class Contract:
             self.chain, sender, {"to": self.address, "data": data, "value": value}, decoder=self.decoder, gas=gas
         )
 
+    def simulate(self, fn: str, *args: Any, sender: Signer, value: int = 0) -> bytes:
+        """Execute a transaction to ``fn`` from ``sender`` with eth_call (nothing is sent); return its
+        raw output or raise ContractRevert (``simulated`` set)."""
+        data = getattr(self._web3.functions, fn)(*abi_args(args))._encode_transaction_data()
+        return txmod.simulate(self.chain, sender, {"to": self.address, "data": data, "value": value}, self.decoder)
+
     def decode_logs(self, receipt) -> list[tuple[str, dict]]:
         """(event name, args) for every log of this contract in ``receipt``, in order."""
         out = []

@@ -163,9 +163,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def check_port_free(port: int) -> None:
+    """ChainError unless ``port`` is a TCP port number nothing listens on at 127.0.0.1 (so a node already
+    there is never mistaken for the one being started)."""
+    if not 0 < port < 65536:
+        raise ChainError(f"--port {port} is not a TCP port (1..65535, or 0 for any free port)")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ChainError(f"port {port} on 127.0.0.1 is in use ({exc.strerror}): choose another --port, or 0 for any free port") from None
+
+
 def start_anvil(port: int | None = None, chain_id: int = ANVIL_CHAIN_ID, extra_args: list[str] | None = None) -> Chain:
-    """Start the pinned anvil on a free loopback port and wait until it answers ``eth_chainId``."""
+    """Start the pinned anvil on ``port`` (checked to be free) or a free loopback port, and wait until it
+    answers ``eth_chainId``."""
     binary = tools.anvil_binary()
+    if port:
+        check_port_free(port)
     port = port or free_port()
     cmd = [
         str(binary), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id),

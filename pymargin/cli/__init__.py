@@ -78,3 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("pymargin: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:
+        revert = sys.modules.get("pymargin.chain.tx")  # loaded if a contract was called
+        if debug or revert is None or not isinstance(exc, revert.ContractRevert):
+            raise
+        fail(f"the contract refused it: {exc} (nothing was sent)" if exc.simulated else f"the contract reverted: {exc}", 1)

@@ -4,6 +4,7 @@ deploy-commitments."""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -118,30 +119,55 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
         raise UserError("commit needs a positions file (or --rpc URL --engine ADDRESS)")
     if epoch is None:
         raise UserError("commit needs --epoch N (or --engine with --checkpoint ID / --block N)")
+    poster = _poster(rpc, registry, keystore) if registry else None
     started = time.perf_counter()
     with ctx.progress.status(f"building the Merkle sum tree over {len(accounts):,} accounts"):
         commitment = commit_accounts(accounts, markets, secret, epoch, depth, workers or cpu_workers())
     built = time.perf_counter() - started
+    root = commitment.root
+    if poster:
+        _post_root(*poster, epoch, root, simulate_only=True)  # refused before any file is written
+    existed = out_dir.exists()
     with ctx.progress.status("writing the root and the inclusion proofs"):
         proofs = write_commitment(commitment, secret, out_dir, list(only) or None, extra)
-    root = commitment.root
     data = {"epoch": epoch, "accounts": len(commitment.accounts), "depth": commitment.tree.depth,
             "root": root.to_json(), "out": str(out_dir), "proofs": len(proofs), "build_seconds": round(built, 2)}
-    if registry:
-        from pymargin.chain import devnet
-        from pymargin.cli.chain_cmds import _signer
-        from pymargin.chain.commitments import post_root
-
-        chain = devnet.connect(rpc)
-        contract = _registry(chain, registry)
-        receipt = post_root(contract, epoch, root, _signer(chain, keystore))
-        data["posted"] = {"registry": contract.address, "tx": receipt.transactionHash.hex()}
+    if poster:
+        try:
+            receipt = _post_root(*poster, epoch, root)
+        except BaseException:  # all or nothing: no files for a root that was not posted
+            shutil.rmtree(out_dir, ignore_errors=True)
+            if existed:
+                out_dir.mkdir()
+            raise
+        data["posted"] = {"registry": poster[0].address, "tx": receipt.transactionHash.hex()}
     emit(ctx, data, (["field", "value"], [("epoch", epoch), ("accounts", len(commitment.accounts)),
                                             ("depth", commitment.tree.depth), ("root hash", root.hash),
                                             ("total liabilities L (WAD)", root.equity), ("total mm (WAD)", root.mm),
                                             ("proofs", f"{len(proofs)} in {out_dir / 'proofs'}"),
                                             ("posted", data.get("posted", {}).get("tx", "no"))]),
          title=f"committed in {built:.1f} s")
+
+
+def _poster(rpc: str, registry: str, keystore: Path | None):
+    """(CommitmentRegistry contract, signer) for posting a root, checked before any work starts."""
+    from pymargin.chain import devnet
+    from pymargin.cli.chain_cmds import _signer
+
+    chain = devnet.connect(rpc)
+    return _registry(chain, registry), _signer(chain, keystore)
+
+
+def _post_root(contract, signer, epoch: int, root, simulate_only: bool = False):
+    """Post (epoch, root), or with ``simulate_only`` only execute it with eth_call; a refusal is one line."""
+    from pymargin.chain.commitments import post_root, simulate_post_root
+    from pymargin.chain.tx import ContractRevert
+
+    try:
+        return simulate_post_root(contract, epoch, root, signer) if simulate_only else post_root(contract, epoch, root, signer)
+    except ContractRevert as exc:
+        raise UserError(f"the registry at {contract.address} refuses epoch {epoch}: {exc}"
+                        + (" (nothing was sent, no files written)" if exc.simulated else "")) from None
 
 
 def _engine_book(rpc: str, address: str, checkpoint_id: int | None, block: int | None):
