@@ -14,7 +14,7 @@ from web3 import Web3
 
 from pymargin.chain.compile import compile_contracts, load_artifact
 from pymargin.chain.contracts import Contract
-from pymargin.chain.devnet import Chain
+from pymargin.chain.devnet import Chain, check_block
 from pymargin.chain.tx import ContractRevert
 from pymargin.engine import CheckpointData, Engine, book_aggregates, checkpoint_digest
 from pymargin.errors import UserError
@@ -22,14 +22,27 @@ from pymargin.model import Account, MarketView
 
 
 def engine_at(chain: Chain, address: str) -> Contract:
-    """The MarginEngine at ``address`` (UserError if it is not an address or has no code)."""
+    """The MarginEngine at ``address``; UserError if it is not an address, has no code, or its code lacks
+    a function of this version's MarginEngine (each selector is a PUSH4 operand of the dispatcher)."""
     if not Web3.is_address(address):
         raise UserError(f"--engine {address!r} is not an address")
     compile_contracts()
     address = Web3.to_checksum_address(address)
-    if not chain.w3.eth.get_code(address):
-        raise UserError(f"no contract at {address} on chain {chain.chain_id}")
-    return Contract(chain, "MarginEngine", address, load_artifact("MarginEngine"))
+    code = bytes(chain.w3.eth.get_code(address))
+    if not code:
+        raise UserError(f"--engine {address}: no contract at this address on chain {chain.chain_id}")
+    artifact = load_artifact("MarginEngine")
+    missing = [sig for sig, selector in artifact.get("methodIdentifiers", {}).items() if _push(selector) not in code]
+    if missing:
+        raise UserError(f"--engine {address} is not a MarginEngine of this version: its code lacks "
+                        f"{len(missing)} of its functions, e.g. {missing[0]}")
+    return Contract(chain, "MarginEngine", address, artifact)
+
+
+def _push(selector: str) -> bytes:
+    """The PUSHn instruction that pushes a 4-byte selector (solc drops its leading zero bytes)."""
+    value = bytes.fromhex(selector).lstrip(b"\0")
+    return bytes([0x5F + len(value)]) + value
 
 
 _POSTED_ROOT_ABI = [
@@ -102,9 +115,7 @@ def checkpoint_data(engine: Contract, checkpoint_id: int) -> CheckpointData:
 
 def checkpoint_in_block(engine: Contract, block: int) -> int:
     """The id of the last checkpoint taken in ``block``; UserError if the block is out of range or has none."""
-    head = engine.chain.w3.eth.block_number
-    if not 0 <= block <= head:
-        raise UserError(f"--block {block} is out of range: the chain's blocks are 0..{head}")
+    check_block(engine.chain, block)
     logs = engine.events.CheckpointTaken().get_logs(from_block=block, to_block=block)
     if not logs:
         raise UserError(f"no checkpoint was taken in block {block}: give a block holding a CheckpointTaken event, or --checkpoint ID")

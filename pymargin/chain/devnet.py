@@ -148,6 +148,14 @@ class Chain:
         self.close()
 
 
+def check_block(chain: Chain, block: int, option: str = "--block") -> int:
+    """``block`` if the chain has it (0..latest), else ChainError naming the range."""
+    head = chain.w3.eth.block_number
+    if not 0 <= block <= head:
+        raise ChainError(f"{option} {block} is out of range: the chain's blocks are 0..{head}")
+    return block
+
+
 def embedded() -> Chain:
     """A fresh in-process chain (EthereumTesterProvider on py-evm) with funded, unlocked accounts."""
     from web3 import EthereumTesterProvider
