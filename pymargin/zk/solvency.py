@@ -32,7 +32,7 @@ from pymargin.zk.setup import Keys
 from pymargin.zk.statement import Shape, Statement, batch_public_hash, check_statement, context_hash, statement_from_json, statement_json
 from pymargin.zk.verify import pairing_check
 from pymargin.zk.wellformed import proof_defect
-from pymargin.zk.witness import compute_witness
+from pymargin.zk.witness import WitnessError, compute_witness
 
 EPOCH_FORMAT = "pymargin-solvency-epoch/2"
 
@@ -117,11 +117,15 @@ def verify_epoch(epoch: EpochProof, vk: VerifyingKey, shape: Shape) -> list[str]
     return problems
 
 
-def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, work_dir: str) -> Proof:
-    """Witness (the circuit's generator) and proof of one batch: the job run by every worker."""
+def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, work_dir: str, accounts: str = "") -> Proof:
+    """Witness (the circuit's generator) and proof of one batch: the job run by every worker.
+    ``accounts`` names the batch's accounts in the error if its inputs do not satisfy the circuit."""
     wtns = Path(work_dir) / f"batch-{batch.index}-{os.getpid()}.wtns"
     try:
-        compute_witness(circuit, batch.inputs, wtns)
+        try:
+            compute_witness(circuit, batch.inputs, wtns)
+        except WitnessError as exc:
+            raise WitnessError(f"batch {batch.index}{' (' + accounts + ')' if accounts else ''}: {exc}") from None
         proof = get_backend(backend).prove(keys, wtns)
     finally:
         wtns.unlink(missing_ok=True)
@@ -158,6 +162,15 @@ def _run_ray(jobs: list[tuple], address: str, workers: int) -> list[Proof]:
             ray.shutdown()
 
 
+def _batch_accounts(commitment: Commitment, index: int, k: int) -> str:
+    """"accounts OWNER:SUB to OWNER:SUB" of batch ``index`` (2^k leaves), or that it holds only padding."""
+    accounts = commitment.accounts[index << k : (index + 1) << k]
+    if not accounts:
+        return "padding leaves only"
+    first, last = accounts[0].account_id, accounts[-1].account_id
+    return f"account {first}" if len(accounts) == 1 else f"accounts {first} to {last}"
+
+
 def prove_epoch(
     commitment: Commitment,
     secret: bytes,
@@ -178,7 +191,7 @@ def prove_epoch(
     circuit = circuits.solvency(shape.k, shape.m, shape.t)
     keys = get_backend(backend).setup(circuit, ptau)
     with temporary_dir(prefix="pymargin-prove-") as work:
-        jobs = [(circuit, keys, backend, batch, str(work)) for batch in batches]
+        jobs = [(circuit, keys, backend, batch, str(work), _batch_accounts(commitment, batch.index, shape.k)) for batch in batches]
         proofs = _run_ray(jobs, ray_address, workers) if ray_address else _run_local(jobs, workers)
     states = [state_hash(batches[0].state_in)] + [state_hash(b.state_out) for b in batches]
     return EpochProof(statement, tuple(states), tuple(proofs), circuit.name, keys.setup_id), keys
