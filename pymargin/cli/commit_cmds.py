@@ -301,11 +301,15 @@ def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | No
     Example:
       pymargin deploy-commitments --rpc http://127.0.0.1:8545
     """
+    from web3 import Web3
+
     from pymargin.chain import devnet
     from pymargin.chain.compile import compile_contracts
     from pymargin.cli.chain_cmds import _signer
     from pymargin.chain.commitments import deploy_registry
 
+    if owner is not None and (not Web3.is_address(owner) or int(owner, 16) == 0):
+        raise UserError(f"--owner {owner!r} is not an address (nor may it be the zero address)")
     chain = devnet.connect(rpc)
     compile_contracts()
     registry = deploy_registry(chain, _signer(chain, keystore), owner)
