@@ -211,3 +211,49 @@ def test_devnet_on_a_busy_port_prints_nothing_but_the_error(capsys):
     assert out == ""
     code, out, err = run_cli(capsys, "devnet", "--port", "70000")
     _one_line_error(code, out, err, "--port 70000 is not a TCP port")
+
+
+# ---------------------------------------------------------------- proving
+
+
+def test_prove_accounts_under_margin_and_a_refused_witness_names_the_accounts(tmp_path, capsys):
+    """Accounts below maintenance margin and with negative equity are proven (they are what the statement
+    counts); a witness the circuit refuses names the batch's accounts and circom's assertion, not the
+    JavaScript line `throw new Error(err);`."""
+    import dataclasses
+
+    from pymargin.book import load_book
+    from pymargin.commit.commitment import commit_accounts
+    from pymargin.zk import circuits
+    from pymargin.zk.inputs import batch_inputs, epoch_statement
+    from pymargin.zk.setup import dev_setup_groth16py
+    from pymargin.zk.solvency import _batch_accounts, prove_batch
+    from pymargin.zk.statement import Shape
+    from pymargin.zk.witness import WitnessError
+
+    book = json.loads(json.dumps(BOOK))
+    book["accounts"][0]["collateral"] = "-500718281828459045235"  # equity < 0: deficit
+    book["accounts"][1]["collateral"] = "-4318281828459045235360"  # 0 < equity < mm: below maintenance
+    path = tmp_path / "book.json"
+    path.write_text(json.dumps(book))
+    code, out, err = run_cli(capsys, "--json", "prove", str(path), "--unsalted", "--epoch", "1", "--depth", "2",
+                             "--batch-log2", "2", "--chain-id", "31337", "--registry", "0xc0ffee", "--engine", "0xe9e",
+                             "--out", str(tmp_path / "epoch.json"), "--backend", "groth16py")
+    assert code == 0, err
+    totals = json.loads(out)["totals"]
+    assert int(totals["below_mm_count"]) == 2 and int(totals["deficit_wad"]) > 0 and int(totals["shortfall_wad"]) > 0
+
+    loaded = load_book(path)
+    commitment = commit_accounts(loaded.accounts, loaded.markets, None, 1, 2)
+    statement = epoch_statement(commitment, None, Shape(2, 0, 4), 31337, 0xC0FFEE, 0xE9E, 1, 1)
+    batch = batch_inputs(commitment, None, statement)[0]
+    forged = dict(batch.inputs, collateral=[c + (i == 1) for i, c in enumerate(batch.inputs["collateral"])])
+    circuit = circuits.solvency(2, 4, 0)
+    with pytest.raises(WitnessError) as caught:
+        prove_batch(circuit, dev_setup_groth16py(circuit), "groth16py", dataclasses.replace(batch, inputs=forged),
+                    str(tmp_path), _batch_accounts(commitment, 0, 2))
+    message = str(caught.value)
+    first, last = commitment.accounts[0].account_id, commitment.accounts[-1].account_id
+    assert message.startswith(f"batch 0 (accounts {first} to {last}): ")
+    assert message.endswith("the inputs do not satisfy the circuit: Assert Failed in template SolvencyBatch line 313")
+    assert "throw" not in message and "\n" not in message
