@@ -257,3 +257,21 @@ def test_prove_accounts_under_margin_and_a_refused_witness_names_the_accounts(tm
     assert message.startswith(f"batch 0 (accounts {first} to {last}): ")
     assert message.endswith("the inputs do not satisfy the circuit: Assert Failed in template SolvencyBatch line 313")
     assert "throw" not in message and "\n" not in message
+
+
+def test_order_values_out_of_range(world, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PYMARGIN_PRIVATE_KEY", "0x" + "5c" * 32)
+    argv = ["sign-order", "--rpc", world["url"], "--engine", world["engine"], "--market", "0", "--limit", "2718.281828459045235360"]
+    out_file = str(tmp_path / "order.json")
+    for size, message in (("1e999999", "is not a decimal number"), ("1e70", "must fit an int256"),
+                          ("NaN", "is not a finite decimal number"), ("1.0000000000000000001", "has more than 18 decimals")):
+        code, out, err = run_cli(capsys, *argv, "--size", size, "--out", out_file)
+        _one_line_error(code, out, err, f"--size '{size}'", message)
+    code, out, err = run_cli(capsys, *argv, "--size", "1.414213562373095048", "--nonce", "-1", "--out", out_file)
+    assert code == 2 and "Traceback" not in err and "'--nonce': -1 is not in the range" in err
+    code, out, err = run_cli(capsys, *argv, "--size", "1.414213562373095048", "--out", str(tmp_path / "missing" / "x" / "order.json"))
+    assert code == 0, err  # a new folder is made
+    (tmp_path / "file").write_text("")
+    code, out, err = run_cli(capsys, *argv, "--size", "1.414213562373095048", "--out", str(tmp_path / "file" / "order.json"))
+    _one_line_error(code, out, err, "is a file, not a folder")
+    assert not (tmp_path / "order.json").exists()
