@@ -226,7 +226,7 @@ def connect(url: str, expected_chain_id: int | None = None) -> Chain:
         chain_id = w3.eth.chain_id
     except Exception as exc:
         if "Connection refused" in str(exc):
-            raise ChainError(f"nothing answers at {url} (connection refused): check the URL, or start a node with `pymargin devnet`") from None
+            raise ChainError(f"cannot reach the RPC at {url}: connection refused (no node listens there): check the URL, or start one with `pymargin devnet`") from None
         raise ChainError(f"cannot reach the RPC at {url}: {type(exc).__name__}: {exc}".split("\n")[0][:300]) from None
     if expected_chain_id is not None and chain_id != expected_chain_id:
         raise ChainError(f"{url} is chain {chain_id}, but {expected_chain_id} was expected: check the RPC URL or the config's chain_id")
