@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from web3 import Web3
 
 from pymargin.chain.compile import compile_contracts, load_artifact
-from pymargin.chain.contracts import Contract
+from pymargin.chain.contracts import Contract, contract_at
 from pymargin.chain.devnet import Chain, check_block
 from pymargin.chain.tx import ContractRevert
 from pymargin.engine import CheckpointData, Engine, book_aggregates, checkpoint_digest
@@ -22,27 +22,10 @@ from pymargin.model import Account, MarketView
 
 
 def engine_at(chain: Chain, address: str) -> Contract:
-    """The MarginEngine at ``address``; UserError if it is not an address, has no code, or its code lacks
-    a function of this version's MarginEngine (each selector is a PUSH4 operand of the dispatcher)."""
-    if not Web3.is_address(address):
-        raise UserError(f"--engine {address!r} is not an address")
+    """The MarginEngine at ``address``; UserError if it is not an address, has no code, or is not a
+    MarginEngine of this version (:func:`~pymargin.chain.contracts.contract_at`)."""
     compile_contracts()
-    address = Web3.to_checksum_address(address)
-    code = bytes(chain.w3.eth.get_code(address))
-    if not code:
-        raise UserError(f"--engine {address}: no contract at this address on chain {chain.chain_id}")
-    artifact = load_artifact("MarginEngine")
-    missing = [sig for sig, selector in artifact.get("methodIdentifiers", {}).items() if _push(selector) not in code]
-    if missing:
-        raise UserError(f"--engine {address} is not a MarginEngine of this version: its code lacks "
-                        f"{len(missing)} of its functions, e.g. {missing[0]}")
-    return Contract(chain, "MarginEngine", address, artifact)
-
-
-def _push(selector: str) -> bytes:
-    """The PUSHn instruction that pushes a 4-byte selector (solc drops its leading zero bytes)."""
-    value = bytes.fromhex(selector).lstrip(b"\0")
-    return bytes([0x5F + len(value)]) + value
+    return contract_at(chain, "MarginEngine", address, load_artifact("MarginEngine"), "--engine")
 
 
 _POSTED_ROOT_ABI = [

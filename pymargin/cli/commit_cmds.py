@@ -38,17 +38,11 @@ def _secret(secret_file: Path | None) -> bytes:
 
 
 def _registry(chain, address: str):
-    from web3 import Web3
-
     from pymargin.chain.compile import compile_contracts, load_artifact
-    from pymargin.chain.contracts import Contract
+    from pymargin.chain.contracts import contract_at
 
-    if not Web3.is_address(address):
-        raise UserError(f"--registry {address!r} is not an address")
     compile_contracts()
-    if not chain.w3.eth.get_code(Web3.to_checksum_address(address)):
-        raise UserError(f"no contract at {address} on chain {chain.chain_id}")
-    return Contract(chain, "CommitmentRegistry", Web3.to_checksum_address(address), load_artifact("CommitmentRegistry"))
+    return contract_at(chain, "CommitmentRegistry", address, load_artifact("CommitmentRegistry"), "--registry")
 
 
 @click.command("commit")
