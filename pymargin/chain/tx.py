@@ -244,6 +244,8 @@ def simulate(chain: Chain, signer: Signer, tx: dict[str, Any], decoder: ErrorDec
         return chain.w3.eth.call(call, "pending")
     except Exception as exc:
         data = revert_data(exc)
+        if data is None and "outofgas" in str(exc).lower().replace(" ", "").replace("_", "") and "gas" in tx:
+            raise _simulated(ContractRevert("OutOfGas", (tx["gas"],))) from None
         if data is None:
             raise _send_error(exc, signer, chain, tx) from None
         raise _simulated((decoder or ErrorDecoder()).decode(data)) from None
