@@ -217,10 +217,11 @@ def test_devnet_on_a_busy_port_prints_nothing_but_the_error(capsys):
 # ---------------------------------------------------------------- proving
 
 
-def test_prove_accounts_under_margin_and_a_refused_witness_names_the_accounts(tmp_path, capsys):
+def test_prove_accounts_under_margin_and_a_refused_witness_names_the_accounts(world, tmp_path, capsys):
     """Accounts below maintenance margin and with negative equity are proven (they are what the statement
     counts); a witness the circuit refuses names the batch's accounts and circom's assertion, not the
-    JavaScript line `throw new Error(err);`."""
+    JavaScript line `throw new Error(err);`. The proof posted to or verified against an address that is
+    not a SolvencyRegistry / verifier, or holds no code, is one line."""
     import dataclasses
 
     from pymargin.book import load_book
@@ -243,6 +244,13 @@ def test_prove_accounts_under_margin_and_a_refused_witness_names_the_accounts(tm
     assert code == 0, err
     totals = json.loads(out)["totals"]
     assert int(totals["below_mm_count"]) == 2 and int(totals["deficit_wad"]) > 0 and int(totals["shortfall_wad"]) > 0
+    epoch_file, vk = str(tmp_path / "epoch.json"), json.loads(out)["keys"] + "/verification_key.json"
+    for address, message in ((world["registry"], "is not a SolvencyRegistry of this version"),
+                             (world["owner"].address, "no contract at this address")):
+        code, out, err = run_cli(capsys, "post-epoch", epoch_file, "--rpc", world["url"], "--registry", address)
+        _one_line_error(code, out, err, f"--registry {address}", message)
+        code, out, err = run_cli(capsys, "verify", epoch_file, "--vk", vk, "--rpc", world["url"], "--verifier", address)
+        _one_line_error(code, out, err, f"--verifier {address}", "is not a Groth16Verifier" if address == world["registry"] else message)
 
     loaded = load_book(path)
     commitment = commit_accounts(loaded.accounts, loaded.markets, None, 1, 2)
