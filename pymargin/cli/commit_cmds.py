@@ -37,6 +37,18 @@ def _secret(secret_file: Path | None) -> bytes:
     return secret
 
 
+def _inclusion_registry(chain, address: str):
+    """A registry that answers rootOf(epoch) and verifyInclusionAt (a CommitmentRegistry or a
+    SolvencyRegistry), checked to have both functions in its code."""
+    from pymargin.chain.compile import compile_contracts, load_artifact
+    from pymargin.chain.contracts import contract_at
+
+    compile_contracts()
+    abi = [item for item in load_artifact("CommitmentRegistry")["abi"]
+           if item.get("type") == "error" or item.get("name") in ("rootOf", "verifyInclusionAt")]
+    return contract_at(chain, "registry of posted roots", address, {"abi": abi}, "--registry")
+
+
 def _registry(chain, address: str):
     from pymargin.chain.compile import compile_contracts, load_artifact
     from pymargin.chain.contracts import contract_at
@@ -247,7 +259,7 @@ def _check_on_chain(proof, rpc: str, registry: str) -> None:
     if not 0 <= proof.epoch <= UINT256_MAX:
         raise InclusionError(f"epoch {proof.epoch} is not a uint256: no registry records it")
     chain = devnet.connect(rpc)
-    contract = _registry(chain, registry)
+    contract = _inclusion_registry(chain, registry)
     try:
         posted = node_from_abi(contract.call("rootOf", proof.epoch))
         ok = contract.call("verifyInclusionAt", proof.epoch, leaf_arg(proof.leaf), proof.liability, proof.mm,
