@@ -111,7 +111,7 @@ def _env(tmpdir: Path) -> dict[str, str]:
     return dict(os.environ, TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_prove_stops_at_once_while_proving(tmp_path, signum):
     """`prove` of a 64-account batch: the prover worker loads a 270 MB key (~45 s) and proves; before,
     Ctrl-C waited for it (45–63 s). Interrupted while the worker (or, on a fresh cache, circom) runs."""
