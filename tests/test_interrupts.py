@@ -75,7 +75,9 @@ def _interrupt(proc: subprocess.Popen, signum: int, started: list[int]) -> tuple
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
-    return time.monotonic() - sent, err
+    elapsed = time.monotonic() - sent
+    print(f"{signal.Signals(signum).name}: pymargin exited {elapsed:.2f} s after the signal")  # shown with pytest -s
+    return elapsed, err
 
 
 def _assert_nothing_left(started: list[int], tmpdir: Path, out_parent: Path, before: set[Path], cache_before: set[Path]) -> None:
@@ -160,8 +162,8 @@ def test_watchdog_ends_a_main_thread_stuck_in_native_code(tmp_path):
         with guard():
             with temporary_dir(prefix="stuck-", dir={str(tmp_path)!r}) as folder:
                 child = subprocess.Popen(["sleep", "60"], start_new_session=True)
-                print(child.pid, folder, flush=True)
                 signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT, signal.SIGTERM])  # only the watchdog sees them
+                print(child.pid, folder, flush=True)
                 ctypes.CDLL(None).sleep(60)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
