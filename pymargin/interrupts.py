@@ -26,7 +26,7 @@ import tempfile
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from multiprocessing import get_context
+from multiprocessing import get_context, resource_tracker
 from pathlib import Path
 from typing import Iterator
 
@@ -85,8 +85,6 @@ def kill_descendants() -> list[int]:
     """SIGKILL every descendant process (and the process group each one leads) but multiprocessing's
     resource tracker, which ends by itself with this process after freeing what the workers left;
     return the pids killed."""
-    from multiprocessing import resource_tracker
-
     spared = getattr(resource_tracker._resource_tracker, "_pid", None)
     pids = [pid for pid in descendants() if pid != spared]
     own_group = os.getpgid(0)
