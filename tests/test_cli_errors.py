@@ -9,6 +9,7 @@ the sender's nonce are unchanged.
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -264,7 +265,7 @@ def test_prove_accounts_under_margin_and_a_refused_witness_names_the_accounts(wo
     message = str(caught.value)
     first, last = commitment.accounts[0].account_id, commitment.accounts[-1].account_id
     assert message.startswith(f"batch 0 (accounts {first} to {last}): ")
-    assert message.endswith("the inputs do not satisfy the circuit: Assert Failed in template SolvencyBatch line 313")
+    assert re.search(r": the inputs do not satisfy the circuit: Assert Failed in template [A-Za-z]\w* line \d+$", message)
     assert "throw" not in message and "\n" not in message
 
 
