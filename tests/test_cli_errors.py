@@ -298,3 +298,14 @@ def test_deploy_config_call_the_chain_refuses_is_not_sent(world, tmp_path, capsy
     code, out, err = run_cli(capsys, "-q", "deploy", "--config", str(config), "--rpc", world["url"], "--deployments", str(tmp_path / "deployments"))
     _one_line_error(code, out, err, "ERC20InsufficientBalance(", "1414213)", "nothing was sent", exit_code=1)
     assert _chain_state(world) == (block + 1, nonce + 1)
+
+
+def test_checkpoint_ids_that_do_not_exist(world, tmp_path, capsys):
+    for checkpoint in ("-5", "7", str(2**256)):
+        code, out, err = run_cli(capsys, "commit", "--rpc", world["url"], "--engine", world["engine"], "--checkpoint", checkpoint,
+                                 "--out", str(tmp_path / "c"))
+        _one_line_error(code, out, err, f"checkpoint {checkpoint} does not exist: the engine has no checkpoint yet")
+        code, out, err = run_cli(capsys, "audit-epoch", "--rpc", world["url"], "--engine", world["engine"], "--epoch", checkpoint,
+                                 "--root", "0x1")
+        _one_line_error(code, out, err, f"checkpoint {checkpoint} does not exist")
+    assert not (tmp_path / "c").exists()

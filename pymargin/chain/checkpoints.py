@@ -80,12 +80,17 @@ def _registry(chain: Chain, address: str) -> Contract:
 def checkpoint_data(engine: Contract, checkpoint_id: int) -> CheckpointData:
     """The CheckpointData of ``checkpoint_id`` from its CheckpointTaken event; UserError if the id is
     unknown or the event's data does not hash to ``checkpointHash(id)``."""
-    try:
-        block = engine.call("checkpointBlock", checkpoint_id)
-        digest = bytes(engine.call("checkpointHash", checkpoint_id))
-    except ContractRevert:
+    block = None
+    if 0 <= checkpoint_id < 2**256:  # a uint256, else it does not exist
+        try:
+            block = engine.call("checkpointBlock", checkpoint_id)
+            digest = bytes(engine.call("checkpointHash", checkpoint_id))
+        except ContractRevert:
+            block = None
+    if block is None:
         count = engine.call("checkpointCount")
-        raise UserError(f"checkpoint {checkpoint_id} does not exist: the engine has checkpoints 1..{count}") from None
+        taken = f"checkpoints 1..{count}" if count else "no checkpoint yet"
+        raise UserError(f"checkpoint {checkpoint_id} does not exist: the engine has {taken}")
     logs = engine.events.CheckpointTaken().get_logs(from_block=block, to_block=block,
                                                     argument_filters={"id": checkpoint_id})
     if len(logs) != 1:
