@@ -309,3 +309,12 @@ def test_checkpoint_ids_that_do_not_exist(world, tmp_path, capsys):
                                  "--root", "0x1")
         _one_line_error(code, out, err, f"checkpoint {checkpoint} does not exist")
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("manifest", [{"chain_id": 31337, "contracts": {"Engine": 5}}, [], {"contracts": {}, "calls": 3}])
+def test_a_deployment_manifest_that_is_not_one(world, tmp_path, capsys, manifest):
+    (tmp_path / "deployments").mkdir()
+    (tmp_path / "deployments" / "31337.json").write_text(json.dumps(manifest))
+    for argv in (["verify-deployment"], ["margin"]):
+        code, out, err = run_cli(capsys, *argv, "--rpc", world["url"], "--deployments", str(tmp_path / "deployments"))
+        _one_line_error(code, out, err, "31337.json is not a deployment manifest")
