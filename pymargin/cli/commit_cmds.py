@@ -141,7 +141,7 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
     if poster:
         try:
             receipt = _post_root(*poster, epoch, root)
-        except BaseException:  # all or nothing: no files for a root that was not posted
+        except RootRefused:  # all or nothing: no files for a root the registry refused (a timeout keeps them)
             shutil.rmtree(out_dir, ignore_errors=True)
             if existed:
                 out_dir.mkdir()
@@ -164,15 +164,19 @@ def _poster(rpc: str, registry: str, keystore: Path | None):
     return _registry(chain, registry), _signer(chain, keystore)
 
 
+class RootRefused(UserError):
+    """The registry refuses to record the root (its custom error, one line)."""
+
+
 def _post_root(contract, signer, epoch: int, root, simulate_only: bool = False):
-    """Post (epoch, root), or with ``simulate_only`` only execute it with eth_call; a refusal is one line."""
+    """Post (epoch, root), or with ``simulate_only`` only execute it with eth_call; a refusal is RootRefused."""
     from pymargin.chain.commitments import post_root, simulate_post_root
     from pymargin.chain.tx import ContractRevert
 
     try:
         return simulate_post_root(contract, epoch, root, signer) if simulate_only else post_root(contract, epoch, root, signer)
     except ContractRevert as exc:
-        raise UserError(f"the registry at {contract.address} refuses epoch {epoch}: {exc}"
+        raise RootRefused(f"the registry at {contract.address} refuses epoch {epoch}: {exc}"
                         + (" (nothing was sent, no files written)" if exc.simulated else "")) from None
 
 
