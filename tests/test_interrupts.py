@@ -169,6 +169,7 @@ def test_watchdog_ends_a_main_thread_stuck_in_native_code(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     child_pid, folder = proc.stdout.readline().split()
     assert Path(folder).is_dir() and _alive(int(child_pid))
+    time.sleep(1.0)  # into the C call (a signal while it still runs bytecode is the main thread's to handle)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
