@@ -8,9 +8,10 @@ state of ``RiskArrayBook``: :func:`series_from_risk_book` reads it from the mirr
 max(0, max_s ⌈−Σ size·array[s] / WAD⌉, ⌈Σ_short |size|·som / WAD⌉), bit for bit.
 
 How: numpy object arrays of Python ints (exact, vectorised over accounts), chunk by chunk. The
-products size·array form an (n, M, 16) array once; slots are grouped by underlying inside each
-account with M×M slot comparisons (no loop over underlyings or accounts), and each group is
-counted at its first slot, as the contract counts underlyings in order of first appearance.
+products size·array form an (n, M, 16) array once; each account's slots are sorted by underlying
+(so an underlying's positions are a run: no loop over underlyings or accounts) and each run's
+scenario sums are a running sum. The order of underlyings does not change the exact sum, so the
+result equals the contract's, which takes them in order of first appearance.
 
 Inside the bounds (|size| < 2^94, |array[s]| < 2^130, 0 ≤ som < 2^130, M < 2^30) no int256 sum
 can overflow; an account with a value outside them is computed by :mod:`pymargin.riskarray` one
@@ -147,20 +148,30 @@ def _evaluate(book: PortfolioBook, standalone: bool) -> np.ndarray:
 
 
 def _requirement(total: np.ndarray, som: np.ndarray) -> np.ndarray:
-    """max(0, max_s ⌈−total[s] / WAD⌉, ⌈som / WAD⌉) per row of ``total`` (n, 16)."""
-    scan = np.max(-np.floor_divide(total, WAD), axis=1)  # ⌈−t / WAD⌉ = −⌊t / WAD⌋
+    """max(0, max_s ⌈−total[s] / WAD⌉, ⌈som / WAD⌉) per row of ``total`` (n, 16); as Ceil is
+    monotone, max_s ⌈−t_s / WAD⌉ = ⌈−min_s t_s / WAD⌉ = −⌊min_s t_s / WAD⌋ (one division per row)."""
+    scan = -np.floor_divide(np.min(total, axis=1), WAD)
     return np.maximum(np.maximum(scan, 0), _ceil_wad(som))
 
 
 def _portfolio(product: np.ndarray, short_som: np.ndarray, underlying: np.ndarray) -> np.ndarray:
+    """Slots sorted by underlying within each account (a stable sort: groups become runs), a running
+    sum per run, and each run's requirement added where the run ends."""
     n, slots = underlying.shape
+    order = np.argsort(underlying, axis=1, kind="stable")
+    underlying = np.take_along_axis(underlying, order, axis=1)
+    product = np.take_along_axis(product, order[:, :, None], axis=1)
+    short_som = np.take_along_axis(short_som, order, axis=1)
     total = np.zeros(n, dtype=object)
     for m in range(slots):
-        same = underlying == underlying[:, m : m + 1]  # (n, M): slots of m's underlying
-        leader = ~same[:, :m].any(axis=1)  # m is the first slot of its underlying
-        group = np.where(same[:, :, None], product, 0).sum(axis=1)
-        som = np.where(same, short_som, 0).sum(axis=1)
-        total = total + np.where(leader, _requirement(group, som), 0)
+        if m == 0:
+            run, som = product[:, 0], short_som[:, 0]
+        else:
+            same = underlying[:, m] == underlying[:, m - 1]
+            run = np.where(same[:, None], run + product[:, m], product[:, m])
+            som = np.where(same, som + short_som[:, m], short_som[:, m])
+        ends = underlying[:, m] != underlying[:, m + 1] if m + 1 < slots else np.ones(n, dtype=bool)
+        total = total + np.where(ends, _requirement(run, som), 0)
     return total
 
 
