@@ -131,3 +131,17 @@ def test_help_teaches_the_file_and_the_numbers(capsys):
     assert code == 0
     for word in ("docs/portfolio.md", "per position", "saving", "short-option minimum", "--json"):
         assert word in out
+
+
+def test_docs_example_prints_the_documented_table(capsys, tmp_path):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "portfolio.md").read_text()
+    blocks = text.split("```")
+    example = next(b for b in blocks if b.startswith("json\n"))[len("json\n"):]
+    table = next(b for b in blocks if "quote units (exact)" in b).strip("\n")
+    path = tmp_path / "example.json"
+    path.write_text(example)
+    code, out, err = run_cli(capsys, "risk", "portfolio", "-p", str(path))
+    assert code == 0, err
+    assert out.strip("\n") == table
