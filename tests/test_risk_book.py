@@ -85,6 +85,11 @@ class World:
             got = self.book.call("series", sid)
             want = (s.underlying_id, s.kind, s.strike_wad, s.expiry, s.price_wad, s.vol_wad, s.marked_at, s.payoff_wad, s.settled, s.risk_array)
             assert tuple(list(x) if isinstance(x, (list, tuple)) else x for x in got) == want, sid
+        for (uid, expiry), price in self.mirror.settlement_price.items():
+            assert self.book.call("settlementPrice", uid, expiry) == price, (uid, expiry)
+        for s in self.mirror.series:
+            if (s.underlying_id, s.expiry) not in self.mirror.settlement_price:
+                assert self.book.call("settlementPrice", s.underlying_id, s.expiry) == 0
 
 
 @pytest.fixture
@@ -259,3 +264,32 @@ def test_attack_margin_on_a_stale_mark(world):
     set_next_timestamp(w.chain, w.now() + 3601)
     stale = _margin(w, [0, 1], [WAD, -WAD])
     assert stale[:2] == ("revert", "StaleMark"), stale
+
+
+def test_attack_settle_each_leg_of_a_straddle_at_its_best_price(world):
+    """Attack: a call and a put of one strike and expiry each settle at the oracle price of the
+    moment someone calls settle, so a straddle holder settles the call after a rise and the put
+    after a fall and collects both legs, more than the options pay at any single price (value the
+    short side never owed). Closed: the first settle of an (underlying, expiry) fixes its
+    settlement price and every option of it settles there, on contract and mirror; call − put =
+    S − K then holds exactly (a long call and a short put settle as a forward)."""
+    w = world
+    expiry, strike = w.now() + 30 * DAY, 3_456_789_012_345_678_901_234
+    _one_underlying(w, expiry, strike)
+    owner = w.owner.address
+    put = (0, Kind.Put, strike, expiry)
+    w.send("addSeries", "addSeries", *put, sender=w.owner, mirror_call=lambda now: w.mirror.add_series(owner, now, *put))
+    set_next_timestamp(w.chain, expiry + 10)
+    high, low = strike + 141_421_356_237_309_504_880, strike - 173_205_080_756_887_729_352
+    w.set_price(0, high, expiry + 10)
+    assert w.send("settle", "settle", 1, sender=w.stranger, mirror_call=lambda now: w.mirror.settle(now, 1))
+    set_next_timestamp(w.chain, expiry + 600)
+    w.set_price(0, low, expiry + 600)
+    assert w.send("settle", "settle", 2, sender=w.stranger, mirror_call=lambda now: w.mirror.settle(now, 2))
+    call_payoff, put_payoff = w.book.call("series", 1)[7], w.book.call("series", 2)[7]
+    hole = (high - strike) + (strike - low)  # what the straddle collected with a price per leg
+    assert hole > max(high - strike, strike - low)  # more than any single settlement price pays
+    assert (call_payoff, put_payoff) == (high - strike, 0) != (high - strike, strike - low)
+    assert call_payoff - put_payoff == high - strike  # call − put = S − K at the one price
+    assert w.book.call("settlementPrice", 0, expiry) == w.mirror.settlement_price[(0, expiry)] == high
+    w.check_state()
