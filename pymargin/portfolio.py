@@ -22,7 +22,8 @@ from pymargin.fsutil import read_json
 from pymargin.model import SIZE_BOUND
 
 FORMAT = "pymargin-portfolio-v1"
-ID_BOUND = 2**64
+ID_BOUND = 2**64  # sub-account ids
+SERIES_ID_BOUND = 2**63  # series ids (int64 in the batch book)
 MAX_PRICE_WAD = 2**128
 KINDS = {"perp": ra.InstrumentKind.Perp, "call": ra.InstrumentKind.Call, "put": ra.InstrumentKind.Put}
 
@@ -86,7 +87,7 @@ def portfolio_from_json(doc: Any, path: str = "<json>") -> Portfolio:
     for i, raw in enumerate(_list(doc, "series", err)):
         place = err(f"$.series[{i}]")
         _keys(raw, ("id", "underlying", "kind"), ("strike_wad", "tau_s"), place(""))
-        sid = _integer(raw["id"], place("id"), 0, ID_BOUND, "0 <= id < 2^64")
+        sid = _integer(raw["id"], place("id"), 0, SERIES_ID_BOUND, "0 <= id < 2^63")
         if sid in series:
             raise place("id")(f"series {sid} is defined twice")
         series[sid] = _series(raw, place, marks)
@@ -103,7 +104,7 @@ def portfolio_from_json(doc: Any, path: str = "<json>") -> Portfolio:
         for j, pos in enumerate(raw["positions"]):
             pos_place = err(f"$.accounts[{i}].positions[{j}]")
             _keys(pos, ("series_id", "size"), (), pos_place(""))
-            sid = _integer(pos["series_id"], pos_place("series_id"), 0, ID_BOUND, "0 <= series_id < 2^64")
+            sid = _integer(pos["series_id"], pos_place("series_id"), 0, SERIES_ID_BOUND, "0 <= series_id < 2^63")
             if sid not in series:
                 raise pos_place("series_id")(f"series {sid} is not defined in the file's series")
             if sid in (s for s, _ in positions):

@@ -113,6 +113,8 @@ def test_table_shows_exact_decimals_in_80_columns(capsys, book_file):
         (lambda d: d["series"][1].pop("tau_s"), "missing field 'tau_s'"),
         (lambda d: d["underlyings"][0].update(vol_wad="9000000000000000000"), "risk array reverts OptionInputOutOfRange"),
         (lambda d: d.update(im_multiple_wad="999999999999999999"), "im_multiple_wad: 999999999999999999 is out of range"),
+        (lambda d: d["series"][0].update(id=str(2**63)), "id: 9223372036854775808 is out of range (0 <= id < 2^63)"),
+        (lambda d: d["accounts"][0]["positions"].append({"series_id": "0", "size": "1"}), "has two positions in series 0"),
     ],
 )
 def test_bad_files_end_in_one_line(capsys, tmp_path, mutate, message):
