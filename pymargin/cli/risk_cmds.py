@@ -561,8 +561,12 @@ def portfolio_cmd(ctx, positions_file: Path) -> None:
       saving        per position − portfolio MM: what a hedge saves
       portfolio IM  ⌈portfolio MM · im_multiple⌉
 
-    Amounts are WAD quote units, exact: the table prints them as decimals, --json as WAD integers
-    in decimal strings (keys ending _wad).
+    The file (JSON, every integer a decimal string; docs/portfolio.md): underlyings (mark price,
+    implied vol, price and vol scanning ranges, short-option minimum fraction, all WAD), series
+    (perp, call or put on an underlying; options with strike_wad and tau_s, the seconds to
+    expiry), the initial-margin multiple, and accounts (owner, sub) with positions (series_id,
+    signed WAD size). Amounts are WAD quote units, exact: the table prints them as decimals,
+    --json as WAD integers in decimal strings (keys ending _wad).
 
     \b
     Example:
