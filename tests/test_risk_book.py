@@ -293,3 +293,59 @@ def test_attack_settle_each_leg_of_a_straddle_at_its_best_price(world):
     assert call_payoff - put_payoff == high - strike  # call − put = S − K at the one price
     assert w.book.call("settlementPrice", 0, expiry) == w.mirror.settlement_price[(0, expiry)] == high
     w.check_state()
+
+
+def test_mirror_settlement_conserves_value_on_random_sequences():
+    """The forge invariants of tests/forge/RiskBookInvariants.t.sol on the Python mirror: random
+    trades (a zero-sum ledger), price moves, time and settles; after each step one settlement price
+    per (underlying, expiry) that never changes, payoffs at it that never change, call − put = S − K
+    and Σ size·payoff = 0."""
+    rng = random.Random(20261205)
+    now, feeds = 1_800_000_000, [[p, 1_800_000_000] for p in PRICES]
+    book = riskbook.RiskArrayBook("owner", IM_MULTIPLE)
+    for i in range(2):
+        book.add_underlying("owner", (lambda f=feeds[i]: tuple(f)), 159_154_943_091_895_335, WAD // 4, WAD // 100, DAY, *VOL_BOUNDS)
+    for u in range(2):
+        for expiry in (now + DAY + 17, now + 3 * DAY + 4_321):
+            for k in range(3):
+                strike = PRICES[u] * (4 * WAD // 5 + k * 141_421_356_237_309_505) // WAD
+                book.add_series("owner", now, u, Kind.Call, strike, expiry)  # even id: call
+                book.add_series("owner", now, u, Kind.Put, strike, expiry)  # odd id: its put
+    n = len(book.series)
+    position = [[0] * n for _ in range(3)]
+    paid, prices_seen, payoffs_seen, apart = [0, 0, 0], {}, {}, 0
+    for _ in range(3000):
+        op = rng.random()
+        if op < 0.4:
+            sid, buyer = rng.randrange(n), rng.randrange(3)
+            if not book.series[sid].settled:
+                size = rng.randrange(1, 100 * WAD)
+                position[buyer][sid] += size
+                position[(buyer + rng.randrange(1, 3)) % 3][sid] -= size
+        elif op < 0.6:
+            u = rng.randrange(2)
+            feeds[u][:] = [PRICES[u] // 2 + rng.randrange(PRICES[u]), now]
+        elif op < 0.8:
+            now += rng.randrange(1, DAY)
+        else:
+            sid = rng.randrange(n)
+            try:
+                payoff = book.settle(now, sid)
+            except Revert as exc:
+                assert exc.name in ("NotExpired", "AlreadySettled", "PriceBeforeExpiry", "StalePrice"), exc
+                continue
+            paid = [p + position[a][sid] * payoff for a, p in enumerate(paid)]
+            payoffs_seen[sid] = payoff
+            s = book.series[sid]
+            other = book.series[sid ^ 1]
+            apart += other.settled and feeds[s.underlying_id][0] != book.settlement_price[(s.underlying_id, s.expiry)]
+        assert sum(paid) == 0
+        for key, price in book.settlement_price.items():
+            assert prices_seen.setdefault(key, price) == price
+        for sid, s in enumerate(book.series):
+            if s.settled:
+                price = book.settlement_price[(s.underlying_id, s.expiry)]
+                assert s.payoff_wad == payoffs_seen[sid] == max(price - s.strike_wad if s.kind == Kind.Call else s.strike_wad - price, 0)
+                if sid % 2 == 0 and book.series[sid + 1].settled:
+                    assert s.payoff_wad - book.series[sid + 1].payoff_wad == price - s.strike_wad
+    assert len(payoffs_seen) > 10 and apart > 0  # settles happened, some legs settled apart after a move
