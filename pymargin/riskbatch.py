@@ -8,10 +8,12 @@ state of ``RiskArrayBook``: :func:`series_from_risk_book` reads it from the mirr
 max(0, max_s ⌈−Σ size·array[s] / WAD⌉, ⌈Σ_short |size|·som / WAD⌉), bit for bit.
 
 How: numpy object arrays of Python ints (exact, vectorised over accounts), chunk by chunk. The
-products size·array form an (n, M, 16) array once; each account's slots are sorted by underlying
-(so an underlying's positions are a run: no loop over underlyings or accounts) and each run's
-scenario sums are a running sum. The order of underlyings does not change the exact sum, so the
-result equals the contract's, which takes them in order of first appearance.
+worst scenario of a position alone is size·min(array) (long) or size·max(array) (short), one
+product; accounts holding an underlying in two slots or more take the products size·array[s] as
+an (n, M, 16) array, their slots sorted by underlying (so an underlying's positions are a run: no
+loop over underlyings or accounts) and each run's scenario sums a running sum. The order of
+underlyings does not change the exact sum, so the result equals the contract's, which takes them
+in order of first appearance.
 
 Inside the bounds (|size| < 2^94, |array[s]| < 2^130, 0 ≤ som < 2^130, M < 2^30) no int256 sum
 can overflow; an account with a value outside them is computed by :mod:`pymargin.riskarray` one
@@ -106,14 +108,16 @@ def series_from_risk_book(risk_book, now: int) -> dict[int, RiskSeries]:
 
 def _table(book: PortfolioBook):
     """Per used series (sorted ids) plus a last all-zero row for empty slots: underlying ids (int64),
-    arrays (object, rows × 16), som (object) and an in-bounds flag per row."""
+    arrays (object, rows × 16), each array's min and max, som (object) and an in-bounds flag per row."""
     ids = np.unique(book.series_id[book.series_id != EMPTY])
     rows = [book.series[s] for s in ids.tolist()]
     underlying = np.array([r.underlying_id for r in rows] + [EMPTY], dtype=np.int64)
     arrays = np.array([list(r.risk_array) for r in rows] + [[0] * ra.SCENARIO_COUNT], dtype=object).reshape(-1, ra.SCENARIO_COUNT)
+    lowest = np.array([min(r.risk_array) for r in rows] + [0], dtype=object)
+    highest = np.array([max(r.risk_array) for r in rows] + [0], dtype=object)
     som = np.array([r.som_per_unit_wad for r in rows] + [0], dtype=object)
     ok = _in_bound(arrays, ARRAY_BOUND).all(axis=1) & _in_bound(som, ARRAY_BOUND, signed=False)
-    return ids, underlying, arrays, som, ok
+    return ids, underlying, arrays, lowest, highest, som, ok
 
 
 def _ceil_wad(x: np.ndarray) -> np.ndarray:
@@ -125,7 +129,7 @@ def _evaluate(book: PortfolioBook, standalone: bool) -> np.ndarray:
     """Portfolio maintenance (or, with ``standalone``, Σ of each position margined alone) per account."""
     n = len(book)
     out = np.empty(n, dtype=object)
-    ids, table_underlying, table_arrays, table_som, table_ok = _table(book)
+    ids, table_underlying, table_arrays, lowest, highest, table_som, table_ok = _table(book)
     slow: list[int] = []
     for start in range(0, n, CHUNK):
         stop = min(n, start + CHUNK)
@@ -134,9 +138,18 @@ def _evaluate(book: PortfolioBook, standalone: bool) -> np.ndarray:
         row = np.where(empty, len(ids), np.searchsorted(ids, sid))
         size = np.where(empty, 0, book.size[start:stop])
         fast = table_ok[row].all(axis=1) & _in_bound(size, SIZE_BOUND).all(axis=1)
-        product = size[:, :, None] * table_arrays[row]  # (n, M, 16): size·array[s], exact
         short_som = np.where(size < 0, -size, 0) * table_som[row]  # (n, M): |size|·som of short slots
-        out[start:stop] = _standalone(product, short_som) if standalone else _portfolio(product, short_som, table_underlying[row])
+        # a position alone: min_s size·array[s] = size·min(array) for a long, size·max(array) for a short
+        alone = _requirement(size * np.where(size < 0, highest[row], lowest[row]), short_som)
+        total = _sum_slots(alone)
+        if not standalone:
+            # an underlying held in two slots or more nets them: those accounts take the 16 scenario sums
+            underlying = np.where(empty, EMPTY - np.arange(sid.shape[1]), table_underlying[row])  # empty slots: own groups
+            ordered = np.sort(underlying, axis=1)
+            netted = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
+            product = size[netted][:, :, None] * table_arrays[row[netted]]  # size·array[s], exact
+            total[netted] = _portfolio(product, short_som[netted], underlying[netted])
+        out[start:stop] = total
         slow.extend((start + np.flatnonzero(~fast)).tolist())
     reference = standalone_margin_reference if standalone else maintenance_margin_reference
     for i in slow:
@@ -147,11 +160,18 @@ def _evaluate(book: PortfolioBook, standalone: bool) -> np.ndarray:
     return out
 
 
-def _requirement(total: np.ndarray, som: np.ndarray) -> np.ndarray:
-    """max(0, max_s ⌈−total[s] / WAD⌉, ⌈som / WAD⌉) per row of ``total`` (n, 16); as Ceil is
-    monotone, max_s ⌈−t_s / WAD⌉ = ⌈−min_s t_s / WAD⌉ = −⌊min_s t_s / WAD⌋ (one division per row)."""
-    scan = -np.floor_divide(np.min(total, axis=1), WAD)
-    return np.maximum(np.maximum(scan, 0), _ceil_wad(som))
+def _sum_slots(x: np.ndarray) -> np.ndarray:
+    """Σ over the slots (columns) of an (n, M) object array."""
+    total = np.zeros(x.shape[0], dtype=object)
+    for m in range(x.shape[1]):
+        total = total + x[:, m]
+    return total
+
+
+def _requirement(worst: np.ndarray, som: np.ndarray) -> np.ndarray:
+    """max(0, −⌊worst / WAD⌋, ⌈som / WAD⌉) elementwise, with worst = min_s Σ size·array[s]: as Ceil is
+    monotone, max_s ⌈−t_s / WAD⌉ = ⌈−min_s t_s / WAD⌉ = −⌊min_s t_s / WAD⌋ (one division)."""
+    return np.maximum(np.maximum(-np.floor_divide(worst, WAD), 0), _ceil_wad(som))
 
 
 def _portfolio(product: np.ndarray, short_som: np.ndarray, underlying: np.ndarray) -> np.ndarray:
@@ -171,15 +191,7 @@ def _portfolio(product: np.ndarray, short_som: np.ndarray, underlying: np.ndarra
             run = np.where(same[:, None], run + product[:, m], product[:, m])
             som = np.where(same, som + short_som[:, m], short_som[:, m])
         ends = underlying[:, m] != underlying[:, m + 1] if m + 1 < slots else np.ones(n, dtype=bool)
-        total = total + np.where(ends, _requirement(run, som), 0)
-    return total
-
-
-def _standalone(product: np.ndarray, short_som: np.ndarray) -> np.ndarray:
-    n, slots = short_som.shape
-    total = np.zeros(n, dtype=object)
-    for m in range(slots):
-        total = total + _requirement(product[:, m, :], short_som[:, m])
+        total = total + np.where(ends, _requirement(np.min(run, axis=1), som), 0)
     return total
 
 
