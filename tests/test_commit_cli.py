@@ -80,7 +80,7 @@ def test_tampered_proof_fails_with_the_reason(capsys, book_files):
     (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}/o", "--depth", "2"], "do not fit a tree of depth 2"),
     (["commit", "{dir}/book.json", "--epoch", "1", "--out", "{dir}/o", "--registry", "0x1"], "--registry needs --rpc"),
     (["check-inclusion", "{dir}/nope.json"], "proof file {dir}/nope.json not found"),
-    (["check-inclusion", "{dir}/book.json"], "not a pymargin-inclusion-v2 document"),
+    (["check-inclusion", "{dir}/book.json"], "not a pymargin-inclusion-v3 document"),
 ])
 def test_bad_input_is_one_line(capsys, book_files, argv, message):
     code, out, err = run(capsys, *[a.format(dir=book_files) for a in argv])

@@ -306,7 +306,7 @@ def test_a_leaf_from_another_tree_is_rejected(committed):
     (lambda d: d.update(epoch=5), "epoch must be an integer as a decimal string"),
     (lambda d: d["account"].update(collateral="1.5"), "account.collateral must be an integer as a decimal string"),
     (lambda d: d["account"]["positions"].append({"market_id": "1"}), r"missing field account.positions\[\d\].size"),
-    (lambda d: d.update(format="other"), "not a pymargin-inclusion-v2 document"),
+    (lambda d: d.update(format="other"), "not a pymargin-inclusion-v3 document"),
 ])
 def test_malformed_proofs_say_which_field(committed, mutate, message):
     doc = _doc(committed)

@@ -47,7 +47,8 @@ def compile_cmd(ctx, src: Path | None, out: Path | None, force: bool) -> None:
     started = time.perf_counter()
     artifacts = compile_contracts(src or CONTRACTS_DIR, out, force=force)
     elapsed = time.perf_counter() - started
-    data = {"compiler": find_compiler().version, "seconds": round(elapsed, 2), "artifacts": {k: str(v) for k, v in sorted(artifacts.items())}}
+    data = {"compiler": find_compiler().version, "compile_s": round(elapsed, 2),
+            "artifacts": [{"contract": k, "path": v} for k, v in sorted(artifacts.items())]}
     emit(ctx, data, (["contract", "artifact"], sorted((k, str(v)) for k, v in artifacts.items())), title=f"compiled in {elapsed:.1f} s")
 
 
@@ -117,7 +118,9 @@ def deploy_cmd(ctx, config_path: Path, rpc: str | None, keystore: Path | None, d
     compile_contracts(src or CONTRACTS_DIR, out)
     result = deploy.deploy_from_config(chain, signer, config, deployments_dir=deployments, out_dir=out, progress=ctx.info)
     rows = [(name, c.address, "deployed" if name in result.deployed else "reused") for name, c in result.contracts.items()]
-    emit(ctx, {"chain_id": chain.chain_id, "manifest": str(result.manifest_path), "contracts": {n: a for n, a, _ in rows}, "deployed": result.deployed, "reused": result.reused, "calls_sent": result.calls_sent},
+    emit(ctx, {"chain_id": chain.chain_id, "manifest": result.manifest_path,
+               "contracts": [{"name": n, "address": a, "status": status} for n, a, status in rows],
+               "deployed": result.deployed, "reused": result.reused, "call_count": result.calls_sent},
          (["contract", "address", "status"], rows), title=f"chain {chain.chain_id} -> {result.manifest_path}")
 
 
@@ -142,7 +145,7 @@ def verify_deployment_cmd(ctx, rpc: str, deployments: Path, out: Path | None) ->
 
     chain = devnet.connect(rpc)
     checks = deploy.verify_deployment(chain, deployments, out or OUT_DIR)
-    emit(ctx, [c.__dict__ for c in checks], (["contract", "address", "ok", "detail"], [(c.name, c.address, "yes" if c.ok else "NO", c.reason) for c in checks]))
+    emit(ctx, {"ok": all(c.ok for c in checks), "contracts": [c.__dict__ for c in checks]}, (["contract", "address", "ok", "detail"], [(c.name, c.address, "yes" if c.ok else "NO", c.reason) for c in checks]))
     if not all(c.ok for c in checks):
         sys.exit(1)
 
