@@ -56,7 +56,8 @@ def compile_cmd(ctx, src: Path | None, out: Path | None, force: bool) -> None:
 @click.option("--port", type=int, default=8545, show_default=True, help="Loopback port for anvil (0 = any free port).")
 @click.option("--chain-id", type=int, default=31337, show_default=True)
 @click.option("--block-time", type=int, default=None, help="Mine a block every N seconds (default: on each transaction).")
-def devnet_cmd(port: int, chain_id: int, block_time: int | None) -> None:
+@click.pass_obj
+def devnet_cmd(ctx, port: int, chain_id: int, block_time: int | None) -> None:
     """Run a local anvil node until Ctrl-C; print its URL and funded accounts.
 
     The node is the pinned anvil from node_modules, listening on 127.0.0.1 only. Its ten dev
@@ -73,10 +74,13 @@ def devnet_cmd(port: int, chain_id: int, block_time: int | None) -> None:
     extra = ["--block-time", str(block_time)] if block_time else []
     chain = devnet.start_anvil(port=port or None, chain_id=chain_id, extra_args=extra)
     try:
-        click.echo(f"anvil {chain.url}  chain id {chain.chain_id}  pid {chain.anvil.pid}")
-        for i, account in enumerate(chain.accounts):
-            click.echo(f"  ({i}) {account}")
-        click.echo("Ctrl-C to stop.")
+        if ctx.as_json:
+            emit(ctx, {"url": chain.url, "chain_id": chain.chain_id, "pid": chain.anvil.pid, "accounts": list(chain.accounts)})
+        else:
+            click.echo(f"anvil {chain.url}  chain id {chain.chain_id}  pid {chain.anvil.pid}")
+            for i, account in enumerate(chain.accounts):
+                click.echo(f"  ({i}) {account}")
+            click.echo("Ctrl-C to stop.")
         while chain.anvil.popen.poll() is None:
             time.sleep(0.5)
         raise UserError(f"anvil exited with code {chain.anvil.popen.returncode}")
