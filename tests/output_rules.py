@@ -11,11 +11,11 @@ import jsonschema
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "docs" / "schemas"
 SNAKE = re.compile(r"[a-z][a-z0-9_]*\Z")
-ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}(:(0|[1-9][0-9]*))?\Z")  # an address, or an account id <owner>:<sub>
 WORD = re.compile(r"0x[0-9a-f]{64}\Z")
 BYTES = re.compile(r"0x(?:[0-9a-f]{2})*\Z")
 HASH_KEYS = re.compile(r"(hash|root|digest)\Z")  # keys whose 0x value must be a 256-bit word
-DATA_KEYS = ("evidence", "states", "by_underlying", "timings_s")  # objects keyed by data (market names, step names)
+DATA_KEYS = ("evidence", "states", "by_underlying", "timings_s", "markets")  # objects keyed by data (market names or ids, step names)
 
 
 def schema(name: str) -> dict:

@@ -159,7 +159,7 @@ def test_risk_commands(capsys, tmp_path):
     (["commit", "--bogus"], "no_such_option"),
     (["check-inclusion", "{tmp}/missing.json"], "inclusion_error"),
     (["prove", "{tmp}/missing.json", "--epoch", "1", "--depth", "3", "--chain-id", "1", "--registry", "0x1", "--engine", "0x1",
-      "--out", "{tmp}/e.json", "--unsalted"], "user_error"),
+      "--out", "{tmp}/e.json", "--unsalted"], "book_error"),
     (["risk", "var", "no-such-market"], "data_error"),
     (["margin"], "user_error"),
 ])
