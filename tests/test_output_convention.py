@@ -214,9 +214,8 @@ def engine(anvil_chain, artifacts):
 
 
 @pytest.mark.anvil
-def test_chain_commands(capsys, tmp_path, monkeypatch, anvil_chain, engine):
-    from pymargin.chain import tx
-
+def test_engine_and_commitment_commands(capsys, tmp_path, anvil_chain, engine):
+    """margin (and its table), crosscheck, audit-epoch, deploy-commitments, commit --registry, check-inclusion --rpc."""
     url, address = anvil_chain.url, engine.engine.address
     common = ("--rpc", url, "--engine", address)
     code, out, err = run(capsys, "--json", "margin", *common)
@@ -241,7 +240,15 @@ def test_chain_commands(capsys, tmp_path, monkeypatch, anvil_chain, engine):
     code, out, err = run(capsys, "--json", "check-inclusion", str(proof), "--rpc", url, "--registry", registry)
     assert code == 0, err
     assert check_output("check-inclusion", out)["checks"]["on_chain"] == "ok"
-    # orders: the file and the outputs
+    assert re.fullmatch(r"0x[0-9a-fA-F]{40}", registry)
+
+
+@pytest.mark.anvil
+def test_order_commands(capsys, tmp_path, monkeypatch, anvil_chain, engine):
+    """sign-order (its file is its output), fill-orders, cancel-orders."""
+    from pymargin.chain import tx
+
+    common = ("--rpc", anvil_chain.url, "--engine", engine.engine.address)
     keys = {i: "0x" + tx.devnet_key(anvil_chain, i).hex() for i in (0, 2, 3)}
     orders = []
     for i, size in ((2, "1.718281828459045235"), (3, "-1.718281828459045235")):
@@ -259,7 +266,11 @@ def test_chain_commands(capsys, tmp_path, monkeypatch, anvil_chain, engine):
     code, out, err = run(capsys, "--json", "cancel-orders", *common, orders[0])
     assert code == 0, err
     check_output("cancel-orders", out)
-    # deploy and verify-deployment, from a config
+
+
+@pytest.mark.anvil
+def test_deploy_and_verify_deployment(capsys, tmp_path, monkeypatch, anvil_chain):
+    url = anvil_chain.url
     monkeypatch.chdir(tmp_path)
     (tmp_path / "deploy.json").write_text(json.dumps(
         {"chain_id": 31337, "contracts": [{"name": "Counter", "artifact": "Counter", "args": [2, "{deployer}"]}]}))
@@ -270,4 +281,3 @@ def test_chain_commands(capsys, tmp_path, monkeypatch, anvil_chain, engine):
     code, out, err = run(capsys, "--json", "verify-deployment", "--rpc", url, "--out", str(tmp_path / "out"))
     assert code == 0, err
     assert check_output("verify-deployment", out)["ok"] is True
-    assert re.fullmatch(r"0x[0-9a-fA-F]{40}", registry)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pymargin.cli._common import emit
+from pymargin.cli.output import emit_line
 from pymargin.errors import UserError
 from pymargin.fsutil import check_out_dir
 
@@ -75,7 +76,7 @@ def devnet_cmd(ctx, port: int, chain_id: int, block_time: int | None) -> None:
     chain = devnet.start_anvil(port=port or None, chain_id=chain_id, extra_args=extra)
     try:
         if ctx.as_json:
-            emit(ctx, {"url": chain.url, "chain_id": chain.chain_id, "pid": chain.anvil.pid, "accounts": list(chain.accounts)})
+            emit_line({"url": chain.url, "chain_id": chain.chain_id, "pid": chain.anvil.pid, "accounts": list(chain.accounts)})
         else:
             click.echo(f"anvil {chain.url}  chain id {chain.chain_id}  pid {chain.anvil.pid}")
             for i, account in enumerate(chain.accounts):

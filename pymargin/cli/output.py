@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import click
 
-from pymargin.jsonvalues import dumps, snake_case
+from pymargin.jsonvalues import dumps, json_value, snake_case
 
 TABLE_WIDTH = 80
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}(?![0-9a-fA-F])")
@@ -47,6 +47,11 @@ def emit(ctx, data: Any, table: tuple[Sequence[str], Sequence[Sequence[Any]]] | 
         return
     headers, rows = table
     click.echo(render_table(headers, rows, title), nl=False)
+
+
+def emit_line(data: Any) -> None:
+    """``data`` as one line of JSON, for a command that keeps running after it (``devnet``)."""
+    click.echo(json.dumps(json_value(data), sort_keys=True))
 
 
 def error_code(exc: BaseException) -> str:
