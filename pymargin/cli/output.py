@@ -15,6 +15,7 @@ import click
 from pymargin.jsonvalues import dumps, json_value, snake_case
 
 TABLE_WIDTH = 80
+SHORT_CELL = 15  # a column of shortened addresses this short never wraps (an account id 0x12ab…cdef:0 is 13)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}(?![0-9a-fA-F])")
 
 
@@ -29,11 +30,15 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: s
     from rich.console import Console
     from rich.table import Table
 
+    cells = [[short_address(str(cell)) for cell in row] for row in rows]
     table = Table(title=short_address(title) if title else None)
-    for header in headers:
-        table.add_column(header, overflow="fold")
-    for row in rows:
-        table.add_row(*(short_address(str(cell)) for cell in row))
+    for i, header in enumerate(headers):
+        column = [row[i] for row in cells if i < len(row)]
+        longest = max(map(len, column), default=0)
+        keep = longest <= SHORT_CELL and any("…" in cell for cell in column)  # a shortened address stays on one line
+        table.add_column(header, overflow="fold", no_wrap=keep)
+    for row in cells:
+        table.add_row(*row)
     console = Console(width=width, force_terminal=False, color_system=None, soft_wrap=False)
     with console.capture() as captured:
         console.print(table)
