@@ -8,6 +8,7 @@ import pytest
 
 from pymargin.chain import devnet
 from cli_support import run_cli as run
+from output_rules import check_output
 
 SMALL = ["--accounts", "8", "--steps", "4", "--batch-log2", "3", "--workers", "1"]
 
@@ -63,7 +64,7 @@ def test_demo_on_the_embedded_devnet(capsys, tmp_path):
     out_dir = tmp_path / "demo"
     code, out, err = run(capsys, "--json", "demo", *SMALL, "--out", str(out_dir))
     assert code == 0, err
-    _check_outputs(out_dir, json.loads(out))
+    _check_outputs(out_dir, check_output("demo", out))
     assert not [p for p in tmp_path.iterdir() if p.name != "demo"], "no temporary folder left behind"
 
 

@@ -62,9 +62,11 @@ def _pct(x: float) -> str:
 
 
 def _write_json(path: Path, data) -> None:
+    """Write a report or a market config under the output convention (docs/output.md: integers as decimal strings)."""
     from pymargin.fsutil import atomic_write_text
+    from pymargin.jsonvalues import dumps
 
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    atomic_write_text(path, dumps(data) + "\n")
 
 
 def _parse_holding(spec: str):
@@ -212,8 +214,10 @@ def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im
         results.append(calibration.calibrate_market(series, market_id, settings, funding[1] if funding else None))
         last_prices[series.name] = fraction_to_wad(float(series.close[-1]), Rounding.Floor, tick=1)
     config = calibration.market_config(results, settings)
-    if deploy_out:
-        _write_json(deploy_out, calibration.deploy_config(results, last_prices, chain_id))
+    if deploy_out:  # the input format of `pymargin deploy` (its chain_id a JSON number)
+        from pymargin.fsutil import atomic_write_text
+
+        atomic_write_text(deploy_out, json.dumps(calibration.deploy_config(results, last_prices, chain_id), indent=2, sort_keys=True) + "\n")
         ctx.info(f"deploy config written to {deploy_out}")
     target = config_out or (out / "markets.json" if out else None)
     if target:
