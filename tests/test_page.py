@@ -238,7 +238,7 @@ def test_page_in_chromium_shows_the_registrys_figures(posted):
     f = posted["figures"]
     t = f.totals
     assert rows == {
-        "root hash": str(f.root.hash), "liabilities L = Σ max(equity, 0)": _wad(t.liabilities_wad), "reserves (vault − owner fees)": _wad(f.reserves_wad),
+        "root hash": f"0x{f.root.hash:064x}", "liabilities L = Σ max(equity, 0)": _wad(t.liabilities_wad), "reserves (vault − owner fees)": _wad(f.reserves_wad),
         "reserves cover L": "yes", "insurance fund": _wad(f.insurance_fund_wad), "unsettled bad debt (deficit)": _wad(t.deficit_wad),
         "Σ maintenance margin": _wad(t.mm_wad), "Σ initial margin": _wad(t.im_wad), "accounts below maintenance margin": str(t.below_mm_count),
         "Σ shortfall max(mm − equity, 0)": _wad(t.shortfall_wad), "accounts": str(t.account_count), "Σ collateral": _wad(t.collateral_wad),

@@ -49,7 +49,7 @@ function checkedUint(x) { if (x < 0n || x > UINT256_MAX) throw new Revert("Panic
 function toInt256(x) { if (x < 0n || x > UINT256_MAX) throw new Revert("Panic", [17n]); if (x > INT256_MAX) throw new Revert("SafeCastOverflow", []); return x; }
 
 /** Python's repr of a node's to_json(): {'hash': '1', 'equity': '2', 'mm': '3'}. */
-const nodeRepr = (n) => `{'hash': '${n.hash}', 'equity': '${n.equity}', 'mm': '${n.mm}'}`;
+const nodeRepr = (n) => `{'hash': '${hashHex(n.hash)}', 'liabilities_wad': '${n.equity}', 'mm_wad': '${n.mm}'}`;  // as Node.output_json
 
 // ------------------------------------------------------------------------------------ parsing
 
