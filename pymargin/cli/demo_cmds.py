@@ -59,7 +59,7 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
             try:
                 result = run_demo(config, chain, progress=ctx.progress)
             except ParityError as exc:
-                fail(f"the Python mirror and the contract disagree: {exc}", 1)
+                fail(f"the Python mirror and the contract disagree: {exc}", 1, "parity_error")
         publish_dir(work, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
