@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pymargin.jsonvalues import parse_int
+from pymargin.jsonvalues import address_hex, parse_int
 from pymargin.commit.poseidon import poseidon
 from pymargin.commit.tree import Node
 from pymargin.model import FUNDING_INDEX_BOUND, MAX_POSITIONS, MarketView
@@ -158,7 +158,7 @@ def statement_json(s: Statement) -> dict:
     t = s.totals
     return {
         "shape": {"k": str(s.shape.k), "t": str(s.shape.t), "m": str(s.shape.m)},
-        "chain_id": str(s.chain_id), "registry": f"0x{s.registry:040x}", "engine": f"0x{s.engine:040x}",
+        "chain_id": str(s.chain_id), "registry": address_hex(s.registry), "engine": address_hex(s.engine),
         "checkpoint_id": str(s.checkpoint_id), "market_count": str(s.market_count),
         "markets": [{"price_wad": str(v.price_wad), "funding_index_wad": str(v.funding_index_wad),
                      "imf_wad": str(v.imf_wad), "mmf_wad": str(v.mmf_wad)} for v in s.markets],
