@@ -51,6 +51,23 @@ def test_every_schema_is_a_valid_draft_2020_12_schema():
         jsonschema.Draft202012Validator.check_schema(json.loads((SCHEMAS / name).read_text()))
 
 
+def test_every_command_has_a_schema():
+    """A command added later needs its docs/schemas/<command>.schema.json (risk subcommands: risk-<sub>)."""
+    import click
+
+    from pymargin.cli import cli
+
+    def names(group: click.Group, prefix: str = ""):
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from names(command, f"{prefix}{name}-")
+            else:
+                yield prefix + name
+
+    missing = [name for name in names(cli) if not (SCHEMAS / f"{name}.schema.json").is_file()]
+    assert missing == [], f"commands without a JSON Schema in docs/schemas/: {missing}"
+
+
 def test_tables_fit_80_columns_and_shorten_addresses():
     rows = [(f"{LONG}:{i}", 3_718_281_828_459_045_235 * (i + 1), "0x" + "ab" * 32, LONG, "liquidatable, below maintenance") for i in range(3)]
     text = render_table(["account", "equity (WAD)", "root hash", "engine", "state"], rows, title=f"engine {LONG} at block 12")
