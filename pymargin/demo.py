@@ -70,15 +70,15 @@ class DemoResult:
     """What the demo measured; ``ok`` is False if any cross-check or verifier disagreed."""
 
     chain: str
-    accounts: int
-    trades: int = 0
-    liquidations: int = 0
-    crosscheck_values: int = 0
-    crosscheck_mismatches: int = 0
+    account_count: int
+    fill_count: int = 0
+    liquidation_count: int = 0
+    crosscheck_value_count: int = 0
+    crosscheck_mismatch_count: int = 0
     root: str = ""
     checkpoint_id: int = 0
     checkpoint_block: int = 0
-    fills_after_checkpoint: int = 0
+    fill_count_after_checkpoint: int = 0
     checkpoint_time_s: int = 0  # the checkpoint block's timestamp (unix seconds)
     checkpoint_tx_hash: str = ""
     post_epoch_tx_hash: str = ""
@@ -94,8 +94,8 @@ class DemoResult:
     circuit: str = ""  # e.g. solvency_k6_m4_t0
     vk_hash: str = ""  # keccak256 of verification_key.json as written
     verifier_code_hash: str = ""  # keccak256 of the on-chain verifier's runtime code (the key is inside it)
-    batches: int = 0
-    constraints: int = 0
+    batch_count: int = 0
+    constraint_count: int = 0
     proving_s: float = 0.0
     post_epoch_gas: int = 0
     verify_gas: int = 0
@@ -111,7 +111,7 @@ class DemoResult:
     @property
     def ok(self) -> bool:
         return (
-            self.crosscheck_mismatches == 0
+            self.crosscheck_mismatch_count == 0
             and bool(self.verifiers) and all(self.verifiers.values())
             and bool(self.inclusion) and all(self.inclusion.values())
             and bool(self.audit) and all(self.audit.values())
@@ -175,7 +175,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     rng = random.Random(config.seed)
     watch = _Stopwatch()
     out = Path(config.out_dir)
-    result = DemoResult(chain=f"{chain.kind} (chain id {chain.chain_id})", accounts=config.accounts)
+    result = DemoResult(chain=f"{chain.kind} (chain id {chain.chain_id})", account_count=config.accounts)
 
     started = time.perf_counter()
     progress.info("compiling contracts")
@@ -210,7 +210,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     players = [a for a in accounts if a != liquidator]
     market = _Market(dual, dep, owner, operator, rng, prices, isolated_market, {spec.name: [spec.price_wad] for spec in dep.specs})
     trades = sum(market.fill_round(players) for _ in progress.track(range(FILL_ROUNDS), "matching signed orders (each round pairs every account)"))
-    result.trades = trades
+    result.fill_count = trades
     progress.info(f"  {trades} fills between {config.accounts} accounts")
     watch.lap("seed", started)
 
@@ -234,9 +234,9 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     result.markets = [{"market_id": i, "name": spec.name, "price_wad": v.price_wad, "funding_index_wad": v.funding_index_wad,
                        "imf_wad": v.imf_wad, "mmf_wad": v.mmf_wad} for i, (spec, v) in enumerate(zip(dep.specs, checkpoint.markets))]
     liquidations += market.price_step(config.steps + 1, liquidator)
-    result.fills_after_checkpoint = market.fill_round(players)
-    result.trades += result.fills_after_checkpoint
-    result.liquidations = len(liquidations)
+    result.fill_count_after_checkpoint = market.fill_round(players)
+    result.fill_count += result.fill_count_after_checkpoint
+    result.liquidation_count = len(liquidations)
     watch.lap("checkpoint", started)
 
     # -- commit the book as of the checkpoint, prove, post, verify ------------------------------------------
@@ -259,7 +259,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     verifier, _ = onchain.deploy_verifier(chain, keys, owner)
     hashers = commit_onchain.deploy_hashers(chain, owner)
     registry = onchain.deploy_registry(chain, owner, verifier, dep.engine.address, hashers, shape, operator=operator.address)
-    result.constraints = circuit.info["constraints"]
+    result.constraint_count = circuit.info["constraints"]
     result.circuit, result.vk_hash = circuit.name, bytes_hex(keccak(Path(keys.vk_path).read_bytes()))
     result.verifier_code_hash = bytes_hex(keccak(bytes(chain.w3.eth.get_code(verifier.address))))
     result.contracts = [{"name": name, "address": c.address, "deploy_tx_hash": bytes_hex(c.deploy_tx_hash)}
@@ -276,7 +276,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     progress.info(f"proving {n_batches} batch{'es' if n_batches > 1 else ''} with {config.workers} worker(s)")
     with progress.status(f"proving {n_batches} batch(es) of {2 ** config.batch_log2} accounts"):
         epoch, keys = prove_epoch(commitment, secret, statement, backend, workers=config.workers)
-    result.batches = len(epoch.proofs)
+    result.batch_count = len(epoch.proofs)
     result.proving_s = round(time.perf_counter() - started, 2)
     epoch.save(out / "epoch.json")
     watch.lap("prove", started)
@@ -285,7 +285,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     started = time.perf_counter()
     progress.info("cross-checking every stored value and view: Python mirror vs contract")
     compared, mismatches = dual.check_all()
-    result.crosscheck_values, result.crosscheck_mismatches = compared, len(mismatches)
+    result.crosscheck_value_count, result.crosscheck_mismatch_count = compared, len(mismatches)
     for line in mismatches[:10]:
         progress.info(f"  MISMATCH {line}")
     watch.lap("crosscheck", started)
@@ -355,7 +355,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
         crosscheck={"values compared": compared, "mismatches": len(mismatches), "accounts": len(book)},
         proof=ProofSummary(
             epoch=checkpoint.id, root=result.root, proof_hash="0x" + keccak(json.dumps(epoch.to_json(), sort_keys=True).encode()).hex(),
-            constraints=result.constraints, proving_s=result.proving_s, verification_gas=result.verify_gas,
+            constraints=result.constraint_count, proving_s=result.proving_s, verification_gas=result.verify_gas,
             setup=f"{keys.setup_id}: development setup (single-party, NOT for production)" if keys.development else keys.setup_id,
             verifiers=result.verifiers, circuit=result.circuit, vk_hash=result.vk_hash, verifier_code_hash=result.verifier_code_hash,
         ),
@@ -365,7 +365,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
         total_im=t.im_wad,
         total_mm=t.mm_wad,
         epoch=EpochInfo(checkpoint.id, checkpoint.block_number, checkpoint.timestamp, result.checkpoint_tx_hash, result.post_epoch_tx_hash,
-                        f"{result.fills_after_checkpoint} fills and a price step after it"),
+                        f"{result.fill_count_after_checkpoint} fills and a price step after it"),
         contracts=[ContractRow(c["name"], c["address"], c["deploy_tx_hash"]) for c in result.contracts],
         market_snapshot=[MarketRow(m["name"], m["price_wad"], m["funding_index_wad"], m["imf_wad"], m["mmf_wad"]) for m in result.markets],
     )

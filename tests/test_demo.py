@@ -17,12 +17,12 @@ SMALL = ["--accounts", "8", "--steps", "4", "--batch-log2", "3", "--workers", "1
 
 def _check_outputs(out_dir, summary: dict) -> None:
     assert summary["ok"] is True
-    assert summary["crosscheck_mismatches"] == "0" and int(summary["crosscheck_values"]) > 100
+    assert summary["crosscheck_mismatch_count"] == "0" and int(summary["crosscheck_value_count"]) > 100
     assert all(summary["verifiers"].values()) and len(summary["verifiers"]) == 3
     assert summary["inclusion"] == {"python": True, "on_chain": True}
     assert summary["audit"] == {"root_rebuilt_equals_posted": True}
     assert int(summary["reserves_wad"]) >= int(summary["liabilities_wad"]) > 0
-    assert summary["checkpoint_id"] == "1" and int(summary["checkpoint_block"]) > 0 and int(summary["fills_after_checkpoint"]) > 0
+    assert summary["checkpoint_id"] == "1" and int(summary["checkpoint_block"]) > 0 and int(summary["fill_count_after_checkpoint"]) > 0
     epoch = json.loads((out_dir / "epoch.json").read_text())
     assert epoch["statement"]["totals"]["liabilities_wad"] == summary["liabilities_wad"]
     assert epoch["statement"]["root"]["hash"] == summary["root"]
@@ -57,7 +57,7 @@ def _check_report(out_dir, summary: dict) -> None:
         assert f"<td>{market['name']}</td><td>{int(market['price_wad']) / 10**18:,.2f}</td>" in text, market["name"]
         assert f"{int(market['imf_wad']) / 10**18:.2%}" in text
     assert "margin ratio (equity / MM)" in text
-    assert f"of {int(summary['accounts']):,} accounts shown" in text
+    assert f"of {int(summary['account_count']):,} accounts shown" in text
 
 
 def test_demo_on_the_embedded_devnet(capsys, tmp_path):
