@@ -247,6 +247,8 @@ def test_engine_and_commitment_commands(capsys, tmp_path, anvil_chain, engine):
     code, out, err = run(capsys, "--json", "audit-epoch", *common, "--epoch", "1")
     assert code == 0, err
     assert check_output("audit-epoch", out)["ok"] is True
+    code, out, _ = run(capsys, "audit-epoch", *common, "--epoch", "1")
+    assert code == 0 and max(len(line) for line in _table_lines(out)) <= 80 and "checkpoint tx" in out
     code, out, err = run(capsys, "--json", "deploy-commitments", "--rpc", url)
     assert code == 0, err
     registry = check_output("deploy-commitments", out)["registry"]
