@@ -142,7 +142,7 @@ def test_scenario_accepts_name_equals_file_positions(tmp_path):
 def test_static_fraction_backtest_starts_at_the_first_day():
     series = rdata.load_market("btc")
     out = json.loads(_ok("--json", "risk", "backtest", "btc", "--fraction", "0.1", "-H", "1"))
-    assert [s["days"] for s in out] == [str(len(series) - 1)] * 2
+    assert [s["day_count"] for s in out] == [str(len(series) - 1)] * 2
 
 
 def _commands(group, path=()):

@@ -121,7 +121,7 @@ class Calibration:
             "im_measure": {side: m.as_dict() for side, m in self.im_measure.items()},
             "funding_addon_mm": self.funding_addon_mm,
             "funding_addon_im": self.funding_addon_im,
-            "days": self.days,
+            "day_count": self.days,
             "first_day": self.first_day,
             "last_day": self.last_day,
         }
