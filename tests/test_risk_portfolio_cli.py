@@ -9,6 +9,7 @@ import json
 import pytest
 
 from cli_support import run_cli
+from output_rules import check_output
 from pymargin.fixedpoint import WAD
 from pymargin.riskarray import InstrumentKind as Kind
 from pymargin.risk import scenario
@@ -77,7 +78,7 @@ def book_file(tmp_path):
 def test_json_numbers_equal_the_library(capsys, book_file):
     code, out, err = run_cli(capsys, "--json", "risk", "portfolio", "--positions", str(book_file))
     assert code == 0, err
-    report = json.loads(out)
+    report = check_output("risk-portfolio", out)  # its JSON Schema and the output convention
     assert report["account_count"] == "2" and len(report["accounts"]) == 2
     totals = {"maintenance_wad": 0, "per_position_maintenance_wad": 0, "initial_wad": 0}
     for row, ((owner, sub), positions) in zip(report["accounts"], BOOKS.items()):
@@ -125,7 +126,8 @@ def test_bad_files_end_in_one_line(capsys, tmp_path, mutate, message):
     code, out, err = run_cli(capsys, "risk", "portfolio", "-p", str(path))
     assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     code, out, err = run_cli(capsys, "--json", "risk", "portfolio", "-p", str(path))
-    assert code == 2 and json.loads(out)["code"] == "portfolio_error" and message in json.loads(out)["error"]
+    error = check_output("error", out)
+    assert code == 2 and error["code"] == "portfolio_error" and message in error["error"]
 
 
 def test_help_teaches_the_file_and_the_numbers(capsys):

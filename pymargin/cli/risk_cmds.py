@@ -579,47 +579,34 @@ def portfolio_cmd(ctx, positions_file: Path) -> None:
     """
     from pymargin.portfolio import account_margins, load_portfolio
 
-    try:
-        portfolio = load_portfolio(positions_file)
-        margins = account_margins(portfolio)
-    except UserError as exc:
-        if not ctx.as_json:
-            raise
-        _json_error(str(exc), "portfolio_error")
-    _emit_portfolio(ctx, portfolio, margins)
-
-
-def _json_error(message: str, code: str) -> None:
-    """Under --json an error is ``{"error": <one line>, "code": <kind>}`` on stdout, exit 2."""
-    click.echo(json.dumps({"error": message.splitlines()[0], "code": code}, sort_keys=True))
-    raise SystemExit(2)
+    portfolio = load_portfolio(positions_file)
+    _emit_portfolio(ctx, portfolio, account_margins(portfolio))
 
 
 def _wad_decimal(value: int) -> str:
-    """A WAD integer as its exact decimal (e.g. 1234.5 for 1234500000000000000000)."""
+    """A WAD integer as its exact decimal (e.g. 1,234.5 for 1234500000000000000000)."""
     whole, frac = divmod(abs(value), 10**18)
     return ("-" if value < 0 else "") + f"{whole:,}" + (f".{frac:018d}".rstrip("0") if frac else "")
 
 
 def _emit_portfolio(ctx, portfolio, margins) -> None:
-    """The report: JSON (integers as decimal strings, WAD keys ending _wad) or an 80-column table."""
+    """The report: JSON (the shared convention: integers as decimal strings, WAD keys ending _wad) or
+    an 80-column table of exact decimals."""
     fields = ("per_position_wad", "maintenance_wad", "saving_wad", "initial_wad")
     accounts = [
-        {"owner": m.owner, "sub": str(m.sub), "position_count": str(m.position_count),
-         "per_position_maintenance_wad": str(m.per_position_wad), "maintenance_wad": str(m.maintenance_wad),
-         "saving_wad": str(m.saving_wad), "initial_wad": str(m.initial_wad)}
+        {"owner": m.owner, "sub": m.sub, "position_count": m.position_count, "per_position_maintenance_wad": m.per_position_wad,
+         "maintenance_wad": m.maintenance_wad, "saving_wad": m.saving_wad, "initial_wad": m.initial_wad}
         for m in margins
     ]
     totals = {f: sum(getattr(m, f) for m in margins) for f in fields}
     data = {
-        "account_count": str(len(margins)), "im_multiple_wad": str(portfolio.im_multiple_wad), "accounts": accounts,
-        "total_per_position_maintenance_wad": str(totals["per_position_wad"]), "total_maintenance_wad": str(totals["maintenance_wad"]),
-        "total_saving_wad": str(totals["saving_wad"]), "total_initial_wad": str(totals["initial_wad"]),
+        "account_count": len(margins), "im_multiple_wad": portfolio.im_multiple_wad, "accounts": accounts,
+        "total_per_position_maintenance_wad": totals["per_position_wad"], "total_maintenance_wad": totals["maintenance_wad"],
+        "total_saving_wad": totals["saving_wad"], "total_initial_wad": totals["initial_wad"],
     }
     labels = ("per position", "portfolio MM", "saving", "portfolio IM")
     rows = []
     for m in margins:
-        account = f"{m.owner[:6]}…{m.owner[-4:]}:{m.sub}"
-        rows += [(account if k == 0 else "", label, _wad_decimal(getattr(m, f))) for k, (label, f) in enumerate(zip(labels, fields))]
+        rows += [(f"{m.owner}:{m.sub}" if k == 0 else "", label, _wad_decimal(getattr(m, f))) for k, (label, f) in enumerate(zip(labels, fields))]
     rows += [("all accounts" if k == 0 else "", label, _wad_decimal(totals[f])) for k, (label, f) in enumerate(zip(labels, fields))]
     emit(ctx, data, (["account", "requirement", "quote units (exact)"], rows))
