@@ -15,6 +15,7 @@ from web3 import Web3
 from pymargin.chain.compile import compile_contracts, load_artifact
 from pymargin.chain.contracts import Contract
 from pymargin.chain.devnet import Chain
+from pymargin.chain.logs import read_logs
 from pymargin.chain.tx import ContractRevert
 from pymargin.engine import CheckpointData, Engine, book_aggregates, checkpoint_digest
 from pymargin.errors import UserError
@@ -90,8 +91,7 @@ def checkpoint_data(engine: Contract, checkpoint_id: int) -> CheckpointData:
     except ContractRevert:
         count = engine.call("checkpointCount")
         raise UserError(f"checkpoint {checkpoint_id} does not exist: the engine has checkpoints 1..{count}") from None
-    logs = engine.events.CheckpointTaken().get_logs(from_block=block, to_block=block,
-                                                    argument_filters={"id": checkpoint_id})
+    logs = [log for log in read_logs(engine, ("CheckpointTaken",), block, from_block=block) if log["args"]["id"] == checkpoint_id]
     if len(logs) != 1:
         raise UserError(f"block {block} holds {len(logs)} CheckpointTaken events for checkpoint {checkpoint_id}, expected 1")
     data = CheckpointData.from_abi(logs[0]["args"]["data"])
@@ -105,7 +105,7 @@ def checkpoint_in_block(engine: Contract, block: int) -> int:
     head = engine.chain.w3.eth.block_number
     if not 0 <= block <= head:
         raise UserError(f"--block {block} is out of range: the chain's blocks are 0..{head}")
-    logs = engine.events.CheckpointTaken().get_logs(from_block=block, to_block=block)
+    logs = read_logs(engine, ("CheckpointTaken",), block, from_block=block)
     if not logs:
         raise UserError(f"no checkpoint was taken in block {block}: give a block holding a CheckpointTaken event, or --checkpoint ID")
     return logs[-1]["args"]["id"]
