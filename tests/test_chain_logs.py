@@ -193,8 +193,11 @@ def _first_block_with_code(book) -> int:
 
 def test_cli_log_chunk_reads_a_capped_rpc(book, capped, capsys):
     proxy, engine = capped
-    code, out, err = run_cli(capsys, "--log-chunk", "3", "crosscheck", "--rpc", proxy.url, "--engine", engine.address)
+    code, out, err = run_cli(capsys, "--log-chunk", "3", "--json", "crosscheck", "--rpc", proxy.url, "--engine", engine.address)
     assert code == 0, err
-    assert max(proxy.spans) <= 3
-    code, out, err = run_cli(capsys, "--log-chunk", "0", "crosscheck", "--rpc", proxy.url, "--engine", engine.address)
-    assert code == 2 and "--log-chunk" in err and "Traceback" not in err
+    assert json.loads(out)["mismatches"] == [] and max(proxy.spans) <= 3
+    code, out, err = run_cli(capsys, "--log-chunk", "0", "--json", "crosscheck", "--rpc", proxy.url)
+    assert code == 2 and "Traceback" not in err
+    assert json.loads(out)["code"] == "bad_parameter" and "--log-chunk" in json.loads(out)["error"]
+    code, out, err = run_cli(capsys, "--log-chunk", "x", "crosscheck", "--rpc", proxy.url)
+    assert code == 2 and out == "" and "--log-chunk" in err and "Traceback" not in err

@@ -62,11 +62,15 @@ _register()
 
 
 def _json_requested(argv: list[str]) -> bool:
-    """True if the global --json comes before the command name (the group's options are all flags)."""
-    for arg in argv:
+    """True if the global --json comes before the command name (the group's options are flags, and
+    --log-chunk with its value)."""
+    args = iter(argv)
+    for arg in args:
         if arg == "--json":
             return True
-        if not arg.startswith("-"):
+        if arg == "--log-chunk":
+            next(args, None)
+        elif not arg.startswith("-"):
             return False
     return False
 
