@@ -15,6 +15,7 @@ from web3 import Web3
 from pymargin.chain.compile import compile_contracts, load_artifact
 from pymargin.chain.contracts import Contract, contract_at
 from pymargin.chain.devnet import Chain, check_block
+from pymargin.chain.logs import read_logs
 from pymargin.chain.tx import ContractRevert
 from pymargin.engine import CheckpointData, Engine, book_aggregates, checkpoint_digest
 from pymargin.errors import UserError
@@ -98,8 +99,7 @@ def checkpoint_event(engine: Contract, checkpoint_id: int) -> tuple[CheckpointDa
         count = engine.call("checkpointCount")
         taken = f"checkpoints 1..{count}" if count else "no checkpoint yet"
         raise UserError(f"checkpoint {checkpoint_id} does not exist: the engine has {taken}")
-    logs = engine.events.CheckpointTaken().get_logs(from_block=block, to_block=block,
-                                                    argument_filters={"id": checkpoint_id})
+    logs = [log for log in read_logs(engine, ("CheckpointTaken",), block, from_block=block) if log["args"]["id"] == checkpoint_id]
     if len(logs) != 1:
         raise UserError(f"block {block} holds {len(logs)} CheckpointTaken events for checkpoint {checkpoint_id}, expected 1")
     data = CheckpointData.from_abi(logs[0]["args"]["data"])
@@ -111,7 +111,7 @@ def checkpoint_event(engine: Contract, checkpoint_id: int) -> tuple[CheckpointDa
 def checkpoint_in_block(engine: Contract, block: int) -> int:
     """The id of the last checkpoint taken in ``block``; UserError if the block is out of range or has none."""
     check_block(engine.chain, block)
-    logs = engine.events.CheckpointTaken().get_logs(from_block=block, to_block=block)
+    logs = read_logs(engine, ("CheckpointTaken",), block, from_block=block)
     if not logs:
         raise UserError(f"no checkpoint was taken in block {block}: give a block holding a CheckpointTaken event, or --checkpoint ID")
     return logs[-1]["args"]["id"]

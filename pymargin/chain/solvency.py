@@ -214,8 +214,11 @@ def epoch_record(registry: Contract, epoch: int) -> EpochRecord:
     """The registry's record of ``epoch`` and its EpochPosted transaction (ContractRevert UnknownEpoch if never posted)."""
     from eth_utils import keccak
 
+    from pymargin.chain.logs import read_logs
+
     figures = epoch_figures(registry, epoch)
-    logs = registry.events.EpochPosted().get_logs(from_block=figures.checkpoint_block, argument_filters={"epoch": epoch})
+    logs = [log for log in read_logs(registry, ("EpochPosted",), "latest", from_block=figures.checkpoint_block)
+            if log["args"]["epoch"] == epoch]
     verifier = registry.call("verifier")
     code = bytes(registry.chain.w3.eth.get_code(verifier))
     return EpochRecord(figures, bytes(logs[-1]["transactionHash"]) if logs else None, verifier, keccak(code),

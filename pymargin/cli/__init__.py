@@ -22,9 +22,11 @@ from pymargin.interrupts import Stopped, guard
 @click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print more detail.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
+@click.option("--log-chunk", type=click.IntRange(min=1), default=None, metavar="BLOCKS",
+              help="Blocks per eth_getLogs request; halved when the RPC refuses [env PYMARGIN_LOG_CHUNK; default 10000].")
 @click.version_option(package_name="pymargin")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, as_json: bool) -> None:
+def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, as_json: bool, log_chunk: int | None) -> None:
     """pymargin: an on-chain verifiable margin toolkit.
 
     Mirrors a Solidity margin engine bit for bit in Python, commits to every account in a Merkle
@@ -38,7 +40,10 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, as_json: bo
       pymargin devnet                    # run anvil and print its URL and funded accounts
       pymargin <command> --help          # every command's options, with an example
     """
+    from pymargin.chain import logs
+
     ctx.obj = Context(debug=debug, quiet=quiet, verbose=verbose, as_json=as_json)
+    ctx.with_resource(logs.using(logs.LogOptions(log_chunk, ctx.obj.progress)))
 
 
 def _register() -> None:
@@ -59,11 +64,15 @@ _register()
 
 
 def _json_requested(argv: list[str]) -> bool:
-    """True if the global --json comes before the command name (the group's options are all flags)."""
-    for arg in argv:
+    """True if the global --json comes before the command name (the group's options are flags, and
+    --log-chunk with its value)."""
+    args = iter(argv)
+    for arg in args:
         if arg == "--json":
             return True
-        if not arg.startswith("-"):
+        if arg == "--log-chunk":
+            next(args, None)
+        elif not arg.startswith("-"):
             return False
     return False
 
