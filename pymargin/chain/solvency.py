@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pymargin.chain.compile import compile_contracts
-from pymargin.chain.contracts import Contract, deploy_contract
+from pymargin.chain.contracts import Contract, contract_at, deploy_contract
 from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer, revert_data, send
 from pymargin.commit.tree import Node
@@ -193,16 +193,48 @@ def epoch_figures(registry: Contract, epoch: int) -> EpochFigures:
     return EpochFigures(Node(root_hash, t[0], t[4]), totals, reserves, insurance, block, posted_at)
 
 
+@dataclass(frozen=True)
+class EpochRecord:
+    """An epoch as a SolvencyRegistry recorded it, with what an auditor cites: the post's transaction,
+    the verifier (its runtime code's keccak256 pins the verifying key) and the circuit."""
+
+    figures: EpochFigures
+    post_tx_hash: bytes | None  # None if the EpochPosted event is not found (a pruned node)
+    verifier: str
+    verifier_code_hash: bytes
+    shape: Shape
+
+    @property
+    def circuit(self) -> str:
+        """The circuit's name as pymargin builds it: ``solvency_k{K}_m{M}_t{T}``."""
+        return f"solvency_k{self.shape.k}_m{self.shape.m}_t{self.shape.t}"
+
+
+def epoch_record(registry: Contract, epoch: int) -> EpochRecord:
+    """The registry's record of ``epoch`` and its EpochPosted transaction (ContractRevert UnknownEpoch if never posted)."""
+    from eth_utils import keccak
+
+    from pymargin.chain.logs import read_logs
+
+    figures = epoch_figures(registry, epoch)
+    logs = [log for log in read_logs(registry, ("EpochPosted",), "latest", from_block=figures.checkpoint_block)
+            if log["args"]["epoch"] == epoch]
+    verifier = registry.call("verifier")
+    code = bytes(registry.chain.w3.eth.get_code(verifier))
+    return EpochRecord(figures, bytes(logs[-1]["transactionHash"]) if logs else None, verifier, keccak(code),
+                       registry_shape(registry))
+
+
 def verifier_contract(chain: Chain, address: str) -> Contract:
-    """A deployed snarkjs Groth16 verifier (one public signal) at ``address``."""
+    """A deployed snarkjs Groth16 verifier (one public signal) at ``address`` (checked: ``contract_at``)."""
     abi = [{"type": "function", "name": "verifyProof", "stateMutability": "view", "outputs": [{"name": "", "type": "bool"}],
             "inputs": [{"name": "a", "type": "uint256[2]"}, {"name": "b", "type": "uint256[2][2]"},
                        {"name": "c", "type": "uint256[2]"}, {"name": "pub", "type": "uint256[1]"}]}]
-    return Contract(chain, VERIFIER_CONTRACT, chain.w3.to_checksum_address(address), {"abi": abi})
+    return contract_at(chain, VERIFIER_CONTRACT, address, {"abi": abi}, "--verifier")
 
 
 def registry_contract(chain: Chain, address: str) -> Contract:
-    """The SolvencyRegistry at ``address`` (ABI from the compiled artifact)."""
+    """The SolvencyRegistry at ``address`` (ABI from the compiled artifact; checked: ``contract_at``)."""
     from pymargin.chain.compile import load_artifact
 
-    return Contract(chain, REGISTRY_CONTRACT, chain.w3.to_checksum_address(address), load_artifact(REGISTRY_CONTRACT))
+    return contract_at(chain, REGISTRY_CONTRACT, address, load_artifact(REGISTRY_CONTRACT), "--registry")

@@ -4,6 +4,7 @@ deploy-commitments."""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import click
 
 from pymargin.cli._common import emit
 from pymargin.errors import UserError
+from pymargin.jsonvalues import bytes_hex, hash_hex
 
 SECRET_ENV = "PYMARGIN_COMMIT_SECRET"
 
@@ -36,18 +38,24 @@ def _secret(secret_file: Path | None) -> bytes:
     return secret
 
 
-def _registry(chain, address: str):
-    from web3 import Web3
-
+def _inclusion_registry(chain, address: str):
+    """A registry that answers rootOf(epoch) and verifyInclusionAt (a CommitmentRegistry or a
+    SolvencyRegistry), checked to have both functions in its code."""
     from pymargin.chain.compile import compile_contracts, load_artifact
-    from pymargin.chain.contracts import Contract
+    from pymargin.chain.contracts import contract_at
 
-    if not Web3.is_address(address):
-        raise UserError(f"--registry {address!r} is not an address")
     compile_contracts()
-    if not chain.w3.eth.get_code(Web3.to_checksum_address(address)):
-        raise UserError(f"no contract at {address} on chain {chain.chain_id}")
-    return Contract(chain, "CommitmentRegistry", Web3.to_checksum_address(address), load_artifact("CommitmentRegistry"))
+    abi = [item for item in load_artifact("CommitmentRegistry")["abi"]
+           if item.get("type") == "error" or item.get("name") in ("rootOf", "verifyInclusionAt")]
+    return contract_at(chain, "registry of posted roots", address, {"abi": abi}, "--registry")
+
+
+def _registry(chain, address: str):
+    from pymargin.chain.compile import compile_contracts, load_artifact
+    from pymargin.chain.contracts import contract_at
+
+    compile_contracts()
+    return contract_at(chain, "CommitmentRegistry", address, load_artifact("CommitmentRegistry"), "--registry")
 
 
 @click.command("commit")
@@ -122,36 +130,67 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, json
         raise UserError("commit needs a positions file (or --rpc URL --engine ADDRESS)")
     if epoch is None:
         raise UserError("commit needs --epoch N (or --engine with --checkpoint ID / --block N)")
+    poster = _poster(rpc, registry, keystore) if registry else None
     started = time.perf_counter()
     workers = workers or cpu_workers()
     with ctx.progress.status(f"building the Merkle sum tree over {len(accounts):,} accounts"):
         commitment = commit_accounts(accounts, markets, secret, epoch, depth, workers)
     built = time.perf_counter() - started
+    root = commitment.root
+    if poster:
+        _post_root(*poster, epoch, root, simulate_only=True)  # refused before any file is written
+    existed = out_dir.exists()
     started = time.perf_counter()
     with ctx.progress.status("writing the root and the inclusion proofs"):
         proofs = write_commitment(commitment, secret, out_dir, ["*"] if json_proofs else list(only) or None, extra, workers)
     written = time.perf_counter() - started
-    root = commitment.root
     db = out_dir / PROOF_DB
-    data = {"epoch": epoch, "accounts": len(commitment.accounts), "depth": commitment.tree.depth,
-            "root": root.to_json(), "out": str(out_dir), "proofs": len(proofs), "build_seconds": round(built, 2),
-            "proof_db": str(db), "proof_db_bytes": str(db.stat().st_size), "write_s": round(written, 2)}
-    if registry:
-        from pymargin.chain import devnet
-        from pymargin.cli.chain_cmds import _signer
-        from pymargin.chain.commitments import post_root
-
-        chain = devnet.connect(rpc)
-        contract = _registry(chain, registry)
-        receipt = post_root(contract, epoch, root, _signer(chain, keystore))
-        data["posted"] = {"registry": contract.address, "tx": receipt.transactionHash.hex()}
+    data = {"epoch": epoch, "account_count": len(commitment.accounts), "depth": commitment.tree.depth,
+            "root": root.output_json(), "out": out_dir, "proof_count": len(proofs), "build_s": round(built, 2),
+            "proof_db": db, "proof_db_bytes": db.stat().st_size, "write_s": round(written, 2)}
+    posted = "no"
+    if poster:
+        try:
+            receipt = _post_root(*poster, epoch, root)
+        except RootRefused:  # all or nothing: no files for a root the registry refused (a timeout keeps them)
+            shutil.rmtree(out_dir, ignore_errors=True)
+            if existed:
+                out_dir.mkdir()
+            raise
+        data["posted"] = {"registry": poster[0].address, "tx_hash": receipt.transactionHash}
+        posted = "0x" + bytes(receipt.transactionHash).hex()
     emit(ctx, data, (["field", "value"], [("epoch", epoch), ("accounts", len(commitment.accounts)),
-                                            ("depth", commitment.tree.depth), ("root hash", root.hash),
+                                            ("depth", commitment.tree.depth), ("root hash", hash_hex(root.hash)),
                                             ("total liabilities L (WAD)", root.equity), ("total mm (WAD)", root.mm),
                                             ("proof database", str(db)),
                                             ("JSON proofs", f"{len(proofs)} in {out_dir / 'proofs'}" if proofs else "none"),
-                                            ("posted", data.get("posted", {}).get("tx", "no"))]),
+                                            ("posted", posted)]),
          title=f"committed in {built:.1f} s")
+
+
+def _poster(rpc: str, registry: str, keystore: Path | None):
+    """(CommitmentRegistry contract, signer) for posting a root, checked before any work starts."""
+    from pymargin.chain import devnet
+    from pymargin.cli.chain_cmds import _signer
+
+    chain = devnet.connect(rpc)
+    return _registry(chain, registry), _signer(chain, keystore)
+
+
+class RootRefused(UserError):
+    """The registry refuses to record the root (its custom error, one line)."""
+
+
+def _post_root(contract, signer, epoch: int, root, simulate_only: bool = False):
+    """Post (epoch, root), or with ``simulate_only`` only execute it with eth_call; a refusal is RootRefused."""
+    from pymargin.chain.commitments import post_root, simulate_post_root
+    from pymargin.chain.tx import ContractRevert
+
+    try:
+        return simulate_post_root(contract, epoch, root, signer) if simulate_only else post_root(contract, epoch, root, signer)
+    except ContractRevert as exc:
+        raise RootRefused(f"the registry at {contract.address} refuses epoch {epoch}: {exc}"
+                        + (" (nothing was sent, no files written)" if exc.simulated else "")) from None
 
 
 def _engine_book(rpc: str, address: str, checkpoint_id: int | None, block: int | None):
@@ -223,15 +262,16 @@ def check_inclusion_cmd(ctx, proof_path: Path | None, db_path: Path | None, acco
         checks.append(("offline", "ok"))
         if rpc:
             _check_on_chain(proof, rpc, registry)
-            checks.append(("on-chain", "ok"))
+            checks.append(("on_chain", "ok"))
     except InclusionError as exc:
         emit(ctx, {"ok": False, "account": proof.account_id, "epoch": proof.epoch, "reason": str(exc)},
              (["account", "epoch", "result"], [(proof.account_id, proof.epoch, f"FAILED: {exc}")]))
         sys.exit(1)
     emit(ctx, {"ok": True, "account": proof.account_id, "epoch": proof.epoch, "index": proof.index,
-               "equity": str(proof.equity), "mm": str(proof.mm), "im": str(proof.im), "liability": str(proof.liability), "root": root.to_json(), "checks": dict(checks)},
+               "equity_wad": proof.equity, "mm_wad": proof.mm, "im_wad": proof.im, "liability_wad": proof.liability,
+               "root": root.output_json(), "checks": dict(checks)},
          (["account", "epoch", "equity (WAD)", "mm (WAD)", "im (WAD)", "checks"],
-          [(proof.account_id, proof.epoch, proof.equity, proof.mm, proof.im, ", ".join(f"{k} {v}" for k, v in checks))]))
+          [(proof.account_id, proof.epoch, proof.equity, proof.mm, proof.im, ", ".join(f"{k.replace('_', '-')} {v}" for k, v in checks))]))
 
 
 def _check_on_chain(proof, rpc: str, registry: str) -> None:
@@ -245,7 +285,7 @@ def _check_on_chain(proof, rpc: str, registry: str) -> None:
     if not 0 <= proof.epoch <= UINT256_MAX:
         raise InclusionError(f"epoch {proof.epoch} is not a uint256: no registry records it")
     chain = devnet.connect(rpc)
-    contract = _registry(chain, registry)
+    contract = _inclusion_registry(chain, registry)
     try:
         posted = node_from_abi(contract.call("rootOf", proof.epoch))
         ok = contract.call("verifyInclusionAt", proof.epoch, leaf_arg(proof.leaf), proof.liability, proof.mm,
@@ -253,7 +293,7 @@ def _check_on_chain(proof, rpc: str, registry: str) -> None:
     except ContractRevert as exc:
         raise InclusionError(f"the registry at {contract.address} rejects the proof: {exc}") from None
     if posted != proof.root:
-        raise InclusionError(f"the root posted for epoch {proof.epoch} is {posted.to_json()}, the proof's is {proof.root.to_json()}")
+        raise InclusionError(f"the root posted for epoch {proof.epoch} is {posted.output_json()}, the proof's is {proof.root.output_json()}")
     if not ok:
         raise InclusionError(f"the registry's verifyInclusionAt returned false for epoch {proof.epoch}")
 
@@ -324,11 +364,15 @@ def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | No
     Example:
       pymargin deploy-commitments --rpc http://127.0.0.1:8545
     """
+    from web3 import Web3
+
     from pymargin.chain import devnet
     from pymargin.chain.compile import compile_contracts
     from pymargin.cli.chain_cmds import _signer
     from pymargin.chain.commitments import deploy_registry
 
+    if owner is not None and (not Web3.is_address(owner) or int(owner, 16) == 0):
+        raise UserError(f"--owner {owner!r} is not an address (nor may it be the zero address)")
     chain = devnet.connect(rpc)
     compile_contracts()
     registry = deploy_registry(chain, _signer(chain, keystore), owner)
@@ -380,20 +424,67 @@ def audit_epoch_cmd(ctx, rpc: str, engine: str | None, epoch: int, registry: str
         book = load_book(book_path)
         operator_book = (book.accounts, book.markets)
     chain = devnet.connect(rpc)
+    record = None
     if registry is not None:
         expected_root = posted_root_hash(chain, registry, epoch)
         engine = engine or registry_engine(chain, registry)
-        depth = depth or registry_depth(chain, registry)
+        solvency_depth = registry_depth(chain, registry)  # None: a CommitmentRegistry (a root, no figures)
+        depth = depth or solvency_depth
+        if solvency_depth is not None:
+            from pymargin.chain.solvency import epoch_record, registry_contract
+
+            record = epoch_record(registry_contract(chain, registry), epoch)
     contract = engine_at(chain, engine)
     with ctx.progress.status(f"rebuilding epoch {epoch} from the engine"):
-        audit = audit_epoch(contract, epoch, expected_root, operator_book, depth)
-    data = {"ok": audit.ok, "epoch": epoch, "block": audit.block, "accounts": audit.accounts,
-            "root_hash": str(audit.root_hash), "findings": audit.findings}
-    rows = [("epoch", epoch), ("checkpoint block", audit.block), ("accounts", audit.accounts),
-            ("rebuilt root hash", audit.root_hash)] + [("MISMATCH", f) for f in audit.findings]
-    emit(ctx, data, (["check", "value"], rows), title="epoch audited: ok" if audit.ok else "epoch audit FAILED")
+        audit = audit_epoch(contract, epoch, expected_root, operator_book, depth, record.figures.totals if record else None)
+    data = audit_json(audit, contract.address, registry and chain.w3.to_checksum_address(registry), record)
+    data["chain_id"] = chain.chain_id
+    emit(ctx, data, (["check", "value"], audit_rows(audit, record)), title="epoch audited: ok" if audit.ok else "epoch audit FAILED")
     if not audit.ok:
         sys.exit(1)
+
+
+def audit_json(audit, engine: str, registry: str | None, record) -> dict:
+    """audit-epoch --json (docs/schemas/audit-epoch.schema.json): the checkpoint, the market snapshot, the rebuilt
+    book's totals and root, and with a SolvencyRegistry what it recorded and by which transaction and verifier."""
+    c = audit.checkpoint
+    data = {
+        "ok": audit.ok, "epoch": audit.epoch, "engine": engine, "registry": registry,
+        "checkpoint": {"id": c.id, "block": c.block_number, "time_s": c.timestamp, "tx_hash": audit.checkpoint_tx_hash,
+                       "insurance_fund_wad": c.insurance_fund_wad, "bad_debt_wad": c.bad_debt_wad,
+                       "vault_balance_wad": c.vault_balance_wad, "accrued_fees_wad": c.accrued_fees_wad},
+        "markets": [{"market_id": i, "price_wad": v.price_wad, "funding_index_wad": v.funding_index_wad, "imf_wad": v.imf_wad,
+                     "mmf_wad": v.mmf_wad} for i, v in enumerate(c.markets)],
+        "account_count": audit.accounts, "root_hash": hash_hex(audit.root_hash), "totals": audit.totals,
+        "posted": None, "findings": audit.findings,
+    }
+    if record is not None:
+        data["posted"] = {"tx_hash": record.post_tx_hash, "posted_at_s": record.figures.posted_at,
+                          "verifier": record.verifier, "verifier_code_hash": record.verifier_code_hash,
+                          "circuit": record.circuit, "reserves_wad": record.figures.reserves_wad, "totals": record.figures.totals}
+    return data
+
+
+def audit_rows(audit, record) -> list[tuple[str, object]]:
+    """audit-epoch's table: what an auditor cites, in quote units (WAD / 1e18) for amounts."""
+    from pymargin.fixedpoint import WAD
+
+    def q(wad: int) -> str:
+        return f"{wad / WAD:,.2f}"
+
+    c, t = audit.checkpoint, audit.totals
+    rows = [("epoch (checkpoint id)", audit.epoch), ("checkpoint block", c.block_number), ("checkpoint time (unix s)", c.timestamp),
+            ("checkpoint tx", bytes_hex(audit.checkpoint_tx_hash)), ("accounts", audit.accounts),
+            ("rebuilt root hash", hash_hex(audit.root_hash)), ("liabilities L", q(t.liabilities_wad)), ("Σ IM", q(t.im_wad)),
+            ("Σ MM", q(t.mm_wad)), ("deficit", q(t.deficit_wad)), ("accounts below MM", t.below_mm_count),
+            ("shortfall", q(t.shortfall_wad))]
+    rows += [(f"market {i}: price / IMF / MMF", f"{q(v.price_wad)} / {v.imf_wad / WAD:.2%} / {v.mmf_wad / WAD:.2%}")
+             for i, v in enumerate(c.markets)]
+    if record is not None:
+        rows += [("post tx", bytes_hex(record.post_tx_hash) if record.post_tx_hash else "not found"),
+                 ("reserves (vault − owner fees)", q(record.figures.reserves_wad)), ("verifier", record.verifier),
+                 ("verifier code keccak256", bytes_hex(record.verifier_code_hash)), ("circuit", record.circuit)]
+    return rows + [("MISMATCH", f) for f in audit.findings]
 
 
 def _root_hash(text: str) -> int:

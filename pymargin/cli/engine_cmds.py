@@ -13,15 +13,14 @@ from pymargin.errors import UserError
 
 ACCOUNT_VIEWS = ("equity", "initialMargin", "maintenanceMargin", "freeCollateral", "marginRatio", "isLiquidatable")
 CHECKED_VIEWS = ACCOUNT_VIEWS + ("unrealisedPnl", "pendingFunding", "collateral", "accountState")
+JSON_KEYS = {"equity": "equity_wad", "initialMargin": "initial_margin_wad", "maintenanceMargin": "maintenance_margin_wad",
+             "freeCollateral": "free_collateral_wad", "marginRatio": "margin_ratio_wad", "isLiquidatable": "liquidatable"}
 
 
 def _engine_contract(rpc: str | None, engine: str | None, deployments: Path):
     """The deployed MarginEngine: --engine ADDRESS, else the one recorded in deployments/<chainId>.json."""
-    from web3 import Web3
-
     from pymargin.chain import deploy, devnet
-    from pymargin.chain.compile import compile_contracts, load_artifact
-    from pymargin.chain.contracts import Contract
+    from pymargin.chain.checkpoints import engine_at
 
     if not rpc:
         raise UserError("this command needs --rpc URL (or PYMARGIN_RPC_URL): the chain the engine is deployed on")
@@ -33,13 +32,7 @@ def _engine_contract(rpc: str | None, engine: str | None, deployments: Path):
             where = deploy.manifest_path(chain.chain_id, deployments)
             raise UserError(f"{where} records {len(found)} MarginEngine deployments: pass --engine ADDRESS")
         engine = found[0]
-    if not Web3.is_address(engine):
-        raise UserError(f"--engine {engine!r} is not an address")
-    engine = Web3.to_checksum_address(engine)
-    if not chain.w3.eth.get_code(engine):
-        raise UserError(f"no contract at {engine} on chain {chain.chain_id}")
-    compile_contracts()
-    return Contract(chain, "MarginEngine", engine, load_artifact("MarginEngine"))
+    return engine_at(chain, engine)
 
 
 def _accounts(specs: tuple[str, ...], engine) -> list[tuple[str, int]]:
@@ -75,6 +68,13 @@ def _view(engine, name: str, owner: str, sub: int):
         return ("revert", exc.name, exc.args_)
 
 
+def _json_view(value):
+    """A view's value in margin --json: the value, or {"revert": error name, "args": [...]} where it reverts."""
+    if isinstance(value, tuple):
+        return {"revert": value[1], "args": list(value[2])}
+    return value
+
+
 def _snake(name: str) -> str:
     import re
 
@@ -82,7 +82,9 @@ def _snake(name: str) -> str:
 
 
 def _block(contract, block: int | None) -> int:
-    return contract.chain.w3.eth.block_number if block is None else block
+    from pymargin.chain.devnet import check_block
+
+    return contract.chain.w3.eth.block_number if block is None else check_block(contract.chain, block)
 
 
 @click.command("margin")
@@ -114,7 +116,7 @@ def margin_cmd(ctx, rpc, engine, deployments, accounts, block) -> None:
     rows, data = [], []
     for owner, sub in _accounts(accounts, mirror):
         values = {name: _view(mirror, name, owner, sub) for name in ACCOUNT_VIEWS}
-        data.append({"owner": owner, "sub": sub, **{k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in values.items()}})
+        data.append({"owner": owner, "sub": sub, **{JSON_KEYS[k]: _json_view(v) for k, v in values.items()}})
         shown = []
         for name in ACCOUNT_VIEWS:
             v = values[name]
@@ -173,7 +175,7 @@ def crosscheck_cmd(ctx, rpc, engine, deployments, block) -> None:
             mismatches.append({"view": name, "args": [str(a) for a in args], "chain": str(on_chain), "python": str(in_python)})
             rows.append((name, ", ".join(str(a) for a in args), str(on_chain), str(in_python)))
     emit(ctx, {"chain_id": contract.chain.chain_id, "engine": contract.address, "block": number,
-               "accounts": len(mirror.state.accounts), "checked": len(checks), "mismatches": mismatches},
+               "account_count": len(mirror.state.accounts), "view_count": len(checks), "mismatches": mismatches},
          (["view", "args", "chain", "python"], rows),
          title=f"{len(checks)} views checked at block {number}: {len(mismatches)} differ")
     if mismatches:

@@ -8,14 +8,13 @@ the tree. Accounts with negative equity (bad debt) are committed like any other,
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from typing import Mapping, Sequence
 
 from pymargin.commit.leaf import Leaf, account_id_hash, leaf_hashes, leaf_of, leaf_sums
 from pymargin.commit.tree import PARALLEL_MIN_LEAVES, Node, SumTree
 from pymargin.errors import UserError
+from pymargin.interrupts import worker_pool
 from pymargin.model import Account, MarketView
 
 EPOCH_BOUND = 2**64
@@ -92,7 +91,7 @@ def fork_map(function, accounts: Sequence[Account], workers: int, *args) -> list
     bounds = [(i, min(i + step, len(accounts))) for i in range(0, len(accounts), step)]
     _FORKED = (function, accounts, args)
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        with worker_pool(workers, "fork") as pool:
             return list(pool.map(_forked_range, bounds))
     finally:
         _FORKED = ()

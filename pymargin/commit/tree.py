@@ -18,17 +18,17 @@ inputs, so a level is hashed in one batch (pymargin.commit.poseidon_opt). A 2^20
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from multiprocessing import get_context
 from typing import Sequence
 
 import numpy as np
 
+from pymargin.jsonvalues import hash_hex
 from pymargin.commit.leaf import LEAF_SUM_BOUND, PADDING_LEAF, Leaf
 from pymargin.commit.poseidon import P, NotAFieldElement, poseidon
 from pymargin.errors import Revert, UserError
+from pymargin.interrupts import worker_pool
 
 MAX_DEPTH = 32
 SUM_BOUND = 2**172  # every sum that enters a node hash is below 2^(140 + 32)
@@ -66,8 +66,12 @@ class Node:
         return cls(*(int.from_bytes(record[i : i + 32], "big") for i in (0, 32, 64)))
 
     def to_json(self) -> dict:
-        """{"hash", "equity", "mm"} as decimal strings."""
-        return {"hash": str(self.hash), "equity": str(self.equity), "mm": str(self.mm)}
+        """{"hash": 0x + 64 hex digits, "equity", "mm": decimal strings} (docs/output.md)."""
+        return {"hash": hash_hex(self.hash), "equity": str(self.equity), "mm": str(self.mm)}
+
+    def output_json(self) -> dict:
+        """The node in a command's --json output: {"hash", "liabilities_wad", "mm_wad"} (docs/output.md)."""
+        return {"hash": hash_hex(self.hash), "liabilities_wad": str(self.equity), "mm_wad": str(self.mm)}
 
 
 def parent(left: Node, right: Node) -> Node:
@@ -206,7 +210,7 @@ class SumTree:
         width = RECORD << height
         chunks = [leaves[i : i + width] for i in range(0, len(leaves), width)]
         zero_nodes()  # computed once here, inherited by the forked workers
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        with worker_pool(workers, "fork") as pool:
             parts = list(pool.map(_subtree_levels, chunks, [height] * len(chunks)))
         levels = [b"".join(part[k] for part in parts) for k in range(height)]
         return levels + _subtree_levels(levels[-1], split, height)
