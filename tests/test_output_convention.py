@@ -258,7 +258,8 @@ def test_engine_and_commitment_commands(capsys, tmp_path, anvil_chain, engine):
     code, out, err = run(capsys, "--json", "deploy-commitments", "--rpc", url)
     assert code == 0, err
     registry = check_output("deploy-commitments", out)["registry"]
-    code, out, err = run(capsys, "--json", "commit", *common, "--checkpoint", "1", "--out", str(tmp_path / "c"), "--registry", registry)
+    code, out, err = run(capsys, "--json", "commit", *common, "--checkpoint", "1", "--out", str(tmp_path / "c"), "--registry", registry,
+                         "--json-proofs")
     assert code == 0, err
     assert check_output("commit", out)["posted"]["registry"] == registry
     proof = next((tmp_path / "c" / "proofs").iterdir())
