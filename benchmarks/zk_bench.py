@@ -120,7 +120,8 @@ def bench_book(n: int, k: int, workers: int) -> dict:
         verifier, deploy_gas = onchain.deploy_verifier(chain, keys, sender)
         hashers = commit_onchain.deploy_hashers(chain, sender)
         engine, _ = deploy_contract(chain, "TestEngineCheckpoints", 4, sender=sender)
-        registry = onchain.deploy_registry(chain, sender, verifier, engine.address, hashers, Shape(k, depth - k, 4))
+        batch_verifier, _ = onchain.deploy_batch_verifier(chain, keys, sender)
+        registry = onchain.deploy_registry(chain, sender, batch_verifier, engine.address, hashers, Shape(k, depth - k, 4))
         statement = inputs.epoch_statement(commitment, secret, Shape(k, depth - k, 4), chain.chain_id, int(registry.address, 16),
                                            int(engine.address, 16), 1, len(views))
         checkpoint = book_checkpoint(statement, chain.w3.eth.block_number)

@@ -220,7 +220,7 @@ def render_html(data: ReportData, pngs: dict[str, bytes]) -> str:
                 ["proof hash", f"<code>{e(p.proof_hash)}</code>"],
                 ["constraints", f"{p.constraints:,}"],
                 ["proving time", f"{p.proving_s:.2f} s"],
-                ["verification gas", f"{p.verification_gas:,}"],
+                ["verification gas (verifyBatch, all batches)", f"{p.verification_gas:,}"],
                 ["trusted setup", e(p.setup)],
             ],
         ) + _table(["verifier", "result"], verdicts)
