@@ -310,9 +310,9 @@ template SolvencyBatch(K, M, T) {
     if (T == 0) {
         batchIndex === 0;
     } else {
-        component index = Num2Bits(T); // also batchIndex < 2^T
-        index.in <== batchIndex;
-        path.bits <== index.out;
+        component indexBits = Num2Bits(T); // also batchIndex < 2^T
+        indexBits.in <== batchIndex;
+        path.bits <== indexBits.out;
     }
     path.siblings <== siblings;
     path.root[0] === rootHash;
