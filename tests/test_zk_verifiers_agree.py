@@ -403,16 +403,37 @@ def test_one_bad_proof_among_valid_ones_fails_the_batch_on_every_verifier(chain,
     assert not disagreements, f"verifiers disagree on batches: {disagreements}\n{table}"
 
 
-def test_batch_coefficients_are_the_contracts(keys, proofs, third_proof, revm_batch_verifier):
-    """Python's r_i (keccak of every proof and public signal) equal the contract's for batches of 1 to 3."""
+WORD = st.integers(0, 2**256 - 1)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(st.tuples(st.lists(WORD, min_size=8, max_size=8), st.lists(WORD, min_size=2, max_size=2)), min_size=1, max_size=5))
+def test_batch_coefficients_are_the_contracts(batch, revm_batch_verifier):
+    """Python's r_i (keccak of every proof and public signal) equal the contract's batchCoefficients on
+    random words (any uint256: the coefficients are defined before any range check), 1 to 5 proofs."""
     evm, verifier = revm_batch_verifier
-    batch = [proofs[0], proofs[1], third_proof]
-    for n in (1, 2, 3):
-        data = function_signature_to_4byte_selector(BATCH_COEFFICIENTS_SIGNATURE) + encode(
-            BATCH_ABI_TYPES, [[tuple(p.eth_words()) for p in batch[:n]], [x for p in batch[:n] for x in p.public]])
-        (on_chain,) = decode(["uint256[]"], evm.call(verifier.address, data))
-        assert list(on_chain) == pyecc.batch_coefficients(batch[:n])
-        assert on_chain[0] == 1 and all(0 < r < R for r in on_chain)
+    proofs = [_from_words(words + signals) for words, signals in batch]
+    data = function_signature_to_4byte_selector(BATCH_COEFFICIENTS_SIGNATURE) + encode(
+        BATCH_ABI_TYPES, [[tuple(p.eth_words()) for p in proofs], [x for p in proofs for x in p.public]])
+    (on_chain,) = decode(["uint256[]"], evm.call(verifier.address, data))
+    assert list(on_chain) == pyecc.batch_coefficients(proofs)
+    assert on_chain[0] == 1 and all(0 <= r < R for r in on_chain)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_words_in_a_batch_get_the_same_verdict_from_py_ecc_and_the_evm(data, proofs, third_proof, keys, revm_batch_verifier):
+    """Randomised parity of the batched checks: one or two words of a batch of two honest proofs replaced
+    by values around the fields' boundaries; py-ecc's verify_batch and the EVM batch verifier agree."""
+    vk = keys.verifying_key()
+    evm, verifier = revm_batch_verifier
+    words = [_words(proofs[0]), _words(third_proof)]
+    for _ in range(data.draw(st.integers(1, 2))):
+        i = data.draw(st.integers(0, 1))
+        j = data.draw(st.integers(0, len(words[i]) - 1))
+        words[i][j] = data.draw(_word_values(words[i][j]))
+    batch = [_from_words(w) for w in words]
+    assert _verdict(pyecc.verify_batch(vk, batch)) == _evm_batch_verdict(evm, verifier, batch), words
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
