@@ -83,7 +83,7 @@ def bench_size(k: int, snarkjs_max: int) -> dict:
             row[f"{name}_peak_rss_mb"] = round(rss / 1024, 1)
             vk = keys.verifying_key()
             t0 = time.perf_counter()
-            assert verify(vk, proof) and proof.public == (batch.public,)
+            assert verify(vk, proof) and proof.public == batch.public
             row["pyecc_verify_s"] = round(time.perf_counter() - t0, 3)
     return row
 

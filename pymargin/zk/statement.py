@@ -79,7 +79,7 @@ class Totals:
 
 @dataclass(frozen=True)
 class Statement:
-    """Everything the public signal of every batch of an epoch binds."""
+    """Everything ctx, the first public signal of every batch of an epoch, binds."""
 
     shape: Shape
     chain_id: int
@@ -130,9 +130,6 @@ def totals_hash(totals: Totals, aggregates: tuple[MarketAggregate, ...]) -> int:
 def context_hash(s: Statement) -> int:
     """ctx = Poseidon_4(metaHash, marketsHash, rootHash, totalsHash)."""
     return poseidon([meta_hash(s), markets_hash(s.markets), s.root.hash, totals_hash(s.totals, s.aggregates)])
-
-
-PUBLIC_SIGNALS = 4  # per batch: ctx, k, state_k, state_{k+1}
 
 
 def batch_public_signals(ctx: int, index: int, state_in: int, state_out: int) -> tuple[int, int, int, int]:
