@@ -23,7 +23,7 @@ from eth_utils import keccak
 from py_ecc.fields import optimized_bn128_FQ as FQ
 from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.fields import optimized_bn128_FQ12 as FQ12
-from py_ecc.optimized_bn128 import add, multiply, neg
+from py_ecc.optimized_bn128 import Z1, add, multiply, neg
 from py_ecc.optimized_bn128.optimized_pairing import cast_point_to_fq12, final_exponentiate, miller_loop, twist
 
 from pymargin.zk.field import FIELD_P
@@ -85,7 +85,7 @@ def batch_pairing_check(vk: VerifyingKey, proofs: list[Proof], coefficients: lis
     vk_x = multiply(_g1(vk.ic[0]), r_sum)
     for x, ic in zip(x_sums, vk.ic[1:]):
         vk_x = add(vk_x, multiply(_g1(ic), x))
-    c_sum = multiply(_g1(proofs[0].c), 0)
+    c_sum = Z1
     for r, p in zip(coefficients, proofs):
         c_sum = add(c_sum, multiply(_g1(p.c), r))
     pairs = [(_g2(p.b), multiply(_g1(p.a), r)) for r, p in zip(coefficients, proofs)]
@@ -95,7 +95,7 @@ def batch_pairing_check(vk: VerifyingKey, proofs: list[Proof], coefficients: lis
 
 def verify_batch(vk: VerifyingKey, proofs: list[Proof]) -> bool:
     """True iff ``proofs`` is not empty, every proof is well formed for ``vk`` and the combined check with
-    :func:`batch_coefficients` holds: all valid, except with probability about n/r."""
+    :func:`batch_coefficients` holds (a batch with an invalid proof passes with probability about 1/r)."""
     if not proofs or any(proof_defect(p, vk.n_public) for p in proofs):
         return False
     return batch_pairing_check(vk, proofs, batch_coefficients(proofs))
