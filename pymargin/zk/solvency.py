@@ -6,7 +6,7 @@ machine (``workers``) or on a Ray cluster (``ray_address``; ``"local"`` starts o
 the same job function. Groth16 proofs are randomised, so two runs give different proofs of the
 same public signals; every proof verifies.
 
-An :class:`EpochProof` saved as JSON (format 3) holds the statement (:mod:`pymargin.zk.statement`),
+An :class:`EpochProof` saved as JSON (format 4) holds the statement (:mod:`pymargin.zk.statement`),
 the chain states and every batch's proof: anyone with the verifying key re-verifies it with
 :func:`verify_epoch` (py-ecc, all batches in one batched pairing check as the registry does), which
 takes the circuit's shape from the key's setup metadata (:func:`recorded_shape`), never from the file.
@@ -36,7 +36,10 @@ from pymargin.zk.verify import verify_batch
 from pymargin.zk.wellformed import proof_defect
 from pymargin.zk.witness import compute_witness
 
-EPOCH_FORMAT = "pymargin-solvency-epoch/3"
+EPOCH_FORMAT = "pymargin-solvency-epoch/4"
+# /4: four public signals per batch (ctx, k, state_k, state_{k+1}); /2 and /3 hold proofs of the one-signal
+# circuit, which no current key verifies, so they are not read
+READABLE_EPOCH_FORMATS = (EPOCH_FORMAT,)
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class EpochProof:
 
     @classmethod
     def from_json(cls, data: dict) -> "EpochProof":
-        if not isinstance(data, dict) or data.get("format") != EPOCH_FORMAT:
+        if not isinstance(data, dict) or data.get("format") not in READABLE_EPOCH_FORMATS:
             raise UserError(f"not a {EPOCH_FORMAT} file")
         try:
             statement = statement_from_json(data["statement"])
