@@ -14,12 +14,11 @@ value enters with the offset named beside it.
     ctx         = Poseidon_4(metaHash, marketsHash, rootHash, totalsHash)
     public_k    = (ctx, k, state_k, state_{k+1})      the public signals of batch k
 
-
 Markets j ≥ marketCount (up to the circuit's M) are all zero, views and aggregates alike. The
 root's sums are (L, Σmm): the tree sums each account's liability max(equity, 0) and its
 maintenance margin. The chain states ``state_k`` are hashes the circuit computes from its witness;
 the registry takes them as plain numbers, so verifying an epoch computes ctx once and no hash per
-batch (:mod:`pymargin.zk.batch`).
+batch (:func:`pymargin.zk.verify.verify_batch`).
 
 Bounds that keep the offsets positive and every value below the field (spec §7.1): at most 2^32
 accounts with 4 positions each, so |Σ cost| < 2^164, |Σ size·f| < 2^228, |Σ collateral| < 2^160.
