@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pymargin.chain.compile import compile_contracts
-from pymargin.chain.contracts import Contract, deploy_contract
+from pymargin.chain.contracts import Contract, contract_at, deploy_contract
 from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer, revert_data, send
 from pymargin.commit.tree import Node
@@ -249,8 +249,11 @@ def epoch_record(registry: Contract, epoch: int) -> EpochRecord:
     """The registry's record of ``epoch`` and its EpochPosted transaction (ContractRevert UnknownEpoch if never posted)."""
     from eth_utils import keccak
 
+    from pymargin.chain.logs import read_logs
+
     figures = epoch_figures(registry, epoch)
-    logs = registry.events.EpochPosted().get_logs(from_block=figures.checkpoint_block, argument_filters={"epoch": epoch})
+    logs = [log for log in read_logs(registry, ("EpochPosted",), "latest", from_block=figures.checkpoint_block)
+            if log["args"]["epoch"] == epoch]
     verifier = registry.call("verifier")
     code = bytes(registry.chain.w3.eth.get_code(verifier))
     return EpochRecord(figures, bytes(logs[-1]["transactionHash"]) if logs else None, verifier, keccak(code),
@@ -258,16 +261,17 @@ def epoch_record(registry: Contract, epoch: int) -> EpochRecord:
 
 
 def batch_verifier_contract(chain: Chain, address: str) -> Contract:
-    """A deployed Groth16 batch verifier at ``address`` (``verifyBatch``; the registry's ``verifier()``)."""
+    """A deployed Groth16 batch verifier at ``address`` (``verifyBatch``; the registry's ``verifier()``;
+    checked: ``contract_at``)."""
     proof = {"type": "tuple[]", "name": "proofs", "components": [
         {"name": "a", "type": "uint256[2]"}, {"name": "b", "type": "uint256[2][2]"}, {"name": "c", "type": "uint256[2]"}]}
     abi = [{"type": "function", "name": "verifyBatch", "stateMutability": "view", "outputs": [{"name": "", "type": "bool"}],
             "inputs": [proof, {"name": "publics", "type": "uint256[]"}]}]
-    return Contract(chain, BATCH_VERIFIER_CONTRACT, chain.w3.to_checksum_address(address), {"abi": abi})
+    return contract_at(chain, BATCH_VERIFIER_CONTRACT, address, {"abi": abi}, "--verifier")
 
 
 def registry_contract(chain: Chain, address: str) -> Contract:
-    """The SolvencyRegistry at ``address`` (ABI from the compiled artifact)."""
+    """The SolvencyRegistry at ``address`` (ABI from the compiled artifact; checked: ``contract_at``)."""
     from pymargin.chain.compile import load_artifact
 
-    return Contract(chain, REGISTRY_CONTRACT, chain.w3.to_checksum_address(address), load_artifact(REGISTRY_CONTRACT))
+    return contract_at(chain, REGISTRY_CONTRACT, address, load_artifact(REGISTRY_CONTRACT), "--registry")
