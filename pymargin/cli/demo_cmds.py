@@ -76,7 +76,7 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
         ("deficit / below mm / shortfall", f"{result.deficit_wad / 1e18:,.2f} / {result.below_mm_count} accounts / {result.shortfall_wad / 1e18:,.2f}"),
         ("proof", f"{result.batch_count} batch(es) of {result.circuit}, {result.constraint_count:,} constraints each, {result.proving_s:.1f} s"),
         ("verifying key keccak256", result.vk_hash),
-        ("gas", f"verifyProof {result.verify_gas:,}; postEpoch {result.post_epoch_gas:,}"),
+        ("gas", f"verifyBatch {result.verify_gas:,}; postEpoch {result.post_epoch_gas:,}"),
         ("verifiers", ", ".join(f"{k}: {'accepted' if v else 'REJECTED'}" for k, v in result.verifiers.items())),
         ("inclusion", ", ".join(f"{k}: {'ok' if v else 'FAILED'}" for k, v in result.inclusion.items())),
         ("audit (root rebuilt from the engine)", ", ".join("ok" if v else "FAILED" for v in result.audit.values())),
