@@ -122,7 +122,7 @@ def test_engine_that_is_not_one_and_address_without_code(world, tmp_path, capsys
         code, out, err = run_cli(capsys, *argv, "--rpc", world["url"], "--engine", world["registry"])
         _one_line_error(code, out, err, world["registry"], "is not a MarginEngine of this version")
         code, out, err = run_cli(capsys, *argv, "--rpc", world["url"], "--engine", world["owner"].address)
-        _one_line_error(code, out, err, world["owner"].address, "no contract at this address on chain 31337")
+        _one_line_error(code, out, err, f"no contract at {world['owner'].address} on chain 31337 (given as --engine)")
     assert not (tmp_path / "c").exists()
     code, out, _ = run_cli(capsys, "--json", "margin", "--rpc", world["url"], "--engine", world["engine"])
     assert code == 0 and json.loads(out)["accounts"] == []  # the real engine passes the check
@@ -246,12 +246,14 @@ def test_prove_accounts_under_margin_and_a_refused_witness_names_the_accounts(wo
     totals = json.loads(out)["totals"]
     assert int(totals["below_mm_count"]) == 2 and int(totals["deficit_wad"]) > 0 and int(totals["shortfall_wad"]) > 0
     epoch_file, vk = str(tmp_path / "epoch.json"), json.loads(out)["keys"] + "/verification_key.json"
-    for address, message in ((world["registry"], "is not a SolvencyRegistry of this version"),
-                             (world["owner"].address, "no contract at this address")):
+    for address in (world["registry"], world["owner"].address):
+        no_code = f"no contract at {address} on chain 31337 (given as "
         code, out, err = run_cli(capsys, "post-epoch", epoch_file, "--rpc", world["url"], "--registry", address)
-        _one_line_error(code, out, err, f"--registry {address}", message)
+        _one_line_error(code, out, err, *((f"--registry {address}", "is not a SolvencyRegistry of this version")
+                                          if address == world["registry"] else (no_code + "--registry)",)))
         code, out, err = run_cli(capsys, "verify", epoch_file, "--vk", vk, "--rpc", world["url"], "--verifier", address)
-        _one_line_error(code, out, err, f"--verifier {address}", "is not a Groth16Verifier" if address == world["registry"] else message)
+        _one_line_error(code, out, err, *((f"--verifier {address}", "is not a Groth16")
+                                          if address == world["registry"] else (no_code + "--verifier)",)))
 
     loaded = load_book(path)
     commitment = commit_accounts(loaded.accounts, loaded.markets, None, 1, 2)

@@ -85,10 +85,10 @@ def contract_at(chain: Chain, name: str, address: str, artifact: dict, option: s
     function's selector: ``PUSHn selector``, leading zero bytes dropped)."""
     if not Web3.is_address(address):
         raise UserError(f"{option} {address!r} is not an address")
-    address = Web3.to_checksum_address(address)
+    given, address = address, Web3.to_checksum_address(address)
     code = bytes(chain.w3.eth.get_code(address))
     if not code:
-        raise UserError(f"{option} {address}: no contract at this address on chain {chain.chain_id}")
+        raise UserError(f"no contract at {given} on chain {chain.chain_id} (given as {option})")
     missing = [signature for signature, selector in _selectors(artifact).items() if _push(selector) not in code]
     if missing:
         raise UserError(f"{option} {address} is not a {name} of this version: its code lacks "
