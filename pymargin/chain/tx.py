@@ -184,21 +184,23 @@ def send(
     decoder: ErrorDecoder | None = None,
     gas: int | None = None,
     timeout_s: float = RECEIPT_TIMEOUT_S,
+    simulate: bool = False,
 ):
     """Send an EIP-1559 transaction and wait for its receipt; raise ContractRevert if it reverts.
 
     Gas: explicit if given; on the embedded chain a fixed limit (its estimation is slow and wrong
     for pairing checks); elsewhere ``eth_estimateGas`` × GAS_HEADROOM (a revert in estimation is
-    raised as ContractRevert before anything is sent).
+    raised as ContractRevert before anything is sent). ``simulate``: with a fixed gas limit, run the
+    transaction as an ``eth_call`` first and raise its decoded revert before anything is sent.
     """
     w3 = chain.w3
     decoder = decoder or ErrorDecoder()
     tx = {"from": signer.address, "value": 0, **tx, "type": 2, "chainId": chain.chain_id}
     tx.update(_fees(chain))
-    if gas is not None:
-        tx["gas"] = gas
-    elif chain.kind == "embedded":
-        tx["gas"] = EMBEDDED_GAS_LIMIT
+    if gas is not None or chain.kind == "embedded":
+        tx["gas"] = gas if gas is not None else EMBEDDED_GAS_LIMIT
+        if simulate:
+            _simulate(chain, tx, signer, decoder)
     else:
         try:
             tx["gas"] = int(w3.eth.estimate_gas(tx) * GAS_HEADROOM) + 10_000
@@ -226,6 +228,19 @@ def send(
     if receipt.status != 1:
         raise _replay_revert(chain, tx, receipt, decoder)
     return receipt
+
+
+def _simulate(chain: Chain, tx: dict, signer: Signer, decoder: ErrorDecoder) -> None:
+    """Run ``tx`` as an ``eth_call`` (the pending block on the embedded chain, else the latest); raise its
+    decoded revert, or the one-line error of a node that refuses it (an unfunded sender)."""
+    call = {k: tx[k] for k in ("from", "to", "data", "value", "gas") if k in tx}
+    try:
+        chain.w3.eth.call(call, "pending" if chain.kind == "embedded" else "latest")
+    except Exception as exc:
+        data = revert_data(exc)
+        if data is None:
+            raise _send_error(exc, signer, chain, tx) from None
+        raise decoder.decode(data) from None
 
 
 def _send_error(exc: BaseException, signer: Signer, chain: Chain, tx: dict) -> UserError:

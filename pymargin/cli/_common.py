@@ -53,3 +53,8 @@ def emit(ctx: Context, data: Any, table: tuple[Sequence[str], Sequence[Sequence[
     for row in rows:
         out.add_row(*(str(cell) for cell in row))
     Console().print(out)
+
+
+def short_address(address: str) -> str:
+    """An address or hash for an 80-column table: ``0x12ab…cdef``."""
+    return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
