@@ -59,6 +59,13 @@ def _units(text: str, decimals: int, what: str) -> int:
     return int(scaled)
 
 
+def _wad_text(value_wad: int) -> str:
+    """A WAD integer as an exact plain decimal (no exponent, trailing zeros dropped)."""
+    from pymargin.cli.engine_cmds import _wad
+
+    return _wad(value_wad)
+
+
 def _engine_and_signer(rpc, engine, deployments, keystore):
     from pymargin.cli.chain_cmds import _signer
     from pymargin.cli.engine_cmds import _engine_contract
@@ -101,7 +108,7 @@ def deposit_cmd(ctx, rpc, engine, deployments, keystore, amount, sub, mint) -> N
         hashes.append(_tx_hash(_send(token, "mint", signer.address, amount_units, sender=signer)))
     balance = token.call("balanceOf", signer.address)
     if balance < amount_units:
-        raise UserError(f"{signer.address} holds {Decimal(balance).scaleb(-decimals)} tokens, less than {amount}"
+        raise UserError(f"{signer.address} holds {format(Decimal(balance).scaleb(-decimals), 'f')} tokens, less than {amount}"
                         + ("" if mint else ": add --mint on a test token"))
     if token.call("allowance", signer.address, contract.address) < amount_units:
         hashes.append(_tx_hash(_send(token, "approve", contract.address, amount_units, sender=signer)))
@@ -111,7 +118,7 @@ def deposit_cmd(ctx, rpc, engine, deployments, keystore, amount, sub, mint) -> N
     data = {"owner": signer.address, "sub": str(sub), "amount_tokens": str(amount_units), "collateral_wad": str(collateral),
             "tx_hashes": hashes}
     emit(ctx, data, (["account", "deposited", "collateral", "tx"],
-                     [(f"{short_address(signer.address)}:{sub}", amount, str(Decimal(collateral).scaleb(-18).normalize()),
+                     [(f"{short_address(signer.address)}:{sub}", amount, _wad_text(collateral),
                        short_address(hashes[-1]))]))
     ctx.info("next: sign an order with this key (`pymargin sign-order --market 0 --size 1 --limit 2010 --out buy.json`)")
 
@@ -136,7 +143,7 @@ def withdraw_cmd(ctx, rpc, engine, deployments, keystore, amount, sub) -> None:
     data = {"owner": signer.address, "sub": str(sub), "amount_tokens": str(amount_units), "collateral_wad": str(collateral),
             "tx_hash": _tx_hash(receipt)}
     emit(ctx, data, (["account", "withdrawn", "collateral", "tx"],
-                     [(f"{short_address(signer.address)}:{sub}", amount, str(Decimal(collateral).scaleb(-18).normalize()),
+                     [(f"{short_address(signer.address)}:{sub}", amount, _wad_text(collateral),
                        short_address(data["tx_hash"]))]))
     ctx.info("next: check your margin (`pymargin margin`)")
 
