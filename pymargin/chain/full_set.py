@@ -24,6 +24,7 @@ from pymargin.chain.solvency import SolvencyContracts, deploy_solvency
 from pymargin.engine.core import ZERO_ADDRESS
 from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD
+from pymargin.model import CONFIG_PARAM_FIELDS
 from pymargin.fsutil import read_json
 from pymargin.zk.setup import Keys
 from pymargin.zk.statement import Shape
@@ -33,16 +34,6 @@ SCHEMA_PATH = Path(__file__).with_name("deploy.schema.json")
 DEFAULT_BATCH_LOG2 = 6
 DEFAULT_TOKEN_DECIMALS = 6
 DEPLOYER = "deployer"  # the config's name for the signing account
-
-# config params key -> (RiskParams field, is a decimal converted to WAD)
-_PARAMS = {
-    "imf": ("imf_wad", True), "mmf": ("mmf_wad", True), "taker_fee": ("taker_fee_wad", True),
-    "maker_fee": ("maker_fee_wad", True), "liquidation_penalty": ("liquidation_penalty_wad", True),
-    "insurance_share": ("insurance_share_wad", True), "max_open_interest": ("max_open_interest", True),
-    "max_price_age_s": ("max_price_age_s", False), "price_band": ("price_band_wad", True),
-    "max_funding_rate": ("max_funding_rate_wad", True),
-}
-
 
 class ConfigError(UserError):
     """The deploy config is missing, malformed, or does not follow the schema."""
@@ -111,8 +102,7 @@ def _market(entry: dict, index: int, path: Path) -> MarketSpec:
     oracle = entry["oracle"]
     overrides = {}
     for key, value in entry.get("params", {}).items():
-        name, is_decimal = _PARAMS[key]
-        overrides[name] = _wad(value) if is_decimal else value
+        overrides[CONFIG_PARAM_FIELDS[key]] = value if key == "max_price_age_s" else _wad(value)
     params = default_params(**overrides)
     if oracle["kind"] in ("dev", "mock_chainlink") and "price" not in entry:
         raise ConfigError(f"{path}: markets[{index}].price: a {oracle['kind']} oracle needs a first price")

@@ -12,6 +12,7 @@ import click
 
 from pymargin.cli._common import emit, short_address
 from pymargin.errors import UserError
+from pymargin.model import wad_decimal
 
 WAD = 10**18
 
@@ -57,13 +58,6 @@ def _units(text: str, decimals: int, what: str) -> int:
     if scaled != scaled.to_integral_value():
         raise UserError(f"{what} {text!r} has more than {decimals} decimals")
     return int(scaled)
-
-
-def _wad_text(value_wad: int) -> str:
-    """A WAD integer as an exact plain decimal (no exponent, trailing zeros dropped)."""
-    from pymargin.cli.engine_cmds import _wad
-
-    return _wad(value_wad)
 
 
 def _engine_and_signer(rpc, engine, deployments, keystore):
@@ -118,7 +112,7 @@ def deposit_cmd(ctx, rpc, engine, deployments, keystore, amount, sub, mint) -> N
     data = {"owner": signer.address, "sub": str(sub), "amount_tokens": str(amount_units), "collateral_wad": str(collateral),
             "tx_hashes": hashes}
     emit(ctx, data, (["account", "deposited", "collateral", "tx"],
-                     [(f"{short_address(signer.address)}:{sub}", amount, _wad_text(collateral),
+                     [(f"{short_address(signer.address)}:{sub}", amount, wad_decimal(collateral),
                        short_address(hashes[-1]))]))
     ctx.info("next: sign an order with this key (`pymargin sign-order --market 0 --size 1 --limit 2010 --out buy.json`)")
 
@@ -143,7 +137,7 @@ def withdraw_cmd(ctx, rpc, engine, deployments, keystore, amount, sub) -> None:
     data = {"owner": signer.address, "sub": str(sub), "amount_tokens": str(amount_units), "collateral_wad": str(collateral),
             "tx_hash": _tx_hash(receipt)}
     emit(ctx, data, (["account", "withdrawn", "collateral", "tx"],
-                     [(f"{short_address(signer.address)}:{sub}", amount, _wad_text(collateral),
+                     [(f"{short_address(signer.address)}:{sub}", amount, wad_decimal(collateral),
                        short_address(data["tx_hash"]))]))
     ctx.info("next: check your margin (`pymargin margin`)")
 
