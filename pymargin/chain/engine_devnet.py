@@ -21,6 +21,7 @@ from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer, SignerError, devnet_key
 from pymargin.engine import ChainlinkAdapter, DevOracle, Engine, OrderSigner, RiskParams
 from pymargin.engine.core import ZERO_ADDRESS
+from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD
 
 TX_GAS = 3_000_000  # explicit gas for engine transactions (no estimation round trip)
@@ -103,6 +104,7 @@ def deploy_engine(
         token = Contract(chain, "TestToken", chain.w3.to_checksum_address(token_address), load_artifact("TestToken"))
     engine = deployer.deploy("MarginEngine", "MarginEngine", token.address, owner.address, gas=6_000_000)
     dep = EngineDeployment(chain, owner, engine, token)
+    existing = engine.call("marketCount")  # > 0 only for a reused engine
     for market_id, spec in enumerate(markets):
         if spec.feed is not None:
             aggregator = Contract(chain, "MockAggregatorV3", chain.w3.to_checksum_address(spec.feed), load_artifact("MockAggregatorV3"))
@@ -118,7 +120,10 @@ def deploy_engine(
             oracle = deployer.deploy(f"Oracle:{spec.name}", "ChainlinkAdapter", aggregator.address, spec.max_answer_age_s,
                                      spec.sequencer_feed, spec.grace_period_s, gas=TX_GAS)
             dep.aggregators[market_id] = aggregator
-        deployer.call(engine, "addMarket", oracle.address, spec.name, tuple(spec.params), gas=TX_GAS)
+        if market_id < existing:
+            _require_same_market(engine, market_id, oracle.address, spec)
+        else:
+            deployer.call(engine, "addMarket", oracle.address, spec.name, tuple(spec.params), gas=TX_GAS)
         dep.oracles.append(oracle)
         dep.specs.append(spec)
     for account in keepers:
@@ -126,6 +131,15 @@ def deploy_engine(
     for account in operators:
         deployer.call(engine, "setOperator", account, True, gas=TX_GAS)
     return dep
+
+
+def _require_same_market(engine: Contract, market_id: int, oracle: str, spec: MarketSpec) -> None:
+    """UserError unless the reused engine's market ``market_id`` has ``spec``'s name, parameters and ``oracle``."""
+    on_chain_oracle, name = engine.call("marketState", market_id)[:2]
+    params = tuple(engine.call("marketParams", market_id))
+    if (on_chain_oracle, name, params) != (oracle, spec.name, tuple(spec.params)):
+        raise UserError(f"market {market_id} of the recorded engine {engine.address} is {name} with another oracle or other "
+                        f"parameters than the config's {spec.name}: deploy a new engine (remove its record from the manifest)")
 
 
 def mirror(dep: EngineDeployment, block: str = "latest") -> Engine:
