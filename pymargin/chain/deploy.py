@@ -107,7 +107,7 @@ class Deployer:
             "tx_hash": "0x" + bytes(receipt.transactionHash).hex(),
             "block": receipt.blockNumber,
             "deployer": self.signer.address,
-            "compiler": self._compiler_version(),
+            "compiler": artifact.get("generatedBy") or self._compiler_version(),  # circomlibjs hashers: their generator
             "init_code_keccak": init_keccak,
             "runtime_keccak": _runtime_keccak(bytes(self.chain.w3.eth.get_code(address))),
         }

@@ -208,7 +208,7 @@ def set_prices_cmd(ctx, rpc, engine, deployments, keystore, price_file) -> None:
         kind = kinds.get(oracle.lower())
         if kind == "DevOracle":
             target = Contract(chain, "DevOracle", oracle, load_artifact("DevOracle"), contract.decoder)
-            updates.append((market_id, price, target, "setPrice", price_wad))
+            updates.append((market_id, price, price_wad, target, "setPrice", price_wad))
             continue
         feed = Contract(chain, "ChainlinkAdapter", oracle, load_artifact("ChainlinkAdapter"), contract.decoder).call("feed") \
             if kind == "ChainlinkAdapter" else None
@@ -217,12 +217,13 @@ def set_prices_cmd(ctx, rpc, engine, deployments, keystore, price_file) -> None:
                             "recorded in the manifest: its price comes from its feed")
         target = Contract(chain, "MockAggregatorV3", feed, load_artifact("MockAggregatorV3"), contract.decoder)
         decimals = target.call("decimals")
-        updates.append((market_id, price, target, "setRound", _units(price, decimals, f"{price_file}: {market} price")))
+        updates.append((market_id, price, price_wad, target, "setRound", _units(price, decimals, f"{price_file}: {market} price")))
     now = chain.w3.eth.get_block("latest")["timestamp"]
     done = []
-    for market_id, price, target, fn, value in updates:
+    for market_id, price, price_wad, target, fn, value in updates:
         receipt = _send(target, fn, value, now, sender=signer)
-        done.append({"market_id": str(market_id), "market": names[market_id], "price": price, "updated_at_s": str(now),
+        done.append({"market_id": str(market_id), "market": names[market_id], "price": price, "price_wad": str(price_wad),
+                     "updated_at_s": str(now),
                      "oracle": target.address, "tx_hash": _tx_hash(receipt)})
     emit(ctx, {"updates": done, "update_count": str(len(done))},
          (["market", "price", "oracle", "tx"], [(f"{d['market_id']} {d['market']}", d["price"], short_address(d["oracle"]),
