@@ -35,7 +35,7 @@ def test_the_example_config_parses_exactly():
     btc, sol = spec.markets[1], spec.markets[2]
     assert (btc.price_wad, btc.params.imf_wad, btc.params.mmf_wad) == (60_000 * WAD, WAD // 20, WAD // 40)
     assert (sol.chainlink_decimals, sol.price_wad, sol.params.imf_wad) == (8, 150 * WAD, WAD // 5)
-    assert (spec.solvency.shape.k, spec.solvency.shape.t, spec.solvency.shape.m) == (2, 0, 4)
+    assert (spec.solvency.shape.k, spec.solvency.shape.t, spec.solvency.shape.m) == (2, 1, 4)
     assert spec.keepers == spec.operators == ("deployer",)
 
 

@@ -104,7 +104,7 @@ def _check_step(w: Walkthrough, args: list[str], env: dict[str, str]) -> None:
         assert {"TestToken", "MarginEngine", "DevOracle", "MockAggregatorV3", "ChainlinkAdapter", "Groth16Verifier",
                 "CircomlibPoseidon4", "CircomlibPoseidon5", "CircomlibPoseidon6", "SolvencyRegistry"} <= artifacts
         registry = _contract(chain, "SolvencyRegistry", venue["registry"])
-        assert registry.call("engine") == engine.address and registry.call("treeDepth") == 2
+        assert registry.call("engine") == engine.address and registry.call("treeDepth") == 3
         assert engine.call("marketCount") == 3 and engine.call("collateralToken") == venue["token"]
         assert chain.accounts[0] in engine.call("keepers") and chain.accounts[0] in engine.call("operators")
     elif command == "deposit":
