@@ -102,7 +102,7 @@ def deposit_cmd(ctx, rpc, engine, deployments, keystore, amount, sub, mint) -> N
         hashes.append(_tx_hash(_send(token, "mint", signer.address, amount_units, sender=signer)))
     balance = token.call("balanceOf", signer.address)
     if balance < amount_units:
-        raise UserError(f"{signer.address} holds {format(Decimal(balance).scaleb(-decimals), 'f')} tokens, less than {amount}"
+        raise UserError(f"{signer.address} holds {format(Decimal(balance).scaleb(-decimals).normalize(), 'f')} tokens, less than {amount}"
                         + ("" if mint else ": add --mint on a test token"))
     if token.call("allowance", signer.address, contract.address) < amount_units:
         hashes.append(_tx_hash(_send(token, "approve", contract.address, amount_units, sender=signer)))
