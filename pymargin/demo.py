@@ -24,12 +24,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from eth_account import Account as EthAccount
 from eth_utils import keccak
 
 from pymargin.chain import tx
 from pymargin.chain.compile import compile_contracts
-from pymargin.chain.contracts import Contract
 from pymargin.chain.devnet import Chain
 from pymargin.chain.deploy import Deployer
 from pymargin.chain.engine_devnet import TX_GAS, MarketSpec, default_params, mirror

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from pymargin.chain import deploy, devnet, tx
+from pymargin.chain import deploy, tx
 from pymargin.chain.compile import compile_contracts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contracts"

@@ -3,7 +3,6 @@ and the commands driving a venue from the CLI on anvil — one-line refusals bef
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from eth_utils import keccak
-from web3 import Web3
 
 from pymargin.chain.compile import OUT_DIR, find_compiler, load_artifact
 from pymargin.chain.contracts import Contract, abi_args

@@ -24,16 +24,16 @@ from pymargin.chain.solvency import SolvencyContracts, deploy_solvency
 from pymargin.engine.core import ZERO_ADDRESS
 from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD
-from pymargin.model import CONFIG_PARAM_FIELDS
 from pymargin.fsutil import read_json
+from pymargin.model import CONFIG_PARAM_FIELDS
 from pymargin.zk.setup import Keys
 from pymargin.zk.statement import Shape
 
-CONFIG_FORMAT = "pymargin-deploy/1"
 SCHEMA_PATH = Path(__file__).with_name("deploy.schema.json")
 DEFAULT_BATCH_LOG2 = 6
 DEFAULT_TOKEN_DECIMALS = 6
 DEPLOYER = "deployer"  # the config's name for the signing account
+
 
 class ConfigError(UserError):
     """The deploy config is missing, malformed, or does not follow the schema."""
