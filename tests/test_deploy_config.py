@@ -193,3 +193,30 @@ def test_deploy_reuse_and_drive_the_venue(venue_dir, capsys, monkeypatch):
     assert code == 0 and data["checkpoint_id"] == "1" and data["account_count"] == "1" and data["tx_hash"].startswith("0x")
     code, out, err = run_cli(capsys, "checkpoint")
     assert code == 0 and engine.call("checkpointCount") == 2 and "next: commit the book at it (`pymargin commit --checkpoint 2" in err
+
+
+@pytest.mark.anvil
+def test_an_existing_token_and_a_real_feed(venue_dir, capsys):
+    """A second venue over the first one's token and SOL feed: no token deployed, a ChainlinkAdapter over
+    the given feed with the config's staleness limit, and set-prices refuses a market on a feed it does
+    not own."""
+    chain, folder = venue_dir
+    code, out, err = run_cli(capsys, "--json", "deploy", "--config", "venue.json")
+    assert code == 0, err
+    first = json.loads((folder / "deployments" / "31337.json").read_text())["contracts"]
+    feed = first["Aggregator:SOL-PERP"]["address"]
+    config = _engine_only()
+    config["token"] = {"address": first["Token"]["address"]}
+    config["markets"] = [{"name": "SOL-PERP", "oracle": {"kind": "chainlink", "feed": feed, "max_answer_age_s": 600}}]
+    (folder / "second.json").write_text(json.dumps(config))
+    code, out, err = run_cli(capsys, "--json", "deploy", "--config", "second.json", "--deployments", "second")
+    assert code == 0, err
+    data = json.loads(out)
+    assert [c["name"] for c in data["contracts"]] == ["MarginEngine", "Oracle:SOL-PERP"] and data["token"] == first["Token"]["address"]
+    adapter = Contract(chain, "ChainlinkAdapter", data["contracts"][1]["address"], load_artifact("ChainlinkAdapter"))
+    assert (adapter.call("feed"), adapter.call("maxAnswerAgeS")) == (feed, 600)
+    engine = Contract(chain, "MarginEngine", data["engine"], load_artifact("MarginEngine"))
+    assert engine.call("marketView", 0)[0] == 150 * WAD
+    (folder / "prices.csv").write_text("market,price\nSOL-PERP,151\n")
+    code, _, err = run_cli(capsys, "set-prices", "--file", "prices.csv", "--deployments", "second")
+    _one_line_error(code, err, "market SOL-PERP reads oracle", "not a devnet oracle recorded in the manifest")

@@ -39,6 +39,8 @@ _POSTED_ROOT_ABI = [
          {"name": "hash", "type": "uint256"}, {"name": "equity", "type": "uint256"}, {"name": "mm", "type": "uint256"}]}]},
     {"type": "function", "name": "engine", "stateMutability": "view", "inputs": [],
      "outputs": [{"name": "", "type": "address"}]},
+    {"type": "function", "name": "treeDepth", "stateMutability": "view", "inputs": [],
+     "outputs": [{"name": "", "type": "uint256"}]},
     {"type": "error", "name": "UnknownEpoch", "inputs": [{"name": "epoch", "type": "uint256"}]},
 ]
 
