@@ -65,7 +65,7 @@ def devnet_cmd(port: int, chain_id: int, block_time: int | None) -> None:
     \b
     Example:
       pymargin devnet --port 8545
-      PYMARGIN_RPC_URL=http://127.0.0.1:8545 pymargin deploy --config deploy.json
+      PYMARGIN_RPC_URL=http://127.0.0.1:8545 pymargin deploy --config deployments/example.anvil.json
     """
     from pymargin.chain import devnet
 
