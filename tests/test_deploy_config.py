@@ -9,6 +9,7 @@ import pytest
 from eth_account import Account
 
 from cli_support import run_cli
+from output_rules import check_output
 from pymargin import tools
 from pymargin.chain import devnet
 from pymargin.chain.compile import load_artifact
@@ -141,13 +142,13 @@ def test_deploy_reuse_and_drive_the_venue(venue_dir, capsys, monkeypatch):
     chain, folder = venue_dir
     code, out, err = run_cli(capsys, "--json", "deploy", "--config", "venue.json")
     assert code == 0, err
-    first = json.loads(out)
+    first = check_output("deploy", out)
     assert {c["status"] for c in first["contracts"]} == {"deployed"} and first["chain_id"] == "31337"
     assert [c["name"] for c in first["contracts"]] == ["Token", "MarginEngine", "Oracle:ETH-PERP", "Oracle:BTC-PERP",
                                                        "Aggregator:SOL-PERP", "Oracle:SOL-PERP"]
     code, out, _ = run_cli(capsys, "--json", "deploy", "--config", "venue.json")
     again = json.loads(out)
-    assert code == 0 and {c["status"] for c in again["contracts"]} == {"reused"} and again["calls_sent_count"] == "0"
+    assert code == 0 and {c["status"] for c in again["contracts"]} == {"reused"} and again["call_count"] == "0"
     assert again["engine"] == first["engine"]
 
     changed = _engine_only()
@@ -163,13 +164,13 @@ def test_deploy_reuse_and_drive_the_venue(venue_dir, capsys, monkeypatch):
     code, _, err = run_cli(capsys, "deposit", "12.3456789", "--mint")
     _one_line_error(code, err, "AMOUNT '12.3456789' has more than 6 decimals")
     code, out, err = run_cli(capsys, "--json", "deposit", "1234.567891", "--mint")
-    assert code == 0 and json.loads(out)["collateral_wad"] == str(1234_567891 * 10**12) and err == ""  # --json: quiet
+    assert code == 0 and check_output("deposit", out)["collateral_wad"] == str(1234_567891 * 10**12) and err == ""  # --json: quiet
     nonce = chain.w3.eth.get_transaction_count(alice)
     code, _, err = run_cli(capsys, "withdraw", "1234.567892")
     _one_line_error(code, err, "refuses withdraw", "InsufficientCollateral")
     assert chain.w3.eth.get_transaction_count(alice) == nonce, "a refused withdrawal was not sent"
     code, out, _ = run_cli(capsys, "--json", "withdraw", "234.5")
-    assert code == 0 and json.loads(out)["collateral_wad"] == str(1000_067891 * 10**12)
+    assert code == 0 and check_output("withdraw", out)["collateral_wad"] == str(1000_067891 * 10**12)
     monkeypatch.delenv("PYMARGIN_PRIVATE_KEY")
 
     prices = folder / "prices.csv"
@@ -184,12 +185,12 @@ def test_deploy_reuse_and_drive_the_venue(venue_dir, capsys, monkeypatch):
         assert chain.w3.eth.block_number == block, "a bad price file sent nothing"
     prices.write_text("market,price\n0,2012.718281828459045235\nSOL-PERP,148.12345678\n")
     code, out, err = run_cli(capsys, "--json", "set-prices", "--file", "prices.csv")
-    assert code == 0 and json.loads(out)["update_count"] == "2"
+    assert code == 0 and check_output("set-prices", out)["update_count"] == "2"
     assert engine.call("marketView", 0)[0] == 2012_718281828459045235
     assert engine.call("marketView", 2)[0] == 148_12345678 * 10**10
 
     code, out, err = run_cli(capsys, "--json", "checkpoint")
-    data = json.loads(out)
+    data = check_output("checkpoint", out)
     assert code == 0 and data["checkpoint_id"] == "1" and data["account_count"] == "1" and data["tx_hash"].startswith("0x")
     code, out, err = run_cli(capsys, "checkpoint")
     assert code == 0 and engine.call("checkpointCount") == 2 and "next: commit the book at it (`pymargin commit --checkpoint 2" in err

@@ -118,7 +118,7 @@ def _check_step(w: Walkthrough, args: list[str], env: dict[str, str]) -> None:
         size_wad = int(Decimal(args[args.index("--size") + 1]) * WAD)
         price_wad = int(Decimal(args[args.index("--price") + 1]) * WAD)
         mirror = Engine.from_chain(engine)
-        market = taker["marketId"]
+        market = int(taker["market_id"])
         assert mirror.position(taker["owner"], 0, market)[0] == size_wad
         assert mirror.position(maker["owner"], 0, market)[0] == -size_wad
         assert mirror.position(taker["owner"], 0, market)[1] == size_wad * price_wad // WAD  # cost basis, exact here
@@ -145,7 +145,7 @@ def _check_step(w: Walkthrough, args: list[str], env: dict[str, str]) -> None:
         assert "epoch audited: ok" in w.results[-1][3]
     elif command == "check-inclusion":
         out = w.results[-1][3]
-        assert "offline ok" in out and "on-chain ok" in out
+        assert "offline ok" in out and "on_chain ok" in out
     else:
         raise AssertionError(f"the walkthrough runs `pymargin {command}`, which this test does not check")
 

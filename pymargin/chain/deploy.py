@@ -96,7 +96,8 @@ class Deployer:
             if code and _runtime_keccak(code) == record["runtime_keccak"]:
                 self.reused.append(name)
                 self.progress(f"reused {name} at {record['address']}")
-                return Contract(self.chain, artifact_name, record["address"], artifact, self.decoder)
+                return Contract(self.chain, artifact_name, record["address"], artifact, self.decoder,
+                                bytes.fromhex(record["tx_hash"].removeprefix("0x")))
         self.progress(f"deploying {name} ({artifact_name})")
         receipt = send(self.chain, self.signer, {"data": init_code}, decoder=self.decoder, gas=gas, simulate=True)
         address = receipt.contractAddress
@@ -112,7 +113,7 @@ class Deployer:
         }
         self.deployed.append(name)
         self.save()
-        return Contract(self.chain, artifact_name, address, artifact, self.decoder)
+        return Contract(self.chain, artifact_name, address, artifact, self.decoder, bytes(receipt.transactionHash))
 
     def call(self, target: Contract, fn: str, *args: Any, gas: int | None = None) -> bool:
         """Send ``target.fn(*args)`` unless the manifest records this exact call (same address and

@@ -62,9 +62,11 @@ def _pct(x: float) -> str:
 
 
 def _write_json(path: Path, data) -> None:
+    """Write a report or a market config under the output convention (docs/output.md: integers as decimal strings)."""
     from pymargin.fsutil import atomic_write_text
+    from pymargin.jsonvalues import dumps
 
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    atomic_write_text(path, dumps(data) + "\n")
 
 
 def _parse_holding(spec: str):
@@ -212,8 +214,10 @@ def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im
         results.append(calibration.calibrate_market(series, market_id, settings, funding[1] if funding else None))
         last_prices[series.name] = fraction_to_wad(float(series.close[-1]), Rounding.Floor, tick=1)
     config = calibration.market_config(results, settings)
-    if deploy_out:
-        _write_json(deploy_out, calibration.deploy_config(results, last_prices, chain_id))
+    if deploy_out:  # the input format of `pymargin deploy` (its chain_id a JSON number)
+        from pymargin.fsutil import atomic_write_text
+
+        atomic_write_text(deploy_out, json.dumps(calibration.deploy_config(results, last_prices, chain_id), indent=2, sort_keys=True) + "\n")
         ctx.info(f"deploy config written to {deploy_out}")
     target = config_out or (out / "markets.json" if out else None)
     if target:
@@ -276,7 +280,7 @@ def backtest_cmd(ctx, market, methods, statistic, fraction, window, refit_every,
     if out:
         charts.backtest_chart(tests, out / f"backtest-{series.name}.png", f"{series.name}: {horizon}-day margin backtest at {confidence:g}")
         _write_json(out / f"backtest-{series.name}.json", summaries)
-    rows = [(s["label"], s["days"], s["breaches"], _pct(s["breach_rate"]), _pct(s["expected_rate"]), _pct(s["mean_margin"]), f"{s['kupiec']['p_value']:.3f}", f"{s['christoffersen_independence']['p_value']:.3f}") for s in summaries]
+    rows = [(s["label"], s["day_count"], s["breach_count"], _pct(s["breach_rate"]), _pct(s["expected_rate"]), _pct(s["mean_margin"]), f"{s['kupiec']['p_value']:.3f}", f"{s['christoffersen_independence']['p_value']:.3f}") for s in summaries]
     emit(ctx, summaries, (["margin", "days", "breaches", "rate", "expected", "mean margin", "Kupiec p", "indep. p"], rows))
 
 
@@ -322,7 +326,7 @@ def dynamic_cmd(ctx, market, calibration_days, floor, cap, max_step, deadband, s
                               f"{series.name}: dynamic (EWMA) vs static initial margin, with maintenance, {horizon}-day losses",
                               [mm[label] for label, _ in panels])
         _write_json(out / f"keeper-updates-{series.name}.json", comparison.updates)
-    rows = [(label, side, d["days"], d["breaches"], _pct(d["breach_rate"]), _pct(d["mean_margin"]), _pct(d["max_margin"]), f"{d['kupiec']['p_value']:.3f}") for label in ("dynamic", "static") for side, d in summary[label].items()]
+    rows = [(label, side, d["day_count"], d["breach_count"], _pct(d["breach_rate"]), _pct(d["mean_margin"]), _pct(d["max_margin"]), f"{d['kupiec']['p_value']:.3f}") for label in ("dynamic", "static") for side, d in summary[label].items()]
     emit(ctx, summary, (["margin", "side", "days", "breaches", "rate", "mean held", "max held", "Kupiec p"], rows), title=f"k = {comparison.rule.multiplier:.3f}, {len(comparison.updates)} keeper updates")
 
 
@@ -421,7 +425,7 @@ def benchmark_cmd(ctx, positions, fixed_fraction, window, vol_range, confidence,
     table = result.table()
     if out:
         charts.benchmark_chart(table, out / "benchmark.png", f"initial margin models: capital vs {horizon}-day breaches ({dates[window]} .. {dates[-1]})")
-    rows = [(r["model"], f"{r['requirement_today']:,.2f}", f"{r['mean_requirement_pct_of_notional']:.2f}%", r["breaches"], _pct(r["breach_rate"]), f"{r['kupiec_p_value']:.3f}") for r in table]
+    rows = [(r["model"], f"{r['requirement_today']:,.2f}", f"{r['mean_requirement_pct_of_notional']:.2f}%", r["breach_count"], _pct(r["breach_rate"]), f"{r['kupiec_p_value']:.3f}") for r in table]
     emit(ctx, {"positions": [vars(h) for h in holdings], "confidence": confidence, "horizon_days": horizon, "models": table}, (["model", "requirement today", "mean % of notional", "breaches", "breach rate", "Kupiec p"], rows))
 
 

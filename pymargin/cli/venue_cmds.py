@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from pymargin.cli._common import emit, short_address
+from pymargin.cli.output import emit
+from pymargin.jsonvalues import bytes_hex
 from pymargin.errors import UserError
 from pymargin.model import wad_decimal
 
@@ -32,7 +33,12 @@ def _venue_options(fn):
 
 
 def _tx_hash(receipt) -> str:
-    return "0x" + bytes(receipt.transactionHash).hex()
+    return bytes_hex(bytes(receipt.transactionHash))
+
+
+def _short(tx_hash: str) -> str:
+    """A transaction hash for an 80-column table: ``0x12ab…cdef``."""
+    return f"{tx_hash[:6]}…{tx_hash[-4:]}"
 
 
 def _send(contract, fn: str, *args, sender):
@@ -109,11 +115,10 @@ def deposit_cmd(ctx, rpc, engine, deployments, keystore, amount, sub, mint) -> N
     receipt = _send(contract, "deposit", sub, amount_units, sender=signer)
     hashes.append(_tx_hash(receipt))
     collateral = contract.call("collateral", signer.address, sub)
-    data = {"owner": signer.address, "sub": str(sub), "amount_tokens": str(amount_units), "collateral_wad": str(collateral),
+    data = {"account": f"{signer.address}:{sub}", "amount_tokens": amount_units, "collateral_wad": collateral,
             "tx_hashes": hashes}
     emit(ctx, data, (["account", "deposited", "collateral", "tx"],
-                     [(f"{short_address(signer.address)}:{sub}", amount, wad_decimal(collateral),
-                       short_address(hashes[-1]))]))
+                     [(data["account"], amount, wad_decimal(collateral), _short(hashes[-1]))]))
     ctx.info("next: sign an order with this key (`pymargin sign-order --market 0 --size 1 --limit 2010 --out buy.json`)")
 
 
@@ -134,11 +139,10 @@ def withdraw_cmd(ctx, rpc, engine, deployments, keystore, amount, sub) -> None:
     amount_units = _units(amount, decimals, "AMOUNT")
     receipt = _send(contract, "withdraw", sub, amount_units, sender=signer)
     collateral = contract.call("collateral", signer.address, sub)
-    data = {"owner": signer.address, "sub": str(sub), "amount_tokens": str(amount_units), "collateral_wad": str(collateral),
+    data = {"account": f"{signer.address}:{sub}", "amount_tokens": amount_units, "collateral_wad": collateral,
             "tx_hash": _tx_hash(receipt)}
     emit(ctx, data, (["account", "withdrawn", "collateral", "tx"],
-                     [(f"{short_address(signer.address)}:{sub}", amount, wad_decimal(collateral),
-                       short_address(data["tx_hash"]))]))
+                     [(data["account"], amount, wad_decimal(collateral), _short(data["tx_hash"]))]))
     ctx.info("next: check your margin (`pymargin margin`)")
 
 
@@ -222,12 +226,11 @@ def set_prices_cmd(ctx, rpc, engine, deployments, keystore, price_file) -> None:
     done = []
     for market_id, price, price_wad, target, fn, value in updates:
         receipt = _send(target, fn, value, now, sender=signer)
-        done.append({"market_id": str(market_id), "market": names[market_id], "price": price, "price_wad": str(price_wad),
-                     "updated_at_s": str(now),
+        done.append({"market_id": market_id, "market": names[market_id], "price_wad": price_wad, "updated_at_s": now,
                      "oracle": target.address, "tx_hash": _tx_hash(receipt)})
-    emit(ctx, {"updates": done, "update_count": str(len(done))},
-         (["market", "price", "oracle", "tx"], [(f"{d['market_id']} {d['market']}", d["price"], short_address(d["oracle"]),
-                                                 short_address(d["tx_hash"])) for d in done]))
+    emit(ctx, {"updates": done, "update_count": len(done)},
+         (["market", "price", "oracle", "tx"], [(f"{d['market_id']} {d['market']}", wad_decimal(d["price_wad"]), d["oracle"],
+                                                 _short(d["tx_hash"])) for d in done]))
     ctx.info("next: the keeper takes a checkpoint (`pymargin checkpoint`)")
 
 
@@ -245,10 +248,10 @@ def checkpoint_cmd(ctx, rpc, engine, deployments, keystore) -> None:
     receipt = _send(contract, "checkpoint", sender=signer)
     (event,) = [args for name, args in contract.decode_logs(receipt) if name == "CheckpointTaken"]
     checkpoint_id = event["id"]
-    data = {"checkpoint_id": str(checkpoint_id), "block": str(receipt.blockNumber), "engine": contract.address,
-            "account_count": str(event["data"]["accountCount"]), "tx_hash": _tx_hash(receipt)}
+    data = {"checkpoint_id": checkpoint_id, "block": receipt.blockNumber, "engine": contract.address,
+            "account_count": event["data"]["accountCount"], "tx_hash": _tx_hash(receipt)}
     emit(ctx, data, (["checkpoint", "block", "accounts", "tx"],
-                     [(checkpoint_id, receipt.blockNumber, data["account_count"], short_address(data["tx_hash"]))]))
+                     [(checkpoint_id, receipt.blockNumber, data["account_count"], _short(data["tx_hash"]))]))
     ctx.info(f"next: commit the book at it (`pymargin commit --checkpoint {checkpoint_id} --out epoch-{checkpoint_id}`)")
 
 
