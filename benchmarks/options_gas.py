@@ -19,6 +19,7 @@ from pymargin.black76 import OptionKind
 from pymargin.chain import devnet, tx
 from pymargin.chain.compile import SOLC_VERSION, compile_contracts
 from pymargin.chain.contracts import deploy_contract
+from pymargin.chain.engine_devnet import set_next_timestamp
 from pymargin.fixedpoint import WAD
 from pymargin.fsutil import atomic_write_text
 
@@ -72,6 +73,7 @@ def measure_book(chain, owner) -> list[tuple[str, str, int]]:
     expiry = chain.w3.eth.get_block("latest")["timestamp"] + 30 * 86_400
     book.transact("addSeries", 0, ra.InstrumentKind.Perp, 0, 0, sender=owner, gas=GAS)
     book.transact("addSeries", 0, ra.InstrumentKind.Call, STRIKE, expiry, sender=owner, gas=GAS)
+    book.transact("addSeries", 0, ra.InstrumentKind.Put, STRIKE, expiry, sender=owner, gas=GAS)
     rows = []
 
     def run(fn, case, *args, sender):
@@ -83,6 +85,10 @@ def measure_book(chain, owner) -> list[tuple[str, str, int]]:
     run("updateMark", "30-day call, next mark (new price)", 1, VOL + 10**15, sender=keeper)
     size = 2_718_281_828_459_045_235
     run("maintenanceMargin", "perp + short call (as a transaction)", [0, 1], [size, -size], sender=owner)
+    set_next_timestamp(chain, expiry + 60)
+    oracle.transact("setPrice", PRICE + 10**18, expiry + 60, sender=owner, gas=GAS)
+    run("settle", "call, first of its expiry (reads the oracle, fixes the price)", 1, sender=owner)
+    run("settle", "put, same expiry (the fixed price)", 2, sender=owner)
     return rows
 
 

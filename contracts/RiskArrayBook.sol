@@ -68,6 +68,9 @@ contract RiskArrayBook is Ownable2Step {
     mapping(address => bool) public isKeeper;
     Underlying[] private _underlyings;
     Series[] private _series;
+    /// @notice The settlement price of every option of an underlying and expiry, fixed by the first
+    ///         settle among them (0: none yet), so all of them settle at one price.
+    mapping(uint256 underlyingId => mapping(uint256 expiry => uint256)) public settlementPrice;
 
     constructor(address initialOwner, uint256 imMultiple) Ownable(initialOwner) {
         if (imMultiple < WAD) revert RiskArrays.InitialMultipleBelowOne(imMultiple);
@@ -153,8 +156,13 @@ contract RiskArrayBook is Ownable2Step {
         if (s.kind == RiskArrays.InstrumentKind.Perp) revert NotAnOption(seriesId);
         if (s.settled) revert AlreadySettled(seriesId);
         if (block.timestamp < s.expiry) revert NotExpired(seriesId, s.expiry);
-        (uint256 price, uint256 updatedAt) = _price(s.underlyingId, _underlyings[s.underlyingId]);
-        if (updatedAt < s.expiry) revert PriceBeforeExpiry(seriesId, updatedAt, s.expiry);
+        uint256 price = settlementPrice[s.underlyingId][s.expiry];
+        if (price == 0) {
+            uint256 updatedAt;
+            (price, updatedAt) = _price(s.underlyingId, _underlyings[s.underlyingId]);
+            if (updatedAt < s.expiry) revert PriceBeforeExpiry(seriesId, updatedAt, s.expiry);
+            settlementPrice[s.underlyingId][s.expiry] = price;
+        }
         uint256 k = s.strikeWad;
         uint256 payoff = s.kind == RiskArrays.InstrumentKind.Call ? (price > k ? price - k : 0) : (k > price ? k - price : 0);
         s.settled = true;

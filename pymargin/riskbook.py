@@ -117,6 +117,7 @@ class RiskArrayBook:
         self.keepers: set[str] = set()
         self.underlyings: list[Underlying] = []
         self.series: list[Series] = []
+        self.settlement_price: dict[tuple[int, int], int] = {}  # (underlying id, expiry) -> price, fixed by the first settle
 
     def _only_owner(self, sender: str) -> None:
         if sender != self.owner:
@@ -189,7 +190,8 @@ class RiskArrayBook:
         return s.risk_array
 
     def settle(self, now: int, series_id: int) -> int:
-        """Anyone, at or after expiry: settle at the oracle price (as of expiry or later); returns the payoff per long unit."""
+        """Anyone, at or after expiry: settle at the (underlying, expiry)'s settlement price, fixed by the
+        first settle among its options at the oracle price (as of expiry or later); returns the payoff per long unit."""
         s = self._series_at(series_id)
         if s.kind == ra.InstrumentKind.Perp:
             raise NotAnOption(series_id)
@@ -197,9 +199,12 @@ class RiskArrayBook:
             raise AlreadySettled(series_id)
         if now < s.expiry:
             raise NotExpired(series_id, s.expiry)
-        price, updated_at = self._price(s.underlying_id, now)
-        if updated_at < s.expiry:
-            raise PriceBeforeExpiry(series_id, updated_at, s.expiry)
+        price = self.settlement_price.get((s.underlying_id, s.expiry), 0)
+        if price == 0:
+            price, updated_at = self._price(s.underlying_id, now)
+            if updated_at < s.expiry:
+                raise PriceBeforeExpiry(series_id, updated_at, s.expiry)
+            self.settlement_price[(s.underlying_id, s.expiry)] = price
         diff = price - s.strike_wad if s.kind == ra.InstrumentKind.Call else s.strike_wad - price
         s.settled, s.payoff_wad = True, max(diff, 0)
         return s.payoff_wad

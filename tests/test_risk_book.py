@@ -85,6 +85,11 @@ class World:
             got = self.book.call("series", sid)
             want = (s.underlying_id, s.kind, s.strike_wad, s.expiry, s.price_wad, s.vol_wad, s.marked_at, s.payoff_wad, s.settled, s.risk_array)
             assert tuple(list(x) if isinstance(x, (list, tuple)) else x for x in got) == want, sid
+        for (uid, expiry), price in self.mirror.settlement_price.items():
+            assert self.book.call("settlementPrice", uid, expiry) == price, (uid, expiry)
+        for s in self.mirror.series:
+            if (s.underlying_id, s.expiry) not in self.mirror.settlement_price:
+                assert self.book.call("settlementPrice", s.underlying_id, s.expiry) == 0
 
 
 @pytest.fixture
@@ -259,3 +264,88 @@ def test_attack_margin_on_a_stale_mark(world):
     set_next_timestamp(w.chain, w.now() + 3601)
     stale = _margin(w, [0, 1], [WAD, -WAD])
     assert stale[:2] == ("revert", "StaleMark"), stale
+
+
+def test_attack_settle_each_leg_of_a_straddle_at_its_best_price(world):
+    """Attack: a call and a put of one strike and expiry each settle at the oracle price of the
+    moment someone calls settle, so a straddle holder settles the call after a rise and the put
+    after a fall and collects both legs, more than the options pay at any single price (value the
+    short side never owed). Closed: the first settle of an (underlying, expiry) fixes its
+    settlement price and every option of it settles there, on contract and mirror; call − put =
+    S − K then holds exactly (a long call and a short put settle as a forward)."""
+    w = world
+    expiry, strike = w.now() + 30 * DAY, 3_456_789_012_345_678_901_234
+    _one_underlying(w, expiry, strike)
+    owner = w.owner.address
+    put = (0, Kind.Put, strike, expiry)
+    w.send("addSeries", "addSeries", *put, sender=w.owner, mirror_call=lambda now: w.mirror.add_series(owner, now, *put))
+    set_next_timestamp(w.chain, expiry + 10)
+    high, low = strike + 141_421_356_237_309_504_880, strike - 173_205_080_756_887_729_352
+    w.set_price(0, high, expiry + 10)
+    assert w.send("settle", "settle", 1, sender=w.stranger, mirror_call=lambda now: w.mirror.settle(now, 1))
+    set_next_timestamp(w.chain, expiry + 600)
+    w.set_price(0, low, expiry + 600)
+    assert w.send("settle", "settle", 2, sender=w.stranger, mirror_call=lambda now: w.mirror.settle(now, 2))
+    call_payoff, put_payoff = w.book.call("series", 1)[7], w.book.call("series", 2)[7]
+    hole = (high - strike) + (strike - low)  # what the straddle collected with a price per leg
+    assert hole > max(high - strike, strike - low)  # more than any single settlement price pays
+    assert (call_payoff, put_payoff) == (high - strike, 0) != (high - strike, strike - low)
+    assert call_payoff - put_payoff == high - strike  # call − put = S − K at the one price
+    assert w.book.call("settlementPrice", 0, expiry) == w.mirror.settlement_price[(0, expiry)] == high
+    w.check_state()
+
+
+def test_mirror_settlement_conserves_value_on_random_sequences():
+    """The forge invariants of tests/forge/RiskBookInvariants.t.sol on the Python mirror: random
+    trades (a zero-sum ledger), price moves, time and settles; after each step one settlement price
+    per (underlying, expiry) that never changes, payoffs at it that never change, call − put = S − K
+    and Σ size·payoff = 0."""
+    rng = random.Random(20261205)
+    now, feeds = 1_800_000_000, [[p, 1_800_000_000] for p in PRICES]
+    book = riskbook.RiskArrayBook("owner", IM_MULTIPLE)
+    for i in range(2):
+        book.add_underlying("owner", (lambda f=feeds[i]: tuple(f)), 159_154_943_091_895_335, WAD // 4, WAD // 100, DAY, *VOL_BOUNDS)
+    for u in range(2):
+        for expiry in (now + DAY + 17, now + 3 * DAY + 4_321):
+            for k in range(3):
+                strike = PRICES[u] * (4 * WAD // 5 + k * 141_421_356_237_309_505) // WAD
+                book.add_series("owner", now, u, Kind.Call, strike, expiry)  # even id: call
+                book.add_series("owner", now, u, Kind.Put, strike, expiry)  # odd id: its put
+    n = len(book.series)
+    position = [[0] * n for _ in range(3)]
+    paid, prices_seen, payoffs_seen, apart = [0, 0, 0], {}, {}, 0
+    for _ in range(3000):
+        op = rng.random()
+        if op < 0.4:
+            sid, buyer = rng.randrange(n), rng.randrange(3)
+            if not book.series[sid].settled:
+                size = rng.randrange(1, 100 * WAD)
+                position[buyer][sid] += size
+                position[(buyer + rng.randrange(1, 3)) % 3][sid] -= size
+        elif op < 0.6:
+            u = rng.randrange(2)
+            feeds[u][:] = [PRICES[u] // 2 + rng.randrange(PRICES[u]), now]
+        elif op < 0.8:
+            now += rng.randrange(1, DAY)
+        else:
+            sid = rng.randrange(n)
+            try:
+                payoff = book.settle(now, sid)
+            except Revert as exc:
+                assert exc.name in ("NotExpired", "AlreadySettled", "PriceBeforeExpiry", "StalePrice"), exc
+                continue
+            paid = [p + position[a][sid] * payoff for a, p in enumerate(paid)]
+            payoffs_seen[sid] = payoff
+            s = book.series[sid]
+            other = book.series[sid ^ 1]
+            apart += other.settled and feeds[s.underlying_id][0] != book.settlement_price[(s.underlying_id, s.expiry)]
+        assert sum(paid) == 0
+        for key, price in book.settlement_price.items():
+            assert prices_seen.setdefault(key, price) == price
+        for sid, s in enumerate(book.series):
+            if s.settled:
+                price = book.settlement_price[(s.underlying_id, s.expiry)]
+                assert s.payoff_wad == payoffs_seen[sid] == max(price - s.strike_wad if s.kind == Kind.Call else s.strike_wad - price, 0)
+                if sid % 2 == 0 and book.series[sid + 1].settled:
+                    assert s.payoff_wad - book.series[sid + 1].payoff_wad == price - s.strike_wad
+    assert len(payoffs_seen) > 10 and apart > 0  # settles happened, some legs settled apart after a move

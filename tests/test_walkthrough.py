@@ -145,7 +145,7 @@ def _check_step(w: Walkthrough, args: list[str], env: dict[str, str]) -> None:
         assert "epoch audited: ok" in w.results[-1][3]
     elif command == "check-inclusion":  # the table's last column ("checks") may wrap over lines
         checks = " ".join(line.split("│")[-2].strip() for line in w.results[-1][3].splitlines() if line.count("│") > 2)
-        assert re.search(r"offline ok,\s*on_chain ok", checks), checks
+        assert re.search(r"offline ok,\s*on[-_]chain ok", checks), checks
     else:
         raise AssertionError(f"the walkthrough runs `pymargin {command}`, which this test does not check")
 

@@ -32,13 +32,17 @@ def manifest_path(chain_id: int, directory: Path = DEFAULT_DEPLOYMENTS_DIR) -> P
 
 
 def load_manifest(chain_id: int, directory: Path = DEFAULT_DEPLOYMENTS_DIR) -> dict:
-    """The recorded deployments for ``chain_id`` (an empty manifest if none)."""
+    """The recorded deployments for ``chain_id`` (an empty manifest if none); UserError naming the file if
+    it is not a manifest: an object whose ``contracts`` maps names to objects with a string ``address``."""
     path = manifest_path(chain_id, directory)
     if not path.is_file():
         return {"chain_id": chain_id, "contracts": {}, "calls": []}
     manifest = read_json(path, "deployment manifest")
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("contracts"), dict):
-        raise UserError(f"{path}: not a deployment manifest (no 'contracts' object)")
+    contracts = manifest.get("contracts") if isinstance(manifest, dict) else None
+    if not isinstance(contracts, dict) or not all(isinstance(c, dict) and isinstance(c.get("address"), str) for c in contracts.values()) \
+            or not isinstance(manifest.get("calls", []), list):
+        raise UserError(f"{path} is not a deployment manifest: it needs 'contracts' mapping each name to an object "
+                        "with an 'address' (and 'calls' a list); move it away or fix it")
     manifest.setdefault("calls", [])
     return manifest
 
@@ -99,7 +103,7 @@ class Deployer:
                 return Contract(self.chain, artifact_name, record["address"], artifact, self.decoder,
                                 bytes.fromhex(record["tx_hash"].removeprefix("0x")))
         self.progress(f"deploying {name} ({artifact_name})")
-        receipt = send(self.chain, self.signer, {"data": init_code}, decoder=self.decoder, gas=gas, simulate=True)
+        receipt = send(self.chain, self.signer, {"data": init_code}, decoder=self.decoder, gas=gas)
         address = receipt.contractAddress
         self.manifest["contracts"][name] = {
             "artifact": artifact_name,
@@ -124,7 +128,7 @@ class Deployer:
             return False
         self.decoder.add(target.artifact["abi"])
         self.progress(f"calling {target.name}.{fn}")
-        send(self.chain, self.signer, {"to": target.address, "data": data}, decoder=self.decoder, gas=gas, simulate=True)
+        send(self.chain, self.signer, {"to": target.address, "data": data}, decoder=self.decoder, gas=gas)
         self.manifest["calls"].append(key)
         self.calls_sent += 1
         self.save()

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 from pymargin.commit.commitment import Commitment
 from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_text, read_json
+from pymargin.interrupts import guarded, temporary_dir, worker_pool
 from pymargin.zk import circuits
 from pymargin.zk.backends import get_backend
 from pymargin.zk.circom import Circuit
@@ -34,7 +32,7 @@ from pymargin.zk.setup import Keys
 from pymargin.zk.statement import Shape, Statement, batch_public_hash, check_statement, context_hash, statement_from_json, statement_json
 from pymargin.zk.verify import pairing_check
 from pymargin.zk.wellformed import proof_defect
-from pymargin.zk.witness import compute_witness
+from pymargin.zk.witness import WitnessError, compute_witness
 
 EPOCH_FORMAT = "pymargin-solvency-epoch/3"
 READABLE_EPOCH_FORMATS = (EPOCH_FORMAT, "pymargin-solvency-epoch/2")  # /2: decimal root hash, shape as JSON numbers
@@ -120,11 +118,15 @@ def verify_epoch(epoch: EpochProof, vk: VerifyingKey, shape: Shape) -> list[str]
     return problems
 
 
-def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, work_dir: str) -> Proof:
-    """Witness (the circuit's generator) and proof of one batch: the job run by every worker."""
+def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, work_dir: str, accounts: str = "") -> Proof:
+    """Witness (the circuit's generator) and proof of one batch: the job run by every worker.
+    ``accounts`` names the batch's accounts in the error if its inputs do not satisfy the circuit."""
     wtns = Path(work_dir) / f"batch-{batch.index}-{os.getpid()}.wtns"
     try:
-        compute_witness(circuit, batch.inputs, wtns)
+        try:
+            compute_witness(circuit, batch.inputs, wtns)
+        except WitnessError as exc:
+            raise WitnessError(f"batch {batch.index}{' (' + accounts + ')' if accounts else ''}: {exc}") from None
         proof = get_backend(backend).prove(keys, wtns)
     finally:
         wtns.unlink(missing_ok=True)
@@ -134,9 +136,11 @@ def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, w
 
 
 def _run_local(jobs: list[tuple], workers: int) -> list[Proof]:
-    if workers <= 1:
+    """The proofs of ``jobs``, in this process if one worker and no interrupt guard, else in worker
+    processes (under the CLI's guard always, so Ctrl-C never waits for a prover holding this process)."""
+    if workers <= 1 and not guarded():
         return [prove_batch(*job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:
         return list(pool.map(prove_batch, *zip(*jobs)))
 
 
@@ -159,6 +163,15 @@ def _run_ray(jobs: list[tuple], address: str, workers: int) -> list[Proof]:
             ray.shutdown()
 
 
+def _batch_accounts(commitment: Commitment, index: int, k: int) -> str:
+    """"accounts OWNER:SUB to OWNER:SUB" of batch ``index`` (2^k leaves), or that it holds only padding."""
+    accounts = commitment.accounts[index << k : (index + 1) << k]
+    if not accounts:
+        return "padding leaves only"
+    first, last = accounts[0].account_id, accounts[-1].account_id
+    return f"account {first}" if len(accounts) == 1 else f"accounts {first} to {last}"
+
+
 def prove_epoch(
     commitment: Commitment,
     secret: bytes,
@@ -178,8 +191,8 @@ def prove_epoch(
     batches = batch_inputs(commitment, secret, statement)
     circuit = circuits.solvency(shape.k, shape.m, shape.t)
     keys = get_backend(backend).setup(circuit, ptau)
-    with tempfile.TemporaryDirectory(prefix="pymargin-prove-") as work:
-        jobs = [(circuit, keys, backend, batch, work) for batch in batches]
+    with temporary_dir(prefix="pymargin-prove-") as work:
+        jobs = [(circuit, keys, backend, batch, str(work), _batch_accounts(commitment, batch.index, shape.k)) for batch in batches]
         proofs = _run_ray(jobs, ray_address, workers) if ray_address else _run_local(jobs, workers)
     states = [state_hash(batches[0].state_in)] + [state_hash(b.state_out) for b in batches]
     return EpochProof(statement, tuple(states), tuple(proofs), circuit.name, keys.setup_id), keys
