@@ -24,14 +24,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from eth_account import Account as EthAccount
 from eth_utils import keccak
 
 from pymargin.chain import tx
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import Contract
 from pymargin.chain.devnet import Chain
-from pymargin.chain.engine_devnet import TX_GAS, MarketSpec, default_params, deploy_engine, mirror
+from pymargin.chain.deploy import Deployer
+from pymargin.chain.engine_devnet import TX_GAS, MarketSpec, default_params, mirror
+from pymargin.chain.full_set import SolvencySpec, VenueSpec, deploy_venue, solvency_keys
 from pymargin.crosscheck import DualEngine, deploy_view_batch
 from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD, Rounding, mul_div
@@ -161,7 +162,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     from pymargin.zk import circuits
     from pymargin.zk.inputs import epoch_statement
     from pymargin.zk.statement import Shape
-    from pymargin.zk.backends import SnarkjsBackend, default_backend_name, get_backend
+    from pymargin.zk.backends import SnarkjsBackend, default_backend_name
     from pymargin.zk.solvency import prove_epoch, verify_epoch
 
     if config.accounts < 2:
@@ -182,16 +183,33 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     compile_contracts()
     watch.lap("compile", started)
 
-    # -- roles and deployment --------------------------------------------------------------------------
+    # -- the circuit's keys, then the whole venue (pymargin.chain.full_set, as `pymargin deploy` does) ---------
     started = time.perf_counter()
     owner = tx.env_signer() or tx.node_signer(chain, 0)
     operator = owner
     n_owners = (config.accounts + 1) // 2
     traders = _trader_keys(config.seed, n_owners)
-    progress.info(f"deploying MarginEngine with {len(demo_markets())} markets, token and oracles")
-    dep = deploy_engine(chain, owner, demo_markets(), decimals=TOKEN_DECIMALS, keepers=(owner.address,), operators=(operator.address,))
+    depth = max(config.batch_log2, (config.accounts - 1).bit_length())  # every account opens by a deposit
+    shape = Shape(config.batch_log2, depth - config.batch_log2, MARKETS_IN_CIRCUIT)
+    backend = config.backend or default_backend_name()
+    spec = VenueSpec(chain.chain_id, demo_markets(), TOKEN_DECIMALS, keepers=(owner.address,), operators=(operator.address,),
+                     solvency=SolvencySpec(shape, operator.address, backend))
+    with progress.status("compiling the circuit and making its keys (cached after the first run)"):
+        keys = solvency_keys(spec.solvency, progress.info)
+    circuit = circuits.solvency(shape.k, shape.m, shape.t)
+    result.constraint_count = circuit.info["constraints"]
+    result.circuit, result.vk_hash = circuit.name, bytes_hex(keccak(Path(keys.vk_path).read_bytes()))
+    watch.lap("setup", started)
+
+    started = time.perf_counter()
+    progress.info(f"deploying the MarginEngine with {len(spec.markets)} markets, token, oracles, verifier, hashers and SolvencyRegistry")
+    venue = deploy_venue(chain, spec, Deployer(chain, owner, None), keys)
+    dep, verifier, registry = venue.engine, venue.solvency.verifier, venue.solvency.registry
+    result.verifier_code_hash = bytes_hex(keccak(bytes(chain.w3.eth.get_code(verifier.address))))
+    result.contracts = [{"name": name, "address": c.address, "deploy_tx_hash": bytes_hex(c.deploy_tx_hash)}
+                        for name, c in _deployed(dep, verifier, venue.solvency.hashers, registry)]
     dual = DualEngine(dep, deploy_view_batch(chain, owner), keys={t.address: t.private_key for t in traders})
-    watch.lap("deploy_engine", started)
+    watch.lap("deploy", started)
 
     # -- seed accounts ------------------------------------------------------------------------------------
     started = time.perf_counter()
@@ -242,29 +260,11 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     # -- commit the book as of the checkpoint, prove, post, verify ------------------------------------------
     started = time.perf_counter()
     book, views = at_checkpoint.accounts, at_checkpoint.markets
-    depth = max(config.batch_log2, (len(book) - 1).bit_length())
-    shape = Shape(config.batch_log2, depth - config.batch_log2, MARKETS_IN_CIRCUIT)
     secret = None  # an engine book is committed with salt 0: anyone can rebuild its root (audit-epoch)
     progress.info(f"committing {len(book)} accounts as of block {checkpoint.block_number} (tree depth {depth})")
     commitment = commit_accounts(book, views, secret, epoch=checkpoint.id, depth=depth)
     result.root = hash_hex(commitment.root.hash)
     watch.lap("commit", started)
-
-    started = time.perf_counter()
-    backend = config.backend or default_backend_name()
-    circuit = circuits.solvency(shape.k, shape.m, shape.t)
-    progress.info(f"setting up the Groth16 keys for SolvencyBatch(2^{config.batch_log2} accounts, {MARKETS_IN_CIRCUIT} markets) with {backend} (cached after the first run)")
-    with progress.status("compiling the circuit and making its keys (cached after the first run)"):
-        keys = get_backend(backend).setup(circuit)
-    verifier, _ = onchain.deploy_batch_verifier(chain, keys, owner)
-    hashers = commit_onchain.deploy_hashers(chain, owner)
-    registry = onchain.deploy_registry(chain, owner, verifier, dep.engine.address, hashers, shape, operator=operator.address)
-    result.constraint_count = circuit.info["constraints"]
-    result.circuit, result.vk_hash = circuit.name, bytes_hex(keccak(Path(keys.vk_path).read_bytes()))
-    result.verifier_code_hash = bytes_hex(keccak(bytes(chain.w3.eth.get_code(verifier.address))))
-    result.contracts = [{"name": name, "address": c.address, "deploy_tx_hash": bytes_hex(c.deploy_tx_hash)}
-                        for name, c in _deployed(dep, verifier, hashers, registry)]
-    watch.lap("setup", started)
 
     started = time.perf_counter()
     statement = epoch_statement(commitment, secret, shape, chain.chain_id, int(registry.address, 16),

@@ -40,6 +40,23 @@ class MarketParams:
     max_funding_rate_wad: int  # |funding rate| cap, WAD fraction of the price per second
 
 
+# A deploy config's name for each MarketParams field (docs/deploy.md): a decimal string converted to WAD
+# exactly, except max_price_age_s (an integer number of seconds).
+CONFIG_PARAM_FIELDS = {
+    "imf": "imf_wad", "mmf": "mmf_wad", "taker_fee": "taker_fee_wad", "maker_fee": "maker_fee_wad",
+    "liquidation_penalty": "liquidation_penalty_wad", "insurance_share": "insurance_share_wad",
+    "max_open_interest": "max_open_interest", "max_price_age_s": "max_price_age_s", "price_band": "price_band_wad",
+    "max_funding_rate": "max_funding_rate_wad",
+}
+
+
+def wad_decimal(value_wad: int) -> str:
+    """A WAD integer as an exact decimal string ("0.05", "-1.5", "2000"): no exponent, no trailing zeros."""
+    sign = "-" if value_wad < 0 else ""
+    whole, frac = divmod(abs(value_wad), 10**18)
+    return sign + f"{whole}.{frac:018d}".rstrip("0").rstrip(".")
+
+
 @dataclass(frozen=True)
 class MarketView:
     """What the margin formulas read of a market: oracle price, cumulative funding index, fractions."""

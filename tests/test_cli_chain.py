@@ -12,6 +12,7 @@ import pytest
 from eth_account import Account
 
 from pymargin.chain import devnet
+from pymargin.tools import REPO_ROOT
 from cli_support import run_cli as run
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contracts"
@@ -47,27 +48,32 @@ def test_compile_error_is_reported_with_file_and_line(capsys, tmp_path):
     assert code == 2 and "Bad.sol:2:" in err and "Traceback" not in err
 
 
+def _venue_config(chain_id: int) -> str:
+    """The example venue config without its solvency contracts (quick to deploy), for ``chain_id``."""
+    config = json.loads((REPO_ROOT / "deployments" / "example.anvil.json").read_text())
+    del config["solvency"]
+    return json.dumps(config | {"chain_id": chain_id})
+
+
 @pytest.mark.anvil
-def test_deploy_and_verify_deployment_on_anvil(capsys, tmp_path, monkeypatch, anvil_chain):
-    shutil.copytree(FIXTURES, tmp_path / "contracts")
+def test_deploy_and_verify_deployment_on_anvil(capsys, tmp_path, monkeypatch, anvil_chain, artifacts):
     monkeypatch.chdir(tmp_path)
     key = Account.create()
     anvil_chain.w3.provider.make_request("anvil_setBalance", [key.address, hex(10**18)])
     monkeypatch.setenv("PYMARGIN_PRIVATE_KEY", key.key.hex())
-    (tmp_path / "deploy.json").write_text(json.dumps(
-        {"chain_id": 31337, "contracts": [{"name": "Counter", "artifact": "Counter", "args": [2, "{deployer}"]}]}))
-    build = ["--contracts", "contracts", "--out", "out"]
-    code, out, err = run(capsys, "--json", "deploy", "--config", "deploy.json", "--rpc", anvil_chain.url, *build)
+    (tmp_path / "deploy.json").write_text(_venue_config(31337))
+    code, out, err = run(capsys, "--json", "deploy", "--config", "deploy.json", "--rpc", anvil_chain.url)
     assert code == 0, err
     data = json.loads(out)
-    assert data["deployed"] == ["Counter"]
+    assert [c["status"] for c in data["contracts"]] == ["deployed"] * 6 and len(data["deployed"]) == 6
     manifest = json.loads((tmp_path / "deployments" / "31337.json").read_text())
-    assert manifest["contracts"]["Counter"]["deployer"] == key.address
-    code, out, err = run(capsys, "--json", "deploy", "--config", "deploy.json", "--rpc", anvil_chain.url, *build)
-    assert code == 0 and json.loads(out)["reused"] == ["Counter"]
-    code, out, err = run(capsys, "--json", "verify-deployment", "--rpc", anvil_chain.url, "--out", "out")
+    assert manifest["contracts"]["MarginEngine"]["deployer"] == key.address
+    assert manifest["venue"]["engine"] == data["engine"] == manifest["contracts"]["MarginEngine"]["address"]
+    code, out, err = run(capsys, "--json", "deploy", "--config", "deploy.json", "--rpc", anvil_chain.url)
+    assert code == 0 and len(json.loads(out)["reused"]) == 6
+    code, out, err = run(capsys, "--json", "verify-deployment", "--rpc", anvil_chain.url)
     assert code == 0, err
-    assert [c["ok"] for c in json.loads(out)["contracts"]] == [True]
+    assert [c["ok"] for c in json.loads(out)["contracts"]] == [True] * 6
 
 
 @pytest.mark.parametrize(
@@ -75,8 +81,9 @@ def test_deploy_and_verify_deployment_on_anvil(capsys, tmp_path, monkeypatch, an
     [
         ({}, ["deploy", "--config", "missing.json", "--rpc", "http://127.0.0.1:9"], "deploy config missing.json not found"),
         ({"d.json": "{nope"}, ["deploy", "--config", "d.json", "--rpc", "http://127.0.0.1:9"], "d.json: malformed JSON at line 1"),
-        ({"d.json": '{"chain_id": 1, "contracts": [{"name": "A", "artifact": "A"}]}'}, ["deploy", "--config", "d.json", "--rpc", "http://127.0.0.1:{port}"], "cannot reach the RPC at http://127.0.0.1:"),
-        ({"d.json": '{"chain_id": 1, "contracts": [{"name": "A", "artifact": "A"}]}'}, ["deploy", "--config", "d.json"], "deploy needs --rpc URL"),
+        ({"d.json": _venue_config(1)}, ["deploy", "--config", "d.json", "--rpc", "http://127.0.0.1:{port}"], "cannot reach the RPC at http://127.0.0.1:"),
+        ({"d.json": _venue_config(1)}, ["deploy", "--config", "d.json"], "deploy needs --rpc URL"),
+        ({"d.json": '{"chain_id": 1, "contracts": []}'}, ["deploy", "--config", "d.json"], "d.json: top level: 'format' is a required property"),
         ({}, ["verify-deployment", "--rpc", "http://127.0.0.1:{port}"], "cannot reach the RPC"),
     ],
 )

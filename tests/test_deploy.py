@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from pymargin.chain import deploy, devnet, tx
+from pymargin.chain import deploy, tx
 from pymargin.chain.compile import compile_contracts
-from pymargin.errors import UserError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contracts"
 
@@ -25,17 +24,21 @@ def out_dir(tmp_path_factory):
     return root / "out"
 
 
-def _config(chain_id: int) -> dict:
-    return {
-        "chain_id": chain_id,
-        "contracts": [{"name": "Counter", "artifact": "Counter", "args": ["7", "{deployer}"]}],
-        "calls": [{"contract": "Counter", "function": "add", "args": [3]}],
-    }
+class _Run:
+    """What a Counter deployment through a Deployer did (contracts by name, the deployer's tallies)."""
+
+    def __init__(self, deployer, counter):
+        self.contracts = {"Counter": counter}
+        self.deployed, self.reused, self.calls_sent = deployer.deployed, deployer.reused, deployer.calls_sent
 
 
-def _run(chain, out_dir, tmp_path, signer=None):
+def _run(chain, out_dir, tmp_path, signer=None, name="Counter", step=7):
+    """Deploy Counter(step, deployer) and call add(3) once, recorded in tmp_path/<chainId>.json."""
     signer = signer or tx.node_signer(chain)
-    return deploy.deploy_from_config(chain, signer, _config(chain.chain_id), deployments_dir=tmp_path, out_dir=out_dir)
+    deployer = deploy.Deployer(chain, signer, tmp_path)
+    counter = deployer.deploy(name, "Counter", step, signer.address, out_dir=out_dir)
+    deployer.call(counter, "add", 3)
+    return _Run(deployer, counter)
 
 
 def _deploy_manifest_verify(chain, out_dir, tmp_path):
@@ -61,6 +64,9 @@ def _deploy_manifest_verify(chain, out_dir, tmp_path):
     assert again.contracts["Counter"].address == counter.address
     assert counter.call("count") == 21, "the recorded call was not sent twice"
 
+    other = _run(chain, out_dir, tmp_path, step=8)  # other init code: deployed anew, recorded in its place
+    assert other.deployed == ["Counter"] and other.contracts["Counter"].address != counter.address
+
 
 def test_deploy_manifest_verify_idempotent(chain, out_dir, tmp_path):
     _deploy_manifest_verify(chain, out_dir, tmp_path)
@@ -75,12 +81,8 @@ def test_verify_detects_different_code(chain, out_dir, tmp_path):
     _run(chain, out_dir, tmp_path)
     path = tmp_path / f"{chain.chain_id}.json"
     manifest = json.loads(path.read_text())
-    other = deploy.deploy_from_config(
-        chain, tx.node_signer(chain),
-        {"chain_id": chain.chain_id, "contracts": [{"name": "X", "artifact": "Counter", "args": [1, "{deployer}"]}]},
-        deployments_dir=tmp_path / "other", out_dir=out_dir,
-    )
-    manifest["contracts"]["Counter"]["address"] = other.contracts["X"].address  # code with another immutable
+    other = _run(chain, out_dir, tmp_path / "other", step=1)
+    manifest["contracts"]["Counter"]["address"] = other.contracts["Counter"].address  # code with another immutable
     path.write_text(json.dumps(manifest))
     (check,) = deploy.verify_deployment(chain, tmp_path, out_dir)
     assert not check.ok and "runtime_keccak" in check.reason
@@ -90,13 +92,27 @@ def test_verify_detects_different_code(chain, out_dir, tmp_path):
     assert not check.ok and check.reason == "no code at this address"
 
 
-def test_wrong_chain_id_sends_nothing(chain, out_dir, tmp_path):
-    config = _config(chain.chain_id + 1)
-    nonce = chain.w3.eth.get_transaction_count(chain.accounts[0])
-    with pytest.raises(devnet.ChainError, match="nothing was sent"):
-        deploy.deploy_from_config(chain, tx.node_signer(chain), config, deployments_dir=tmp_path, out_dir=out_dir)
-    assert chain.w3.eth.get_transaction_count(chain.accounts[0]) == nonce
-    assert not list(tmp_path.iterdir())
+def test_a_reverting_deployment_or_call_is_refused_before_it_is_sent(chain, out_dir, tmp_path):
+    signer = tx.node_signer(chain)
+    counter = _run(chain, out_dir, tmp_path).contracts["Counter"]
+    deployer = deploy.Deployer(chain, signer, tmp_path)
+    nonce = chain.w3.eth.get_transaction_count(signer.address)
+    with pytest.raises(tx.ContractRevert) as err:
+        deployer.call(counter, "add", 101, gas=200_000)  # explicit gas: no estimation, the eth_call catches it
+    assert (err.value.name, err.value.args_) == ("TooBig", (101, 100))
+    assert chain.w3.eth.get_transaction_count(signer.address) == nonce, "nothing was sent"
+
+
+def test_a_reverting_constructor_is_refused_before_it_is_sent(chain, artifacts, tmp_path):
+    signer = tx.node_signer(chain)
+    deployer = deploy.Deployer(chain, signer, tmp_path)
+    feed = deployer.deploy("Feed", "MockAggregatorV3", 8, "ETH / USD", 2_000_12345678)
+    nonce = chain.w3.eth.get_transaction_count(signer.address)
+    with pytest.raises(tx.ContractRevert) as err:
+        deployer.deploy("Adapter", "ChainlinkAdapter", feed.address, 0, "0x" + "00" * 20, 0, gas=1_000_000)
+    assert err.value.name == "ZeroMaxAnswerAge"
+    assert chain.w3.eth.get_transaction_count(signer.address) == nonce, "nothing was sent"
+    assert set(json.loads((tmp_path / f"{chain.chain_id}.json").read_text())["contracts"]) == {"Feed"}
 
 
 def test_revert_is_decoded_to_the_custom_error(chain, out_dir, tmp_path):
@@ -120,7 +136,9 @@ def test_local_key_signer_and_unfunded_account(chain, out_dir, tmp_path):
     assert result.contracts["Counter"].call("owner") == funded.address
 
     broke = tx.key_signer(Account.create().key.hex())
-    with pytest.raises(tx.SignerError, match="cannot pay for gas"):
+    with pytest.raises(tx.SignerError, match="holds no ETH on chain .*nothing was sent"):
+        deploy.require_funded(chain, broke)
+    with pytest.raises(tx.SignerError, match="cannot pay for gas|fund it with the chain's native token"):
         _run(chain, out_dir, tmp_path / "broke", signer=broke)
 
 
@@ -136,25 +154,3 @@ def test_keystore_signer(tmp_path, monkeypatch):
     monkeypatch.delenv("PYMARGIN_KEYSTORE_PASSWORD")
     with pytest.raises(tx.SignerError, match="PYMARGIN_KEYSTORE_PASSWORD"):
         tx.keystore_signer(path)
-
-
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("{", "malformed JSON at line 1"),
-        ("[]", "top level must be an object"),
-        ('{"contracts": []}', "'chain_id' must be an integer"),
-        ('{"chain_id": 1, "contracts": []}', "'contracts' must be a non-empty list"),
-        ('{"chain_id": 1, "contracts": [{"name": "A"}]}', "contracts\\[0\\] needs string fields"),
-    ],
-)
-def test_bad_config_is_named(tmp_path, text, message):
-    path = tmp_path / "deploy.json"
-    path.write_text(text)
-    with pytest.raises(UserError, match=message):
-        deploy.load_config(path)
-
-
-def test_missing_config(tmp_path):
-    with pytest.raises(UserError, match="not found"):
-        deploy.load_config(tmp_path / "nope.json")

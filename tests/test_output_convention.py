@@ -298,12 +298,12 @@ def test_order_commands(capsys, tmp_path, monkeypatch, anvil_chain, engine):
 def test_deploy_and_verify_deployment(capsys, tmp_path, monkeypatch, anvil_chain):
     url = anvil_chain.url
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "deploy.json").write_text(json.dumps(
-        {"chain_id": 31337, "contracts": [{"name": "Counter", "artifact": "Counter", "args": [2, "{deployer}"]}]}))
-    build = ["--contracts", str(FIXTURES), "--out", str(tmp_path / "out")]
-    code, out, err = run(capsys, "--json", "deploy", "--config", "deploy.json", "--rpc", url, *build)
+    config = json.loads((Path(__file__).parents[1] / "deployments" / "example.anvil.json").read_text())
+    del config["solvency"]  # the engine alone: no circuit keys
+    (tmp_path / "deploy.json").write_text(json.dumps(config))
+    code, out, err = run(capsys, "--json", "deploy", "--config", "deploy.json", "--rpc", url)
     assert code == 0, err
-    assert [c["status"] for c in check_output("deploy", out)["contracts"]] == ["deployed"]
-    code, out, err = run(capsys, "--json", "verify-deployment", "--rpc", url, "--out", str(tmp_path / "out"))
+    assert [c["status"] for c in check_output("deploy", out)["contracts"]] == ["deployed"] * 6
+    code, out, err = run(capsys, "--json", "verify-deployment", "--rpc", url)
     assert code == 0, err
     assert check_output("verify-deployment", out)["ok"] is True

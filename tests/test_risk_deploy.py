@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from pymargin.chain import tx
-from pymargin.chain.deploy import deploy_from_config
+from pymargin.chain.deploy import Deployer
+from pymargin.chain.full_set import deploy_venue, parse_config
 from pymargin.errors import UserError
 from pymargin.model import MAX_MARKETS
 from pymargin.risk import calibration, data
@@ -19,8 +20,8 @@ def test_deploy_config_puts_the_calibrated_params_on_chain(chain, artifacts, tmp
     cals = [calibration.calibrate_market(s, i, daily_funding=data.load_funding_daily(s.name)[1]) for i, s in enumerate(series)]
     prices = {s.name: to_wad(float(s.close[-1])) for s in series}
     config = calibration.deploy_config(cals, prices, chain.chain_id)
-    result = deploy_from_config(chain, tx.node_signer(chain), config, deployments_dir=tmp_path)
-    engine = result.contracts["Engine"]
+    venue = deploy_venue(chain, parse_config(config, tmp_path / "deploy.json"), Deployer(chain, tx.node_signer(chain), tmp_path))
+    engine = venue.engine.engine
     assert engine.call("marketCount") == 2
     for i, cal in enumerate(cals):
         on_chain = engine.call("marketParams", i)

@@ -1,22 +1,11 @@
-"""Deploy a contract set from a config file and record it in ``deployments/<chainId>.json``.
+"""Deploy contracts once per chain and record them in ``deployments/<chainId>.json``.
 
-Config (JSON)::
-
-    {
-      "chain_id": 31337,
-      "contracts": [
-        {"name": "Collateral", "artifact": "TestToken", "args": ["Test USD", "tUSD", 6]},
-        {"name": "Engine", "artifact": "MarginEngine", "args": ["{Collateral}", "{deployer}"]}
-      ],
-      "calls": [
-        {"contract": "Engine", "function": "setKeeper", "args": ["{deployer}", true]}
-      ]
-    }
-
-``"{Name}"`` is the address of a contract deployed earlier in the list, ``"{deployer}"`` the
-signer's address; integers may be written as strings ("1000000000000000000", "0x10"). Re-running
-is idempotent: a contract whose manifest entry has the same artifact, init code and runtime code on
-chain is reused, and a call already recorded in the manifest is not sent again.
+:class:`Deployer` deploys a contract or sends a setup call only if the manifest does not already
+record it: a contract whose manifest entry has the same artifact, init code and runtime code on
+chain is reused, and a call already recorded is not sent again. Every transaction is simulated
+(``eth_call``) before it is sent, and the manifest is rewritten after each one, so a failed run keeps
+what it did. What a full venue deploys is :mod:`pymargin.chain.full_set`; the manifest format is
+described in docs/deploy.md.
 """
 
 from __future__ import annotations
@@ -27,53 +16,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from eth_utils import keccak
-from web3 import Web3
 
 from pymargin.chain.compile import OUT_DIR, find_compiler, load_artifact
-from pymargin.chain.contracts import Contract
-from pymargin.chain.devnet import Chain, ChainError
-from pymargin.chain.tx import ErrorDecoder, Signer, send
+from pymargin.chain.contracts import Contract, abi_args
+from pymargin.chain.devnet import Chain
+from pymargin.chain.tx import ErrorDecoder, Signer, SignerError, send
 from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_text, read_json
 
 DEFAULT_DEPLOYMENTS_DIR = Path("deployments")
-
-
-class ConfigError(UserError):
-    """The deploy config is missing or malformed."""
-
-
-@dataclass(frozen=True)
-class DeployResult:
-    """What a deployment run did: {name: Contract}, and which names were newly deployed or reused."""
-
-    contracts: dict[str, Contract]
-    deployed: list[str]
-    reused: list[str]
-    calls_sent: int
-    manifest_path: Path
-
-
-def load_config(path: Path) -> dict:
-    """Read and check a deploy config; raises ConfigError naming the file and the field."""
-    path = Path(path)
-    config = read_json(path, "deploy config", ConfigError)
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: the top level must be an object with 'chain_id' and 'contracts'")
-    if not isinstance(config.get("chain_id"), int):
-        raise ConfigError(f"{path}: 'chain_id' must be an integer (the chain this config is for)")
-    contracts = config.get("contracts")
-    if not isinstance(contracts, list) or not contracts:
-        raise ConfigError(f"{path}: 'contracts' must be a non-empty list")
-    for i, entry in enumerate(contracts):
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("artifact"), str):
-            raise ConfigError(f"{path}: contracts[{i}] needs string fields 'name' and 'artifact'")
-        if not isinstance(entry.get("args", []), list):
-            raise ConfigError(f"{path}: contracts[{i}].args must be a list")
-    for i, call in enumerate(config.get("calls", [])):
-        if not isinstance(call, dict) or not all(isinstance(call.get(k), str) for k in ("contract", "function")):
-            raise ConfigError(f"{path}: calls[{i}] needs string fields 'contract' and 'function'")
-    return config
 
 
 def manifest_path(chain_id: int, directory: Path = DEFAULT_DEPLOYMENTS_DIR) -> Path:
@@ -92,121 +43,106 @@ def load_manifest(chain_id: int, directory: Path = DEFAULT_DEPLOYMENTS_DIR) -> d
             or not isinstance(manifest.get("calls", []), list):
         raise UserError(f"{path} is not a deployment manifest: it needs 'contracts' mapping each name to an object "
                         "with an 'address' (and 'calls' a list); move it away or fix it")
+    manifest.setdefault("calls", [])
     return manifest
 
 
-def _resolve(value: Any, abi_type: str, names: dict[str, str]) -> Any:
-    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
-        key = value[1:-1]
-        if key not in names:
-            raise ConfigError(f"unknown reference {value}: name a contract listed earlier, or {{deployer}}")
-        return names[key]
-    if isinstance(value, str) and (abi_type.startswith("uint") or abi_type.startswith("int")):
-        try:
-            return int(value, 0)
-        except ValueError:
-            raise ConfigError(f"{value!r} is not an integer (for an {abi_type} argument)") from None
-    if isinstance(value, list) and abi_type.endswith("]"):
-        inner = abi_type[: abi_type.rindex("[")]
-        return [_resolve(v, inner, names) for v in value]
-    if abi_type == "address" and isinstance(value, str):
-        return Web3.to_checksum_address(value)
-    return value
-
-
-def _inputs(abi: list[dict], kind: str, name: str | None = None) -> list[dict]:
-    for item in abi:
-        if item.get("type") == kind and (name is None or item.get("name") == name):
-            return item.get("inputs", [])
-    if kind == "constructor":
-        return []
-    raise ConfigError(f"the contract has no function {name!r}")
+def recorded_address(chain_id: int, artifact: str, directory: Path = DEFAULT_DEPLOYMENTS_DIR, option: str = "") -> str:
+    """The address of the one ``artifact`` contract recorded for ``chain_id``; UserError naming ``option``
+    (the command-line option that overrides it) when none or several are recorded."""
+    manifest = load_manifest(chain_id, directory)
+    found = [r["address"] for r in manifest["contracts"].values() if r.get("artifact") == artifact]
+    if len(found) != 1:
+        hint = f": pass {option} ADDRESS" if option else ""
+        raise UserError(f"{manifest_path(chain_id, directory)} records {len(found)} {artifact} deployments{hint}")
+    return found[0]
 
 
 def _runtime_keccak(code: bytes) -> str:
     return "0x" + keccak(code).hex()
 
 
-def deploy_from_config(
-    chain: Chain,
-    signer: Signer,
-    config: dict,
-    *,
-    deployments_dir: Path = DEFAULT_DEPLOYMENTS_DIR,
-    out_dir: Path = OUT_DIR,
-    progress: Callable[[str], None] = lambda _msg: None,
-) -> DeployResult:
-    """Deploy (or reuse) every contract in ``config``, send its calls, and write the manifest."""
-    chain_id = chain.chain_id
-    if config["chain_id"] != chain_id:
-        raise ChainError(f"the config is for chain {config['chain_id']} but the RPC is chain {chain_id}: nothing was sent")
-    compiler = find_compiler().version
-    manifest = load_manifest(chain_id, deployments_dir)
-    path = manifest_path(chain_id, deployments_dir)
-    decoder = ErrorDecoder()
-    names: dict[str, str] = {"deployer": signer.address}
-    contracts: dict[str, Contract] = {}
-    deployed, reused = [], []
-    try:
-        for entry in config["contracts"]:
-            artifact = load_artifact(entry["artifact"], out_dir)
-            decoder.add(artifact["abi"])
-            args = [
-                _resolve(v, inp["type"], names)
-                for v, inp in zip(entry.get("args", []), _inputs(artifact["abi"], "constructor"), strict=False)
-            ]
-            if len(args) != len(_inputs(artifact["abi"], "constructor")):
-                raise ConfigError(f"{entry['name']}: constructor of {entry['artifact']} takes {len(_inputs(artifact['abi'], 'constructor'))} arguments")
-            factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"]["object"])
-            init_code = factory.constructor(*args).data_in_transaction
-            init_keccak = "0x" + keccak(hexstr=init_code).hex()
-            record = manifest["contracts"].get(entry["name"])
-            if record and record.get("init_code_keccak") == init_keccak:
-                code = bytes(chain.w3.eth.get_code(record["address"]))
-                if code and _runtime_keccak(code) == record["runtime_keccak"]:
-                    contracts[entry["name"]] = Contract(chain, entry["artifact"], record["address"], artifact, decoder)
-                    names[entry["name"]] = record["address"]
-                    reused.append(entry["name"])
-                    progress(f"reused {entry['name']} at {record['address']}")
-                    continue
-            progress(f"deploying {entry['name']} ({entry['artifact']})")
-            receipt = send(chain, signer, {"data": init_code}, decoder=decoder)
-            address = receipt.contractAddress
-            code = bytes(chain.w3.eth.get_code(address))
-            manifest["contracts"][entry["name"]] = {
-                "artifact": entry["artifact"],
-                "address": address,
-                "tx_hash": "0x" + bytes(receipt.transactionHash).hex(),
-                "block": receipt.blockNumber,
-                "deployer": signer.address,
-                "compiler": compiler,
-                "init_code_keccak": init_keccak,
-                "runtime_keccak": _runtime_keccak(code),
-            }
-            names[entry["name"]] = address
-            contracts[entry["name"]] = Contract(chain, entry["artifact"], address, artifact, decoder)
-            deployed.append(entry["name"])
-        calls_sent = 0
-        done = set(manifest.get("calls", []))
-        for call in config.get("calls", []):
-            if call["contract"] not in contracts:
-                raise ConfigError(f"call to unknown contract {call['contract']!r}")
-            target = contracts[call["contract"]]
-            inputs = _inputs(target.artifact["abi"], "function", call["function"])
-            args = [_resolve(v, inp["type"], names) for v, inp in zip(call.get("args", []), inputs, strict=False)]
-            data = getattr(target.functions, call["function"])(*args)._encode_transaction_data()
-            key = "0x" + keccak(bytes.fromhex(target.address[2:]) + bytes.fromhex(data[2:])).hex()
-            if key in done:
-                continue
-            progress(f"calling {call['contract']}.{call['function']}")
-            send(chain, signer, {"to": target.address, "data": data}, decoder=decoder)
-            manifest.setdefault("calls", []).append(key)
-            done.add(key)
-            calls_sent += 1
-    finally:  # record what was deployed even if a later step failed
-        if deployed or manifest.get("calls"):
-            atomic_write_text(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return DeployResult(contracts, deployed, reused, calls_sent, path)
+def require_funded(chain: Chain, signer: Signer) -> None:
+    """SignerError (one line) if ``signer`` holds no native token on ``chain``: nothing can be sent."""
+    if chain.w3.eth.get_balance(signer.address) == 0:
+        raise SignerError(f"account {signer.address} holds no ETH on chain {chain.chain_id}: fund it first; nothing was sent")
+
+
+class Deployer:
+    """Deploys contracts and sends setup calls at most once per chain, recording each in the manifest.
+
+    With ``deployments_dir`` None nothing is recorded or reused (every :meth:`deploy` deploys).
+    """
+
+    def __init__(self, chain: Chain, signer: Signer, deployments_dir: Path | None = DEFAULT_DEPLOYMENTS_DIR,
+                 progress: Callable[[str], None] = lambda _msg: None):
+        self.chain, self.signer, self.progress = chain, signer, progress
+        self.path = manifest_path(chain.chain_id, deployments_dir) if deployments_dir is not None else None
+        self.manifest = load_manifest(chain.chain_id, deployments_dir) if deployments_dir is not None else \
+            {"chain_id": chain.chain_id, "contracts": {}, "calls": []}
+        self.decoder = ErrorDecoder()
+        self.deployed: list[str] = []
+        self.reused: list[str] = []
+        self.calls_sent = 0
+        self._compiler: str | None = None
+
+    def deploy(self, name: str, artifact_name: str, *args: Any, out_dir: Path = OUT_DIR, gas: int | None = None) -> Contract:
+        """The contract recorded as ``name`` if the chain still holds it with this init code, else a new
+        deployment of ``artifact_name`` with constructor ``args`` (simulated first), recorded as ``name``."""
+        artifact = load_artifact(artifact_name, out_dir)
+        self.decoder.add(artifact["abi"])
+        factory = self.chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"]["object"])
+        init_code = factory.constructor(*abi_args(args)).data_in_transaction
+        init_keccak = "0x" + keccak(hexstr=init_code).hex()
+        record = self.manifest["contracts"].get(name)
+        if record and record.get("init_code_keccak") == init_keccak and record.get("artifact") == artifact_name:
+            code = bytes(self.chain.w3.eth.get_code(record["address"]))
+            if code and _runtime_keccak(code) == record["runtime_keccak"]:
+                self.reused.append(name)
+                self.progress(f"reused {name} at {record['address']}")
+                return Contract(self.chain, artifact_name, record["address"], artifact, self.decoder,
+                                bytes.fromhex(record["tx_hash"].removeprefix("0x")))
+        self.progress(f"deploying {name} ({artifact_name})")
+        receipt = send(self.chain, self.signer, {"data": init_code}, decoder=self.decoder, gas=gas)
+        address = receipt.contractAddress
+        self.manifest["contracts"][name] = {
+            "artifact": artifact_name,
+            "address": address,
+            "tx_hash": "0x" + bytes(receipt.transactionHash).hex(),
+            "block": receipt.blockNumber,
+            "deployer": self.signer.address,
+            "compiler": artifact.get("generatedBy") or self._compiler_version(),  # circomlibjs hashers: their generator
+            "init_code_keccak": init_keccak,
+            "runtime_keccak": _runtime_keccak(bytes(self.chain.w3.eth.get_code(address))),
+        }
+        self.deployed.append(name)
+        self.save()
+        return Contract(self.chain, artifact_name, address, artifact, self.decoder, bytes(receipt.transactionHash))
+
+    def call(self, target: Contract, fn: str, *args: Any, gas: int | None = None) -> bool:
+        """Send ``target.fn(*args)`` unless the manifest records this exact call (same address and
+        calldata); simulated first. Returns whether it was sent."""
+        data = getattr(target.functions, fn)(*abi_args(args))._encode_transaction_data()
+        key = "0x" + keccak(bytes.fromhex(target.address[2:]) + bytes.fromhex(data[2:])).hex()
+        if key in self.manifest["calls"]:
+            return False
+        self.decoder.add(target.artifact["abi"])
+        self.progress(f"calling {target.name}.{fn}")
+        send(self.chain, self.signer, {"to": target.address, "data": data}, decoder=self.decoder, gas=gas)
+        self.manifest["calls"].append(key)
+        self.calls_sent += 1
+        self.save()
+        return True
+
+    def save(self) -> None:
+        """Rewrite the manifest (atomically); nothing when not recording."""
+        if self.path is not None:
+            atomic_write_text(self.path, json.dumps(self.manifest, indent=2, sort_keys=True) + "\n")
+
+    def _compiler_version(self) -> str:
+        if self._compiler is None:
+            self._compiler = find_compiler().version
+        return self._compiler
 
 
 @dataclass(frozen=True)

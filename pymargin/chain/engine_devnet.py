@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pymargin.chain.contracts import Contract, deploy_contract
+from pymargin.chain.compile import load_artifact
+from pymargin.chain.contracts import Contract
+from pymargin.chain.deploy import Deployer
 from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer, SignerError, devnet_key
 from pymargin.engine import ChainlinkAdapter, DevOracle, Engine, OrderSigner, RiskParams
 from pymargin.engine.core import ZERO_ADDRESS
+from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD
 
 TX_GAS = 3_000_000  # explicit gas for engine transactions (no estimation round trip)
@@ -29,14 +32,20 @@ DEVNET_MAX_ANSWER_AGE_S = 86_400  # the ChainlinkAdapter's own staleness limit o
 class MarketSpec:
     """A market to add: its name, parameters, first price, and its oracle kind.
 
-    ``chainlink_decimals`` None: a DevOracle; else a MockAggregatorV3 with these decimals behind a
-    ChainlinkAdapter (the first answer is ``price_wad`` scaled down to the feed's decimals).
+    ``chainlink_decimals`` None and ``feed`` None: a DevOracle at ``price_wad``. ``chainlink_decimals``:
+    a MockAggregatorV3 with these decimals (first answer ``price_wad`` scaled down to them, Trunc) behind
+    a ChainlinkAdapter. ``feed``: an existing AggregatorV3 behind a ChainlinkAdapter (``price_wad``
+    unused), with the adapter's staleness limit, sequencer-uptime feed and grace period.
     """
 
     name: str
     params: RiskParams
     price_wad: int
     chainlink_decimals: int | None = None
+    feed: str | None = None
+    max_answer_age_s: int = DEVNET_MAX_ANSWER_AGE_S
+    sequencer_feed: str = ZERO_ADDRESS
+    grace_period_s: int = 0
 
 
 @dataclass
@@ -81,30 +90,56 @@ def deploy_engine(
     decimals: int = 6,
     keepers: tuple[str, ...] = (),
     operators: tuple[str, ...] = (),
+    token_address: str | None = None,
+    deployer: Deployer | None = None,
 ) -> EngineDeployment:
-    """Deploy a TestToken (``decimals``), the MarginEngine owned by ``owner``, one oracle per market,
-    add the markets and grant the roles. Needs compiled artifacts (``compile_contracts()``)."""
-    token, _ = deploy_contract(chain, "TestToken", "Test USD", "tUSD", decimals, sender=owner, gas=TX_GAS)
-    engine, _ = deploy_contract(chain, "MarginEngine", token.address, owner.address, sender=owner, gas=6_000_000)
+    """Deploy a TestToken (``decimals``) unless ``token_address`` names the collateral token, the
+    MarginEngine owned by ``owner``, one oracle per market, add the markets and grant the roles. Needs
+    compiled artifacts (``compile_contracts()``). Through ``deployer`` (default: one that records
+    nothing), so a recorded deployment is reused and every transaction is simulated first."""
+    deployer = deployer or Deployer(chain, owner, None)
+    if token_address is None:
+        token = deployer.deploy("Token", "TestToken", "Test USD", "tUSD", decimals, gas=TX_GAS)
+    else:
+        token = Contract(chain, "TestToken", chain.w3.to_checksum_address(token_address), load_artifact("TestToken"))
+    engine = deployer.deploy("MarginEngine", "MarginEngine", token.address, owner.address, gas=6_000_000)
     dep = EngineDeployment(chain, owner, engine, token)
+    existing = engine.call("marketCount")  # > 0 only for a reused engine
     for market_id, spec in enumerate(markets):
-        if spec.chainlink_decimals is None:
-            oracle, _ = deploy_contract(chain, "DevOracle", owner.address, spec.price_wad, sender=owner, gas=TX_GAS)
-        else:
+        if spec.feed is not None:
+            aggregator = Contract(chain, "MockAggregatorV3", chain.w3.to_checksum_address(spec.feed), load_artifact("MockAggregatorV3"))
+        elif spec.chainlink_decimals is not None:
             answer = spec.price_wad // 10 ** (18 - spec.chainlink_decimals)
-            aggregator, _ = deploy_contract(chain, "MockAggregatorV3", spec.chainlink_decimals, spec.name, answer,
-                                            sender=owner, gas=TX_GAS)
-            oracle, _ = deploy_contract(chain, "ChainlinkAdapter", aggregator.address, DEVNET_MAX_ANSWER_AGE_S,
-                                        ZERO_ADDRESS, 0, sender=owner, gas=TX_GAS)
+            aggregator = deployer.deploy(f"Aggregator:{spec.name}", "MockAggregatorV3", spec.chainlink_decimals, spec.name,
+                                         answer, gas=TX_GAS)
+        else:
+            aggregator = None
+        if aggregator is None:
+            oracle = deployer.deploy(f"Oracle:{spec.name}", "DevOracle", owner.address, spec.price_wad, gas=TX_GAS)
+        else:
+            oracle = deployer.deploy(f"Oracle:{spec.name}", "ChainlinkAdapter", aggregator.address, spec.max_answer_age_s,
+                                     spec.sequencer_feed, spec.grace_period_s, gas=TX_GAS)
             dep.aggregators[market_id] = aggregator
-        engine.transact("addMarket", oracle.address, spec.name, tuple(spec.params), sender=owner, gas=TX_GAS)
+        if market_id < existing:
+            _require_same_market(engine, market_id, oracle.address, spec)
+        else:
+            deployer.call(engine, "addMarket", oracle.address, spec.name, tuple(spec.params), gas=TX_GAS)
         dep.oracles.append(oracle)
         dep.specs.append(spec)
     for account in keepers:
-        engine.transact("setKeeper", account, True, sender=owner, gas=TX_GAS)
+        deployer.call(engine, "setKeeper", account, True, gas=TX_GAS)
     for account in operators:
-        engine.transact("setOperator", account, True, sender=owner, gas=TX_GAS)
+        deployer.call(engine, "setOperator", account, True, gas=TX_GAS)
     return dep
+
+
+def _require_same_market(engine: Contract, market_id: int, oracle: str, spec: MarketSpec) -> None:
+    """UserError unless the reused engine's market ``market_id`` has ``spec``'s name, parameters and ``oracle``."""
+    on_chain_oracle, name = engine.call("marketState", market_id)[:2]
+    params = tuple(engine.call("marketParams", market_id))
+    if (on_chain_oracle, name, params) != (oracle, spec.name, tuple(spec.params)):
+        raise UserError(f"market {market_id} of the recorded engine {engine.address} is {name} with another oracle or other "
+                        f"parameters than the config's {spec.name}: deploy a new engine (remove its record from the manifest)")
 
 
 def mirror(dep: EngineDeployment, block: str = "latest") -> Engine:

@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pymargin.chain.commitments import HASHER_ARITIES, hasher_artifact, hasher_name
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import Contract, contract_at, deploy_contract
+from pymargin.chain.deploy import Deployer
 from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer, revert_data, send
 from pymargin.commit.tree import Node
@@ -104,6 +106,7 @@ def verify_gas(chain: Chain, verifier: Contract, proof: Proof, sender: Signer) -
 
 
 REGISTRY_CONTRACT = "SolvencyRegistry"
+REGISTRY_DEPLOY_GAS = 6_000_000
 POST_GAS_BASE = 3_000_000  # checkpoint hash, 2M Poseidon_5 + 4 more hashes (the statement), storage
 
 
@@ -119,15 +122,41 @@ class EpochFigures:
     posted_at: int  # block timestamp of the post
 
 
+def registry_args(verifier: str, engine: str, hashers: dict, shape: Shape, operator: str) -> tuple:
+    """The SolvencyRegistry's constructor arguments: hashers (4, 5, 6 inputs), verifier, engine, operator, K, T, M."""
+    return (hashers[4].address, hashers[5].address, hashers[6].address, verifier, engine, operator, shape.k, shape.t, shape.m)
+
+
 def deploy_registry(chain: Chain, sender: Signer, verifier: Contract, engine: str, hashers: dict, shape: Shape, *,
                     operator: str | None = None) -> Contract:
     """Deploy a SolvencyRegistry for SolvencyBatch(shape.k, shape.m, shape.t) over ``engine`` (an address),
     ``verifier`` its key's batch verifier (:func:`deploy_batch_verifier`)."""
-    registry, _ = deploy_contract(
-        chain, REGISTRY_CONTRACT, hashers[4].address, hashers[5].address, hashers[6].address,
-        verifier.address, engine, operator or sender.address, shape.k, shape.t, shape.m, sender=sender, gas=6_000_000,
-    )
+    registry, _ = deploy_contract(chain, REGISTRY_CONTRACT, *registry_args(verifier.address, engine, hashers, shape,
+                                                                         operator or sender.address),
+                                  sender=sender, gas=REGISTRY_DEPLOY_GAS)
     return registry
+
+
+@dataclass(frozen=True)
+class SolvencyContracts:
+    """A venue's proof-of-solvency contracts: the Groth16 verifier, the Poseidon hashers, the registry."""
+
+    verifier: Contract
+    hashers: dict[int, Contract]
+    registry: Contract
+
+
+def deploy_solvency(deployer: Deployer, keys: Keys, engine: str, shape: Shape, operator: str) -> SolvencyContracts:
+    """Deploy (or reuse, through ``deployer``) the verifier of ``keys``, the hashers and a SolvencyRegistry
+    of ``shape`` over ``engine`` whose epochs ``operator`` posts."""
+    verifier = deployer.deploy(BATCH_VERIFIER_CONTRACT, BATCH_VERIFIER_CONTRACT, out_dir=verifier_artifacts(keys), gas=DEPLOY_GAS)
+    hashers = {}
+    for n in HASHER_ARITIES:
+        hasher_artifact(n)
+        hashers[n] = deployer.deploy(hasher_name(n), hasher_name(n))
+    registry = deployer.deploy(REGISTRY_CONTRACT, REGISTRY_CONTRACT, *registry_args(verifier.address, engine, hashers, shape, operator),
+                               gas=REGISTRY_DEPLOY_GAS)
+    return SolvencyContracts(verifier, hashers, registry)
 
 
 class TooManyMarkets(Revert):

@@ -68,7 +68,7 @@ def devnet_cmd(ctx, port: int, chain_id: int, block_time: int | None) -> None:
     \b
     Example:
       pymargin devnet --port 8545
-      PYMARGIN_RPC_URL=http://127.0.0.1:8545 pymargin deploy --config deploy.json
+      PYMARGIN_RPC_URL=http://127.0.0.1:8545 pymargin deploy --config deployments/example.anvil.json
     """
     from pymargin.chain import devnet
 
@@ -90,43 +90,59 @@ def devnet_cmd(ctx, port: int, chain_id: int, block_time: int | None) -> None:
 
 
 @click.command("deploy")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="Deploy config (JSON): chain_id, contracts, calls.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True,
+              help="Deploy config (pymargin-deploy/1, docs/deploy.md; example: deployments/example.anvil.json).")
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="RPC URL of the target chain [env PYMARGIN_RPC_URL].")
 @click.option("--keystore", type=click.Path(path_type=Path), default=None, help="Encrypted JSON keystore; password in PYMARGIN_KEYSTORE_PASSWORD.")
 @click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True, help="Folder of <chainId>.json manifests.")
-@click.option("--contracts", "src", type=click.Path(path_type=Path), default=None, help="Solidity sources, compiled first [default: pymargin's own contracts].")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Artifacts folder [default: out/ of the checkout, or of the per-user cache when installed].")
 @click.pass_obj
-def deploy_cmd(ctx, config_path: Path, rpc: str | None, keystore: Path | None, deployments: Path, src: Path | None, out: Path | None) -> None:
-    """Deploy the contracts a config lists and record them in deployments/<chainId>.json.
+def deploy_cmd(ctx, config_path: Path, rpc: str | None, keystore: Path | None, deployments: Path) -> None:
+    """Deploy a venue from a config and record every address in deployments/<chainId>.json.
 
-    The signer is the private key in PYMARGIN_PRIVATE_KEY or a --keystore file (never a
-    command-line argument); on a devnet without either, the node's first account. The chain id is
-    checked against the config before anything is sent. Re-running reuses contracts already
-    deployed with the same code and skips calls already made.
+    Deploys the collateral token (a TestToken, or the config's existing token), one oracle per
+    market (DevOracle, a mock Chainlink feed, or a ChainlinkAdapter over a real feed), the
+    MarginEngine with its markets, keepers and operators, and — with a "solvency" section — the
+    Groth16 verifier of SolvencyBatch(K, M, T) (its keys made once and cached), the Poseidon hashers
+    and the SolvencyRegistry. The signer is PYMARGIN_PRIVATE_KEY or --keystore (never an argument);
+    on a devnet without either, the node's first account. The chain id and the signer's balance are
+    checked before anything is sent; every transaction is simulated first. Re-running reuses what
+    the manifest records and the chain still holds.
 
     \b
     Example:
       pymargin devnet &                      # or any testnet RPC
-      PYMARGIN_RPC_URL=http://127.0.0.1:8545 pymargin deploy --config deploy.json
+      pymargin deploy --config deployments/example.anvil.json --rpc http://127.0.0.1:8545
     """
-    from pymargin.chain import deploy, devnet
-    from pymargin.chain.compile import CONTRACTS_DIR, OUT_DIR, compile_contracts
+    from pymargin.chain import devnet
+    from pymargin.chain.compile import compile_contracts
+    from pymargin.chain.deploy import Deployer, require_funded
+    from pymargin.chain.full_set import deploy_venue, load_config
 
     deployments = check_out_dir(deployments, option="--deployments", existing_ok=True)
-    out = check_out_dir(out or OUT_DIR, existing_ok=True)
-    config = deploy.load_config(config_path)
+    spec = load_config(config_path)
     if not rpc:
         raise UserError("deploy needs --rpc URL (or PYMARGIN_RPC_URL); for a local node start `pymargin devnet` first")
-    chain = devnet.connect(rpc, expected_chain_id=config["chain_id"])
+    chain = devnet.connect(rpc, expected_chain_id=spec.chain_id)
     signer = _signer(chain, keystore)
-    compile_contracts(src or CONTRACTS_DIR, out)
-    result = deploy.deploy_from_config(chain, signer, config, deployments_dir=deployments, out_dir=out, progress=ctx.info)
-    rows = [(name, c.address, "deployed" if name in result.deployed else "reused") for name, c in result.contracts.items()]
-    emit(ctx, {"chain_id": chain.chain_id, "manifest": result.manifest_path,
-               "contracts": [{"name": n, "address": a, "status": status} for n, a, status in rows],
-               "deployed": result.deployed, "reused": result.reused, "call_count": result.calls_sent},
-         (["contract", "address", "status"], rows), title=f"chain {chain.chain_id} -> {result.manifest_path}")
+    require_funded(chain, signer)
+    compile_contracts()
+    deployer = Deployer(chain, signer, deployments, progress=ctx.info)
+    venue = deploy_venue(chain, spec, deployer)
+    emit_deployment(ctx, chain.chain_id, deployer, venue)
+
+
+def emit_deployment(ctx, chain_id: int, deployer, venue) -> None:
+    """Print what ``deploy`` did (--json: docs/schemas/deploy.schema.json; the venue's token, engine, verifier, registry)."""
+    records = deployer.manifest["contracts"]
+    touched = deployer.deployed + [n for n in deployer.reused if n not in deployer.deployed]
+    contracts = [{"name": n, "artifact": records[n]["artifact"], "address": records[n]["address"],
+                  "status": "deployed" if n in deployer.deployed else "reused"} for n in touched]
+    data = {"chain_id": chain_id, "manifest": str(deployer.path), "contracts": contracts,
+            "deployed": list(deployer.deployed), "reused": list(deployer.reused), "call_count": deployer.calls_sent,
+            **venue.addresses}
+    emit(ctx, data, (["contract", "address", "status"], [(c["name"], c["address"], c["status"]) for c in contracts]),
+         title=f"chain {chain_id} -> {deployer.path}")
+    ctx.info("next: fund accounts and deposit (`pymargin deposit AMOUNT --mint`), then sign orders (`pymargin sign-order`)")
 
 
 @click.command("verify-deployment")

@@ -73,9 +73,11 @@ def _registry(chain, address: str):
 @click.option("--checkpoint", "checkpoint_id", type=int, default=None, help="With --engine: the book at this checkpoint's block, at its market views.")
 @click.option("--block", "block", type=int, default=None, help="With --engine: the book at the checkpoint taken in this block.")
 @click.option("--keystore", type=click.Path(path_type=Path), default=None, help="Keystore of the poster; password in PYMARGIN_KEYSTORE_PASSWORD.")
+@click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True,
+              help="Manifests: with --checkpoint/--block and no --engine, the MarginEngine recorded for the --rpc chain.")
 @click.pass_obj
 def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, json_proofs, only, rpc, registry, engine,
-               checkpoint_id, block, keystore) -> None:
+               checkpoint_id, block, keystore, deployments) -> None:
     """Commit to a book: Poseidon leaves in a Merkle sum tree; write the root and every account's proof.
 
     Reads a positions file (JSON or CSV, see docs/positions.md) or, with --rpc and --engine, a deployed
@@ -104,7 +106,9 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, json
     if registry and not rpc:
         raise UserError("--registry needs --rpc URL")
     if (checkpoint_id is not None or block is not None) and not engine:
-        raise UserError("--checkpoint and --block need --rpc URL --engine ADDRESS")
+        if not rpc:
+            raise UserError("--checkpoint and --block need --rpc URL (and --engine ADDRESS unless deployments/ records one)")
+        engine = _recorded(rpc, "MarginEngine", deployments, "--engine")
     extra = {}
     if engine:
         if not rpc:
@@ -115,6 +119,8 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, json
             raise UserError("an engine's book is public and committed with salt 0: drop --secret-file")
         secret = None
         accounts, markets, checkpoint = _engine_book(rpc, engine, checkpoint_id, block)
+        if depth is None and checkpoint is not None:
+            depth = _recorded_tree_depth(rpc, deployments)
         if checkpoint is not None:
             if epoch is not None and epoch != checkpoint:
                 raise UserError(f"--epoch {epoch} differs from the checkpoint id {checkpoint}: an engine epoch is its checkpoint id")
@@ -166,6 +172,29 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, json
                                             ("JSON proofs", f"{len(proofs)} in {out_dir / 'proofs'}" if proofs else "none"),
                                             ("posted", posted)]),
          title=f"committed in {built:.1f} s")
+    if engine and epoch is not None and "book.json" in extra:
+        ctx.info(f"next: prove the epoch (`pymargin prove {out_dir / 'book.json'} --unsalted --epoch {epoch} --out {out_dir / 'proof.json'}`)")
+
+
+def _recorded_tree_depth(rpc: str, deployments: Path) -> int | None:
+    """The tree depth of the SolvencyRegistry recorded for the chain at ``rpc`` (None if none is recorded),
+    so that an engine epoch is committed at the depth its proof will have."""
+    from pymargin.chain import devnet
+    from pymargin.chain.checkpoints import registry_depth
+    from pymargin.chain.deploy import load_manifest
+
+    chain = devnet.connect(rpc)
+    found = [r["address"] for r in load_manifest(chain.chain_id, deployments)["contracts"].values()
+             if r.get("artifact") == "SolvencyRegistry"]
+    return registry_depth(chain, found[0]) if len(found) == 1 else None
+
+
+def _recorded(rpc: str, artifact: str, deployments: Path, option: str) -> str:
+    """The ``artifact`` contract recorded in deployments/<chainId>.json for the chain at ``rpc``."""
+    from pymargin.chain import devnet
+    from pymargin.chain.deploy import recorded_address
+
+    return recorded_address(devnet.connect(rpc).chain_id, artifact, deployments, option)
 
 
 def _poster(rpc: str, registry: str, keystore: Path | None):
@@ -226,10 +255,11 @@ def _book_text(accounts, markets) -> str:
 @click.option("--db", "db_path", type=click.Path(path_type=Path), default=None, help="Proofs database (OUT/proofs.sqlite of commit) instead of PROOF.json.")
 @click.option("--account", default=None, help="With --db: the account (owner:sub, or an owner with one account).")
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="Also check against the root posted on this chain.")
-@click.option("--registry", default=None, help="Registry address holding the posted roots (with --rpc).")
+@click.option("--registry", default=None, help="Registry address holding the posted roots (with --rpc) [default: the SolvencyRegistry in deployments/<chainId>.json].")
+@click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True)
 @click.pass_obj
 def check_inclusion_cmd(ctx, proof_path: Path | None, db_path: Path | None, account: str | None, rpc: str | None,
-                        registry: str | None) -> None:
+                        registry: str | None, deployments: Path) -> None:
     """Check that an account is in a committed root, exactly as recorded.
 
     Reads a proof file, or with --db and --account that account's proof from a proofs database.
@@ -250,7 +280,7 @@ def check_inclusion_cmd(ctx, proof_path: Path | None, db_path: Path | None, acco
     if registry and not rpc:
         raise UserError("--registry needs --rpc URL")
     if rpc and not registry:
-        raise UserError("--rpc needs --registry ADDRESS (the contract holding the posted roots)")
+        registry = _recorded(rpc, "SolvencyRegistry", deployments, "--registry")
     if (proof_path is None) == (db_path is None):
         raise UserError("check-inclusion needs a PROOF.json or --db FILE --account OWNER:SUB (not both)")
     if (db_path is None) != (account is None):
@@ -390,9 +420,11 @@ def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | No
               help="The operator's published book (book.json written by commit) to compare account by account.")
 @click.option("--depth", type=click.IntRange(1, 32), default=None,
               help="Tree depth of the posted root [default: a SolvencyRegistry's treeDepth(), else the smallest that fits].")
+@click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True,
+              help="Without --engine and --registry: the SolvencyRegistry recorded here for the chain.")
 @click.pass_obj
 def audit_epoch_cmd(ctx, rpc: str, engine: str | None, epoch: int, registry: str | None, root_hash: str | None,
-                    book_path: Path | None, depth: int | None) -> None:
+                    book_path: Path | None, depth: int | None, deployments: Path) -> None:
     """Rebuild an epoch's book from the engine and check it: aggregates, root, every account.
 
     Reads checkpoint EPOCH (its event, hash checked), the engine's state at its block, and
@@ -414,8 +446,10 @@ def audit_epoch_cmd(ctx, rpc: str, engine: str | None, epoch: int, registry: str
 
     if root_hash is not None and registry is not None:
         raise UserError("give --registry (its posted root) or --root HASH, not both")
-    if engine is None and registry is None:
-        raise UserError("audit-epoch needs --engine ADDRESS or --registry ADDRESS")
+    if engine is None and registry is None and root_hash is None:
+        registry = _recorded(rpc, "SolvencyRegistry", deployments, "--engine or --registry")
+    elif engine is None and registry is None:
+        engine = _recorded(rpc, "MarginEngine", deployments, "--engine")
     expected_root = _root_hash(root_hash) if root_hash is not None else None
     operator_book = None
     if book_path is not None:
@@ -440,6 +474,8 @@ def audit_epoch_cmd(ctx, rpc: str, engine: str | None, epoch: int, registry: str
     data = audit_json(audit, contract.address, registry and chain.w3.to_checksum_address(registry), record)
     data["chain_id"] = chain.chain_id
     emit(ctx, data, (["check", "value"], audit_rows(audit, record)), title="epoch audited: ok" if audit.ok else "epoch audit FAILED")
+    if audit.ok:
+        ctx.info("next: each user checks their own inclusion (`pymargin check-inclusion PROOF.json`, or verify.html)")
     if not audit.ok:
         sys.exit(1)
 

@@ -158,6 +158,7 @@ def sign_order_cmd(ctx, rpc, engine, deployments, keystore, market_id, size, lim
     doc = json_value(doc)
     emit(ctx, doc, (["field", "value"], [(k, v) for k, v in doc["order"].items()] + [("digest", doc["digest"]), ("file", out_path)]),
          title=f"signed order for {contract.address} on chain {contract.chain.chain_id}")
+    ctx.info(f"next: the operator fills it against an opposite order (`pymargin fill-orders {out_path} OTHER.json --size S --price P`)")
 
 
 @click.command("fill-orders")
@@ -177,8 +178,10 @@ def fill_orders_cmd(ctx, rpc, engine, deployments, keystore, taker_path, maker_p
     Example:
       PYMARGIN_PRIVATE_KEY=0x... pymargin fill-orders buy.json sell.json --size 0.5 --price 2005 --rpc http://127.0.0.1:8545
     """
+    from pymargin.cli.chain_cmds import _signer as chain_signer
+
     contract = _engine_contract(rpc, engine, deployments)
-    signer = _signer(keystore)
+    signer = chain_signer(contract.chain, keystore)  # on a devnet without a key: the node's first account
     taker, taker_sig = _read_order(taker_path, contract)
     maker, maker_sig = _read_order(maker_path, contract)
     size_wad, price_wad = _wad(size, "--size"), _wad(price, "--price")
@@ -188,6 +191,7 @@ def fill_orders_cmd(ctx, rpc, engine, deployments, keystore, taker_path, maker_p
             "filled": [{"digest": d, "fill_wad": f, "filled_wad": t} for d, f, t in filled]}
     emit(ctx, data, (["order digest", "this fill", "filled so far"], [(d, f / WAD, t / WAD) for d, f, t in filled]),
          title=f"trade {data['tx_hash']} ({receipt.gasUsed:,} gas)")
+    ctx.info("next: the keeper updates prices (`pymargin set-prices --file prices.csv`) and takes a checkpoint (`pymargin checkpoint`)")
 
 
 @click.command("cancel-orders")

@@ -174,7 +174,7 @@ def var_cmd(ctx, markets, methods, weights, confidence, horizon, data) -> None:
 @click.option("--im-horizon", type=int, default=None, help="Initial horizon, days [3].")
 @click.option("--lookback", type=int, default=None, help="Use only the last N days (0 = all) [0].")
 @click.option("--config-out", type=click.Path(path_type=Path), default=None, help="Write the market config JSON here [default: OUT/markets.json when --out is given].")
-@click.option("--deploy-out", type=click.Path(path_type=Path), default=None, help="Write a `pymargin deploy` config (token, engine, oracles at the last close, addMarket calls) here.")
+@click.option("--deploy-out", type=click.Path(path_type=Path), default=None, help="Write a `pymargin deploy` config (pymargin-deploy/1: test token, engine, DevOracles at the last close, the calibrated parameters) here.")
 @click.option("--chain-id", type=int, default=31337, show_default=True, help="Chain id written into the deploy config.")
 @_data_option
 @_out_option

@@ -25,12 +25,14 @@ def _secret(secret_file: Path | None) -> bytes:
 @click.option("--epoch", type=int, required=True, help="Epoch number = the engine checkpoint id the book was taken at.")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Epoch proof file to write (JSON).")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
-@click.option("--depth", type=int, required=True, help="Tree depth the registry expects (2^depth accounts at most).")
-@click.option("--batch-log2", "k", type=int, default=6, show_default=True, help="log2 of the accounts per batch circuit.")
-@click.option("--markets", "m", type=int, default=4, show_default=True, help="Market slots of the circuit.")
-@click.option("--chain-id", type=int, required=True, help="Chain id of the registry the proof is for.")
-@click.option("--registry", required=True, help="SolvencyRegistry address the proof is for.")
-@click.option("--engine", required=True, help="MarginEngine address whose checkpoint the book is.")
+@click.option("--depth", type=int, default=None, help="Tree depth the registry expects (2^depth accounts at most) [default with --rpc: its treeDepth()].")
+@click.option("--batch-log2", "k", type=int, default=None, help="log2 of the accounts per batch circuit [default: the registry's K with --rpc, else 6].")
+@click.option("--markets", "m", type=int, default=None, help="Market slots of the circuit [default: the registry's M with --rpc, else 4].")
+@click.option("--chain-id", type=int, default=None, help="Chain id of the registry the proof is for [default with --rpc: the chain's].")
+@click.option("--registry", default=None, help="SolvencyRegistry address the proof is for [default with --rpc: the one in deployments/<chainId>.json].")
+@click.option("--engine", default=None, help="MarginEngine address whose checkpoint the book is [default with --rpc: the registry's engine()].")
+@click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="Read the registry's shape, chain id and engine from this chain [env PYMARGIN_RPC_URL].")
+@click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True)
 @click.option("--market-count", type=int, default=None, help="Markets of the engine at the checkpoint [default: the markets of the positions file].")
 @click.option("--secret-file", type=click.Path(path_type=Path), default=None, help="Operator secret (64 hex digits) [or $PYMARGIN_COMMIT_SECRET].")
 @click.option("--unsalted", is_flag=True, help="Salt 0, no secret: a book read from an engine (commit --engine writes book.json; spec §6.2).")
@@ -39,8 +41,8 @@ def _secret(secret_file: Path | None) -> bytes:
 @click.option("--workers", type=int, default=1, show_default=True, help="Batches proven in parallel processes.")
 @click.option("--ray", "ray_address", default=None, help="Prove on a Ray cluster at this address ('local' starts one here).")
 @click.pass_obj
-def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry, engine, market_count, secret_file, unsalted,
-              backend, ptau, workers, ray_address) -> None:
+def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry, engine, rpc, deployments, market_count,
+              secret_file, unsalted, backend, ptau, workers, ray_address) -> None:
     """Prove an epoch's solvency statement for a positions file, in chained batches.
 
     Commits the book (docs/spec.md §6) and proves SolvencyBatch for each batch of 2^k accounts
@@ -55,6 +57,7 @@ def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry
           --registry 0x... --engine 0x... --secret-file secret.hex --out epoch-1.json --workers 2
       pymargin prove epoch-1/book.json --unsalted --epoch 1 --depth 3 --batch-log2 2 --chain-id 31337 \
           --registry 0x... --engine 0x... --out epoch-1.json
+      pymargin prove epoch-1/book.json --unsalted --epoch 1 --rpc http://127.0.0.1:8545 --out epoch-1/proof.json
     """
     from pymargin.book import load_book
     from pymargin.commit.commitment import commit_accounts
@@ -64,6 +67,13 @@ def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry
     from pymargin.zk.statement import Shape, statement_json
 
     out = check_out_file(out, force=force)
+    if rpc:
+        chain_id, registry, engine, depth, k, m = _registry_defaults(rpc, deployments, chain_id, registry, engine, depth, k, m)
+    missing = [o for o, v in (("--chain-id", chain_id), ("--registry", registry), ("--engine", engine), ("--depth", depth)) if v is None]
+    if missing:
+        raise UserError(f"prove needs {', '.join(missing)} (or --rpc URL to read them from the deployed registry)")
+    k = 6 if k is None else k
+    m = 4 if m is None else m
     if unsalted and secret_file is not None:
         raise UserError("give --unsalted (an engine book, salt 0) or --secret-file, not both")
     secret = None if unsalted else _secret(secret_file)
@@ -86,6 +96,23 @@ def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry
          (["field", "value"], [("out", out), ("batches", len(proof.proofs)), ("seconds", f"{elapsed:.1f}"),
                                ("setup", keys.setup_id), ("verifying key", keys.vk_path)]
           + [(name, value) for name, value in statement_json(statement)["totals"].items()]))
+    ctx.info(f"next: post it to the registry (`pymargin post-epoch {out}`)")
+
+
+def _registry_defaults(rpc, deployments, chain_id, registry, engine, depth, k, m):
+    """(chain id, registry, engine, depth, K, M), each not given read from the chain at ``rpc``: the
+    SolvencyRegistry recorded in deployments/<chainId>.json, its engine() and its shape."""
+    from pymargin.chain.deploy import recorded_address
+    from pymargin.chain.devnet import connect
+    from pymargin.chain.solvency import registry_contract, registry_shape
+
+    chain = connect(rpc, expected_chain_id=chain_id)
+    contract = registry_contract(chain, registry or recorded_address(chain.chain_id, "SolvencyRegistry", deployments, "--registry"))
+    if not chain.w3.eth.get_code(contract.address):
+        raise UserError(f"no contract at {contract.address} on chain {chain.chain_id}")
+    shape = registry_shape(contract)
+    return (chain.chain_id, contract.address, engine or contract.call("engine"), shape.depth if depth is None else depth,
+            shape.k if k is None else k, shape.m if m is None else m)
 
 
 def _address(text: str, option: str) -> int:
@@ -138,10 +165,11 @@ def verify_cmd(ctx, proof_file, vk_path, rpc, verifier) -> None:
 @click.command("post-epoch")
 @click.argument("proof_file", type=click.Path(path_type=Path))
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", required=True, help="RPC URL of the chain [env PYMARGIN_RPC_URL].")
-@click.option("--registry", required=True, help="SolvencyRegistry address.")
+@click.option("--registry", default=None, help="SolvencyRegistry address [default: the proof's, which must be recorded in deployments/<chainId>.json or given].")
 @click.option("--keystore", type=click.Path(path_type=Path), default=None, help="Keystore of the operator; password in PYMARGIN_KEYSTORE_PASSWORD.")
+@click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True)
 @click.pass_obj
-def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore) -> None:
+def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore, deployments) -> None:
     """Post an epoch proof to a SolvencyRegistry (the operator's transaction).
 
     Reads the engine checkpoint the proof is for from the engine's CheckpointTaken event, refuses (one
@@ -166,6 +194,10 @@ def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore) -> None:
     epoch = EpochProof.load(proof_file)
     s = epoch.statement
     chain = connect(rpc, expected_chain_id=s.chain_id)
+    if registry is None:
+        from pymargin.chain.deploy import recorded_address
+
+        registry = recorded_address(chain.chain_id, "SolvencyRegistry", deployments, "--registry")
     contract = registry_contract(chain, registry)
     if int(contract.address, 16) != s.registry:
         raise UserError(f"the proof is for registry {hex(s.registry)}, not {registry}")
@@ -193,6 +225,8 @@ def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore) -> None:
                "checkpoint_block": figures.checkpoint_block, "reserves_wad": figures.reserves_wad,
                "totals": dataclasses.asdict(t)},
          (["field", "value (WAD unless a count)"], rows))
+    ctx.info(f"next: anyone audits the epoch (`pymargin audit-epoch --epoch {s.checkpoint_id}`); each user checks "
+             "their inclusion (`pymargin check-inclusion PROOF.json`)")
 
 
 COMMANDS = [prove_cmd, verify_cmd, post_epoch_cmd]

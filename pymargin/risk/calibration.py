@@ -24,7 +24,7 @@ import numpy as np
 
 from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD, Rounding
-from pymargin.model import MAX_MARKETS, MarketParams
+from pymargin.model import CONFIG_PARAM_FIELDS, MAX_MARKETS, MarketParams, wad_decimal
 from pymargin.risk import measures
 from pymargin.risk.data import PriceSeries
 from pymargin.risk.wad import BASIS_POINT_WAD, fraction_to_wad
@@ -202,23 +202,22 @@ RISK_PARAM_FIELDS = tuple(f for f in MarketParams.__dataclass_fields__ if f not 
 
 
 def deploy_config(calibrations: list[Calibration], prices_wad: dict[str, int], chain_id: int = 31337, token_decimals: int = 6) -> dict:
-    """A config for ``pymargin deploy`` (:mod:`pymargin.chain.deploy`): a test collateral token, the
-    MarginEngine, one DevOracle per market at ``prices_wad[name]``, and ``addMarket`` with the
-    calibrated parameters (the engine numbers markets 0, 1, ... in this order; at most MAX_MARKETS)."""
-    contracts = [
-        {"name": "Collateral", "artifact": "TestToken", "args": ["Test USD", "tUSD", token_decimals]},
-        {"name": "Engine", "artifact": "MarginEngine", "args": ["{Collateral}", "{deployer}"]},
-    ]
+    """A ``pymargin-deploy/1`` config for ``pymargin deploy`` (docs/deploy.md): a test collateral token,
+    the MarginEngine, one DevOracle per market at ``prices_wad[name]``, the calibrated parameters exactly
+    (the engine numbers markets 0, 1, ... in this order; at most MAX_MARKETS). No solvency section:
+    add one to deploy the proof-of-solvency contracts too."""
     if len(calibrations) > MAX_MARKETS:
         raise UserError(f"{len(calibrations)} markets: the engine holds at most {MAX_MARKETS} (docs/spec.md §5.1)")
-    calls = []
+    markets = []
     for c in sorted(calibrations, key=lambda c: c.params.market_id):
-        if c.params.market_id != len(calls):
+        if c.params.market_id != len(markets):
             raise UserError(f"market ids must be 0, 1, ... in order to match addMarket; got {c.params.market_id}")
-        oracle = f"Oracle_{c.params.name}"
-        contracts.append({"name": oracle, "artifact": "DevOracle", "args": ["{deployer}", prices_wad[c.params.name]]})
-        calls.append({"contract": "Engine", "function": "addMarket", "args": [f"{{{oracle}}}", c.params.name, [getattr(c.params, f) for f in RISK_PARAM_FIELDS]]})
-    return {"chain_id": chain_id, "contracts": contracts, "calls": calls}
+        params = {key: (getattr(c.params, name) if key == "max_price_age_s" else wad_decimal(getattr(c.params, name)))
+                  for key, name in CONFIG_PARAM_FIELDS.items()}
+        markets.append({"name": c.params.name, "price": wad_decimal(prices_wad[c.params.name]), "oracle": {"kind": "dev"},
+                        "params": params})
+    return {"format": "pymargin-deploy/1", "chain_id": chain_id, "token": {"deploy": {"decimals": token_decimals}},
+            "markets": markets}
 
 
 def load_market_params(config: dict) -> list[MarketParams]:
