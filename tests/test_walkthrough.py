@@ -101,7 +101,7 @@ def _check_step(w: Walkthrough, args: list[str], env: dict[str, str]) -> None:
     signer = _address(env["PYMARGIN_PRIVATE_KEY"]) if "PYMARGIN_PRIVATE_KEY" in env else chain.accounts[0]
     if command == "deploy":
         artifacts = {r["artifact"] for r in manifest["contracts"].values()}
-        assert {"TestToken", "MarginEngine", "DevOracle", "MockAggregatorV3", "ChainlinkAdapter", "Groth16Verifier",
+        assert {"TestToken", "MarginEngine", "DevOracle", "MockAggregatorV3", "ChainlinkAdapter", "Groth16BatchVerifier",
                 "CircomlibPoseidon4", "CircomlibPoseidon5", "CircomlibPoseidon6", "SolvencyRegistry"} <= artifacts
         registry = _contract(chain, "SolvencyRegistry", venue["registry"])
         assert registry.call("engine") == engine.address and registry.call("treeDepth") == 3
