@@ -1,9 +1,9 @@
 """Prove and verify a solvency epoch: every batch of the committed book, chained (docs/spec.md §7).
 
 :func:`prove_epoch` splits the tree into batches of 2^k leaves, computes each batch's witness with
-the circuit's generator and proves it with a backend, in parallel worker processes on this
-machine (``workers``) or on a Ray cluster (``ray_address``; ``"local"`` starts one here) through
-the same job function. Groth16 proofs are randomised, so two runs give different proofs of the
+the circuit's generator and proves it with a backend, through a
+:class:`~pymargin.zk.prover_pool.ProverPool`: worker processes on this machine (``workers``) or Ray
+actors on a cluster (``ray_address``; ``"local"`` starts one here) running the same job function. Groth16 proofs are randomised, so two runs give different proofs of the
 same public signals; every proof verifies.
 
 An :class:`EpochProof` saved as JSON (format 2) holds the statement (:mod:`pymargin.zk.statement`),
@@ -15,11 +15,8 @@ the chain states and every batch's proof: anyone with the verifying key re-verif
 from __future__ import annotations
 
 import json
-import os
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 from pymargin.commit.commitment import Commitment
@@ -27,14 +24,13 @@ from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_text, read_json
 from pymargin.zk import circuits
 from pymargin.zk.backends import get_backend
-from pymargin.zk.circom import Circuit
-from pymargin.zk.inputs import BatchInput, batch_inputs, state_hash
+from pymargin.zk.inputs import batch_inputs, state_hash
 from pymargin.zk.proof import Proof, VerifyingKey
+from pymargin.zk.prover_pool import ProverPool
 from pymargin.zk.setup import Keys
 from pymargin.zk.statement import Shape, Statement, batch_public_hash, check_statement, context_hash, statement_from_json, statement_json
 from pymargin.zk.verify import pairing_check
 from pymargin.zk.wellformed import proof_defect
-from pymargin.zk.witness import compute_witness
 
 EPOCH_FORMAT = "pymargin-solvency-epoch/2"
 
@@ -119,45 +115,6 @@ def verify_epoch(epoch: EpochProof, vk: VerifyingKey, shape: Shape) -> list[str]
     return problems
 
 
-def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, work_dir: str) -> Proof:
-    """Witness (the circuit's generator) and proof of one batch: the job run by every worker."""
-    wtns = Path(work_dir) / f"batch-{batch.index}-{os.getpid()}.wtns"
-    try:
-        compute_witness(circuit, batch.inputs, wtns)
-        proof = get_backend(backend).prove(keys, wtns)
-    finally:
-        wtns.unlink(missing_ok=True)
-    if proof.public != (batch.public,):
-        raise UserError(f"batch {batch.index}: the circuit's public signal differs from the Python public hash")
-    return proof
-
-
-def _run_local(jobs: list[tuple], workers: int) -> list[Proof]:
-    if workers <= 1:
-        return [prove_batch(*job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        return list(pool.map(prove_batch, *zip(*jobs)))
-
-
-def _run_ray(jobs: list[tuple], address: str, workers: int) -> list[Proof]:
-    try:
-        import ray
-    except ImportError:
-        raise UserError("proving on Ray needs the optional package: pip install 'pymargin[ray]'") from None
-    started = not ray.is_initialized()
-    if started:
-        if address == "local":
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(address=address, log_to_driver=False)
-    try:
-        remote = ray.remote(num_cpus=1)(prove_batch)
-        return ray.get([remote.remote(*job) for job in jobs])
-    finally:
-        if started:
-            ray.shutdown()
-
-
 def prove_epoch(
     commitment: Commitment,
     secret: bytes,
@@ -166,12 +123,14 @@ def prove_epoch(
     ptau: Path | None = None,
     workers: int = 1,
     ray_address: str | None = None,
+    pool: ProverPool | None = None,
 ) -> tuple[EpochProof, Keys]:
     """Prove every batch of the committed book against ``statement``; return the epoch proof and the keys.
 
     The circuit is SolvencyBatch(k, m, t) of the statement's shape; keys come from the backend's cached
-    development setup, or from the ceremony ``ptau``. ``workers`` processes prove batches in parallel
-    here; with ``ray_address`` the same jobs run as Ray tasks instead.
+    development setup, or from the ceremony ``ptau``. The batches are proven by ``pool`` (its workers
+    keep their keys loaded for later epochs), else by a pool of ``workers`` processes here, or of Ray
+    actors with ``ray_address``, closed on return.
     """
     shape = statement.shape
     batches = batch_inputs(commitment, secret, statement)
@@ -179,6 +138,10 @@ def prove_epoch(
     keys = get_backend(backend).setup(circuit, ptau)
     with tempfile.TemporaryDirectory(prefix="pymargin-prove-") as work:
         jobs = [(circuit, keys, backend, batch, work) for batch in batches]
-        proofs = _run_ray(jobs, ray_address, workers) if ray_address else _run_local(jobs, workers)
+        if pool is not None:
+            proofs = pool.run(jobs)
+        else:
+            with ProverPool(workers, ray_address) as own:
+                proofs = own.run(jobs)
     states = [state_hash(batches[0].state_in)] + [state_hash(b.state_out) for b in batches]
     return EpochProof(statement, tuple(states), tuple(proofs), circuit.name, keys.setup_id), keys
