@@ -72,7 +72,8 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
         ("epoch", f"checkpoint {result.checkpoint_id} at block {result.checkpoint_block}; {result.fills_after_checkpoint} fills after it"),
         ("liabilities L / reserves (vault − owner fees)", f"{result.liabilities_wad / 1e18:,.2f} / {result.reserves_wad / 1e18:,.2f}"),
         ("deficit / below mm / shortfall", f"{result.deficit_wad / 1e18:,.2f} / {result.below_mm_count} accounts / {result.shortfall_wad / 1e18:,.2f}"),
-        ("proof", f"{result.batches} batch(es), {result.constraints:,} constraints each, {result.proving_s:.1f} s"),
+        ("proof", f"{result.batches} batch(es), {result.constraints:,} constraints each, {result.proving_s:.1f} s "
+                   f"(key load {result.key_load_s:.1f} s over all workers)"),
         ("gas", f"verifyProof {result.verify_gas:,}; postEpoch {result.post_epoch_gas:,}"),
         ("verifiers", ", ".join(f"{k}: {'accepted' if v else 'REJECTED'}" for k, v in result.verifiers.items())),
         ("inclusion", ", ".join(f"{k}: {'ok' if v else 'FAILED'}" for k, v in result.inclusion.items())),

@@ -14,6 +14,7 @@ the seconds spent proving.
 from __future__ import annotations
 
 import os
+import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class BatchResult:
     witness_s: float
     prove_s: float  # the proof alone, key loading excluded
     worker: int  # the worker's process id
+    peak_rss_bytes: int  # the worker process's peak resident memory so far (key and prover; not the witness generator)
 
 
 def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, work_dir: str) -> BatchResult:
@@ -56,7 +58,8 @@ def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, w
         wtns.unlink(missing_ok=True)
     if proof.public != (batch.public,):
         raise UserError(f"batch {batch.index}: the circuit's public signal differs from the Python public hash")
-    return BatchResult(proof, key_load_s, witness_s, prove_s, os.getpid())
+    peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    return BatchResult(proof, key_load_s, witness_s, prove_s, os.getpid(), peak_rss_bytes)
 
 
 class _RayProver:
@@ -78,6 +81,7 @@ class ProverPool:
         self.jobs = 0
         self.key_loads = 0  # jobs that loaded a key (at most one per worker and key)
         self.worker_ids: set[int] = set()  # process ids of the workers that ran a job
+        self.peak_rss_bytes = 0  # the largest peak resident memory of one worker
         self._executor: ProcessPoolExecutor | None = None
         self._actors: list | None = None
         self._ray_started = False
@@ -101,6 +105,7 @@ class ProverPool:
         for r in results:
             self.jobs += 1
             self.worker_ids.add(r.worker)
+            self.peak_rss_bytes = max(self.peak_rss_bytes, r.peak_rss_bytes)
             self.key_load_s += r.key_load_s
             self.witness_s += r.witness_s
             self.prove_s += r.prove_s
