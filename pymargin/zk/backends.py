@@ -89,7 +89,10 @@ _GROTH16PY_KEYS: dict[str, object] = {}  # proving keys loaded in this process, 
 
 
 def _groth16py_key_file(keys: setup_mod.Keys) -> tuple[Path, str]:
-    """The key file groth16py proves with: its own ``proving_key.bin`` or a snarkjs zkey."""
+    """The key file groth16py proves with: the fast zkey of a development key, else its
+    ``proving_key.bin``, else a snarkjs (ceremony) zkey."""
+    if keys.fast_zkey.is_file():
+        return keys.fast_zkey, "zkey"
     if keys.pk_bin.is_file():
         return keys.pk_bin, "bin"
     if keys.zkey.is_file():
@@ -114,8 +117,9 @@ class Groth16pyBackend:
         return setup_mod.snarkjs_setup(circuit, ptau)
 
     def load(self, keys: setup_mod.Keys) -> float:
-        """Load the key once per process and keep it: ``ProvingKey.load`` of groth16py's own file
-        (slow: it checks every point, ~6 MB/s) or ``import_zkey`` of a snarkjs zkey (at disk speed)."""
+        """Load the key once per process and keep it: ``import_zkey`` of a zkey (the fast zkey of a
+        development key, or a ceremony's; no point checks, at disk speed), else ``ProvingKey.load`` of
+        groth16py's own file (slow: it checks every point's subgroup)."""
         import groth16py
 
         path, kind = _groth16py_key_file(keys)

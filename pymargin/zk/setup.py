@@ -34,6 +34,7 @@ from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_text
 from pymargin.zk.circom import Circuit, build_root
 from pymargin.zk.proof import VerifyingKey
+from pymargin.zk.zkey import write_fast_zkey
 
 SNARKJS_TIMEOUT_S = 6 * 3600
 DEV_WARNING = (
@@ -69,6 +70,11 @@ class Keys:
     def pk_bin(self) -> Path:
         """groth16py proving key (its own dev setup)."""
         return self.dir / "proving_key.bin"
+
+    @property
+    def fast_zkey(self) -> Path:
+        """The groth16py key as a zkey that groth16py imports at disk speed (:mod:`pymargin.zk.zkey`)."""
+        return self.dir / "fast.zkey"
 
     def verifying_key(self) -> VerifyingKey:
         return VerifyingKey.load(self.vk_path)
@@ -171,16 +177,23 @@ def _cached_setup(circuit: Circuit, setup_id: str, development: bool, required: 
 
 
 def dev_setup_groth16py(circuit: Circuit) -> Keys:
-    """Development keys from groth16py's single-party setup over the r1cs (cached)."""
+    """Development keys from groth16py's single-party setup over the r1cs (cached), with the proving key
+    also written as a fast-loading zkey (:mod:`pymargin.zk.zkey`; added once to keys cached without it)."""
     import groth16py
 
     def make(work: Path) -> dict:
         pk, vk = groth16py.setup(str(circuit.r1cs))
         pk.save(str(work / "proving_key.bin"))
+        write_fast_zkey(work / "proving_key.bin", circuit.r1cs, work / "fast.zkey")
         atomic_write_text(work / "verification_key.json", vk.to_json())
         return {"tool": f"groth16py {getattr(groth16py, '__version__', '')}".strip()}
 
-    return _cached_setup(circuit, "dev-groth16py", True, "proving_key.bin", make)
+    keys = _cached_setup(circuit, "dev-groth16py", True, "proving_key.bin", make)
+    if not keys.fast_zkey.is_file():
+        with _locked(keys.dir.parent / ".dev-groth16py.lock"):
+            if not keys.fast_zkey.is_file():
+                write_fast_zkey(keys.pk_bin, circuit.r1cs, keys.fast_zkey)
+    return keys
 
 
 def snarkjs_setup(circuit: Circuit, ptau: Path | None = None) -> Keys:

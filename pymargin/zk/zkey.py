@@ -32,11 +32,9 @@ from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_bytes
 from pymargin.zk.field import FIELD_P
 from pymargin.zk.r1cs import read_header, read_r1cs
-from pymargin.zk.setup import Keys, SetupError
 from pymargin.zk.wellformed import BASE_FIELD_Q
 
 MAGIC = b"g16pk1"  # groth16py's proving key file
-ZKEY_NAME = "fast.zkey"  # beside proving_key.bin in the key folder
 _R_Q = (1 << 256) % BASE_FIELD_Q  # Montgomery factor of the base field
 _R2_P = (1 << 512) % FIELD_P  # zkey coefficients are stored times R² (snarkjs zkey_new)
 _COORD_MASK = (1 << 254) - 1  # the top two bits of y's last byte are arkworks' flags
@@ -106,16 +104,16 @@ def _coset_h(h_query: list[bytes], n: int) -> bytes:
         env = os.environ | {"NODE_PATH": str(tools.node_modules())}
         done = subprocess.run([tools.node(), str(script), str(src), str(dst), str(n)], capture_output=True, text=True, env=env)
         if done.returncode != 0:
-            raise SetupError(f"computing the zkey's H points failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}")
+            raise UserError(f"computing the zkey's H points failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}")
         return dst.read_bytes()
 
 
-def write_fast_zkey(keys: Keys) -> Path:
-    """Write ``keys``' groth16py key as a zkey beside it (``fast.zkey``, atomically); return its path."""
-    data = keys.pk_bin.read_bytes()
+def write_fast_zkey(pk_bin: Path, r1cs: Path, out: Path) -> None:
+    """Write the groth16py key ``pk_bin`` of the circuit ``r1cs`` as a snarkjs zkey at ``out`` (atomically)."""
+    data = Path(pk_bin).read_bytes()
     if data[: len(MAGIC)] != MAGIC:
-        raise UserError(f"{keys.pk_bin} is not a groth16py proving key")
-    header = read_header(keys.circuit.r1cs)
+        raise UserError(f"{pk_bin} is not a groth16py proving key")
+    header = read_header(r1cs)
     n_public = header["outputs"] + header["public_inputs"]
     n_vars = header["wires"]
     r = _Reader(data, len(MAGIC))
@@ -125,15 +123,13 @@ def write_fast_zkey(keys: Keys) -> Path:
     a, b1, b2, h_query, l_query = r.g1_vec(), r.g1_vec(), r.g2_vec(), r.g1_vec(), r.g1_vec()
     n = len(h_query) + 1
     if len(ic) != n_public + 1 or len(a) != n_vars or len(b2) != n_vars or len(l_query) != n_vars - n_public - 1:
-        raise UserError(f"{keys.pk_bin} does not match the circuit {keys.circuit.name} (sizes differ)")
+        raise UserError(f"{pk_bin} does not match the circuit {r1cs} (sizes differ)")
     groth = (struct.pack("<I", 32) + BASE_FIELD_Q.to_bytes(32, "little") + struct.pack("<I", 32) + FIELD_P.to_bytes(32, "little")
              + struct.pack("<III", n_vars, n_public, n) + alpha1 + beta1 + beta2 + gamma2 + delta1 + delta2)
     sections = [
         _section(1, struct.pack("<I", 1)), _section(2, groth), _section(3, b"".join(ic)),
-        _section(4, _coefficients(keys.circuit.r1cs, n_public)), _section(5, b"".join(a)), _section(6, b"".join(b1)),
+        _section(4, _coefficients(r1cs, n_public)), _section(5, b"".join(a)), _section(6, b"".join(b1)),
         _section(7, b"".join(b2)), _section(8, b"".join(l_query)), _section(9, _coset_h(h_query, n)),
         _section(10, bytes(64) + struct.pack("<I", 0)),
     ]
-    path = keys.dir / ZKEY_NAME
-    atomic_write_bytes(path, b"zkey" + struct.pack("<II", 1, len(sections)) + b"".join(sections))
-    return path
+    atomic_write_bytes(Path(out), b"zkey" + struct.pack("<II", 1, len(sections)) + b"".join(sections))
