@@ -18,7 +18,9 @@ so anyone can rebuild its root). Stages, each timed (seconds) with the load aver
   the posted one, and verify every batch proof with py-ecc (verify_epoch).
 
 Development keys (groth16py single-party setup); the circuit compile and setup happen once per
-shape before the stages and are reported apart (compile_and_setup_s).
+shape before the stages and are reported apart (compile_and_setup_s). Ray starts its workers at
+niceness 15, which on a machine shared with other busy processes starves them; this benchmark sets
+RAY_worker_niceness=0 for the local cluster it starts.
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ def main() -> None:
     parser.add_argument("--ray", dest="ray_address", default="local", help="Ray address ('local' starts a cluster here)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "zk_results.json")
     args = parser.parse_args()
+    os.environ.setdefault("RAY_worker_niceness", "0")
     row = run(args.accounts, args.batch_log2, args.workers, args.ray_address)
     row["command"] = "benchmarks/epoch_at_scale.py " + " ".join(sys.argv[1:])
     print(json.dumps(row), flush=True)

@@ -176,20 +176,23 @@ def _cached_setup(circuit: Circuit, setup_id: str, development: bool, required: 
             shutil.rmtree(work, ignore_errors=True)
 
 
+FAST_ZKEY_MIN_CONSTRAINTS = 1 << 17  # below, groth16py loads its own key in a few seconds: no fast zkey
+
+
 def dev_setup_groth16py(circuit: Circuit) -> Keys:
-    """Development keys from groth16py's single-party setup over the r1cs (cached), with the proving key
-    also written as a fast-loading zkey (:mod:`pymargin.zk.zkey`; added once to keys cached without it)."""
+    """Development keys from groth16py's single-party setup over the r1cs (cached). A circuit of at least
+    FAST_ZKEY_MIN_CONSTRAINTS also gets its proving key as a fast-loading zkey (:mod:`pymargin.zk.zkey`:
+    a one-time inverse FFT of ~n·log2(n)/2 G1 multiplications; added once to keys cached without it)."""
     import groth16py
 
     def make(work: Path) -> dict:
         pk, vk = groth16py.setup(str(circuit.r1cs))
         pk.save(str(work / "proving_key.bin"))
-        write_fast_zkey(work / "proving_key.bin", circuit.r1cs, work / "fast.zkey")
         atomic_write_text(work / "verification_key.json", vk.to_json())
         return {"tool": f"groth16py {getattr(groth16py, '__version__', '')}".strip()}
 
     keys = _cached_setup(circuit, "dev-groth16py", True, "proving_key.bin", make)
-    if not keys.fast_zkey.is_file():
+    if circuit.info["constraints"] >= FAST_ZKEY_MIN_CONSTRAINTS and not keys.fast_zkey.is_file():
         with _locked(keys.dir.parent / ".dev-groth16py.lock"):
             if not keys.fast_zkey.is_file():
                 write_fast_zkey(keys.pk_bin, circuit.r1cs, keys.fast_zkey)
