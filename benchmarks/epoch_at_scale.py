@@ -128,9 +128,15 @@ def main() -> None:
     parser.add_argument("--batch-log2", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2, help="Ray actors proving batches")
     parser.add_argument("--ray", dest="ray_address", default="local", help="Ray address ('local' starts a cluster here)")
+    parser.add_argument("--no-fast-zkey", action="store_true",
+                        help="prove from proving_key.bin (skip the one-time fast zkey: its inverse FFT is slow on a busy machine)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "zk_results.json")
     args = parser.parse_args()
     os.environ.setdefault("RAY_worker_niceness", "0")
+    if args.no_fast_zkey:
+        from pymargin.zk import setup
+
+        setup.FAST_ZKEY_MIN_CONSTRAINTS = 1 << 62
     row = run(args.accounts, args.batch_log2, args.workers, args.ray_address)
     row["command"] = "benchmarks/epoch_at_scale.py " + " ".join(sys.argv[1:])
     print(json.dumps(row), flush=True)
