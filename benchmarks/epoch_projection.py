@@ -46,7 +46,9 @@ def project(results: dict, n: int, cores: int) -> str:
     k = results["default_k"]
     batch = 1 << k
     batches = math.ceil(n / batch)
-    rate_core = results["accounts_per_s_per_core"]
+    measured = results["accounts_per_s_per_core"]
+    cpa_then, cpa_now = measured["constraints_per_account"], results["constraints_per_account"]
+    rate_core = measured["value"] * cpa_then / cpa_now  # proving time ∝ constraints: rescaled to today's circuit
     prove_h = n / (rate_core * cores) / 3600
     workers_1h = math.ceil(n / (rate_core * 3600))
     commit_s = results.get("commit_2_20_s")
@@ -67,10 +69,12 @@ def project(results: dict, n: int, cores: int) -> str:
         "",
         "| input | value | key | command |",
         "|---|---|---|---|",
-        f"| accounts per batch (default K = {k}) | {batch} | `default_k` | `benchmarks/batch_size_bench.py` (chosen there, zk_results.md) |",
-        f"| constraints per batch circuit at K = {k} | {row['constraints']:,} | `batch_sizes[k={k}].constraints` | `{row['command']}` |",
-        f"| accounts/s per core (witness + proof, CPU seconds) | {rate_core} | `accounts_per_s_per_core` | same |",
-        f"| peak memory of one proof at K = {k} | {rss / 2**20:,.0f} MiB | `batch_sizes[k={k}].groth16py_peak_rss_bytes` | same |",
+        f"| accounts per batch (default K = {k}) | {batch} | `default_k` | chosen in zk_results.md |",
+        f"| constraints per batch circuit at K = {k} (measured) | {row['constraints']:,} | `batch_sizes[k={k}].constraints` | `{row['command']}` |",
+        f"| accounts/s per core measured (witness + proof, CPU seconds) | {measured['value']} at {cpa_then:,} constraints per account | `accounts_per_s_per_core` | `{measured['command']}` |",
+        f"| constraints per account now | {cpa_now:,} | `constraints_per_account` | `benchmarks/zk_bench.py` (zk_results.md) |",
+        f"| accounts/s per core now | measured × {cpa_then:,} / {cpa_now:,} = {rate_core:.3f} | (proving time ∝ constraints) | |",
+        f"| peak memory of one proof at K = {k} | {rss / 2**20:,.0f} MiB | `batch_sizes[k={k}].groth16py_peak_rss_bytes` | `{row['command']}` |",
         f"| key load of a fresh worker (fast zkey) | {results['key_load_s']['after_s']} s | `key_load_s.after_s` | `{results['key_load_s']['command']}` |",
         f"| commit of the book | {commit_s:,.1f} s | {commit_note} | zk_results.md |",
         f"| postEpoch gas | see formula | `{gas_source}` | zk_results.md |",
