@@ -101,8 +101,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", required=True, help="K values (2^K accounts per batch)")
     parser.add_argument("--levels", type=int, default=0, help="T: tree levels above the batch (the circuit's hash path)")
     parser.add_argument("--snarkjs-max", type=int, default=-1, help="largest K proven with snarkjs too")
+    parser.add_argument("--no-fast-zkey", action="store_true", help="groth16py proves from proving_key.bin (no one-time fast zkey)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "zk_results.json")
     args = parser.parse_args()
+    if args.no_fast_zkey:
+        from pymargin.zk import setup
+
+        setup.FAST_ZKEY_MIN_CONSTRAINTS = 1 << 62
     for k in args.sizes:
         row = bench(k, args.levels, args.snarkjs_max)
         row["command"] = "benchmarks/batch_size_bench.py " + " ".join(sys.argv[1:])

@@ -40,16 +40,40 @@ template SignedRangeCheck(n) {
     neg <== 1 - bits.out[n];
 }
 
-// in ∈ [0, bound) for a constant bound >= 1: two range checks of bitLength(bound - 1) bits
-// (one if bound is a power of two).
+// in ∈ [0, bound) for a constant bound = 2^a * o >= 1 (o odd): in = lo + 2^a * hi with witnesses
+// lo ∈ [0, 2^a) and hi ∈ [0, o) (two range checks of bitLength(o - 1) bits; none if o = 1), so
+// in < 2^a * o = bound over the integers. a + 2 * bitLength(o - 1) constraints: 102 for WAD = 2^18 * 5^18
+// and 204 for WAD^2 (two range checks of the whole width would take 120 and 240).
 template LessThanConst(bound) {
+    assert(bound >= 1);
     signal input in;
-    var n = bitLength(bound - 1);
-    component low = RangeCheck(n);
-    low.in <== in;
-    if ((1 << n) != bound) {
+    var a = 0;
+    var o = bound;
+    while (o % 2 == 0) {
+        a++;
+        o = o \ 2;
+    }
+    var n = bitLength(o - 1);
+    signal lo;
+    signal hi;
+    lo <-- in & ((1 << a) - 1);
+    hi <-- in >> a;
+    in === lo + (1 << a) * hi;
+    if (a > 0) {
+        component low = RangeCheck(a);
+        low.in <== lo;
+    } else {
+        lo === 0;
+    }
+    if (n > 0) {
         component high = RangeCheck(n);
-        high.in <== bound - 1 - in;
+        high.in <== hi;
+    } else {
+        hi === 0;
+    }
+    if ((1 << n) != o) {
+        component top = RangeCheck(n);
+        top.in <== o - 1 - hi;
     }
 }
 
@@ -62,18 +86,19 @@ template SignedAbs() {
 }
 
 // out = in / d rounded as named, for a constant divisor d >= 1 and an integer numerator with
-// |in| < 2^nIn (the caller's bound). The quotient q and the remainder r = in - q*d are witnesses;
-// the constraints make them unique:
-//   sigma * r ∈ [0, d) with sigma = +1 (Floor), -1 (Ceil), sign(in) (Trunc), -sign(in) (Expand),
-//   q ∈ [-2^nQ, 2^nQ) with nQ = nIn - floor(log2 d) + 1, which covers |in / d| + 1;
-// and |q*d + r| <= (2^nQ + 1) * d < 2^(nQ + bitLength(d)) + 2^bitLength(d) < p/2 (asserted:
-// nQ + bitLength(d) <= 252), so q*d + r = in holds over the integers, not just mod p.
+// |in| < 2^nIn (the caller's bound), checking the remainder only. The quotient q and the remainder
+// r = in - q*d are witnesses; the constraint is
+//   sigma * r ∈ [0, d) with sigma = +1 (Floor), -1 (Ceil), sign(in) (Trunc), -sign(in) (Expand).
+// That alone does not make q unique: for any r' ∈ [0, d), q' = (in - r') / d in the field passes.
+// The caller must bound q (or an affine function of it) so that |q| < 2^nB with
+// nB + bitLength(d) <= 252: then |q*d + r| < p/2, so q*d + r = in holds over the integers and
+// (q, r) is unique. DivRounded bounds q itself; AccountMargins bounds its requirements and leaves
+// equity to its caller (equity's sign check, SolvencyBatch; AccountMargin's range check).
 // Trunc and Expand also range-check in (nIn + 1 constraints) to learn its sign.
-template DivRounded(rounding, nIn, d) {
+template DivRoundedUnbounded(rounding, nIn, d) {
     assert(rounding >= 0 && rounding <= 3);
     assert(d >= 1);
-    var nQ = nIn - (bitLength(d) - 1) + 1;
-    assert(nIn <= 251 && nQ + bitLength(d) <= 252);
+    assert(nIn <= 251);
     signal input in;
     signal output out;
 
@@ -95,9 +120,6 @@ template DivRounded(rounding, nIn, d) {
         q = isNeg ? -(qa + up) : qa + up;
     }
     out <-- q;
-
-    component qRange = SignedRangeCheck(nQ);
-    qRange.in <== out;
     signal r <== in - out * d;
 
     signal t; // sigma * r, must lie in [0, d)
@@ -116,6 +138,20 @@ template DivRounded(rounding, nIn, d) {
     }
     component tRange = LessThanConst(d);
     tRange.in <== t;
+}
+
+// out = in / d rounded as named, |in| < 2^nIn: DivRoundedUnbounded plus q ∈ [-2^nQ, 2^nQ) with
+// nQ = nIn - floor(log2 d) + 1, which covers |in / d| + 1 (asserted: nQ + bitLength(d) <= 252).
+template DivRounded(rounding, nIn, d) {
+    var nQ = nIn - (bitLength(d) - 1) + 1;
+    assert(nQ + bitLength(d) <= 252);
+    signal input in;
+    signal output out;
+    component div = DivRoundedUnbounded(rounding, nIn, d);
+    div.in <== in;
+    component qRange = SignedRangeCheck(nQ);
+    qRange.in <== div.out;
+    out <== div.out;
 }
 
 // out = a * b / d rounded as named (Solidity's sMulDiv with an exact intermediate), for signed

@@ -92,13 +92,16 @@ template SumsHash(M, WITH_ID) {
 
 // One leaf's ordering step: a real leaf needs lastIn < idHash < 2^248 and passes on idHash; a
 // padding leaf (idHash = 0, padding = 1) must be all zeros and passes on END = 2^248, which no
-// later real leaf can exceed.
+// later real leaf can exceed. lastIn ∈ [0, 2^248] (0, an id hash or END), so for a real leaf
+// idHash - lastIn - 1 ∈ [-2^248 - 1, 2^248 - 1): it is in [0, 2^248) iff lastIn < idHash.
+// All zeros = its leaf hash is PADDING_LEAF_HASH = Poseidon_5(0, 0, 2^128, E, E) (docs/spec.md §6.2;
+// one constraint instead of one per field: another preimage would be a Poseidon collision, and the
+// leaf packing is injective on range-checked values).
 template OrderStep() {
+    var PADDING_LEAF_HASH = 20485316168743843733747252557888781692796574422468273178346685088421523178357;
     signal input lastIn;
     signal input idHash;
-    signal input salt;
-    signal input collateral;
-    signal input slots[4][4];
+    signal input leafHash;
     signal output lastOut;
     signal output padding;
     component idRange = RangeCheck(248);
@@ -106,29 +109,22 @@ template OrderStep() {
     component pad = IsZero();
     pad.in <== idHash;
     signal gap <== (1 - pad.out) * (idHash - lastIn - 1);
-    component gapRange = RangeCheck(249);
+    component gapRange = RangeCheck(248);
     gapRange.in <== gap;
-    pad.out * salt === 0;
-    pad.out * collateral === 0;
-    for (var k = 0; k < 4; k++) {
-        for (var i = 0; i < 4; i++) {
-            pad.out * slots[k][i] === 0;
-        }
-    }
+    pad.out * (leafHash - PADDING_LEAF_HASH) === 0;
     lastOut <== idHash + pad.out * (1 << 248);
     padding <== pad.out;
 }
 
-// One account's figures at the market views: equity, mm, im, liability, deficit, below, shortfall,
-// and its per-market sums agg[M] (long, short, cost, sizeF); every slot's market id is below
-// marketCount or the slot is empty. marketCount must already be range-checked to nCount bits.
+// One account's figures at the market views (tables of MarketTerms(M, 2) over [mmf, imf]):
+// equity, mm, im, liability, deficit, below, shortfall, and its per-market sums agg[M] (long, short,
+// cost, sizeF); every slot's market id is below marketCount or the slot is empty. marketCount
+// must already be range-checked to nCount bits.
 template AccountFigures(M, nCount) {
     signal input collateral;
     signal input slots[4][4];
-    signal input price[M];
-    signal input fundingIndex[M];
-    signal input mmf[M];
-    signal input imf[M];
+    signal input priceLessIndex[M];
+    signal input priceFraction[2][M]; // price * mmf, price * imf
     signal input marketCount;
     signal output equity;
     signal output mm;
@@ -142,14 +138,14 @@ template AccountFigures(M, nCount) {
     component margins = AccountMargins(M, 2);
     margins.collateral <== collateral;
     margins.slots <== slots;
-    margins.price <== price;
-    margins.fundingIndex <== fundingIndex;
-    margins.fraction <== [mmf, imf];
+    margins.priceLessIndex <== priceLessIndex;
+    margins.priceFraction <== priceFraction;
     equity <== margins.equity;
     mm <== margins.requirement[0];
     im <== margins.requirement[1];
 
-    // |equity| < 2^128 + 4 * 2^130 + 2^138 < 2^140; 0 <= mm < 2^131.
+    // |equity| < 2^128 + 4 * 2^130 + 2^138 < 2^140; 0 <= mm < 2^131. The sign check of equity is
+    // also the bound AccountMargins needs on its Floor quotient (equity - collateral + Σ cost).
     component sign = SignedRangeCheck(140);
     sign.in <== equity;
     liability <== equity - sign.neg * equity;
@@ -159,28 +155,34 @@ template AccountFigures(M, nCount) {
     below <== gapSign.neg;
     shortfall <== below * (mm - equity);
 
-    // Markets exist: marketId < marketCount, or the slot is (0, 0, 0, 0).
+    // Markets exist: marketId < marketCount, or the slot is (0, 0, 0, 0): marketId * 2^95 + size = 0
+    // and cost * 2^101 + f = 0 (its packed words a - 2^94, b - 2^231 - 2^100 of §6.1; with the range
+    // checks, |size| <= 2^94 and |f| <= 2^100 are not multiples of 2^95, 2^101 unless 0, and nothing
+    // wraps: two constraints, not four).
     component exists[4];
     for (var k = 0; k < 4; k++) {
         exists[k] = LessThan(nCount);
         exists[k].in <== [slots[k][0], marketCount]; // slots[k][0] < M (SelectMarket)
-        for (var i = 0; i < 4; i++) {
-            (1 - exists[k].out) * slots[k][i] === 0;
-        }
+        (1 - exists[k].out) * (slots[k][0] * (1 << 95) + slots[k][1]) === 0;
+        (1 - exists[k].out) * (slots[k][2] * (1 << 101) + slots[k][3]) === 0;
     }
 
-    // Per-market sums: onehot * (long, size, cost, size * f); short = long - size.
-    signal long[4];
+    // Per-market sums of (long, size, cost, size * f) with long = max(size, 0) = (size + |size|) / 2
+    // (linear) and short = long - size: part[k][j] = onehot_j * v for markets j < M - 1; market M - 1
+    // gets v - Σ_{j<M-1} part[k][j] (the one-hot sums to 1), so M - 1 products per slot and value.
+    var HALF = 10944121435919637611123202872628637544274182200208017171849102093287904247809; // 1/2 mod p
     signal sizeF[4];
     signal part[4][M][4];
     for (var k = 0; k < 4; k++) {
-        long[k] <== slots[k][1] - margins.negative[k] * slots[k][1];
         sizeF[k] <== slots[k][1] * slots[k][3];
-        for (var j = 0; j < M; j++) {
-            part[k][j][0] <== margins.market[k][j] * long[k];
-            part[k][j][1] <== margins.market[k][j] * slots[k][1];
-            part[k][j][2] <== margins.market[k][j] * slots[k][2];
-            part[k][j][3] <== margins.market[k][j] * sizeF[k];
+        var v[4] = [(slots[k][1] + margins.absSize[k]) * HALF, slots[k][1], slots[k][2], sizeF[k]];
+        for (var c = 0; c < 4; c++) {
+            var rest = v[c];
+            for (var j = 0; j < M - 1; j++) {
+                part[k][j][c] <== margins.market[k][j] * v[c];
+                rest -= part[k][j][c];
+            }
+            part[k][M - 1][c] <== rest;
         }
     }
     for (var j = 0; j < M; j++) {
@@ -235,6 +237,12 @@ template SolvencyBatch(K, M, T) {
     countMax.in <== [marketCount, M + 1];
     countMax.out === 1;
 
+    // The per-market tables every slot selects from (price - F, price * mmf, price * imf).
+    component tables = MarketTerms(M, 2);
+    tables.price <== price;
+    tables.fundingIndex <== fundingIndex;
+    tables.fraction <== [mmf, imf];
+
     // Accounts: figures, leaf hash, order.
     component account[B];
     component leaf[B];
@@ -251,10 +259,8 @@ template SolvencyBatch(K, M, T) {
         account[i] = AccountFigures(M, nCount);
         account[i].collateral <== collateral[i];
         account[i].slots <== slots[i];
-        account[i].price <== price;
-        account[i].fundingIndex <== fundingIndex;
-        account[i].mmf <== mmf;
-        account[i].imf <== imf;
+        account[i].priceLessIndex <== tables.priceLessIndex;
+        account[i].priceFraction <== tables.priceFraction;
         account[i].marketCount <== marketCount;
 
         leaf[i] = LeafHash();
@@ -269,9 +275,7 @@ template SolvencyBatch(K, M, T) {
         order[i] = OrderStep();
         order[i].lastIn <== i == 0 ? lastIdIn : order[i - 1].lastOut;
         order[i].idHash <== idHash[i];
-        order[i].salt <== salt[i];
-        order[i].collateral <== collateral[i];
-        order[i].slots <== slots[i];
+        order[i].leafHash <== leaf[i].out;
 
         fig[0] += account[i].liability;
         fig[1] += account[i].deficit;

@@ -36,9 +36,10 @@ from pymargin.crosscheck import DualEngine, deploy_view_batch
 from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD, Rounding, mul_div
 from pymargin.fsutil import atomic_write_text
+from pymargin.jsonvalues import bytes_hex, dumps, hash_hex, json_value
 from pymargin.page import write_page
 from pymargin.progress import SILENT, Progress
-from pymargin.report import AccountRow, Liquidation, ProofSummary, ReportData, write_report
+from pymargin.report import AccountRow, ContractRow, EpochInfo, Liquidation, MarketRow, ProofSummary, ReportData, write_report
 
 TOKEN_DECIMALS = 6
 TOKEN = 10**TOKEN_DECIMALS
@@ -69,23 +70,32 @@ class DemoResult:
     """What the demo measured; ``ok`` is False if any cross-check or verifier disagreed."""
 
     chain: str
-    accounts: int
-    trades: int = 0
-    liquidations: int = 0
-    crosscheck_values: int = 0
-    crosscheck_mismatches: int = 0
+    account_count: int
+    fill_count: int = 0
+    liquidation_count: int = 0
+    crosscheck_value_count: int = 0
+    crosscheck_mismatch_count: int = 0
     root: str = ""
     checkpoint_id: int = 0
     checkpoint_block: int = 0
-    fills_after_checkpoint: int = 0
+    fill_count_after_checkpoint: int = 0
+    checkpoint_time_s: int = 0  # the checkpoint block's timestamp (unix seconds)
+    checkpoint_tx_hash: str = ""
+    post_epoch_tx_hash: str = ""
+    contracts: list[dict] = field(default_factory=list)  # {"name", "address", "deploy_tx_hash"} of the venue's contracts
+    markets: list[dict] = field(default_factory=list)  # the checkpoint's market snapshot: id, name, price, funding index, imf, mmf (WAD)
     liabilities_wad: int = 0  # L = Σ max(equity, 0) at the checkpoint
     deficit_wad: int = 0
     below_mm_count: int = 0
     shortfall_wad: int = 0
     total_mm_wad: int = 0
+    total_im_wad: int = 0
     reserves_wad: int = 0  # vault − owner fees at the checkpoint
-    batches: int = 0
-    constraints: int = 0
+    circuit: str = ""  # e.g. solvency_k6_m4_t0
+    vk_hash: str = ""  # keccak256 of verification_key.json as written
+    verifier_code_hash: str = ""  # keccak256 of the on-chain verifier's runtime code (the key is inside it)
+    batch_count: int = 0
+    constraint_count: int = 0
     proving_s: float = 0.0  # wall time of the proving stage, key loading included
     key_load_s: float = 0.0  # seconds the workers spent loading the proving key (summed over workers)
     post_epoch_gas: int = 0
@@ -93,12 +103,16 @@ class DemoResult:
     verifiers: dict[str, bool] = field(default_factory=dict)
     inclusion: dict[str, bool] = field(default_factory=dict)
     audit: dict[str, bool] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """summary.json and ``demo --json``: every field and ``ok`` (docs/schemas/demo.schema.json)."""
+        return json_value(asdict(self) | {"ok": self.ok})
 
     @property
     def ok(self) -> bool:
         return (
-            self.crosscheck_mismatches == 0
+            self.crosscheck_mismatch_count == 0
             and bool(self.verifiers) and all(self.verifiers.values())
             and bool(self.inclusion) and all(self.inclusion.values())
             and bool(self.audit) and all(self.audit.values())
@@ -144,7 +158,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     from pymargin.commit.inclusion import parse_proof, proof_document, verify_proof
     from pymargin.chain import solvency as onchain
     from pymargin.chain.audit import audit_epoch
-    from pymargin.chain.checkpoints import book_at_checkpoint
+    from pymargin.chain.checkpoints import book_at_checkpoint, checkpoint_event
     from pymargin.zk import circuits
     from pymargin.zk.inputs import epoch_statement
     from pymargin.zk.statement import Shape
@@ -163,7 +177,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     rng = random.Random(config.seed)
     watch = _Stopwatch()
     out = Path(config.out_dir)
-    result = DemoResult(chain=f"{chain.kind} (chain id {chain.chain_id})", accounts=config.accounts)
+    result = DemoResult(chain=f"{chain.kind} (chain id {chain.chain_id})", account_count=config.accounts)
 
     started = time.perf_counter()
     progress.info("compiling contracts")
@@ -198,7 +212,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     players = [a for a in accounts if a != liquidator]
     market = _Market(dual, dep, owner, operator, rng, prices, isolated_market, {spec.name: [spec.price_wad] for spec in dep.specs})
     trades = sum(market.fill_round(players) for _ in progress.track(range(FILL_ROUNDS), "matching signed orders (each round pairs every account)"))
-    result.trades = trades
+    result.fill_count = trades
     progress.info(f"  {trades} fills between {config.accounts} accounts")
     watch.lap("seed", started)
 
@@ -218,10 +232,13 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     checkpoint = at_checkpoint.data
     engine = mirror(dep, block=checkpoint.block_number)  # the engine as of the checkpoint's block, for the report
     result.checkpoint_id, result.checkpoint_block = checkpoint.id, checkpoint.block_number
+    result.checkpoint_time_s, result.checkpoint_tx_hash = checkpoint.timestamp, bytes_hex(checkpoint_event(dep.engine, checkpoint.id)[1])
+    result.markets = [{"market_id": i, "name": spec.name, "price_wad": v.price_wad, "funding_index_wad": v.funding_index_wad,
+                       "imf_wad": v.imf_wad, "mmf_wad": v.mmf_wad} for i, (spec, v) in enumerate(zip(dep.specs, checkpoint.markets))]
     liquidations += market.price_step(config.steps + 1, liquidator)
-    result.fills_after_checkpoint = market.fill_round(players)
-    result.trades += result.fills_after_checkpoint
-    result.liquidations = len(liquidations)
+    result.fill_count_after_checkpoint = market.fill_round(players)
+    result.fill_count += result.fill_count_after_checkpoint
+    result.liquidation_count = len(liquidations)
     watch.lap("checkpoint", started)
 
     # -- commit the book as of the checkpoint, prove, post, verify ------------------------------------------
@@ -232,7 +249,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     secret = None  # an engine book is committed with salt 0: anyone can rebuild its root (audit-epoch)
     progress.info(f"committing {len(book)} accounts as of block {checkpoint.block_number} (tree depth {depth})")
     commitment = commit_accounts(book, views, secret, epoch=checkpoint.id, depth=depth)
-    result.root = hex(commitment.root.hash)
+    result.root = hash_hex(commitment.root.hash)
     watch.lap("commit", started)
 
     started = time.perf_counter()
@@ -244,14 +261,18 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     verifier, _ = onchain.deploy_verifier(chain, keys, owner)
     hashers = commit_onchain.deploy_hashers(chain, owner)
     registry = onchain.deploy_registry(chain, owner, verifier, dep.engine.address, hashers, shape, operator=operator.address)
-    result.constraints = circuit.info["constraints"]
+    result.constraint_count = circuit.info["constraints"]
+    result.circuit, result.vk_hash = circuit.name, bytes_hex(keccak(Path(keys.vk_path).read_bytes()))
+    result.verifier_code_hash = bytes_hex(keccak(bytes(chain.w3.eth.get_code(verifier.address))))
+    result.contracts = [{"name": name, "address": c.address, "deploy_tx_hash": bytes_hex(c.deploy_tx_hash)}
+                        for name, c in _deployed(dep, verifier, hashers, registry)]
     watch.lap("setup", started)
 
     started = time.perf_counter()
     statement = epoch_statement(commitment, secret, shape, chain.chain_id, int(registry.address, 16),
                                 int(dep.engine.address, 16), checkpoint.id, len(checkpoint.markets))
     t = statement.totals
-    result.liabilities_wad, result.deficit_wad, result.total_mm_wad = t.liabilities_wad, t.deficit_wad, t.mm_wad
+    result.liabilities_wad, result.deficit_wad, result.total_mm_wad, result.total_im_wad = t.liabilities_wad, t.deficit_wad, t.mm_wad, t.im_wad
     result.below_mm_count, result.shortfall_wad = t.below_mm_count, t.shortfall_wad
     n_batches = 2 ** (depth - config.batch_log2)
     progress.info(f"proving {n_batches} batch{'es' if n_batches > 1 else ''} with {config.workers} worker(s)")
@@ -259,7 +280,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
         with ProverPool(config.workers) as pool:
             epoch, keys = prove_epoch(commitment, secret, statement, backend, pool=pool)
     result.key_load_s = round(pool.key_load_s, 2)
-    result.batches = len(epoch.proofs)
+    result.batch_count = len(epoch.proofs)
     result.proving_s = round(time.perf_counter() - started, 2)
     epoch.save(out / "epoch.json")
     watch.lap("prove", started)
@@ -268,7 +289,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     started = time.perf_counter()
     progress.info("cross-checking every stored value and view: Python mirror vs contract")
     compared, mismatches = dual.check_all()
-    result.crosscheck_values, result.crosscheck_mismatches = compared, len(mismatches)
+    result.crosscheck_value_count, result.crosscheck_mismatch_count = compared, len(mismatches)
     for line in mismatches[:10]:
         progress.info(f"  MISMATCH {line}")
     watch.lap("crosscheck", started)
@@ -276,14 +297,14 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     started = time.perf_counter()
     progress.info(f"posting epoch {checkpoint.id}: the registry checks the checkpoint, L ≤ vault − owner fees, and every proof")
     receipt = onchain.post_epoch(registry, epoch, checkpoint, operator)
-    result.post_epoch_gas = receipt.gasUsed
+    result.post_epoch_gas, result.post_epoch_tx_hash = receipt.gasUsed, bytes_hex(receipt.transactionHash)
     result.verify_gas = onchain.verify_gas(chain, verifier, epoch.proofs[0], owner)
     posted = onchain.epoch_figures(registry, checkpoint.id)
     result.reserves_wad = posted.reserves_wad
     vk = keys.verifying_key()
     result.verifiers = {
-        "on-chain (SolvencyRegistry.postEpoch)": receipt.status == 1 and posted.totals == statement.totals,
-        "py-ecc": not verify_epoch(epoch, vk, shape),
+        "on_chain": receipt.status == 1 and posted.totals == statement.totals,  # SolvencyRegistry.postEpoch
+        "py_ecc": not verify_epoch(epoch, vk, shape),
         "snarkjs": all(SnarkjsBackend.verify(vk, p) for p in epoch.proofs),
     }
     watch.lap("verify", started)
@@ -301,14 +322,14 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     siblings = [commit_onchain.node_arg(n) for n in commitment.tree.siblings(index)]
     result.inclusion = {
         "python": node.hash == commitment.root.hash,
-        "on-chain": bool(registry.call("verifyInclusionAt", checkpoint.id, commit_onchain.leaf_arg(leaf), leaf_node.equity, leaf_node.mm, index, siblings)),
+        "on_chain": bool(registry.call("verifyInclusionAt", checkpoint.id, commit_onchain.leaf_arg(leaf), leaf_node.equity, leaf_node.mm, index, siblings)),
     }
     watch.lap("inclusion", started)
 
     # -- anyone audits the epoch: the book rebuilt from the engine at the checkpoint block, root as posted -----
     started = time.perf_counter()
     audit = audit_epoch(dep.engine, checkpoint.id, onchain.epoch_figures(registry, checkpoint.id).root.hash, depth=registry.call("treeDepth"))
-    result.audit = {"root rebuilt from the engine = posted root": audit.ok}
+    result.audit = {"root_rebuilt_equals_posted": audit.ok}
     for line in audit.findings[:10]:
         progress.info(f"  AUDIT {line}")
     watch.lap("audit", started)
@@ -317,7 +338,8 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     started = time.perf_counter()
     rows = [
         AccountRow(a.account_id, engine.equity(a.owner, a.sub), engine.initial_margin(a.owner, a.sub),
-                   engine.maintenance_margin(a.owner, a.sub), engine.is_liquidatable(a.owner, a.sub))
+                   engine.maintenance_margin(a.owner, a.sub), engine.is_liquidatable(a.owner, a.sub),
+                   engine.margin_ratio(a.owner, a.sub))
         for a in book
     ]
     open_interest = {spec.name: engine.market_state(i)[5] for i, spec in enumerate(dep.specs)}  # at the checkpoint
@@ -337,20 +359,34 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
         crosscheck={"values compared": compared, "mismatches": len(mismatches), "accounts": len(book)},
         proof=ProofSummary(
             epoch=checkpoint.id, root=result.root, proof_hash="0x" + keccak(json.dumps(epoch.to_json(), sort_keys=True).encode()).hex(),
-            constraints=result.constraints, proving_s=result.proving_s, verification_gas=result.verify_gas,
+            constraints=result.constraint_count, proving_s=result.proving_s, verification_gas=result.verify_gas,
             setup=f"{keys.setup_id}: development setup (single-party, NOT for production)" if keys.development else keys.setup_id,
-            verifiers=result.verifiers,
+            verifiers=result.verifiers, circuit=result.circuit, vk_hash=result.vk_hash, verifier_code_hash=result.verifier_code_hash,
         ),
         deficit=t.deficit_wad,
         below_mm_count=t.below_mm_count,
         shortfall=t.shortfall_wad,
-        checkpoint=f"checkpoint {checkpoint.id} (block {checkpoint.block_number}); {result.fills_after_checkpoint} fills and a price step after it",
+        total_im=t.im_wad,
+        total_mm=t.mm_wad,
+        epoch=EpochInfo(checkpoint.id, checkpoint.block_number, checkpoint.timestamp, result.checkpoint_tx_hash, result.post_epoch_tx_hash,
+                        f"{result.fill_count_after_checkpoint} fills and a price step after it"),
+        contracts=[ContractRow(c["name"], c["address"], c["deploy_tx_hash"]) for c in result.contracts],
+        market_snapshot=[MarketRow(m["name"], m["price_wad"], m["funding_index_wad"], m["imf_wad"], m["mmf_wad"]) for m in result.markets],
     )
     write_report(data, out)
     watch.lap("report", started)
-    result.seconds = watch.seconds
-    atomic_write_text(out / "summary.json", json.dumps(asdict(result) | {"ok": result.ok}, indent=2, sort_keys=True, default=str) + "\n")
+    result.timings_s = watch.seconds
+    atomic_write_text(out / "summary.json", dumps(result.to_json()) + "\n")
     return result
+
+
+def _deployed(dep, verifier: Contract, hashers: dict, registry: Contract) -> list[tuple[str, Contract]]:
+    """(name, contract) of everything the demo deployed: token, engine, oracles, verifier, hashers, registry."""
+    out = [("collateral token", dep.token), ("MarginEngine", dep.engine)]
+    out += [(f"{spec.name} oracle", oracle) for spec, oracle in zip(dep.specs, dep.oracles)]
+    out += [(f"{dep.specs[i].name} Chainlink feed (mock)", feed) for i, feed in sorted(dep.aggregators.items())]
+    out += [("Groth16 verifier", verifier)] + [(f"Poseidon{n} hasher", h) for n, h in sorted(hashers.items())]
+    return out + [("SolvencyRegistry", registry)]
 
 
 def _expect(outcome, what: str) -> None:

@@ -1,5 +1,8 @@
 """The demo's report: one self-contained ``report.html`` (figures embedded as data URIs) plus the
-PNG figures beside it.
+PNG figures beside it — what an auditor needs to check the epoch: the contracts and the transactions
+that deployed them, the checkpoint (block, time, transaction) and the post, the circuit and the
+verifying key's hash, the market snapshot, Σ IM, Σ MM, L, deficit and shortfall, and every account
+(the table and each chart say how many accounts they show and why any are left out).
 
 The input is a :class:`ReportData` the demo fills from the chain, the Python mirror and the proof;
 everything in it is already computed, so the report only formats. Amounts are WAD integers and are
@@ -14,8 +17,12 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pymargin.fixedpoint import INT256_MAX
 from pymargin.fsutil import atomic_write_bytes, atomic_write_text
 from pymargin.model import WAD
+
+ACCOUNTS_SHOWN = 20  # rows of the account table: the lowest margin ratios
+RATIO_CLIP = 10.0  # the margin-ratio histogram's last bin holds every ratio at or above this
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,39 @@ class AccountRow:
     initial_margin: int
     maintenance_margin: int
     liquidatable: bool
+    margin_ratio_wad: int  # the engine's marginRatio: floor(equity · WAD / MM), INT256_MAX when MM = 0
+
+
+@dataclass(frozen=True)
+class ContractRow:
+    """A deployed contract: what it is, its address, the transaction that deployed it (0x hex)."""
+
+    name: str
+    address: str
+    deploy_tx_hash: str
+
+
+@dataclass(frozen=True)
+class MarketRow:
+    """A market as the checkpoint recorded it (WAD)."""
+
+    name: str
+    price_wad: int
+    funding_index_wad: int
+    imf_wad: int
+    mmf_wad: int
+
+
+@dataclass(frozen=True)
+class EpochInfo:
+    """The engine checkpoint the epoch is taken at, and the transaction that posted it."""
+
+    checkpoint_id: int
+    block: int
+    time_s: int  # the block's timestamp, unix seconds
+    checkpoint_tx_hash: str
+    post_tx_hash: str
+    note: str = ""  # e.g. "3 fills and a price step after it"
 
 
 @dataclass(frozen=True)
@@ -50,7 +90,10 @@ class ProofSummary:
     proving_s: float
     verification_gas: int
     setup: str  # e.g. "development setup (single-party, NOT for production)"
-    verifiers: dict[str, bool]  # e.g. {"snarkjs": True, "py-ecc": True, "on-chain": True}
+    verifiers: dict[str, bool]  # e.g. {"snarkjs": True, "py_ecc": True, "on_chain": True}
+    circuit: str = ""  # e.g. "solvency_k6_m4_t0"
+    vk_hash: str = ""  # keccak256 of verification_key.json
+    verifier_code_hash: str = ""  # keccak256 of the on-chain verifier's runtime code
 
 
 @dataclass
@@ -74,7 +117,11 @@ class ReportData:
     deficit: int = 0  # Σ max(−equity, 0): unsettled bad debt in the book
     below_mm_count: int = 0  # accounts with equity < maintenance margin
     shortfall: int = 0  # Σ max(mm − equity, 0)
-    checkpoint: str = ""  # the engine checkpoint the figures are taken at, e.g. "checkpoint 1 (block 812)"
+    total_im: int = 0  # Σ initial margin
+    total_mm: int = 0  # Σ maintenance margin
+    epoch: EpochInfo | None = None
+    contracts: list[ContractRow] = field(default_factory=list)
+    market_snapshot: list[MarketRow] = field(default_factory=list)
 
 
 def _q(amount_wad: int) -> str:
@@ -88,6 +135,50 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
+def _ratio(row: AccountRow) -> float | None:
+    """The margin ratio as a number (1.0 = at maintenance); None for ∞ (no maintenance margin)."""
+    return None if row.margin_ratio_wad == INT256_MAX else row.margin_ratio_wad / WAD
+
+
+def figure_notes(data: ReportData) -> dict[str, str]:
+    """What each figure shows, by file name: how many accounts, and why any are not plotted."""
+    n = len(data.accounts)
+    infinite = sum(1 for a in data.accounts if _ratio(a) is None)
+    clipped = sum(1 for a in data.accounts if (_ratio(a) or 0.0) >= RATIO_CLIP)
+    ratio_note = f"{n - infinite:,} of {n:,} accounts"
+    if infinite:
+        ratio_note += f"; {infinite:,} left out: no maintenance margin (no open position), ratio ∞"
+    if clipped:
+        ratio_note += f"; {clipped:,} at {RATIO_CLIP:g} or above counted in the last bin"
+    return {
+        "margin_ratios.png": ratio_note,
+        "equity_vs_mm.png": f"all {n:,} accounts (maintenance margin 0 at the left edge)",
+        "liabilities_vs_reserves.png": "totals over all accounts at the checkpoint",
+        "price_path.png": f"{len(data.liquidations):,} liquidation(s) marked",
+    }
+
+
+def margin_ratio_figure(data: ReportData):
+    """The histogram of margin ratios (count axis in whole accounts); the caption says who is left out."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    ratios = [min(r, RATIO_CLIP) for r in (_ratio(a) for a in data.accounts) if r is not None]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    if ratios:
+        ax.hist(ratios, bins=30, color="#3b7dd8", edgecolor="white")
+    ax.axvline(1.0, color="#c0392b", linestyle="--", label="maintenance (equity = MM)")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(f"margin ratio: equity / maintenance margin (≥ {RATIO_CLIP:g} in the last bin)")
+    ax.set_ylabel("accounts (count)")
+    ax.set_title(f"Margin ratios: {figure_notes(data)['margin_ratios.png'].split(';')[0]}")
+    ax.legend()
+    return fig
+
+
 def figures(data: ReportData) -> dict[str, bytes]:
     """The report's figures as PNG bytes, by file name."""
     import matplotlib
@@ -97,33 +188,24 @@ def figures(data: ReportData) -> dict[str, bytes]:
 
     out: dict[str, bytes] = {}
     with plt.style.context("default"):
-        ratios = [a.equity / a.maintenance_margin for a in data.accounts if a.maintenance_margin > 0]
-        fig, ax = plt.subplots(figsize=(6.4, 3.6))
-        if ratios:
-            clipped = [min(r, 10.0) for r in ratios]
-            ax.hist(clipped, bins=30, color="#3b7dd8", edgecolor="white")
-        ax.axvline(1.0, color="#c0392b", linestyle="--", label="maintenance (equity = MM)")
-        ax.set_xlabel("equity / maintenance margin (clipped at 10)")
-        ax.set_ylabel("accounts")
-        ax.set_title("Distribution of margin ratios")
-        ax.legend()
+        fig = margin_ratio_figure(data)
         out["margin_ratios.png"] = _png(fig)
         plt.close(fig)
 
         fig, ax = plt.subplots(figsize=(6.4, 3.6))
         healthy = [a for a in data.accounts if not a.liquidatable]
         flagged = [a for a in data.accounts if a.liquidatable]
-        for rows, colour, label in ((healthy, "#3b7dd8", "above maintenance"), (flagged, "#c0392b", "liquidatable")):
+        for rows, colour, label in ((healthy, "#3b7dd8", f"above maintenance ({len(healthy):,})"), (flagged, "#c0392b", f"liquidatable ({len(flagged):,})")):
             if rows:
                 ax.scatter([a.maintenance_margin / WAD for a in rows], [a.equity / WAD for a in rows], s=14, color=colour, label=label)
         positive = [v for a in data.accounts for v in (a.maintenance_margin / WAD, a.equity / WAD) if v > 0]
         low, top = (min(positive), max(positive)) if positive else (1.0, 10.0)
         ax.plot([low, top], [low, top], color="#555", linewidth=1, label="equity = MM")
-        ax.set_xscale("log")
+        ax.set_xscale("symlog", linthresh=max(low, 1e-6))  # symlog, not log: an account with MM = 0 stays on the chart
         ax.set_yscale("symlog", linthresh=max(low, 1e-6))
         ax.set_xlabel("maintenance margin (quote, log scale)")
         ax.set_ylabel("equity (quote, log scale)")
-        ax.set_title("Equity vs maintenance margin")
+        ax.set_title(f"Equity vs maintenance margin: all {len(data.accounts):,} accounts")
         ax.legend()
         out["equity_vs_mm.png"] = _png(fig)
         plt.close(fig)
@@ -146,7 +228,8 @@ def figures(data: ReportData) -> dict[str, bytes]:
             path = data.price_paths.get(liq.market, [])
             if 0 <= liq.step < len(path) and path[0]:
                 ax.scatter([liq.step], [path[liq.step] / path[0]], marker="x", color="#c0392b", zorder=3, label="liquidation" if i == 0 else None)
-        ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlabel("step (one hour each)")
         ax.set_ylabel("price / initial price")
         ax.set_title("Simulated price path and liquidations")
         ax.legend()
@@ -179,19 +262,67 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _ratio_text(row: AccountRow) -> str:
+    r = _ratio(row)
+    return "∞" if r is None else f"{r:,.4f}"
+
+
+def _utc(time_s: int) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(time_s, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _code(text: str) -> str:
+    return f"<code>{html.escape(text)}</code>" if text else "<span class='muted'>—</span>"
+
+
+def _epoch_section(data: ReportData) -> str:
+    """The checkpoint and the post: block, time and transactions, then every contract with its deployment."""
+    out = ""
+    if data.epoch is not None:
+        ep = data.epoch
+        out += "<h2>Epoch</h2>" + _table(["epoch", "value"], [
+            ["checkpoint (epoch)", str(ep.checkpoint_id)],
+            ["checkpoint block", f"{ep.block:,}"],
+            ["checkpoint time", f"{_utc(ep.time_s)} (unix {ep.time_s})"],
+            ["checkpoint transaction", _code(ep.checkpoint_tx_hash)],
+            ["post transaction (SolvencyRegistry.postEpoch)", _code(ep.post_tx_hash)],
+        ] + ([["after the checkpoint", html.escape(ep.note)]] if ep.note else []))
+    if data.contracts:
+        out += "<h2>Contracts</h2>" + _table(["contract", "address", "deployed by transaction"],
+                                             [[html.escape(c.name), _code(c.address), _code(c.deploy_tx_hash)] for c in data.contracts])
+    return out
+
+
+def _market_section(data: ReportData) -> str:
+    """The market snapshot at the checkpoint with open interest; without a snapshot, open interest alone."""
+    e = html.escape
+    if not data.market_snapshot:
+        return _table(["market", "open interest (base units)"], [[e(m), f"{data.open_interest.get(m, 0) / WAD:,.4f}"] for m in data.markets])
+    return _table(
+        ["market", "price", "funding index", "IMF", "MMF", "open interest (base units)"],
+        [[e(m.name), _q(m.price_wad), f"{m.funding_index_wad / WAD:,.6f}", f"{m.imf_wad / WAD:.2%}", f"{m.mmf_wad / WAD:.2%}",
+          f"{data.open_interest.get(m.name, 0) / WAD:,.4f}"] for m in data.market_snapshot],
+    )
+
+
 def render_html(data: ReportData, pngs: dict[str, bytes]) -> str:
     """The report as one HTML document with the figures embedded as base64 data URIs."""
     e = html.escape
     covered = data.reserves >= data.total_liabilities
+    taken_at = (f"checkpoint {data.epoch.checkpoint_id} (block {data.epoch.block:,})" if data.epoch else "the end of the run")
     summary = _table(
         ["book", "value"],
         [
             ["accounts", f"{len(data.accounts):,}"],
             ["total collateral", _q(data.total_collateral)],
-            ["taken at", e(data.checkpoint or "the end of the run")],
+            ["taken at", e(taken_at)],
             ["liabilities L (Σ max(equity, 0))", _q(data.total_liabilities)],
             ["reserves (vault − owner fees)", _q(data.reserves)],
             ["reserves cover liabilities", f"<span class='{'ok' if covered else 'bad'}'>{'yes' if covered else 'NO'}</span>"],
+            ["Σ initial margin (IM)", _q(data.total_im)],
+            ["Σ maintenance margin (MM)", _q(data.total_mm)],
             ["deficit (Σ max(−equity, 0))", _q(data.deficit)],
             ["accounts below maintenance", f"{data.below_mm_count:,}"],
             ["shortfall (Σ max(mm − equity, 0))", _q(data.shortfall)],
@@ -200,7 +331,6 @@ def render_html(data: ReportData, pngs: dict[str, bytes]) -> str:
             ["liquidations", f"{len(data.liquidations):,}"],
         ],
     )
-    oi = _table(["market", "open interest (base units)"], [[e(m), f"{data.open_interest.get(m, 0) / WAD:,.4f}"] for m in data.markets])
     cross = ""
     if data.crosscheck:
         mismatches = data.crosscheck.get("mismatches", 0)
@@ -216,29 +346,38 @@ def render_html(data: ReportData, pngs: dict[str, bytes]) -> str:
             ["proof", "value"],
             [
                 ["epoch", str(p.epoch)],
-                ["root", f"<code>{e(p.root)}</code>"],
-                ["proof hash", f"<code>{e(p.proof_hash)}</code>"],
+                ["root", _code(p.root)],
+                ["proof hash", _code(p.proof_hash)],
+                ["circuit", _code(p.circuit)],
+                ["verifying key keccak256 (verification_key.json)", _code(p.vk_hash)],
+                ["verifier runtime code keccak256", _code(p.verifier_code_hash)],
                 ["constraints", f"{p.constraints:,}"],
                 ["proving time", f"{p.proving_s:.2f} s"],
                 ["verification gas", f"{p.verification_gas:,}"],
                 ["trusted setup", e(p.setup)],
             ],
         ) + _table(["verifier", "result"], verdicts)
-    worst = sorted(data.accounts, key=lambda a: a.equity / a.maintenance_margin if a.maintenance_margin else float("inf"))[:10]
+    ranked = sorted(data.accounts, key=lambda a: (_ratio(a) is None, _ratio(a) or 0.0, a.account_id))
+    shown = ranked[:ACCOUNTS_SHOWN]
     accounts = _table(
-        ["account (lowest margin ratio first)", "equity", "IM", "MM", "liquidatable"],
-        [[f"<code>{e(a.account_id)}</code>", _q(a.equity), _q(a.initial_margin), _q(a.maintenance_margin), "yes" if a.liquidatable else "no"] for a in worst],
+        ["account (lowest margin ratio first)", "equity", "IM", "MM", "margin ratio (equity / MM)", "liquidatable"],
+        [[_code(a.account_id), _q(a.equity), _q(a.initial_margin), _q(a.maintenance_margin), _ratio_text(a), "yes" if a.liquidatable else "no"] for a in shown],
     )
+    left_out = len(data.accounts) - len(shown)
+    accounts_note = (f"{len(shown):,} of {len(data.accounts):,} accounts shown"
+                     + (f": the {left_out:,} with higher margin ratios are left out of this table (all are in the charts)" if left_out else ": all of them"))
+    notes = figure_notes(data)
     imgs = "".join(
-        f"<figure><img alt='{e(name)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'></figure>" for name, png in pngs.items()
+        f"<figure><img alt='{e(name)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+        f"<figcaption class='muted'>{e(notes.get(name, ''))}</figcaption></figure>" for name, png in pngs.items()
     )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{e(data.title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{e(data.title)}</h1><p class='muted'>{e(data.chain)} · markets: {e(', '.join(data.markets))}</p>"
-        f"<h2>Book</h2><div class='grid'><div>{summary}</div><div>{oi}</div></div>"
-        f"{cross}{proof}<h2>Charts</h2><div class='grid'>{imgs}</div>"
-        f"<h2>Accounts closest to liquidation</h2>{accounts}{_ON_LOAD}</body></html>"
+        f"<h2>Book</h2><div class='grid'><div>{summary}</div><div>{_market_section(data)}</div></div>"
+        f"{_epoch_section(data)}{cross}{proof}<h2>Charts</h2><div class='grid'>{imgs}</div>"
+        f"<h2>Accounts closest to liquidation</h2><p class='muted' id='accounts-shown'>{e(accounts_note)}</p>{accounts}{_ON_LOAD}</body></html>"
     )
 
 

@@ -18,6 +18,7 @@ from pymargin.chain.tx import node_signer
 from pymargin.commit.commitment import commit_accounts
 from pymargin.engine import CheckpointData, Engine
 from pymargin.fixedpoint import WAD
+from pymargin.jsonvalues import hash_hex
 
 USD = 10**6
 
@@ -61,7 +62,7 @@ def test_commit_at_a_checkpoint_reads_the_book_at_its_block_and_views(capsys, tm
                          "--out", str(tmp_path / "c1"))
     assert code == 0, err
     result = json.loads(out)
-    assert result["epoch"] == 1 and result["accounts"] == 4
+    assert result["epoch"] == "1" and result["account_count"] == "4"
     # expected, independently: the engine's state at the checkpoint block, valued at the views the event recorded
     at_block = Engine.from_chain(dep.engine, block)
     (log,) = dep.engine.events.CheckpointTaken().get_logs(from_block=block, to_block=block)
@@ -104,11 +105,21 @@ def test_audit_epoch_passes_an_honest_book_and_names_a_left_out_account(capsys, 
     code, _, err = run(capsys, "commit", "--rpc", url, "--engine", address, "--checkpoint", "1", "--out",
                        str(tmp_path / "c"), "--registry", honest_registry)  # commits and posts the root
     assert code == 0, err
-    root = json.loads((tmp_path / "c" / "root.json").read_text())["root"]["hash"]
+    committed = json.loads((tmp_path / "c" / "root.json").read_text())
+    root = committed["root"]["hash"]
     code, out, err = run(capsys, "--json", "audit-epoch", "--rpc", url, "--engine", address, "--epoch", "1",
                          "--registry", honest_registry, "--book", str(tmp_path / "c" / "book.json"))
     assert code == 0, out + err
-    assert json.loads(out)["ok"] is True and json.loads(out)["root_hash"] == str(root)
+    audit = json.loads(out)
+    assert audit["ok"] is True and audit["root_hash"] == root and audit["posted"] is None  # a CommitmentRegistry: a root only
+    # what an auditor cites: the checkpoint's block, time and transaction, the book's totals, the market snapshot
+    (log,) = dep.engine.events.CheckpointTaken().get_logs(from_block=0, argument_filters={"id": 1})
+    block = anvil_chain.w3.eth.get_block(log["blockNumber"])
+    assert audit["checkpoint"]["block"] == str(log["blockNumber"])
+    assert audit["checkpoint"]["time_s"] == str(block["timestamp"]) and audit["checkpoint"]["tx_hash"] == "0x" + bytes(log["transactionHash"]).hex()
+    assert (audit["totals"]["liabilities_wad"], audit["totals"]["mm_wad"]) == (committed["root"]["equity"], committed["root"]["mm"])
+    views = CheckpointData.from_abi(log["args"]["data"]).markets
+    assert [m["price_wad"] for m in audit["markets"]] == [str(v.price_wad) for v in views]
     code, _, err = run(capsys, "audit-epoch", "--rpc", url, "--registry", honest_registry, "--epoch", "1")
     assert code != 0 and "has no engine(): give --engine ADDRESS" in err  # a CommitmentRegistry names no engine
     code, _, err = run(capsys, "audit-epoch", "--rpc", url, "--engine", address, "--registry", honest_registry, "--epoch", "2")
@@ -129,10 +140,10 @@ def test_audit_epoch_passes_an_honest_book_and_names_a_left_out_account(capsys, 
     assert f"operator's book: accountCount: checkpoint 4, book 3" in findings
     assert any(f.startswith("operator's book: collateralSumWad: checkpoint") for f in findings)
     assert f"account {left_out.account_id}: in the engine, missing from the book" in findings
-    assert f"root: posted {partial_root.hash}, rebuilt from the engine {root}" in findings
+    assert f"root: posted {hash_hex(partial_root.hash)}, rebuilt from the engine {root}" in findings
     code, out, _ = run(capsys, "--json", "audit-epoch", "--rpc", url, "--engine", address, "--epoch", "1",
                        "--root", hex(partial_root.hash))  # the root alone: the rebuilt one differs
-    assert code == 1 and json.loads(out)["findings"] == [f"root: posted {partial_root.hash}, rebuilt from the engine {root}"]
+    assert code == 1 and json.loads(out)["findings"] == [f"root: posted {hash_hex(partial_root.hash)}, rebuilt from the engine {root}"]
     code, _, err = run(capsys, "audit-epoch", "--rpc", url, "--engine", address, "--epoch", "9")
     assert code != 0 and "checkpoint 9 does not exist" in err and "Traceback" not in err
 

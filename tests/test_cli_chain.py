@@ -37,7 +37,7 @@ def test_compile_json_output(capsys, tmp_path):
     code, out, _ = run(capsys, "--json", "compile", "--contracts", str(tmp_path / "contracts"), "--out", str(tmp_path / "out"))
     assert code == 0
     data = json.loads(out)
-    assert set(data["artifacts"]) == {"Counter", "Owned"} and data["compiler"].startswith("0.8.37")
+    assert {a["contract"] for a in data["artifacts"]} == {"Counter", "Owned"} and data["compiler"].startswith("0.8.37")
 
 
 def test_compile_error_is_reported_with_file_and_line(capsys, tmp_path):
@@ -67,7 +67,7 @@ def test_deploy_and_verify_deployment_on_anvil(capsys, tmp_path, monkeypatch, an
     assert code == 0 and json.loads(out)["reused"] == ["Counter"]
     code, out, err = run(capsys, "--json", "verify-deployment", "--rpc", anvil_chain.url, "--out", "out")
     assert code == 0, err
-    assert [c["ok"] for c in json.loads(out)] == [True]
+    assert [c["ok"] for c in json.loads(out)["contracts"]] == [True]
 
 
 @pytest.mark.parametrize(

@@ -163,7 +163,8 @@ def test_python_verifier_rejects_the_same_tampered_proofs(committed):
         obj = bad
         for key in path[:-1]:
             obj = obj[key]
-        obj[path[-1]] = str(int(obj[path[-1]]) ^ change)
+        value = obj[path[-1]]  # a hash is 0x hex, any other integer a decimal string
+        obj[path[-1]] = f"0x{int(value, 16) ^ change:064x}" if value.startswith("0x") else str(int(value) ^ change)
         with pytest.raises(InclusionError, match="leads to root hash"):
             verify_proof(parse_proof(bad))
 

@@ -257,7 +257,8 @@ def test_tampered_proofs_fail_with_a_reason(committed):
             obj = doc
             for k in keys:
                 obj = obj[k]
-            obj[last] = str(int(obj[last]) + 1)
+            value = obj[last]  # a hash is 0x hex, any other integer a decimal string
+            obj[last] = f"0x{int(value, 16) + 1:064x}" if value.startswith("0x") else str(int(value) + 1)
         return mutate
 
     assert "leads to root hash" in _tampered(committed, bump(["siblings", 1, "hash"]))
@@ -287,7 +288,7 @@ def test_a_different_market_view_changes_the_recomputed_margin(committed):
 
 def test_root_hash_mismatch_is_reported(committed):
     doc = _doc(committed)
-    doc["root"]["hash"] = str(int(doc["root"]["hash"]) ^ 1)
+    doc["root"]["hash"] = f"0x{int(doc['root']['hash'], 16) ^ 1:064x}"
     with pytest.raises(InclusionError, match="not the committed root"):
         verify_proof(parse_proof(doc))
 
@@ -306,7 +307,7 @@ def test_a_leaf_from_another_tree_is_rejected(committed):
     (lambda d: d.update(epoch=5), "epoch must be an integer as a decimal string"),
     (lambda d: d["account"].update(collateral="1.5"), "account.collateral must be an integer as a decimal string"),
     (lambda d: d["account"]["positions"].append({"market_id": "1"}), r"missing field account.positions\[\d\].size"),
-    (lambda d: d.update(format="other"), "not a pymargin-inclusion-v2 document"),
+    (lambda d: d.update(format="other"), "not a pymargin-inclusion-v3 document"),
 ])
 def test_malformed_proofs_say_which_field(committed, mutate, message):
     doc = _doc(committed)

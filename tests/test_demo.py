@@ -8,6 +8,7 @@ import pytest
 
 from pymargin.chain import devnet
 from cli_support import run_cli as run
+from output_rules import check_output
 
 SMALL = ["--accounts", "8", "--steps", "4", "--batch-log2", "3", "--workers", "1"]
 
@@ -16,26 +17,54 @@ SMALL = ["--accounts", "8", "--steps", "4", "--batch-log2", "3", "--workers", "1
 
 def _check_outputs(out_dir, summary: dict) -> None:
     assert summary["ok"] is True
-    assert summary["crosscheck_mismatches"] == 0 and summary["crosscheck_values"] > 100
+    assert summary["crosscheck_mismatch_count"] == "0" and int(summary["crosscheck_value_count"]) > 100
     assert all(summary["verifiers"].values()) and len(summary["verifiers"]) == 3
-    assert summary["inclusion"] == {"python": True, "on-chain": True}
-    assert summary["audit"] == {"root rebuilt from the engine = posted root": True}
-    assert summary["reserves_wad"] >= summary["liabilities_wad"] > 0
-    assert summary["checkpoint_id"] == 1 and summary["checkpoint_block"] > 0 and summary["fills_after_checkpoint"] > 0
+    assert summary["inclusion"] == {"python": True, "on_chain": True}
+    assert summary["audit"] == {"root_rebuilt_equals_posted": True}
+    assert int(summary["reserves_wad"]) >= int(summary["liabilities_wad"]) > 0
+    assert summary["checkpoint_id"] == "1" and int(summary["checkpoint_block"]) > 0 and int(summary["fill_count_after_checkpoint"]) > 0
     epoch = json.loads((out_dir / "epoch.json").read_text())
-    assert epoch["statement"]["totals"]["liabilities_wad"] == str(summary["liabilities_wad"])
-    assert 150_000 < summary["verify_gas"] < 300_000
+    assert epoch["statement"]["totals"]["liabilities_wad"] == summary["liabilities_wad"]
+    assert epoch["statement"]["root"]["hash"] == summary["root"]
+    assert 150_000 < int(summary["verify_gas"]) < 300_000
     for name in ("report.html", "verify.html", "epoch.json", "summary.json", "margin_ratios.png", "price_path.png"):
         assert (out_dir / name).is_file(), name
     assert len(list((out_dir / "inclusion").glob("*.json"))) == 1
-    assert json.loads((out_dir / "summary.json").read_text())["root"] == summary["root"]
+    written = json.loads((out_dir / "summary.json").read_text())
+    assert written == {k: v for k, v in summary.items() if k != "report"}, "summary.json is what --json prints"
+    _check_report(out_dir, written)
+
+
+def _check_report(out_dir, summary: dict) -> None:
+    """report.html shows what an auditor needs, with summary.json's values."""
+    import html
+
+    text = html.unescape((out_dir / "report.html").read_text())
+    quote = lambda key: f"{int(summary[key]) / 10**18:,.2f}"  # noqa: E731
+    block = int(summary["checkpoint_block"])
+    assert f"checkpoint block</td><td>{block:,}<" in text
+    assert f"unix {summary['checkpoint_time_s']})" in text
+    for key in ("checkpoint_tx_hash", "post_epoch_tx_hash", "vk_hash", "verifier_code_hash", "circuit", "root"):
+        assert summary[key] and summary[key] in text, key
+    assert len(summary["contracts"]) >= 8  # token, engine, 4 oracles, verifier, hashers, registry
+    for contract in summary["contracts"]:
+        assert contract["address"] in text and contract["deploy_tx_hash"] in text, contract["name"]
+    for name, key in (("Σ initial margin (IM)", "total_im_wad"), ("Σ maintenance margin (MM)", "total_mm_wad"),
+                      ("liabilities L (Σ max(equity, 0))", "liabilities_wad"), ("deficit (Σ max(−equity, 0))", "deficit_wad"),
+                      ("shortfall (Σ max(mm − equity, 0))", "shortfall_wad")):
+        assert f"<td>{name}</td><td>{quote(key)}</td>" in text, name
+    for market in summary["markets"]:
+        assert f"<td>{market['name']}</td><td>{int(market['price_wad']) / 10**18:,.2f}</td>" in text, market["name"]
+        assert f"{int(market['imf_wad']) / 10**18:.2%}" in text
+    assert "margin ratio (equity / MM)" in text
+    assert f"of {int(summary['account_count']):,} accounts shown" in text
 
 
 def test_demo_on_the_embedded_devnet(capsys, tmp_path):
     out_dir = tmp_path / "demo"
     code, out, err = run(capsys, "--json", "demo", *SMALL, "--out", str(out_dir))
     assert code == 0, err
-    _check_outputs(out_dir, json.loads(out))
+    _check_outputs(out_dir, check_output("demo", out))
     assert not [p for p in tmp_path.iterdir() if p.name != "demo"], "no temporary folder left behind"
 
 
@@ -46,6 +75,7 @@ def test_demo_is_reproducible(capsys, tmp_path):
         code, out, err = run(capsys, "--json", "demo", *SMALL, "--steps", "2", "--out", str(tmp_path / name))
         assert code == 0, err
         roots.append(json.loads(out)["root"])
+    assert roots[0].startswith("0x") and len(roots[0]) == 66
     assert roots[0] == roots[1]
 
 

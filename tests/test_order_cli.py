@@ -38,9 +38,10 @@ def test_sign_fill_cancel(capsys, tmp_path, monkeypatch, deployed):
                              "--limit", "2001.5", "--out", str(buy))
     assert code == 0, err
     doc = json.loads(buy.read_text())
-    assert doc["order"]["owner"] == u1.address and doc["order"]["sizeWad"] == "3718281828459045235"
+    assert doc["order"]["owner"] == u1.address and doc["order"]["size_wad"] == "3718281828459045235"
     monkeypatch.setenv("PYMARGIN_PRIVATE_KEY", keys["u2"])
     assert run_cli(capsys, "sign-order", *common, "--market", "0", "--size", "-2", "--limit", "1999", "--out", str(sell))[0] == 0
+    _to_order_v1(sell)  # an order file of the previous version still fills
     monkeypatch.setenv("PYMARGIN_PRIVATE_KEY", keys["op"])
     code, out, err = run_cli(capsys, "--json", "fill-orders", *common, str(buy), str(sell), "--size", "1.25", "--price", "2000.25")
     assert code == 0, err
@@ -59,6 +60,16 @@ def test_sign_fill_cancel(capsys, tmp_path, monkeypatch, deployed):
     monkeypatch.setenv("PYMARGIN_PRIVATE_KEY", keys["op"])
     code, out, err = run_cli(capsys, "fill-orders", *common, str(buy), str(sell), "--size", "0.5", "--price", "2000")
     assert code == 1 and "CancelledOrder" in err
+
+
+def _to_order_v1(path) -> None:
+    """Rewrite a pymargin-order/2 file as pymargin-order/1 wrote it (camelCase order keys, expiry a JSON number)."""
+    doc = json.loads(path.read_text())
+    o = doc["order"]
+    doc["format"] = "pymargin-order/1"
+    doc["order"] = {"owner": o["owner"], "sub": int(o["sub"]), "marketId": int(o["market_id"]), "sizeWad": o["size_wad"],
+                    "limitPriceWad": o["limit_price_wad"], "maxFeeWad": o["max_fee_wad"], "nonce": o["nonce"], "expiry": int(o["expiry_s"])}
+    path.write_text(json.dumps(doc))
 
 
 @pytest.mark.anvil

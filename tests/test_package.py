@@ -56,7 +56,7 @@ def test_wheel_installs_and_runs_from_an_empty_folder(tmp_path):
 
     compiled = _run([env_dir / "bin" / "pymargin", "--json", "compile"], empty, env, 1800)
     assert f"pymargin: installing the pinned node tools into {home / 'node'}" in compiled.stderr
-    artifacts = json.loads(compiled.stdout)["artifacts"]
+    artifacts = {a["contract"]: a["path"] for a in json.loads(compiled.stdout)["artifacts"]}
     assert Path(artifacts["MarginEngine"]).is_relative_to(home / "out")
 
     demo = _run([python, "-m", "pymargin", "--json", "demo", "--accounts", "4", "--batch-log2", "2"], empty, env, 3600)

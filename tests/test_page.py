@@ -96,7 +96,8 @@ def _tamperings(doc: dict) -> dict[str, dict]:
             obj = d
             for key in path[:-1]:
                 obj = obj[key]
-            obj[path[-1]] = str(int(obj[path[-1]]) + 1)
+            value = obj[path[-1]]  # a hash is 0x hex, any other integer a decimal string
+            obj[path[-1]] = f"0x{int(value, 16) + 1:064x}" if value.startswith("0x") else str(int(value) + 1)
         return change
 
     out = {
@@ -150,8 +151,9 @@ def _python_verdict(doc: dict) -> dict:
         root = verify_proof(proof)
     except InclusionError as exc:
         return {"ok": False, "reason": str(exc)}
-    return {"ok": True, "account": proof.account_id, "epoch": proof.epoch, "index": proof.index, "equity": str(proof.equity),
-            "mm": str(proof.mm), "im": str(proof.im), "liability": str(proof.liability), "root": root.to_json(), "checks": {"offline": "ok"}}
+    return {"ok": True, "account": proof.account_id, "epoch": str(proof.epoch), "index": str(proof.index), "equity_wad": str(proof.equity),
+            "mm_wad": str(proof.mm), "im_wad": str(proof.im), "liability_wad": str(proof.liability), "root": root.output_json(),
+            "checks": {"offline": "ok"}}
 
 
 OFFLINE_DRIVER = """
@@ -236,7 +238,7 @@ def test_page_in_chromium_shows_the_registrys_figures(posted):
     f = posted["figures"]
     t = f.totals
     assert rows == {
-        "root hash": str(f.root.hash), "liabilities L = Σ max(equity, 0)": _wad(t.liabilities_wad), "reserves (vault − owner fees)": _wad(f.reserves_wad),
+        "root hash": f"0x{f.root.hash:064x}", "liabilities L = Σ max(equity, 0)": _wad(t.liabilities_wad), "reserves (vault − owner fees)": _wad(f.reserves_wad),
         "reserves cover L": "yes", "insurance fund": _wad(f.insurance_fund_wad), "unsettled bad debt (deficit)": _wad(t.deficit_wad),
         "Σ maintenance margin": _wad(t.mm_wad), "Σ initial margin": _wad(t.im_wad), "accounts below maintenance margin": str(t.below_mm_count),
         "Σ shortfall max(mm − equity, 0)": _wad(t.shortfall_wad), "accounts": str(t.account_count), "Σ collateral": _wad(t.collateral_wad),
@@ -251,7 +253,8 @@ def _cli(capsys, tmp_path: Path, doc: dict, *args: str) -> tuple[int, dict | str
     path.write_text(json.dumps(doc))
     code, out, err = run_cli(capsys, "--json", "check-inclusion", str(path), *args)
     assert "Traceback" not in err
-    return code, (json.loads(out) if out.strip() else err.strip().removeprefix("pymargin: error: "))
+    result = json.loads(out)
+    return code, result.get("error", result)  # a user error under --json is {"error", "code"}
 
 
 @pytest.fixture(scope="module")
@@ -315,8 +318,8 @@ def test_page_in_chromium_matches_check_inclusion_on_a_posted_epoch(posted, caps
     assert verdict == f"VERIFIED: all {len(valid)} accounts are in the root the registry recorded (details below)."
     for doc, mine in zip(valid, page):
         code, theirs = _cli(capsys, tmp_path, doc, *rpc)
-        assert code == 0 and mine == theirs and mine["checks"] == {"offline": "ok", "on-chain": "ok"}
-    assert any(int(r["equity"]) < 0 for r in page[: len(valid)]), "the book has an account under water"
+        assert code == 0 and mine == theirs and mine["checks"] == {"offline": "ok", "on_chain": "ok"}
+    assert any(int(r["equity_wad"]) < 0 for r in page[: len(valid)]), "the book has an account under water"
     for (what, doc), mine in zip(tampered.items(), page[len(valid):]):
         code, theirs = _cli(capsys, tmp_path, doc, *rpc)
         assert code != 0 and mine["ok"] is False, what

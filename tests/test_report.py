@@ -9,7 +9,9 @@ import pytest
 
 from pymargin import browser, margin
 from pymargin.model import WAD, MarketView, Position
-from pymargin.report import AccountRow, Liquidation, ProofSummary, ReportData, write_report
+from pymargin.fixedpoint import INT256_MAX
+from pymargin.report import (ACCOUNTS_SHOWN, AccountRow, Liquidation, ProofSummary, ReportData, figure_notes, margin_ratio_figure,
+                             write_report)
 
 
 def _data(n_accounts: int = 40, seed: int = 7) -> ReportData:
@@ -26,6 +28,7 @@ def _data(n_accounts: int = 40, seed: int = 7) -> ReportData:
             margin.initial_margin(positions, markets),
             margin.maintenance_margin(positions, markets),
             margin.is_liquidatable(collateral, positions, markets),
+            margin.margin_ratio(collateral, positions, markets),
         ))
     total = sum(r.equity for r in rows)
     return ReportData(
@@ -43,7 +46,7 @@ def _data(n_accounts: int = 40, seed: int = 7) -> ReportData:
         liquidations=[Liquidation(7, "ETH-PERP", rows[0].account_id, WAD)],
         crosscheck={"accounts": n_accounts, "values": 8 * n_accounts, "mismatches": 0},
         proof=ProofSummary(1, "0x1234", "0xabcd", 123_456, 12.5, 232_000, "development setup (single-party, NOT for production)",
-                           {"snarkjs": True, "py-ecc": True, "on-chain": True}),
+                           {"snarkjs": True, "py_ecc": True, "on_chain": True}),
     )
 
 
@@ -60,6 +63,41 @@ def test_report_files_and_contents(tmp_path):
     assert f"{len(data.accounts):,}" in text and "123,456" in text and "232,000" in text
     assert "NOT for production" in text and "all equal" in text
     assert not list(tmp_path.glob(".*.tmp")), "no temporary files left behind"
+
+
+def _flat_accounts(data: ReportData, n: int) -> ReportData:
+    """``data`` with ``n`` more accounts holding collateral and no position: MM = 0, margin ratio ∞."""
+    flat = [AccountRow(f"0x{0xf000 + i:040x}:1", (i + 1) * 3_718_281_828_459_045_235, 0, 0, False, INT256_MAX) for i in range(n)]
+    data.accounts = data.accounts + flat
+    return data
+
+
+def test_the_account_table_has_a_margin_ratio_column_and_says_how_many_it_shows(tmp_path):
+    data = _flat_accounts(_data(40), 3)
+    text = write_report(data, tmp_path).read_text()
+    assert "margin ratio (equity / MM)" in text
+    lowest = min((a for a in data.accounts if a.margin_ratio_wad != INT256_MAX), key=lambda a: a.margin_ratio_wad)
+    assert f"{lowest.margin_ratio_wad / WAD:,.4f}" in text  # the engine's ratio, shown for the riskiest account
+    assert f"{ACCOUNTS_SHOWN} of {len(data.accounts):,} accounts shown: the {len(data.accounts) - ACCOUNTS_SHOWN} with higher" in text
+    few = write_report(_data(5), tmp_path / "few").read_text()
+    assert "5 of 5 accounts shown: all of them" in few
+
+
+def test_charts_count_whole_accounts_and_name_those_left_out(tmp_path):
+    import matplotlib.pyplot as plt
+
+    data = _flat_accounts(_data(40), 3)
+    fig = margin_ratio_figure(data)
+    (ax,) = fig.axes
+    assert all(float(t).is_integer() for t in ax.get_yticks()), "a count axis has whole-number ticks"
+    heights = [patch.get_height() for patch in ax.patches]
+    assert sum(heights) == 40, "every account with a finite ratio is in the histogram, clipped ones in the last bin"
+    plt.close(fig)
+    notes = figure_notes(data)
+    assert notes["margin_ratios.png"].startswith("40 of 43 accounts; 3 left out: no maintenance margin")
+    assert notes["equity_vs_mm.png"].startswith("all 43 accounts")
+    text = write_report(data, tmp_path).read_text()
+    assert "3 left out: no maintenance margin (no open position), ratio ∞" in text
 
 
 def test_report_is_deterministic(tmp_path):

@@ -96,7 +96,7 @@ def test_backtest_counts_breaches_of_a_static_margin():
     bt = backtest.backtest("long 10 %", dates, p, 0.04, t, 1, 0.99)
     assert bt.hits.tolist() == [False, True, False, True, False, False, False]
     s = bt.summary()
-    assert s["breaches"] == 2 and s["breach_dates"] == ["2024-01-02", "2024-01-04"]
+    assert s["breach_count"] == 2 and s["breach_dates"] == ["2024-01-02", "2024-01-04"]
     short = backtest.backtest("short", dates, p, 0.04, t, 1, 0.99, weights=[-1.0])
     assert short.hits.tolist() == [False, False, False, False, False, True, False]
 

@@ -9,6 +9,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+from output_rules import check_output
 from pymargin.cli import cli
 from pymargin.cli.risk_cmds import risk
 
@@ -33,14 +34,14 @@ def test_calibrate_json_writes_config_and_chart(tmp_path):
     written = json.loads((tmp_path / "markets.json").read_text())
     assert written["markets"] == out["markets"]
     assert [m["name"] for m in out["markets"]] == ["btc", "eth"]
-    assert all(isinstance(m["imf_wad"], int) and m["imf_wad"] > m["mmf_wad"] for m in out["markets"])
+    assert all(isinstance(m["imf_wad"], str) and int(m["imf_wad"]) > int(m["mmf_wad"]) for m in out["markets"])  # docs/output.md
     assert (tmp_path / "calibration.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob(".*tmp"))
 
 
 def test_scenario_uses_the_calibrated_range(tmp_path):
     _run(["--json", "risk", "calibrate", "btc", "--out", str(tmp_path)])
-    imf = json.loads((tmp_path / "markets.json").read_text())["markets"][0]["imf_wad"] / 1e18
+    imf = int(json.loads((tmp_path / "markets.json").read_text())["markets"][0]["imf_wad"]) / 1e18
     out = json.loads(_run(["--json", "risk", "scenario", "-p", "btc:1", "--config", str(tmp_path / "markets.json"), "--out", str(tmp_path / "s")]))
     assert out["states"]["btc"]["price_range"] == pytest.approx(imf)
     assert out["requirement"] == pytest.approx(1.05 * imf * out["states"]["btc"]["price"])
@@ -57,7 +58,7 @@ def test_scenario_uses_the_calibrated_range(tmp_path):
     ],
 )
 def test_commands_emit_json_and_charts(tmp_path, args):
-    data = json.loads(_run(["--json", *args, *(["--out", str(tmp_path)] if args[1] != "var" else [])]))
+    data = check_output(f"risk-{args[1]}", _run(["--json", *args, *(["--out", str(tmp_path)] if args[1] != "var" else [])]))
     assert data
     if args[1] != "var":
         assert list(tmp_path.glob("*.png"))

@@ -48,7 +48,7 @@ def test_compare_with_static_on_eth():
     eth = data.load_market("eth")
     comp = dynamic.compare_with_static(eth.dates, eth.close, 0.99, 1000, dynamic.DynamicRule(1.0))
     s = comp.summary()
-    assert s["static"]["long"]["days"] == len(eth) - 1000 - 3
+    assert s["static"]["long"]["day_count"] == len(eth) - 1000 - 3
     assert s["static"]["long"]["mean_margin"] == pytest.approx(comp.static_wad / 1e18)
     assert comp.rule.multiplier > 2 and len(comp.updates) > 10
 

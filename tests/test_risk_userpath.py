@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli_support import run_cli
+from output_rules import check_output
 from pymargin.cli import cli
 from pymargin.errors import UserError
 from pymargin.risk import data as rdata
@@ -141,7 +142,7 @@ def test_scenario_accepts_name_equals_file_positions(tmp_path):
 def test_static_fraction_backtest_starts_at_the_first_day():
     series = rdata.load_market("btc")
     out = json.loads(_ok("--json", "risk", "backtest", "btc", "--fraction", "0.1", "-H", "1"))
-    assert [s["days"] for s in out] == [len(series) - 1] * 2
+    assert [s["day_count"] for s in out] == [str(len(series) - 1)] * 2
 
 
 def _commands(group, path=()):
@@ -254,7 +255,7 @@ def _labelled(fig) -> None:
     ["risk", "mining", "--lookback", "400"],
 ])
 def test_every_chart_labels_its_axes_with_units(tmp_path, figures, args):
-    _ok("--json", *args, "--out", str(tmp_path / "o"))
+    check_output(f"risk-{args[1]}", _ok("--json", *args, "--out", str(tmp_path / "o")))  # docs/schemas/risk-<command>.schema.json
     assert figures and list((tmp_path / "o").glob("*.png"))
     for fig in figures:
         _labelled(fig)

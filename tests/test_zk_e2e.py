@@ -36,6 +36,9 @@ from pymargin.zk.solvency import EpochProof, prove_epoch
 from pymargin.zk.statement import Shape
 from pymargin.zk.wellformed import BASE_FIELD_Q
 from cli_support import run_cli
+from eth_utils import keccak
+from output_rules import check_output
+from pymargin.jsonvalues import hash_hex
 
 SHAPE = Shape(k=2, t=1, m=4)
 SECRET = None  # an engine book is committed with salt 0 (spec §6.2): anyone can rebuild its root
@@ -125,6 +128,7 @@ def epoch1(chain_session):
 
     keys = Groth16pyBackend().setup(circuits.solvency(SHAPE.k, SHAPE.m, SHAPE.t))
     verifier, _ = onchain.deploy_verifier(chain, keys, v.owner)
+    assert keys.vk_path.is_file()
     hashers = commit_onchain.deploy_hashers(chain, v.owner)
     registry = onchain.deploy_registry(chain, v.owner, verifier, v.dep.engine.address, hashers, SHAPE, operator=v.operator.address)
     registry.decoder.add(v.dep.engine.artifact["abi"])
@@ -257,6 +261,7 @@ def test_cli_post_epoch_on_anvil(anvil_chain, tmp_path, capsys, monkeypatch):
     cp = book.data
     keys = Groth16pyBackend().setup(circuits.solvency(SHAPE.k, SHAPE.m, SHAPE.t))
     verifier, _ = onchain.deploy_verifier(chain, keys, v.owner)
+    assert keys.vk_path.is_file()
     hashers = commit_onchain.deploy_hashers(chain, v.owner)
     registry = onchain.deploy_registry(chain, v.owner, verifier, v.dep.engine.address, hashers, SHAPE, operator=v.operator.address)
     commitment = commit_accounts(book.accounts, book.markets, SECRET, epoch=cp.id, depth=SHAPE.depth)
@@ -278,18 +283,29 @@ def test_cli_post_epoch_on_anvil(anvil_chain, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PYMARGIN_PRIVATE_KEY", ANVIL_KEY_1)
     code, stdout, err = run_cli(capsys, "--json", "post-epoch", str(out), "--rpc", chain.url, "--registry", registry.address)
     assert code == 0, err
-    posted = json.loads(stdout)
-    assert posted["epoch"] == 1 and posted["totals"]["liabilities_wad"] == str(statement.totals.liabilities_wad)
+    posted = check_output("post-epoch", stdout)
+    assert posted["epoch"] == "1" and posted["totals"]["liabilities_wad"] == str(statement.totals.liabilities_wad)
+    code, stdout, err = run_cli(capsys, "--json", "verify", str(out), "--vk", str(keys.vk_path), "--rpc", chain.url, "--verifier", verifier.address)
+    assert code == 0, err
+    assert check_output("verify", stdout) == {"ok": True, "batch_count": str(len(epoch.proofs)), "problems": []}
     assert onchain.epoch_figures(registry, 1).totals == statement.totals
     # a user checks their own account against the posted root with the CLI
     index = commitment.index_of(commitment.accounts[2].account_id)
     doc = tmp_path / "inclusion.json"
     doc.write_text(json.dumps(proof_document(commitment, index, SECRET)))
-    code, _, err = run_cli(capsys, "check-inclusion", str(doc), "--rpc", chain.url, "--registry", registry.address)
+    code, stdout, err = run_cli(capsys, "--json", "check-inclusion", str(doc), "--rpc", chain.url, "--registry", registry.address)
     assert code == 0, err
+    assert check_output("check-inclusion", stdout)["checks"] == {"offline": "ok", "on_chain": "ok"}
     code, _, err = run_cli(capsys, "post-epoch", str(out), "--rpc", chain.url, "--registry", registry.address)
     assert code != 0 and "EpochNotIncreasing" in err and "Traceback" not in err
     # anyone audits the posted epoch against the engine
     code, stdout, err = run_cli(capsys, "--json", "audit-epoch", "--rpc", chain.url, "--registry", registry.address, "--epoch", "1")
     assert code == 0, err
-    assert json.loads(stdout)["root_hash"] == str(statement.root.hash)
+    audit = check_output("audit-epoch", stdout)
+    assert audit["root_hash"] == hash_hex(statement.root.hash) and audit["findings"] == []
+    # what an auditor cites, from the registry: the post's transaction, the verifier and its code, the figures
+    assert audit["posted"]["tx_hash"] == posted["tx_hash"] and audit["posted"]["verifier"] == verifier.address
+    assert audit["posted"]["verifier_code_hash"] == "0x" + keccak(bytes(chain.w3.eth.get_code(verifier.address))).hex()
+    assert audit["posted"]["circuit"] == f"solvency_k{SHAPE.k}_m{SHAPE.m}_t{SHAPE.t}"
+    assert audit["posted"]["totals"] == audit["totals"] == posted["totals"]
+    assert audit["checkpoint"]["block"] == str(cp.block_number) and audit["checkpoint"]["time_s"] == str(cp.timestamp)

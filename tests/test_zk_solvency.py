@@ -16,6 +16,8 @@ import json
 import pytest
 
 from cli_support import run_cli
+from output_rules import check_output
+from pymargin.jsonvalues import hash_hex
 from pymargin import batch, margin
 from pymargin.chain import solvency as onchain
 from pymargin.chain.compile import compile_contracts
@@ -326,11 +328,13 @@ def test_cli_prove_then_verify(world, tmp_path, capsys):
     (tmp_path / "book.json").write_text(json.dumps(book))
     (tmp_path / "secret.hex").write_text(SECRET.hex())
     out = tmp_path / "epoch.json"
-    code, _, err = run_cli(capsys, "prove", str(tmp_path / "book.json"), "--epoch", str(CHECKPOINT), "--depth", str(SHAPE.depth),
-                           "--batch-log2", str(SHAPE.k), "--markets", str(SHAPE.m), "--chain-id", str(CHAIN_ID),
-                           "--registry", hex(REGISTRY), "--engine", hex(ENGINE), "--secret-file", str(tmp_path / "secret.hex"),
-                           "--out", str(out), "--backend", "groth16py")
+    code, stdout, err = run_cli(capsys, "--json", "prove", str(tmp_path / "book.json"), "--epoch", str(CHECKPOINT), "--depth", str(SHAPE.depth),
+                                "--batch-log2", str(SHAPE.k), "--markets", str(SHAPE.m), "--chain-id", str(CHAIN_ID),
+                                "--registry", hex(REGISTRY), "--engine", hex(ENGINE), "--secret-file", str(tmp_path / "secret.hex"),
+                                "--out", str(out), "--backend", "groth16py")
     assert code == 0, err
+    proved = check_output("prove", stdout)
+    assert proved["root"]["hash"] == hash_hex(world["statement"].root.hash) and proved["batch_count"] == str(2**SHAPE.t)
     assert EpochProof.load(out).statement == world["statement"]  # market count 3 from the file, totals from the leaves
     code, stdout, _ = run_cli(capsys, "verify", str(out), "--vk", str(world["keys"].vk_path))
     assert code == 0 and "valid" in stdout

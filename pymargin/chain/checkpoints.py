@@ -39,6 +39,8 @@ _POSTED_ROOT_ABI = [
          {"name": "hash", "type": "uint256"}, {"name": "equity", "type": "uint256"}, {"name": "mm", "type": "uint256"}]}]},
     {"type": "function", "name": "engine", "stateMutability": "view", "inputs": [],
      "outputs": [{"name": "", "type": "address"}]},
+    {"type": "function", "name": "treeDepth", "stateMutability": "view", "inputs": [],
+     "outputs": [{"name": "", "type": "uint256"}]},  # a SolvencyRegistry's (registry_depth)
     {"type": "error", "name": "UnknownEpoch", "inputs": [{"name": "epoch", "type": "uint256"}]},
 ]
 
@@ -84,6 +86,11 @@ def _registry(chain: Chain, address: str) -> Contract:
 def checkpoint_data(engine: Contract, checkpoint_id: int) -> CheckpointData:
     """The CheckpointData of ``checkpoint_id`` from its CheckpointTaken event; UserError if the id is
     unknown or the event's data does not hash to ``checkpointHash(id)``."""
+    return checkpoint_event(engine, checkpoint_id)[0]
+
+
+def checkpoint_event(engine: Contract, checkpoint_id: int) -> tuple[CheckpointData, bytes]:
+    """(CheckpointData, hash of the transaction that took it) of ``checkpoint_id``, checked as :func:`checkpoint_data`."""
     try:
         block = engine.call("checkpointBlock", checkpoint_id)
         digest = bytes(engine.call("checkpointHash", checkpoint_id))
@@ -97,7 +104,7 @@ def checkpoint_data(engine: Contract, checkpoint_id: int) -> CheckpointData:
     data = CheckpointData.from_abi(logs[0]["args"]["data"])
     if checkpoint_digest(data) != digest:
         raise UserError(f"checkpoint {checkpoint_id}: the event's data does not hash to the stored checkpointHash")
-    return data
+    return data, bytes(logs[0]["transactionHash"])
 
 
 def checkpoint_in_block(engine: Contract, block: int) -> int:

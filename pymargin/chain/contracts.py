@@ -22,6 +22,7 @@ class Contract:
     address: str
     artifact: dict
     decoder: ErrorDecoder = field(default_factory=ErrorDecoder)
+    deploy_tx_hash: bytes | None = None  # the deployment's transaction, when this process deployed it
 
     def __post_init__(self) -> None:
         self.decoder.add(self.artifact["abi"])
@@ -91,7 +92,7 @@ def deploy_contract(
     factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"]["object"])
     data = factory.constructor(*args).data_in_transaction
     receipt = txmod.send(chain, sender, {"data": data}, decoder=decoder, gas=gas)
-    return Contract(chain, name, receipt.contractAddress, artifact, decoder), receipt
+    return Contract(chain, name, receipt.contractAddress, artifact, decoder, bytes(receipt.transactionHash)), receipt
 
 
 __all__ = ["Contract", "ContractRevert", "abi_args", "deploy_contract"]

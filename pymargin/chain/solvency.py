@@ -193,6 +193,35 @@ def epoch_figures(registry: Contract, epoch: int) -> EpochFigures:
     return EpochFigures(Node(root_hash, t[0], t[4]), totals, reserves, insurance, block, posted_at)
 
 
+@dataclass(frozen=True)
+class EpochRecord:
+    """An epoch as a SolvencyRegistry recorded it, with what an auditor cites: the post's transaction,
+    the verifier (its runtime code's keccak256 pins the verifying key) and the circuit."""
+
+    figures: EpochFigures
+    post_tx_hash: bytes | None  # None if the EpochPosted event is not found (a pruned node)
+    verifier: str
+    verifier_code_hash: bytes
+    shape: Shape
+
+    @property
+    def circuit(self) -> str:
+        """The circuit's name as pymargin builds it: ``solvency_k{K}_m{M}_t{T}``."""
+        return f"solvency_k{self.shape.k}_m{self.shape.m}_t{self.shape.t}"
+
+
+def epoch_record(registry: Contract, epoch: int) -> EpochRecord:
+    """The registry's record of ``epoch`` and its EpochPosted transaction (ContractRevert UnknownEpoch if never posted)."""
+    from eth_utils import keccak
+
+    figures = epoch_figures(registry, epoch)
+    logs = registry.events.EpochPosted().get_logs(from_block=figures.checkpoint_block, argument_filters={"epoch": epoch})
+    verifier = registry.call("verifier")
+    code = bytes(registry.chain.w3.eth.get_code(verifier))
+    return EpochRecord(figures, bytes(logs[-1]["transactionHash"]) if logs else None, verifier, keccak(code),
+                       registry_shape(registry))
+
+
 def verifier_contract(chain: Chain, address: str) -> Contract:
     """A deployed snarkjs Groth16 verifier (one public signal) at ``address``."""
     abi = [{"type": "function", "name": "verifyProof", "stateMutability": "view", "outputs": [{"name": "", "type": "bool"}],

@@ -222,7 +222,7 @@ def send(
     try:
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout_s, poll_latency=0.05)
     except TimeExhausted:
-        raise UserError(f"transaction {tx_hash.hex()} not mined within {timeout_s:.0f} s: check the node and the fees") from None
+        raise UserError(f"transaction 0x{bytes(tx_hash).hex()} not mined within {timeout_s:.0f} s: check the node and the fees") from None
     if receipt.status != 1:
         raise _replay_revert(chain, tx, receipt, decoder)
     return receipt

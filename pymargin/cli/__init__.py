@@ -11,6 +11,7 @@ import sys
 import click
 
 from pymargin.cli._common import Context, fail
+from pymargin.cli.output import error_code
 from pymargin.errors import UserError
 
 
@@ -55,21 +56,30 @@ def _register() -> None:
 _register()
 
 
+def _json_requested(argv: list[str]) -> bool:
+    """True if the global --json comes before the command name (the group's options are all flags)."""
+    for arg in argv:
+        if arg == "--json":
+            return True
+        if not arg.startswith("-"):
+            return False
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    """Console-script entry point: one line (JSON under --json) and a non-zero exit for every user error."""
+    args = sys.argv[1:] if argv is None else argv
+    debug, as_json = "--debug" in args, _json_requested(args)
     try:
-        cli.main(args=argv, prog_name="pymargin", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("pymargin: interrupted", err=True)
-        sys.exit(130)
+        cli.main(args=args, prog_name="pymargin", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        fail("interrupted", 130, "interrupted", as_json)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        if not as_json:
+            exc.show()
+            sys.exit(exc.exit_code)
+        fail(exc.format_message(), exc.exit_code, error_code(exc), as_json)
     except UserError as exc:
         if debug:
             raise
-        fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("pymargin: interrupted", err=True)
-        sys.exit(130)
+        fail(str(exc), exc.exit_code, error_code(exc), as_json)

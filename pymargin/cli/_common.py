@@ -1,13 +1,13 @@
-"""Shared CLI plumbing: global options, output as a table or JSON, one-line errors."""
+"""Shared CLI plumbing: global options, one-line errors; output goes through :mod:`pymargin.cli.output`."""
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
-from typing import Any, Sequence
 
 import click
+
+from pymargin.cli.output import emit, emit_error, short_address  # noqa: F401  (re-exported for the commands)
 
 
 @dataclass
@@ -32,24 +32,18 @@ class Context:
         return SILENT if self.quiet or self.as_json else ConsoleProgress()
 
 
-def fail(message: str, code: int = 2) -> None:
-    """Print ``pymargin: error: <message>`` (first line only unless it is a compiler listing) and exit."""
-    click.echo(f"pymargin: error: {message}", err=True)
+def _json_mode() -> bool:
+    """True inside a command run with the global --json."""
+    current = click.get_current_context(silent=True)
+    obj = current.find_object(Context) if current is not None else None
+    return bool(obj and obj.as_json)
+
+
+def fail(message: str, code: int = 2, kind: str = "user_error", as_json: bool | None = None) -> None:
+    """Exit with ``code`` after one line: ``pymargin: error: <message>`` on stderr, or under --json
+    ``{"error": <message>, "code": <kind>}`` on stdout."""
+    if _json_mode() if as_json is None else as_json:
+        emit_error(message, kind)
+    else:
+        click.echo(f"pymargin: error: {message}", err=True)
     sys.exit(code)
-
-
-def emit(ctx: Context, data: Any, table: tuple[Sequence[str], Sequence[Sequence[Any]]] | None = None, title: str | None = None) -> None:
-    """Print ``data`` as JSON (with --json) or ``table`` (headers, rows) as a rich table."""
-    if ctx.as_json or table is None:
-        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    headers, rows = table
-    out = Table(title=title)
-    for header in headers:
-        out.add_column(header, overflow="fold")
-    for row in rows:
-        out.add_row(*(str(cell) for cell in row))
-    Console().print(out)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pymargin.cli._common import emit
+from pymargin.cli.output import emit_line
 from pymargin.errors import UserError
 from pymargin.fsutil import check_out_dir
 
@@ -47,7 +48,8 @@ def compile_cmd(ctx, src: Path | None, out: Path | None, force: bool) -> None:
     started = time.perf_counter()
     artifacts = compile_contracts(src or CONTRACTS_DIR, out, force=force)
     elapsed = time.perf_counter() - started
-    data = {"compiler": find_compiler().version, "seconds": round(elapsed, 2), "artifacts": {k: str(v) for k, v in sorted(artifacts.items())}}
+    data = {"compiler": find_compiler().version, "compile_s": round(elapsed, 2),
+            "artifacts": [{"contract": k, "path": v} for k, v in sorted(artifacts.items())]}
     emit(ctx, data, (["contract", "artifact"], sorted((k, str(v)) for k, v in artifacts.items())), title=f"compiled in {elapsed:.1f} s")
 
 
@@ -55,7 +57,8 @@ def compile_cmd(ctx, src: Path | None, out: Path | None, force: bool) -> None:
 @click.option("--port", type=int, default=8545, show_default=True, help="Loopback port for anvil (0 = any free port).")
 @click.option("--chain-id", type=int, default=31337, show_default=True)
 @click.option("--block-time", type=int, default=None, help="Mine a block every N seconds (default: on each transaction).")
-def devnet_cmd(port: int, chain_id: int, block_time: int | None) -> None:
+@click.pass_obj
+def devnet_cmd(ctx, port: int, chain_id: int, block_time: int | None) -> None:
     """Run a local anvil node until Ctrl-C; print its URL and funded accounts.
 
     The node is the pinned anvil from node_modules, listening on 127.0.0.1 only. Its ten dev
@@ -72,10 +75,13 @@ def devnet_cmd(port: int, chain_id: int, block_time: int | None) -> None:
     extra = ["--block-time", str(block_time)] if block_time else []
     chain = devnet.start_anvil(port=port or None, chain_id=chain_id, extra_args=extra)
     try:
-        click.echo(f"anvil {chain.url}  chain id {chain.chain_id}  pid {chain.anvil.pid}")
-        for i, account in enumerate(chain.accounts):
-            click.echo(f"  ({i}) {account}")
-        click.echo("Ctrl-C to stop.")
+        if ctx.as_json:
+            emit_line({"url": chain.url, "chain_id": chain.chain_id, "pid": chain.anvil.pid, "accounts": list(chain.accounts)})
+        else:
+            click.echo(f"anvil {chain.url}  chain id {chain.chain_id}  pid {chain.anvil.pid}")
+            for i, account in enumerate(chain.accounts):
+                click.echo(f"  ({i}) {account}")
+            click.echo("Ctrl-C to stop.")
         while chain.anvil.popen.poll() is None:
             time.sleep(0.5)
         raise UserError(f"anvil exited with code {chain.anvil.popen.returncode}")
@@ -117,7 +123,9 @@ def deploy_cmd(ctx, config_path: Path, rpc: str | None, keystore: Path | None, d
     compile_contracts(src or CONTRACTS_DIR, out)
     result = deploy.deploy_from_config(chain, signer, config, deployments_dir=deployments, out_dir=out, progress=ctx.info)
     rows = [(name, c.address, "deployed" if name in result.deployed else "reused") for name, c in result.contracts.items()]
-    emit(ctx, {"chain_id": chain.chain_id, "manifest": str(result.manifest_path), "contracts": {n: a for n, a, _ in rows}, "deployed": result.deployed, "reused": result.reused, "calls_sent": result.calls_sent},
+    emit(ctx, {"chain_id": chain.chain_id, "manifest": result.manifest_path,
+               "contracts": [{"name": n, "address": a, "status": status} for n, a, status in rows],
+               "deployed": result.deployed, "reused": result.reused, "call_count": result.calls_sent},
          (["contract", "address", "status"], rows), title=f"chain {chain.chain_id} -> {result.manifest_path}")
 
 
@@ -142,7 +150,7 @@ def verify_deployment_cmd(ctx, rpc: str, deployments: Path, out: Path | None) ->
 
     chain = devnet.connect(rpc)
     checks = deploy.verify_deployment(chain, deployments, out or OUT_DIR)
-    emit(ctx, [c.__dict__ for c in checks], (["contract", "address", "ok", "detail"], [(c.name, c.address, "yes" if c.ok else "NO", c.reason) for c in checks]))
+    emit(ctx, {"ok": all(c.ok for c in checks), "contracts": [c.__dict__ for c in checks]}, (["contract", "address", "ok", "detail"], [(c.name, c.address, "yes" if c.ok else "NO", c.reason) for c in checks]))
     if not all(c.ok for c in checks):
         sys.exit(1)
 

@@ -11,6 +11,7 @@ import click
 
 from pymargin.cli._common import emit
 from pymargin.errors import UserError
+from pymargin.jsonvalues import bytes_hex, hash_hex
 
 SECRET_ENV = "PYMARGIN_COMMIT_SECRET"
 
@@ -125,8 +126,9 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
     with ctx.progress.status("writing the root and the inclusion proofs"):
         proofs = write_commitment(commitment, secret, out_dir, list(only) or None, extra)
     root = commitment.root
-    data = {"epoch": epoch, "accounts": len(commitment.accounts), "depth": commitment.tree.depth,
-            "root": root.to_json(), "out": str(out_dir), "proofs": len(proofs), "build_seconds": round(built, 2)}
+    data = {"epoch": epoch, "account_count": len(commitment.accounts), "depth": commitment.tree.depth,
+            "root": root.output_json(), "out": out_dir, "proof_count": len(proofs), "build_s": round(built, 2)}
+    posted = "no"
     if registry:
         from pymargin.chain import devnet
         from pymargin.cli.chain_cmds import _signer
@@ -135,12 +137,13 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
         chain = devnet.connect(rpc)
         contract = _registry(chain, registry)
         receipt = post_root(contract, epoch, root, _signer(chain, keystore))
-        data["posted"] = {"registry": contract.address, "tx": receipt.transactionHash.hex()}
+        data["posted"] = {"registry": contract.address, "tx_hash": receipt.transactionHash}
+        posted = "0x" + bytes(receipt.transactionHash).hex()
     emit(ctx, data, (["field", "value"], [("epoch", epoch), ("accounts", len(commitment.accounts)),
-                                            ("depth", commitment.tree.depth), ("root hash", root.hash),
+                                            ("depth", commitment.tree.depth), ("root hash", hash_hex(root.hash)),
                                             ("total liabilities L (WAD)", root.equity), ("total mm (WAD)", root.mm),
                                             ("proofs", f"{len(proofs)} in {out_dir / 'proofs'}"),
-                                            ("posted", data.get("posted", {}).get("tx", "no"))]),
+                                            ("posted", posted)]),
          title=f"committed in {built:.1f} s")
 
 
@@ -205,15 +208,16 @@ def check_inclusion_cmd(ctx, proof_path: Path, rpc: str | None, registry: str | 
         checks.append(("offline", "ok"))
         if rpc:
             _check_on_chain(proof, rpc, registry)
-            checks.append(("on-chain", "ok"))
+            checks.append(("on_chain", "ok"))
     except InclusionError as exc:
         emit(ctx, {"ok": False, "account": proof.account_id, "epoch": proof.epoch, "reason": str(exc)},
              (["account", "epoch", "result"], [(proof.account_id, proof.epoch, f"FAILED: {exc}")]))
         sys.exit(1)
     emit(ctx, {"ok": True, "account": proof.account_id, "epoch": proof.epoch, "index": proof.index,
-               "equity": str(proof.equity), "mm": str(proof.mm), "im": str(proof.im), "liability": str(proof.liability), "root": root.to_json(), "checks": dict(checks)},
+               "equity_wad": proof.equity, "mm_wad": proof.mm, "im_wad": proof.im, "liability_wad": proof.liability,
+               "root": root.output_json(), "checks": dict(checks)},
          (["account", "epoch", "equity (WAD)", "mm (WAD)", "im (WAD)", "checks"],
-          [(proof.account_id, proof.epoch, proof.equity, proof.mm, proof.im, ", ".join(f"{k} {v}" for k, v in checks))]))
+          [(proof.account_id, proof.epoch, proof.equity, proof.mm, proof.im, ", ".join(f"{k.replace('_', '-')} {v}" for k, v in checks))]))
 
 
 def _check_on_chain(proof, rpc: str, registry: str) -> None:
@@ -235,7 +239,7 @@ def _check_on_chain(proof, rpc: str, registry: str) -> None:
     except ContractRevert as exc:
         raise InclusionError(f"the registry at {contract.address} rejects the proof: {exc}") from None
     if posted != proof.root:
-        raise InclusionError(f"the root posted for epoch {proof.epoch} is {posted.to_json()}, the proof's is {proof.root.to_json()}")
+        raise InclusionError(f"the root posted for epoch {proof.epoch} is {posted.output_json()}, the proof's is {proof.root.output_json()}")
     if not ok:
         raise InclusionError(f"the registry's verifyInclusionAt returned false for epoch {proof.epoch}")
 
@@ -331,20 +335,67 @@ def audit_epoch_cmd(ctx, rpc: str, engine: str | None, epoch: int, registry: str
         book = load_book(book_path)
         operator_book = (book.accounts, book.markets)
     chain = devnet.connect(rpc)
+    record = None
     if registry is not None:
         expected_root = posted_root_hash(chain, registry, epoch)
         engine = engine or registry_engine(chain, registry)
-        depth = depth or registry_depth(chain, registry)
+        solvency_depth = registry_depth(chain, registry)  # None: a CommitmentRegistry (a root, no figures)
+        depth = depth or solvency_depth
+        if solvency_depth is not None:
+            from pymargin.chain.solvency import epoch_record, registry_contract
+
+            record = epoch_record(registry_contract(chain, registry), epoch)
     contract = engine_at(chain, engine)
     with ctx.progress.status(f"rebuilding epoch {epoch} from the engine"):
-        audit = audit_epoch(contract, epoch, expected_root, operator_book, depth)
-    data = {"ok": audit.ok, "epoch": epoch, "block": audit.block, "accounts": audit.accounts,
-            "root_hash": str(audit.root_hash), "findings": audit.findings}
-    rows = [("epoch", epoch), ("checkpoint block", audit.block), ("accounts", audit.accounts),
-            ("rebuilt root hash", audit.root_hash)] + [("MISMATCH", f) for f in audit.findings]
-    emit(ctx, data, (["check", "value"], rows), title="epoch audited: ok" if audit.ok else "epoch audit FAILED")
+        audit = audit_epoch(contract, epoch, expected_root, operator_book, depth, record.figures.totals if record else None)
+    data = audit_json(audit, contract.address, registry and chain.w3.to_checksum_address(registry), record)
+    data["chain_id"] = chain.chain_id
+    emit(ctx, data, (["check", "value"], audit_rows(audit, record)), title="epoch audited: ok" if audit.ok else "epoch audit FAILED")
     if not audit.ok:
         sys.exit(1)
+
+
+def audit_json(audit, engine: str, registry: str | None, record) -> dict:
+    """audit-epoch --json (docs/schemas/audit-epoch.schema.json): the checkpoint, the market snapshot, the rebuilt
+    book's totals and root, and with a SolvencyRegistry what it recorded and by which transaction and verifier."""
+    c = audit.checkpoint
+    data = {
+        "ok": audit.ok, "epoch": audit.epoch, "engine": engine, "registry": registry,
+        "checkpoint": {"id": c.id, "block": c.block_number, "time_s": c.timestamp, "tx_hash": audit.checkpoint_tx_hash,
+                       "insurance_fund_wad": c.insurance_fund_wad, "bad_debt_wad": c.bad_debt_wad,
+                       "vault_balance_wad": c.vault_balance_wad, "accrued_fees_wad": c.accrued_fees_wad},
+        "markets": [{"market_id": i, "price_wad": v.price_wad, "funding_index_wad": v.funding_index_wad, "imf_wad": v.imf_wad,
+                     "mmf_wad": v.mmf_wad} for i, v in enumerate(c.markets)],
+        "account_count": audit.accounts, "root_hash": hash_hex(audit.root_hash), "totals": audit.totals,
+        "posted": None, "findings": audit.findings,
+    }
+    if record is not None:
+        data["posted"] = {"tx_hash": record.post_tx_hash, "posted_at_s": record.figures.posted_at,
+                          "verifier": record.verifier, "verifier_code_hash": record.verifier_code_hash,
+                          "circuit": record.circuit, "reserves_wad": record.figures.reserves_wad, "totals": record.figures.totals}
+    return data
+
+
+def audit_rows(audit, record) -> list[tuple[str, object]]:
+    """audit-epoch's table: what an auditor cites, in quote units (WAD / 1e18) for amounts."""
+    from pymargin.fixedpoint import WAD
+
+    def q(wad: int) -> str:
+        return f"{wad / WAD:,.2f}"
+
+    c, t = audit.checkpoint, audit.totals
+    rows = [("epoch (checkpoint id)", audit.epoch), ("checkpoint block", c.block_number), ("checkpoint time (unix s)", c.timestamp),
+            ("checkpoint tx", bytes_hex(audit.checkpoint_tx_hash)), ("accounts", audit.accounts),
+            ("rebuilt root hash", hash_hex(audit.root_hash)), ("liabilities L", q(t.liabilities_wad)), ("Σ IM", q(t.im_wad)),
+            ("Σ MM", q(t.mm_wad)), ("deficit", q(t.deficit_wad)), ("accounts below MM", t.below_mm_count),
+            ("shortfall", q(t.shortfall_wad))]
+    rows += [(f"market {i}: price / IMF / MMF", f"{q(v.price_wad)} / {v.imf_wad / WAD:.2%} / {v.mmf_wad / WAD:.2%}")
+             for i, v in enumerate(c.markets)]
+    if record is not None:
+        rows += [("post tx", bytes_hex(record.post_tx_hash) if record.post_tx_hash else "not found"),
+                 ("reserves (vault − owner fees)", q(record.figures.reserves_wad)), ("verifier", record.verifier),
+                 ("verifier code keccak256", bytes_hex(record.verifier_code_hash)), ("circuit", record.circuit)]
+    return rows + [("MISMATCH", f) for f in audit.findings]
 
 
 def _root_hash(text: str) -> int:

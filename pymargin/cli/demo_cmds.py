@@ -59,21 +59,24 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
             try:
                 result = run_demo(config, chain, progress=ctx.progress)
             except ParityError as exc:
-                fail(f"the Python mirror and the contract disagree: {exc}", 1)
+                fail(f"the Python mirror and the contract disagree: {exc}", 1, "parity_error")
         publish_dir(work, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    summary = dict(result.__dict__) | {"ok": result.ok, "report": str(out_dir / "report.html")}
+    summary = result.to_json() | {"report": str(out_dir / "report.html")}
     rows = [
         ("chain", result.chain),
-        ("accounts / fills / liquidations", f"{result.accounts} / {result.trades} / {result.liquidations}"),
-        ("mirror vs contract", f"{result.crosscheck_values:,} values, {result.crosscheck_mismatches} mismatches"),
+        ("accounts / fills / liquidations", f"{result.account_count} / {result.fill_count} / {result.liquidation_count}"),
+        ("mirror vs contract", f"{result.crosscheck_value_count:,} values, {result.crosscheck_mismatch_count} mismatches"),
         ("root", result.root),
-        ("epoch", f"checkpoint {result.checkpoint_id} at block {result.checkpoint_block}; {result.fills_after_checkpoint} fills after it"),
+        ("epoch", f"checkpoint {result.checkpoint_id} at block {result.checkpoint_block}; {result.fill_count_after_checkpoint} fills after it"),
+        ("checkpoint / post tx", f"{result.checkpoint_tx_hash} / {result.post_epoch_tx_hash}"),
         ("liabilities L / reserves (vault − owner fees)", f"{result.liabilities_wad / 1e18:,.2f} / {result.reserves_wad / 1e18:,.2f}"),
+        ("Σ IM / Σ MM", f"{result.total_im_wad / 1e18:,.2f} / {result.total_mm_wad / 1e18:,.2f}"),
         ("deficit / below mm / shortfall", f"{result.deficit_wad / 1e18:,.2f} / {result.below_mm_count} accounts / {result.shortfall_wad / 1e18:,.2f}"),
-        ("proof", f"{result.batches} batch(es), {result.constraints:,} constraints each, {result.proving_s:.1f} s "
+        ("proof", f"{result.batch_count} batch(es) of {result.circuit}, {result.constraint_count:,} constraints each, {result.proving_s:.1f} s "
                    f"(key load {result.key_load_s:.1f} s over all workers)"),
+        ("verifying key keccak256", result.vk_hash),
         ("gas", f"verifyProof {result.verify_gas:,}; postEpoch {result.post_epoch_gas:,}"),
         ("verifiers", ", ".join(f"{k}: {'accepted' if v else 'REJECTED'}" for k, v in result.verifiers.items())),
         ("inclusion", ", ".join(f"{k}: {'ok' if v else 'FAILED'}" for k, v in result.inclusion.items())),

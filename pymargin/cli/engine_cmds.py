@@ -13,6 +13,8 @@ from pymargin.errors import UserError
 
 ACCOUNT_VIEWS = ("equity", "initialMargin", "maintenanceMargin", "freeCollateral", "marginRatio", "isLiquidatable")
 CHECKED_VIEWS = ACCOUNT_VIEWS + ("unrealisedPnl", "pendingFunding", "collateral", "accountState")
+JSON_KEYS = {"equity": "equity_wad", "initialMargin": "initial_margin_wad", "maintenanceMargin": "maintenance_margin_wad",
+             "freeCollateral": "free_collateral_wad", "marginRatio": "margin_ratio_wad", "isLiquidatable": "liquidatable"}
 
 
 def _engine_contract(rpc: str | None, engine: str | None, deployments: Path):
@@ -75,6 +77,13 @@ def _view(engine, name: str, owner: str, sub: int):
         return ("revert", exc.name, exc.args_)
 
 
+def _json_view(value):
+    """A view's value in margin --json: the value, or {"revert": error name, "args": [...]} where it reverts."""
+    if isinstance(value, tuple):
+        return {"revert": value[1], "args": list(value[2])}
+    return value
+
+
 def _snake(name: str) -> str:
     import re
 
@@ -114,7 +123,7 @@ def margin_cmd(ctx, rpc, engine, deployments, accounts, block) -> None:
     rows, data = [], []
     for owner, sub in _accounts(accounts, mirror):
         values = {name: _view(mirror, name, owner, sub) for name in ACCOUNT_VIEWS}
-        data.append({"owner": owner, "sub": sub, **{k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in values.items()}})
+        data.append({"owner": owner, "sub": sub, **{JSON_KEYS[k]: _json_view(v) for k, v in values.items()}})
         shown = []
         for name in ACCOUNT_VIEWS:
             v = values[name]
@@ -173,7 +182,7 @@ def crosscheck_cmd(ctx, rpc, engine, deployments, block) -> None:
             mismatches.append({"view": name, "args": [str(a) for a in args], "chain": str(on_chain), "python": str(in_python)})
             rows.append((name, ", ".join(str(a) for a in args), str(on_chain), str(in_python)))
     emit(ctx, {"chain_id": contract.chain.chain_id, "engine": contract.address, "block": number,
-               "accounts": len(mirror.state.accounts), "checked": len(checks), "mismatches": mismatches},
+               "account_count": len(mirror.state.accounts), "view_count": len(checks), "mismatches": mismatches},
          (["view", "args", "chain", "python"], rows),
          title=f"{len(checks)} views checked at block {number}: {len(mismatches)} differ")
     if mismatches:

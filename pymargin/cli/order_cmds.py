@@ -4,7 +4,6 @@ cancels one order, or all below a nonce). Spec §5.3."""
 
 from __future__ import annotations
 
-import json
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -15,9 +14,14 @@ import click
 from pymargin.cli._common import emit
 from pymargin.cli.engine_cmds import _engine_contract
 from pymargin.errors import UserError
+from pymargin.jsonvalues import bytes_hex, dumps, json_value
 
-ORDER_FORMAT = "pymargin-order/1"
+ORDER_FORMAT = "pymargin-order/2"
+ORDER_FORMAT_V1 = "pymargin-order/1"  # still read: the order's keys in camelCase, expiry a JSON number
 WAD = 10**18
+
+
+ORDER_KEYS = ("market_id", "size_wad", "limit_price_wad", "max_fee_wad", "nonce", "expiry_s")  # Order's fields after owner, sub
 
 
 class RevertError(UserError):
@@ -64,11 +68,11 @@ def _read_order(path: Path, contract) -> tuple[Any, bytes]:
 
     doc = read_json(path, "order file")
     try:
-        if doc["format"] != ORDER_FORMAT:
+        if doc["format"] not in (ORDER_FORMAT, ORDER_FORMAT_V1):
             raise ValueError(f"'format' must be {ORDER_FORMAT!r}")
         o = doc["order"]
-        order = Order(o["owner"], int(o["sub"]), int(o["marketId"]), int(o["sizeWad"]), int(o["limitPriceWad"]),
-                      int(o["maxFeeWad"]), int(o["nonce"]), int(o["expiry"]))
+        keys = ORDER_KEYS if doc["format"] == ORDER_FORMAT else ("marketId", "sizeWad", "limitPriceWad", "maxFeeWad", "nonce", "expiry")
+        order = Order(o["owner"], int(o["sub"]), *(int(o[k]) for k in keys))
         signature = bytes.fromhex(doc["signature"].removeprefix("0x"))
         chain_id, engine = int(doc["chain_id"]), str(doc["engine"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -140,11 +144,11 @@ def sign_order_cmd(ctx, rpc, engine, deployments, keystore, market_id, size, lim
         raise UserError(f"the engine at {contract.address} computes another digest for this order: is it a MarginEngine of this version?")
     doc = {
         "format": ORDER_FORMAT, "chain_id": contract.chain.chain_id, "engine": contract.address,
-        "order": {"owner": owner, "sub": sub, "marketId": market_id, "sizeWad": str(size_wad), "limitPriceWad": str(limit_wad),
-                  "maxFeeWad": str(max_fee_wad), "nonce": str(nonce), "expiry": expiry},
-        "digest": "0x" + digest.hex(), "signature": "0x" + sign_digest(digest, signer.private_key).hex(),
+        "order": {"owner": owner, "sub": sub, **dict(zip(ORDER_KEYS, (market_id, size_wad, limit_wad, max_fee_wad, nonce, expiry)))},
+        "digest": digest, "signature": sign_digest(digest, signer.private_key),
     }
-    atomic_write_text(out_path, json.dumps(doc, indent=1) + "\n")
+    atomic_write_text(out_path, dumps(doc) + "\n")
+    doc = json_value(doc)
     emit(ctx, doc, (["field", "value"], [(k, v) for k, v in doc["order"].items()] + [("digest", doc["digest"]), ("file", out_path)]),
          title=f"signed order for {contract.address} on chain {contract.chain.chain_id}")
 
@@ -172,11 +176,11 @@ def fill_orders_cmd(ctx, rpc, engine, deployments, keystore, taker_path, maker_p
     maker, maker_sig = _read_order(maker_path, contract)
     size_wad, price_wad = _wad(size, "--size"), _wad(price, "--price")
     receipt = _transact(contract, "trade", taker, taker_sig, maker, maker_sig, size_wad, price_wad, sender=signer)
-    filled = [(a["digest"].hex(), a["fillWad"], a["filledWad"]) for name, a in contract.decode_logs(receipt) if name == "OrderFilled"]
-    data = {"tx": receipt.transactionHash.hex(), "gas_used": receipt.gasUsed,
-            "filled": [{"digest": "0x" + d, "fill_wad": str(f), "filled_wad": str(t)} for d, f, t in filled]}
-    emit(ctx, data, (["order digest", "this fill", "filled so far"], [("0x" + d, f / WAD, t / WAD) for d, f, t in filled]),
-         title=f"trade {data['tx']} ({receipt.gasUsed:,} gas)")
+    filled = [(bytes_hex(a["digest"]), a["fillWad"], a["filledWad"]) for name, a in contract.decode_logs(receipt) if name == "OrderFilled"]
+    data = {"tx_hash": bytes_hex(receipt.transactionHash), "trade_gas": receipt.gasUsed,
+            "filled": [{"digest": d, "fill_wad": f, "filled_wad": t} for d, f, t in filled]}
+    emit(ctx, data, (["order digest", "this fill", "filled so far"], [(d, f / WAD, t / WAD) for d, f, t in filled]),
+         title=f"trade {data['tx_hash']} ({receipt.gasUsed:,} gas)")
 
 
 @click.command("cancel-orders")
@@ -201,9 +205,9 @@ def cancel_orders_cmd(ctx, rpc, engine, deployments, keystore, order_path, below
         receipt = _transact(contract, "cancelOrder", order, sender=signer)
     else:
         receipt = _transact(contract, "cancelOrdersBelow", below_nonce, sender=signer)
-    data = {"tx": receipt.transactionHash.hex(), "events": [name for name, _ in contract.decode_logs(receipt)],
-            "min_nonce": str(contract.call("minNonce", signer.address))}
-    emit(ctx, data, (["tx", "events", "your minNonce"], [(data["tx"], ", ".join(data["events"]), data["min_nonce"])]))
+    data = {"tx_hash": bytes_hex(receipt.transactionHash), "events": [name for name, _ in contract.decode_logs(receipt)],
+            "min_nonce": contract.call("minNonce", signer.address)}
+    emit(ctx, data, (["tx", "events", "your minNonce"], [(data["tx_hash"], ", ".join(data["events"]), data["min_nonce"])]))
 
 
 COMMANDS = [sign_order_cmd, fill_orders_cmd, cancel_orders_cmd]

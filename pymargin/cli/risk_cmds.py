@@ -62,9 +62,11 @@ def _pct(x: float) -> str:
 
 
 def _write_json(path: Path, data) -> None:
+    """Write a report or a market config under the output convention (docs/output.md: integers as decimal strings)."""
     from pymargin.fsutil import atomic_write_text
+    from pymargin.jsonvalues import dumps
 
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    atomic_write_text(path, dumps(data) + "\n")
 
 
 def _parse_holding(spec: str):
@@ -212,8 +214,10 @@ def calibrate_cmd(ctx, markets, method, statistic, mm_confidence, mm_horizon, im
         results.append(calibration.calibrate_market(series, market_id, settings, funding[1] if funding else None))
         last_prices[series.name] = fraction_to_wad(float(series.close[-1]), Rounding.Floor, tick=1)
     config = calibration.market_config(results, settings)
-    if deploy_out:
-        _write_json(deploy_out, calibration.deploy_config(results, last_prices, chain_id))
+    if deploy_out:  # the input format of `pymargin deploy` (its chain_id a JSON number)
+        from pymargin.fsutil import atomic_write_text
+
+        atomic_write_text(deploy_out, json.dumps(calibration.deploy_config(results, last_prices, chain_id), indent=2, sort_keys=True) + "\n")
         ctx.info(f"deploy config written to {deploy_out}")
     target = config_out or (out / "markets.json" if out else None)
     if target:
@@ -276,7 +280,7 @@ def backtest_cmd(ctx, market, methods, statistic, fraction, window, refit_every,
     if out:
         charts.backtest_chart(tests, out / f"backtest-{series.name}.png", f"{series.name}: {horizon}-day margin backtest at {confidence:g}")
         _write_json(out / f"backtest-{series.name}.json", summaries)
-    rows = [(s["label"], s["days"], s["breaches"], _pct(s["breach_rate"]), _pct(s["expected_rate"]), _pct(s["mean_margin"]), f"{s['kupiec']['p_value']:.3f}", f"{s['christoffersen_independence']['p_value']:.3f}") for s in summaries]
+    rows = [(s["label"], s["day_count"], s["breach_count"], _pct(s["breach_rate"]), _pct(s["expected_rate"]), _pct(s["mean_margin"]), f"{s['kupiec']['p_value']:.3f}", f"{s['christoffersen_independence']['p_value']:.3f}") for s in summaries]
     emit(ctx, summaries, (["margin", "days", "breaches", "rate", "expected", "mean margin", "Kupiec p", "indep. p"], rows))
 
 
@@ -322,7 +326,7 @@ def dynamic_cmd(ctx, market, calibration_days, floor, cap, max_step, deadband, s
                               f"{series.name}: dynamic (EWMA) vs static initial margin, with maintenance, {horizon}-day losses",
                               [mm[label] for label, _ in panels])
         _write_json(out / f"keeper-updates-{series.name}.json", comparison.updates)
-    rows = [(label, side, d["days"], d["breaches"], _pct(d["breach_rate"]), _pct(d["mean_margin"]), _pct(d["max_margin"]), f"{d['kupiec']['p_value']:.3f}") for label in ("dynamic", "static") for side, d in summary[label].items()]
+    rows = [(label, side, d["day_count"], d["breach_count"], _pct(d["breach_rate"]), _pct(d["mean_margin"]), _pct(d["max_margin"]), f"{d['kupiec']['p_value']:.3f}") for label in ("dynamic", "static") for side, d in summary[label].items()]
     emit(ctx, summary, (["margin", "side", "days", "breaches", "rate", "mean held", "max held", "Kupiec p"], rows), title=f"k = {comparison.rule.multiplier:.3f}, {len(comparison.updates)} keeper updates")
 
 
@@ -421,7 +425,7 @@ def benchmark_cmd(ctx, positions, fixed_fraction, window, vol_range, confidence,
     table = result.table()
     if out:
         charts.benchmark_chart(table, out / "benchmark.png", f"initial margin models: capital vs {horizon}-day breaches ({dates[window]} .. {dates[-1]})")
-    rows = [(r["model"], f"{r['requirement_today']:,.2f}", f"{r['mean_requirement_pct_of_notional']:.2f}%", r["breaches"], _pct(r["breach_rate"]), f"{r['kupiec_p_value']:.3f}") for r in table]
+    rows = [(r["model"], f"{r['requirement_today']:,.2f}", f"{r['mean_requirement_pct_of_notional']:.2f}%", r["breach_count"], _pct(r["breach_rate"]), f"{r['kupiec_p_value']:.3f}") for r in table]
     emit(ctx, {"positions": [vars(h) for h in holdings], "confidence": confidence, "horizon_days": horizon, "models": table}, (["model", "requirement today", "mean % of notional", "breaches", "breach rate", "Kupiec p"], rows))
 
 
@@ -542,3 +546,67 @@ def mining_cmd(ctx, difficulty, subsidy, fees, pool_fee, hashrate, efficiency, p
 
 
 COMMANDS = [risk]
+
+
+@risk.command("portfolio")
+@click.option("--positions", "-p", "positions_file", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Portfolio file (JSON): marks, series and each account's positions; format in docs/portfolio.md.")
+@click.pass_obj
+def portfolio_cmd(ctx, positions_file: Path) -> None:
+    """Portfolio margin of every account against its positions margined one by one, exact.
+
+    Each series' risk array (16 SPAN scenarios, fixed-point Black-76 for options) is computed from
+    its underlying's mark, exactly as RiskArrayBook stores it (spec §4.1-4.2). Per account:
+
+    \b
+      per position  Σ of each position's maintenance margin, margined alone
+      portfolio MM  per underlying the largest scenario loss of the netted positions
+                    (never below the short-option minimum), summed over underlyings
+      saving        per position − portfolio MM: what a hedge saves
+      portfolio IM  ⌈portfolio MM · im_multiple⌉
+
+    The file (JSON, every integer a decimal string; docs/portfolio.md): underlyings (mark price,
+    implied vol, price and vol scanning ranges, short-option minimum fraction, all WAD), series
+    (perp, call or put on an underlying; options with strike_wad and tau_s, the seconds to
+    expiry), the initial-margin multiple, and accounts (owner, sub) with positions (series_id,
+    signed WAD size). Amounts are WAD quote units, exact: the table prints them as decimals,
+    --json as WAD integers in decimal strings (keys ending _wad).
+
+    \b
+    Example:
+      pymargin risk portfolio --positions book.json
+      pymargin --json risk portfolio -p book.json
+    """
+    from pymargin.portfolio import account_margins, load_portfolio
+
+    portfolio = load_portfolio(positions_file)
+    _emit_portfolio(ctx, portfolio, account_margins(portfolio))
+
+
+def _wad_decimal(value: int) -> str:
+    """A WAD integer as its exact decimal (e.g. 1,234.5 for 1234500000000000000000)."""
+    whole, frac = divmod(abs(value), 10**18)
+    return ("-" if value < 0 else "") + f"{whole:,}" + (f".{frac:018d}".rstrip("0") if frac else "")
+
+
+def _emit_portfolio(ctx, portfolio, margins) -> None:
+    """The report: JSON (the shared convention: integers as decimal strings, WAD keys ending _wad) or
+    an 80-column table of exact decimals."""
+    fields = ("per_position_wad", "maintenance_wad", "saving_wad", "initial_wad")
+    accounts = [
+        {"owner": m.owner, "sub": m.sub, "position_count": m.position_count, "per_position_maintenance_wad": m.per_position_wad,
+         "maintenance_wad": m.maintenance_wad, "saving_wad": m.saving_wad, "initial_wad": m.initial_wad}
+        for m in margins
+    ]
+    totals = {f: sum(getattr(m, f) for m in margins) for f in fields}
+    data = {
+        "account_count": len(margins), "im_multiple_wad": portfolio.im_multiple_wad, "accounts": accounts,
+        "total_per_position_maintenance_wad": totals["per_position_wad"], "total_maintenance_wad": totals["maintenance_wad"],
+        "total_saving_wad": totals["saving_wad"], "total_initial_wad": totals["initial_wad"],
+    }
+    labels = ("per position", "portfolio MM", "saving", "portfolio IM")
+    rows = []
+    for m in margins:
+        rows += [(f"{m.owner}:{m.sub}" if k == 0 else "", label, _wad_decimal(getattr(m, f))) for k, (label, f) in enumerate(zip(labels, fields))]
+    rows += [("all accounts" if k == 0 else "", label, _wad_decimal(totals[f])) for k, (label, f) in enumerate(zip(labels, fields))]
+    emit(ctx, data, (["account", "requirement", "quote units (exact)"], rows))

@@ -11,6 +11,7 @@ import click
 from pymargin.cli._common import emit
 from pymargin.errors import UserError
 from pymargin.fsutil import check_out_file
+from pymargin.jsonvalues import bytes_hex
 
 
 def _secret(secret_file: Path | None) -> bytes:
@@ -82,9 +83,9 @@ def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry
     elapsed = time.perf_counter() - started
     if keys.development:
         ctx.info("note: DEVELOPMENT trusted setup (made on this machine); use --ptau with a ceremony file for real funds")
-    emit(ctx, {"out": str(out), "batches": len(proof.proofs), "seconds": round(elapsed, 2), "key_load_s": round(pool.key_load_s, 2),
-               "witness_s": round(pool.witness_s, 2), "prove_s": round(pool.prove_s, 2), "setup": keys.setup_id,
-               "keys": str(keys.dir), "root": commitment.root.to_json(), "totals": statement_json(statement)["totals"]},
+    emit(ctx, {"out": out, "batch_count": len(proof.proofs), "prove_s": round(elapsed, 2), "key_load_s": round(pool.key_load_s, 2),
+               "witness_s_total": round(pool.witness_s, 2), "proof_s_total": round(pool.prove_s, 2), "setup": keys.setup_id,
+               "keys": keys.dir, "root": commitment.root.output_json(), "totals": statement_json(statement)["totals"]},
          (["field", "value"], [("out", out), ("batches", len(proof.proofs)), ("seconds", f"{elapsed:.1f}"),
                                ("key load s (all workers)", f"{pool.key_load_s:.1f}"), ("witness s (all workers)", f"{pool.witness_s:.1f}"),
                                ("prove s (all workers)", f"{pool.prove_s:.1f}"), ("setup", keys.setup_id), ("verifying key", keys.vk_path)]
@@ -132,7 +133,7 @@ def verify_cmd(ctx, proof_file, vk_path, rpc, verifier) -> None:
 
         contract = verifier_contract(connect(rpc), verifier)
         problems += [f"batch {i}: the on-chain verifier rejects it" for i, p in enumerate(epoch.proofs) if not verify_onchain(contract, p)]
-    data = {"ok": not problems, "batches": len(epoch.proofs), "problems": problems}
+    data = {"ok": not problems, "batch_count": len(epoch.proofs), "problems": problems}
     emit(ctx, data, (["check", "result"], [("batches", len(epoch.proofs)), ("result", "valid" if not problems else "INVALID")] + [("problem", p) for p in problems]))
     if problems:
         sys.exit(1)
@@ -191,10 +192,10 @@ def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore) -> None:
     rows = [("epoch (checkpoint)", s.checkpoint_id), ("checkpoint block", figures.checkpoint_block),
             ("liabilities L", t.liabilities_wad), ("reserves (vault − owner fees)", figures.reserves_wad),
             ("deficit", t.deficit_wad), ("accounts below mm", f"{t.below_mm_count} of {t.account_count}"),
-            ("shortfall", t.shortfall_wad), ("tx", receipt.transactionHash.hex()), ("gas used", receipt.gasUsed)]
-    emit(ctx, {"tx": receipt.transactionHash.hex(), "gas_used": receipt.gasUsed, "epoch": s.checkpoint_id,
-               "checkpoint_block": figures.checkpoint_block, "reserves_wad": str(figures.reserves_wad),
-               "totals": {k: str(v) for k, v in dataclasses.asdict(t).items()}},
+            ("shortfall", t.shortfall_wad), ("tx", bytes_hex(receipt.transactionHash)), ("gas used", receipt.gasUsed)]
+    emit(ctx, {"tx_hash": receipt.transactionHash, "post_epoch_gas": receipt.gasUsed, "epoch": s.checkpoint_id,
+               "checkpoint_block": figures.checkpoint_block, "reserves_wad": figures.reserves_wad,
+               "totals": dataclasses.asdict(t)},
          (["field", "value (WAD unless a count)"], rows))
 
 

@@ -22,12 +22,15 @@ from pymargin.commit.leaf import Leaf, account_id_hash, leaf_margins, leaf_sums,
 from pymargin.commit.tree import Node, root_from_path
 from pymargin.errors import Revert, UserError
 from pymargin.fixedpoint import INT256_MAX, INT256_MIN, UINT256_MAX
+from pymargin.jsonvalues import hash_hex
 from pymargin.fsutil import atomic_write_text, read_json
 from pymargin.model import MarketView, Position
 
-FORMAT = "pymargin-inclusion-v2"
-ROOT_FORMAT = "pymargin-commitment-v1"
+FORMAT = "pymargin-inclusion-v3"
+READABLE_FORMATS = (FORMAT, "pymargin-inclusion-v2")  # v2 wrote the hashes in decimal
+ROOT_FORMAT = "pymargin-commitment-v2"
 _DECIMAL = re.compile(r"-?[0-9]+\Z")
+_HASH_HEX = re.compile(r"0x[0-9a-f]{64}\Z")
 MAX_DIGITS = 78  # 2^256 has 78 decimal digits
 _MARKET_KEY = re.compile(r"(0|[1-9][0-9]*)\Z")  # canonical: one key per market id
 
@@ -79,7 +82,7 @@ def proof_document(commitment: Commitment, index: int, secret: bytes | None) -> 
         "index": str(index),
         "root": commitment.root.to_json(),
         "account": {
-            "owner": account.owner, "sub": str(account.sub), "id_hash": str(leaf.id_hash), "salt": str(leaf.salt),
+            "owner": account.owner, "sub": str(account.sub), "id_hash": hash_hex(leaf.id_hash), "salt": str(leaf.salt),
             "collateral": str(leaf.collateral),
             "positions": [{"market_id": str(p.market_id), "size": str(p.size), "cost_basis": str(p.cost_basis),
                            "funding_index": str(p.funding_index)} for p in positions],
@@ -88,7 +91,7 @@ def proof_document(commitment: Commitment, index: int, secret: bytes | None) -> 
         "mm": str(node.mm),
         "im": str(im),
         "liability": str(node.equity),
-        "leaf_hash": str(node.hash),
+        "leaf_hash": hash_hex(node.hash),
         "markets": _markets_json({p.market_id: commitment.markets[p.market_id] for p in positions}),
         "siblings": [s.to_json() for s in commitment.tree.siblings(index)],
     }
@@ -97,7 +100,7 @@ def proof_document(commitment: Commitment, index: int, secret: bytes | None) -> 
 def root_document(commitment: Commitment) -> dict:
     """The root JSON: epoch, depth, number of accounts, root node, and every market view committed at."""
     return {"format": ROOT_FORMAT, "epoch": str(commitment.epoch), "depth": str(commitment.tree.depth),
-            "accounts": str(commitment.tree.size), "root": commitment.root.to_json(),
+            "account_count": str(commitment.tree.size), "root": commitment.root.to_json(),
             "markets": _markets_json(commitment.markets)}
 
 
@@ -161,6 +164,16 @@ def _int(obj: Any, key: str, path: str) -> int:
     return int(value)
 
 
+def _hash(obj: Any, key: str, path: str) -> int:
+    """obj[key]: a hash as 0x + 64 lower-case hex digits (v3), or as a decimal string (v2 files)."""
+    value = _field(obj, key, path)
+    if isinstance(value, str) and _HASH_HEX.match(value):
+        return int(value, 16)
+    if isinstance(value, str) and _DECIMAL.match(value):
+        return _int(obj, key, path)
+    raise InclusionError(f"proof: {path + '.' if path else ''}{key} must be a hash as 0x and 64 hex digits, got {value!r}")
+
+
 def _list(obj: Any, key: str, path: str) -> list:
     value = _field(obj, key, path)
     if not isinstance(value, list):
@@ -169,7 +182,7 @@ def _list(obj: Any, key: str, path: str) -> list:
 
 
 def _node(obj: Any, path: str) -> Node:
-    return Node(_int(obj, "hash", path), _int(obj, "equity", path), _int(obj, "mm", path))
+    return Node(_hash(obj, "hash", path), _int(obj, "equity", path), _int(obj, "mm", path))
 
 
 def _market_view(obj: Any, path: str) -> MarketView:
@@ -185,7 +198,7 @@ def _market_view(obj: Any, path: str) -> MarketView:
 
 def parse_proof(doc: Any) -> InclusionProof:
     """An :class:`InclusionProof` from a proof JSON document; InclusionError if a field is missing or malformed."""
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+    if not isinstance(doc, dict) or doc.get("format") not in READABLE_FORMATS:
         raise InclusionError(f"proof: not a {FORMAT} document")
     account = _field(doc, "account", "")
     owner = _field(account, "owner", "account")
@@ -207,10 +220,10 @@ def parse_proof(doc: Any) -> InclusionProof:
     return InclusionProof(
         epoch=_int(doc, "epoch", ""), depth=_int(doc, "depth", ""), index=_int(doc, "index", ""),
         root=_node(_field(doc, "root", ""), "root"), owner=owner, sub=sub,
-        leaf=Leaf(_int(account, "id_hash", "account"), _int(account, "salt", "account"),
+        leaf=Leaf(_hash(account, "id_hash", "account"), _int(account, "salt", "account"),
                   _int(account, "collateral", "account"), slots),
         equity=_int(doc, "equity", ""), mm=_int(doc, "mm", ""), im=_int(doc, "im", ""),
-        liability=_int(doc, "liability", ""), leaf_hash=_int(doc, "leaf_hash", ""), markets=markets,
+        liability=_int(doc, "liability", ""), leaf_hash=_hash(doc, "leaf_hash", ""), markets=markets,
         siblings=tuple(_node(raw, f"siblings[{k}]") for k, raw in enumerate(_list(doc, "siblings", ""))),
     )
 

@@ -24,6 +24,7 @@ from functools import lru_cache
 from multiprocessing import get_context
 from typing import Sequence
 
+from pymargin.jsonvalues import hash_hex
 from pymargin.commit.leaf import LEAF_SUM_BOUND, PADDING_LEAF, Leaf
 from pymargin.commit.poseidon import P, NotAFieldElement, poseidon, poseidon_be
 from pymargin.errors import Revert, UserError
@@ -64,8 +65,12 @@ class Node:
         return cls(*(int.from_bytes(record[i : i + 32], "big") for i in (0, 32, 64)))
 
     def to_json(self) -> dict:
-        """{"hash", "equity", "mm"} as decimal strings."""
-        return {"hash": str(self.hash), "equity": str(self.equity), "mm": str(self.mm)}
+        """{"hash": 0x + 64 hex digits, "equity", "mm": decimal strings} (docs/output.md)."""
+        return {"hash": hash_hex(self.hash), "equity": str(self.equity), "mm": str(self.mm)}
+
+    def output_json(self) -> dict:
+        """The node in a command's --json output: {"hash", "liabilities_wad", "mm_wad"} (docs/output.md)."""
+        return {"hash": hash_hex(self.hash), "liabilities_wad": str(self.equity), "mm_wad": str(self.mm)}
 
 
 def parent(left: Node, right: Node) -> Node:

@@ -63,17 +63,17 @@ function showAccount(target, proof, offline) {
 
 function showPath(target, offline) {
   const s = section(target, "Leaf and path to the root, recomputed here");
-  s.appendChild(element("p", `Leaf hash (Poseidon, recomputed): ${offline.leafHash}`, "mono"));
+  s.appendChild(element("p", `Leaf hash (Poseidon, recomputed): ${hashHex(offline.leafHash)}`, "mono"));
   table(s, ["level", "our node is", "sibling hash", "sibling liabilities", "sibling mm", "parent hash", "liabilities = ours + sibling", "mm = ours + sibling"],
-    offline.levels.map((l) => [l.level, `${l.side} child`, l.sibling.hash, l.sibling.equity, l.sibling.mm, l.node.hash,
+    offline.levels.map((l) => [l.level, `${l.side} child`, hashHex(l.sibling.hash), l.sibling.equity, l.sibling.mm, hashHex(l.node.hash),
       `${l.node.equity} = ${l.child.equity} + ${l.sibling.equity} ✓`, `${l.node.mm} = ${l.child.mm} + ${l.sibling.mm} ✓`]));
-  s.appendChild(element("p", `Root: hash ${offline.root.hash}, total liabilities ${formatWad(offline.root.equity)}, total maintenance margin ${formatWad(offline.root.mm)} — equal to the proof's root.`, "mono"));
+  s.appendChild(element("p", `Root: hash ${hashHex(offline.root.hash)}, total liabilities ${formatWad(offline.root.equity)}, total maintenance margin ${formatWad(offline.root.mm)} — equal to the proof's root.`, "mono"));
 }
 
 function showFigures(target, figures) {
   const s = section(target, `Recorded by the registry for this epoch (chain ${figures.chainId})`);
   table(s, ["figure", "value"], [
-    ["root hash", figures.rootHash],
+    ["root hash", hashHex(figures.rootHash)],
     ["liabilities L = Σ max(equity, 0)", formatWad(figures.liabilitiesWad)],
     ["reserves (vault − owner fees)", formatWad(figures.reservesWad)],
     ["reserves cover L", figures.reservesWad >= figures.liabilitiesWad ? "yes" : "NO"],
@@ -93,7 +93,7 @@ function showFigures(target, figures) {
 /** One proof's verdict line. */
 function verdictOf(result, offline) {
   if (!result.ok) return ["fail", `FAILED: ${result.reason}`];
-  if (result.checks["on-chain"]) {
+  if (result.checks.on_chain) {
     return ["ok", `VERIFIED: account ${result.account} is in the root the registry recorded for epoch ${result.epoch}, with equity ${formatWad(offline.equity)} and the figures below.`];
   }
   return ["partial", `PASSED OFFLINE: the account data and the path lead to the proof's root for epoch ${result.epoch}. Give an RPC URL and the registry address to check that root is the one posted on chain.`];
@@ -139,7 +139,7 @@ async function verifyAll(docs) {
     verdict.className = "verdict fail";
     verdict.textContent = `FAILED: ${failed} of ${docs.length} proofs do not verify (reasons below).`;
   } else {
-    const onChain = results.every((r) => r.checks["on-chain"]);
+    const onChain = results.every((r) => r.checks.on_chain);
     verdict.className = onChain ? "verdict ok" : "verdict partial";
     verdict.textContent = onChain ? `VERIFIED: all ${docs.length} accounts are in the root the registry recorded (details below).`
       : `PASSED OFFLINE: all ${docs.length} proofs lead to their roots; give an RPC URL and the registry address to check them on chain.`;

@@ -1,10 +1,11 @@
-// The verification page's logic: parse an inclusion proof (pymargin-inclusion-v2), recompute it as
+// The verification page's logic: parse an inclusion proof (pymargin-inclusion-v3, or v2), recompute it as
 // `pymargin check-inclusion` does (pymargin/commit/inclusion.py: same checks, same order, same
 // reasons), and with an RPC URL read the registry's posted root and epoch figures by eth_call.
 // Needs keccak.js, poseidon.js and POSEIDON_CONSTANTS. Nothing here touches the network except
 // rpcCall, which posts read-only JSON-RPC requests to the URL the user typed.
 "use strict";
-const FORMAT = "pymargin-inclusion-v2";
+const FORMAT = "pymargin-inclusion-v3";
+const READABLE_FORMATS = [FORMAT, "pymargin-inclusion-v2"];  // v2 wrote the hashes in decimal
 const WAD = 10n ** 18n;
 const INT256_MIN = -(2n ** 255n);
 const INT256_MAX = 2n ** 255n - 1n;
@@ -20,6 +21,7 @@ const LEAF_SUM_BOUND = 2n ** 140n;
 const SUM_BOUND = 2n ** 172n;
 const MAX_DEPTH = 32;
 const DECIMAL = /^-?[0-9]+$/;
+const HASH_HEX = /^0x[0-9a-f]{64}$/;
 // The custom errors rootOf, epochFigures and verifyInclusionAt can revert with (SolvencyRegistry,
 // InclusionVerifier), decoded by name as pymargin prints them; then Solidity's Error and Panic.
 const REGISTRY_ERRORS = ["UnknownEpoch(uint256)", "NotAFieldElement(uint256)", "IdHashOutOfRange(uint256)", "SaltOutOfRange(uint256)",
@@ -47,7 +49,7 @@ function checkedUint(x) { if (x < 0n || x > UINT256_MAX) throw new Revert("Panic
 function toInt256(x) { if (x < 0n || x > UINT256_MAX) throw new Revert("Panic", [17n]); if (x > INT256_MAX) throw new Revert("SafeCastOverflow", []); return x; }
 
 /** Python's repr of a node's to_json(): {'hash': '1', 'equity': '2', 'mm': '3'}. */
-const nodeRepr = (n) => `{'hash': '${n.hash}', 'equity': '${n.equity}', 'mm': '${n.mm}'}`;
+const nodeRepr = (n) => `{'hash': '${hashHex(n.hash)}', 'liabilities_wad': '${n.equity}', 'mm_wad': '${n.mm}'}`;  // as Node.output_json
 
 // ------------------------------------------------------------------------------------ parsing
 
@@ -80,13 +82,21 @@ function int(obj, key, path) {
   return BigInt(value);
 }
 
+/** A hash: 0x and 64 lower-case hex digits (v3), or a decimal string (v2); mirrors inclusion._hash. */
+function hash(obj, key, path) {
+  const value = field(obj, key, path);
+  if (typeof value === "string" && HASH_HEX.test(value)) return BigInt(value);
+  if (typeof value === "string" && DECIMAL.test(value)) return int(obj, key, path);
+  throw new VerifyError(`proof: ${path ? path + "." : ""}${key} must be a hash as 0x and 64 hex digits, got ${pyRepr(value)}`);
+}
+
 function list(obj, key, path) {
   const value = field(obj, key, path);
   if (!Array.isArray(value)) throw new VerifyError(`proof: ${path ? path + "." : ""}${key} must be a list`);
   return value;
 }
 
-const node = (obj, path) => ({ hash: int(obj, "hash", path), equity: int(obj, "equity", path), mm: int(obj, "mm", path) });
+const node = (obj, path) => ({ hash: hash(obj, "hash", path), equity: int(obj, "equity", path), mm: int(obj, "mm", path) });
 const EMPTY_SLOT = { market_id: 0n, size: 0n, cost_basis: 0n, funding_index: 0n };
 const isEmpty = (s) => s.market_id === 0n && s.size === 0n && s.cost_basis === 0n && s.funding_index === 0n;
 
@@ -106,7 +116,7 @@ function slotsOf(positions, where) {
 
 /** A parsed proof from its JSON document; VerifyError if a field is missing or malformed. */
 function parseProof(doc) {
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc) || doc.format !== FORMAT) throw new VerifyError(`proof: not a ${FORMAT} document`);
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc) || !READABLE_FORMATS.includes(doc.format)) throw new VerifyError(`proof: not a ${FORMAT} document`);
   const account = field(doc, "account", "");
   const owner = field(account, "owner", "account");
   if (typeof owner !== "string") throw new VerifyError("proof: account.owner must be a string");
@@ -134,8 +144,8 @@ function parseProof(doc) {
   return {
     epoch: int(doc, "epoch", ""), depth: int(doc, "depth", ""), index: int(doc, "index", ""), root: node(field(doc, "root", ""), "root"),
     owner, sub, accountId: `${owner}:${sub}`,
-    leaf: { id_hash: int(account, "id_hash", "account"), salt: int(account, "salt", "account"), collateral: int(account, "collateral", "account"), slots },
-    equity: int(doc, "equity", ""), mm: int(doc, "mm", ""), im: int(doc, "im", ""), liability: int(doc, "liability", ""), leaf_hash: int(doc, "leaf_hash", ""),
+    leaf: { id_hash: hash(account, "id_hash", "account"), salt: int(account, "salt", "account"), collateral: int(account, "collateral", "account"), slots },
+    equity: int(doc, "equity", ""), mm: int(doc, "mm", ""), im: int(doc, "im", ""), liability: int(doc, "liability", ""), leaf_hash: hash(doc, "leaf_hash", ""),
     markets, siblings: list(doc, "siblings", "").map((raw, k) => node(raw, `siblings[${k}]`)),
   };
 }
@@ -349,10 +359,13 @@ async function checkOnChain(proof, url, registry, askRegistry) {
   return figures;
 }
 
-/** The result check-inclusion --json prints, as a JSON text (integers as in pymargin: strings for WAD amounts). */
+/** The result check-inclusion --json prints, as a JSON text (docs/output.md: integers as decimal strings). */
 function resultJson(result) {
-  return JSON.stringify(result, (_, v) => (typeof v === "bigint" ? `@@${v}@@` : v)).replace(/"@@(-?[0-9]+)@@"/g, "$1");
+  return JSON.stringify(result, (_, v) => (typeof v === "bigint" ? String(v) : v));
 }
+
+/** A 256-bit hash as 0x and 64 lower-case hex digits. */
+const hashHex = (x) => "0x" + x.toString(16).padStart(64, "0");
 
 /** Checks a proof document offline and, given url and registry, on chain (askRegistry: also by the registry's
  * verifyInclusionAt, which sends the account's data to the node). Throws only on a bug: {result, proof, offline, figures}. */
@@ -367,10 +380,10 @@ async function runVerification(doc, url, registry, askRegistry = false) {
     if (url || registry) {
       if (!url || !registry) throw new VerifyError("to check against the chain give both the RPC URL and the registry address");
       figures = await checkOnChain(proof, url, registry, askRegistry);
-      checks["on-chain"] = "ok";
+      checks.on_chain = "ok";
     }
-    const result = { ok: true, account: proof.accountId, epoch: proof.epoch, index: proof.index, equity: String(offline.equity), mm: String(offline.mm),
-      im: String(offline.im), liability: String(offline.liability), root: { hash: String(offline.root.hash), equity: String(offline.root.equity), mm: String(offline.root.mm) }, checks };
+    const result = { ok: true, account: proof.accountId, epoch: proof.epoch, index: proof.index, equity_wad: offline.equity, mm_wad: offline.mm,
+      im_wad: offline.im, liability_wad: offline.liability, root: { hash: hashHex(offline.root.hash), liabilities_wad: offline.root.equity, mm_wad: offline.root.mm }, checks };
     return { result, proof, offline, figures };
   } catch (e) {
     if (!(e instanceof VerifyError)) throw e;

@@ -193,14 +193,14 @@ class Backtest:
         p = self.expected_rate
         return {
             "label": self.label,
-            "days": int(len(self.hits)),
-            "breaches": int(self.hits.sum()),
+            "day_count": int(len(self.hits)),
+            "breach_count": int(self.hits.sum()),
             "breach_rate": float(self.hits.mean()),
             "expected_rate": p,
             "mean_margin": float(self.margin.mean()),
             "max_margin": float(self.margin.max()),
-            "tested_days": int(len(tested)),
-            "tested_breaches": int(tested.sum()),
+            "tested_day_count": int(len(tested)),
+            "tested_breach_count": int(tested.sum()),
             "kupiec": kupiec_pof(len(tested), int(tested.sum()), p).as_dict(),
             "christoffersen_independence": christoffersen_independence(tested).as_dict(),
             "conditional_coverage": conditional_coverage(tested, p).as_dict(),

@@ -107,8 +107,8 @@ class Benchmark:
                     "model": model,
                     "requirement_today": self.today[model],
                     "mean_requirement_pct_of_notional": 100.0 * float(np.mean(self.requirements[model] / self.gross_notional)),
-                    "breaches": s["breaches"],
-                    "days": s["days"],
+                    "breach_count": s["breach_count"],
+                    "day_count": s["day_count"],
                     "breach_rate": s["breach_rate"],
                     "kupiec_p_value": s["kupiec"]["p_value"],
                 }

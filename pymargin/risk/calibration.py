@@ -121,7 +121,7 @@ class Calibration:
             "im_measure": {side: m.as_dict() for side, m in self.im_measure.items()},
             "funding_addon_mm": self.funding_addon_mm,
             "funding_addon_im": self.funding_addon_im,
-            "days": self.days,
+            "day_count": self.days,
             "first_day": self.first_day,
             "last_day": self.last_day,
         }
@@ -222,11 +222,19 @@ def deploy_config(calibrations: list[Calibration], prices_wad: dict[str, int], c
 
 
 def load_market_params(config: dict) -> list[MarketParams]:
-    """MarketParams from a market config written by :func:`market_config` (UserError if malformed)."""
+    """MarketParams from a market config written by :func:`market_config`: integers as decimal strings
+    (docs/output.md) or, as earlier versions wrote them, JSON numbers (UserError if malformed)."""
     try:
-        return [MarketParams(**entry) for entry in config["markets"]]
-    except (KeyError, TypeError) as exc:
+        return [MarketParams(**{k: v if k == "name" else _integer(v) for k, v in entry.items()}) for entry in config["markets"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UserError(f"malformed market config: {exc}") from None
+
+
+def _integer(value) -> int:
+    """An integer field of a market config: a decimal string or a JSON integer (ValueError otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return int(value)
 
 
 def with_overrides(settings: Settings, **overrides) -> Settings:

@@ -104,7 +104,7 @@ class Comparison:
     updates: list
 
     def summary(self) -> dict:
-        out = {"rule": self.rule.as_dict(), "static_imf_wad": self.static_wad, "keeper_updates": len(self.updates)}
+        out = {"rule": self.rule.as_dict(), "static_imf_wad": self.static_wad, "keeper_update_count": len(self.updates)}
         for label, sides in self.backtests.items():
             out[label] = {side: bt.summary() for side, bt in sides.items()}
         return out

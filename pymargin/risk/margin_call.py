@@ -65,8 +65,8 @@ class MarginCallRun:
 
     def summary(self) -> dict:
         return {
-            "days": len(self.rows),
-            "calls": self.calls,
+            "day_count": len(self.rows),
+            "call_count": self.calls,
             "paid_wad": self.paid_wad,
             "liquidated_on": self.liquidated_on,
             "penalty_wad": self.penalty_wad,

@@ -115,7 +115,7 @@ def hedge_analysis(prices: np.ndarray, miner: Miner, horizon_days: int = 30, imf
         "break_even_price": m.break_even_price,
         "hashprice_usd_per_ph_day": hashprice(p0, m.difficulty, m.subsidy_btc, m.fees_per_block_btc),
         "horizon_days": d,
-        "windows": int(len(margin)),
+        "window_count": int(len(margin)),
         "hedges": rows,
         "min_variance_short_btc": n_star,
         "min_variance_ratio": n_star / full,

@@ -32,7 +32,8 @@ from pymargin.zk.statement import Shape, Statement, batch_public_hash, check_sta
 from pymargin.zk.verify import pairing_check
 from pymargin.zk.wellformed import proof_defect
 
-EPOCH_FORMAT = "pymargin-solvency-epoch/2"
+EPOCH_FORMAT = "pymargin-solvency-epoch/3"
+READABLE_EPOCH_FORMATS = (EPOCH_FORMAT, "pymargin-solvency-epoch/2")  # /2: decimal root hash, shape as JSON numbers
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class EpochProof:
 
     @classmethod
     def from_json(cls, data: dict) -> "EpochProof":
-        if not isinstance(data, dict) or data.get("format") != EPOCH_FORMAT:
+        if not isinstance(data, dict) or data.get("format") not in READABLE_EPOCH_FORMATS:
             raise UserError(f"not a {EPOCH_FORMAT} file")
         try:
             statement = statement_from_json(data["statement"])

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pymargin.jsonvalues import address_hex, parse_int
 from pymargin.commit.poseidon import poseidon
 from pymargin.commit.tree import Node
 from pymargin.model import FUNDING_INDEX_BOUND, MAX_POSITIONS, MarketView
@@ -153,12 +154,12 @@ def check_statement(s: Statement) -> list[str]:
 
 
 def statement_json(s: Statement) -> dict:
-    """The statement as JSON (integers as decimal strings, addresses as hex)."""
+    """The statement as JSON (docs/output.md: integers as decimal strings, addresses 0x + 40 hex, the root hash 0x + 64 hex)."""
     t = s.totals
     return {
-        "shape": {"k": s.shape.k, "t": s.shape.t, "m": s.shape.m},
-        "chain_id": str(s.chain_id), "registry": hex(s.registry), "engine": hex(s.engine),
-        "checkpoint_id": str(s.checkpoint_id), "market_count": s.market_count,
+        "shape": {"k": str(s.shape.k), "t": str(s.shape.t), "m": str(s.shape.m)},
+        "chain_id": str(s.chain_id), "registry": address_hex(s.registry), "engine": address_hex(s.engine),
+        "checkpoint_id": str(s.checkpoint_id), "market_count": str(s.market_count),
         "markets": [{"price_wad": str(v.price_wad), "funding_index_wad": str(v.funding_index_wad),
                      "imf_wad": str(v.imf_wad), "mmf_wad": str(v.mmf_wad)} for v in s.markets],
         "aggregates": [{"long_size_wad": str(a.long_size_wad), "short_size_wad": str(a.short_size_wad),
@@ -173,17 +174,18 @@ def statement_json(s: Statement) -> dict:
 
 
 def statement_from_json(data: dict) -> Statement:
-    """The inverse of :func:`statement_json`; KeyError, TypeError or ValueError on a malformed document."""
+    """The inverse of :func:`statement_json` (also of epoch files /2: JSON-number shape, decimal root hash);
+    KeyError, TypeError or ValueError on a malformed document."""
     sh, t, r = data["shape"], data["totals"], data["root"]
     return Statement(
-        Shape(int(sh["k"]), int(sh["t"]), int(sh["m"])),
+        Shape(int(sh["k"]), int(sh["t"]), int(sh["m"])),  # int() of a string or of a /2 file's JSON number
         int(data["chain_id"]), int(data["registry"], 16), int(data["engine"], 16),
         int(data["checkpoint_id"]), int(data["market_count"]),
         tuple(MarketView(int(v["price_wad"]), int(v["funding_index_wad"]), int(v["imf_wad"]), int(v["mmf_wad"]))
               for v in data["markets"]),
         tuple(MarketAggregate(int(a["long_size_wad"]), int(a["short_size_wad"]), int(a["cost_basis_wad"]),
                               int(a["size_funding_wad2"])) for a in data["aggregates"]),
-        Node(int(r["hash"]), int(r["equity"]), int(r["mm"])),
+        Node(parse_int(r["hash"]), int(r["equity"]), int(r["mm"])),
         Totals(*(int(t[f]) for f in ("liabilities_wad", "deficit_wad", "below_mm_count", "shortfall_wad",
                                       "mm_wad", "im_wad", "account_count", "collateral_wad"))),
     )
