@@ -72,7 +72,7 @@ def bench(k: int, t: int, snarkjs_max: int) -> dict:
     from pymargin.zk.witness import compute_witness
 
     circuit = circuits.solvency(k, MARKETS, t)
-    row = {"k": k, "t": t, "accounts": 1 << k, "constraints": circuit.info["constraints"]}
+    row = {"k": k, "t": t, "account_count": 1 << k, "constraints": circuit.info["constraints"]}
     batch = _one_batch(k, t)
     with tempfile.TemporaryDirectory() as tmp:
         wall, cpu = time.perf_counter(), _cpu_s()
@@ -89,7 +89,7 @@ def bench(k: int, t: int, snarkjs_max: int) -> dict:
             row |= {f"{name}_key_load_s": round(load_s, 2), f"{name}_key_load_cpu_s": round(load_cpu, 2),
                     f"{name}_prove_s": round(prove_s, 2), f"{name}_prove_cpu_s": round(prove_cpu, 2),
                     f"{name}_peak_rss_bytes": str(rss), f"{name}_bytes_per_constraint": round(rss / row["constraints"]),
-                    f"{name}_accounts_per_cpu_s": round(row["accounts"] / (row["witness_cpu_s"] + prove_cpu), 3),
+                    f"{name}_accounts_per_cpu_s": round(row["account_count"] / (row["witness_cpu_s"] + prove_cpu), 3),
                     f"{name}_load_avg": round(os.getloadavg()[0], 1)}
             assert verify(keys.verifying_key(), proof) and proof.public == (batch.public,)
             print(json.dumps(row), flush=True)

@@ -64,7 +64,7 @@ def run(n: int, k: int, workers: int, ray_address: str) -> dict:
 
     depth = max(k, (n - 1).bit_length())
     shape = Shape(k, depth - k, MARKETS)
-    row = {"accounts": n, "batch_log2": k, "depth": depth, "batches": 1 << shape.t, "workers": workers, "cpus": os.cpu_count()}
+    row = {"account_count": n, "batch_log2": k, "depth": depth, "batch_count": 1 << shape.t, "worker_count": workers, "cpu_count": os.cpu_count()}
     accounts, views = zero_sum_book(7, n, MARKETS)
     started = time.perf_counter()
     circuit = circuits.solvency(k, MARKETS, shape.t)
@@ -97,12 +97,12 @@ def run(n: int, k: int, workers: int, ray_address: str) -> dict:
             epoch, _ = prove_epoch(commitment, None, statement, "groth16py", pool=pool)
             _stage(row, "prove", started)
             row["key_load_s_total"] = round(pool.key_load_s, 2)
-            row["key_loads"] = pool.key_loads
+            row["key_load_count"] = pool.key_loads
             row["witness_s_total"] = round(pool.witness_s, 2)
             row["prove_s_total"] = round(pool.prove_s, 2)
             row["worker_peak_rss_bytes"] = str(pool.peak_rss_bytes)
         row["accounts_per_s"] = round(n / row["prove_s"], 3)
-        row["prove_s_per_batch"] = round(row["prove_s_total"] / row["batches"], 2)
+        row["prove_s_per_batch"] = round(row["prove_s_total"] / row["batch_count"], 2)
 
         started = time.perf_counter()
         receipt = onchain.post_epoch(registry, epoch, checkpoint, sender)

@@ -36,8 +36,8 @@ def _gas_line(results: dict, batches: int) -> tuple[int, str, str]:
         fixed = g1 - per * b1
         return round(fixed + per * batches), f"{fixed:,.0f} + {per:,.0f} × batches (line through the two largest measured batch counts, {b0} and {b1})", "post_epoch_gas_by_batches"
     e = results["epoch_at_scale"]
-    per = int(e["post_epoch_gas"]) / e["batches"]
-    return round(per * batches), f"{per:,.0f} per batch × batches (the measured postEpoch of {e['batches']} batches, fixed part spread over them)", "epoch_at_scale.post_epoch_gas"
+    per = int(e["post_epoch_gas"]) / e["batch_count"]
+    return round(per * batches), f"{per:,.0f} per batch × batches (the measured postEpoch of {e['batch_count']} batches, fixed part spread over them)", "epoch_at_scale.post_epoch_gas"
 
 
 def project(results: dict, n: int, cores: int) -> str:
@@ -54,11 +54,11 @@ def project(results: dict, n: int, cores: int) -> str:
     commit_s = results.get("commit_2_20_s")
     commit_note = "commit_2_20_s (2^20 accounts, measured)"
     if commit_s is None:
-        commit_s = e["commit_s"] * n / e["accounts"]
-        commit_note = f"epoch_at_scale.commit_s × {n:,} / {e['accounts']:,} (linear)"
+        commit_s = e["commit_s"] * n / e["account_count"]
+        commit_note = f"epoch_at_scale.commit_s × {n:,} / {e['account_count']:,} (linear)"
     rss = int(row["groth16py_peak_rss_bytes"])
     gas, gas_formula, gas_source = _gas_line(results, batches)
-    calldata_per_batch = int(e["post_epoch_calldata_bytes"]) / e["batches"]
+    calldata_per_batch = int(e["post_epoch_calldata_bytes"]) / e["batch_count"]
     calldata = round(calldata_per_batch * batches)
     lines = [
         "# A 10^6-account epoch, projected from measured rates",
@@ -78,7 +78,7 @@ def project(results: dict, n: int, cores: int) -> str:
         f"| key load of a fresh worker (fast zkey) | {results['key_load_s']['after_s']} s | `key_load_s.after_s` | `{results['key_load_s']['command']}` |",
         f"| commit of the book | {commit_s:,.1f} s | {commit_note} | zk_results.md |",
         f"| postEpoch gas | see formula | `{gas_source}` | zk_results.md |",
-        f"| postEpoch calldata | {int(e['post_epoch_calldata_bytes']):,} bytes for {e['batches']} batches | `epoch_at_scale.post_epoch_calldata_bytes` | `{e['command']}` |",
+        f"| postEpoch calldata | {int(e['post_epoch_calldata_bytes']):,} bytes for {e['batch_count']} batches | `epoch_at_scale.post_epoch_calldata_bytes` | `{e['command']}` |",
         "",
         f"## Projection for N = {n:,} accounts",
         "",
