@@ -9,6 +9,8 @@ the seconds spent proving.
 * ``workers == 1`` and no Ray: jobs run in this process (its key cache lives as long as it does).
 * ``workers > 1``: that many spawned worker processes, alive until :meth:`ProverPool.close`.
 * ``ray_address``: that many Ray actors (one CPU each) on the cluster (``"local"`` starts one here).
+  Ray runs its workers at niceness 15: on a machine busy with other work, set
+  ``RAY_worker_niceness=0`` in the environment before a local cluster starts, or they starve.
 """
 
 from __future__ import annotations
