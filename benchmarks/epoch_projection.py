@@ -35,14 +35,18 @@ def _gas_line(results: dict, batches: int) -> tuple[int, str, str]:
         per = (g1 - g0) / (b1 - b0)
         fixed = g1 - per * b1
         return round(fixed + per * batches), f"{fixed:,.0f} + {per:,.0f} × batches (line through the two largest measured batch counts, {b0} and {b1})", "post_epoch_gas_by_batches"
-    e = results["epoch_at_scale"]
-    per = int(e["post_epoch_gas"]) / e["batch_count"]
-    return round(per * batches), f"{per:,.0f} per batch × batches (the measured postEpoch of {e['batch_count']} batches, fixed part spread over them)", "epoch_at_scale.post_epoch_gas"
+    e = results.get("epoch_at_scale")
+    if e:
+        per = int(e["post_epoch_gas"]) / e["batch_count"]
+        return round(per * batches), f"{per:,.0f} per batch × batches (the measured postEpoch of {e['batch_count']} batches, fixed part spread over them)", "epoch_at_scale.post_epoch_gas"
+    book = results["book"]
+    per = book["postEpoch_gas_per_batch"]
+    return round(per * batches), f"{per:,.0f} per batch × batches (the measured postEpoch of {book['batches']} batches, fixed part spread over them)", "book.postEpoch_gas_per_batch"
 
 
 def project(results: dict, n: int, cores: int) -> str:
     row = _default_row(results)
-    e = results["epoch_at_scale"]
+    e = results.get("epoch_at_scale")
     k = results["default_k"]
     batch = 1 << k
     batches = math.ceil(n / batch)
@@ -54,12 +58,14 @@ def project(results: dict, n: int, cores: int) -> str:
     commit_s = results.get("commit_2_20_s")
     commit_note = "commit_2_20_s (2^20 accounts, measured)"
     if commit_s is None:
-        commit_s = e["commit_s"] * n / e["account_count"]
-        commit_note = f"epoch_at_scale.commit_s × {n:,} / {e['account_count']:,} (linear)"
+        src = e or {"commit_s": results["book"]["commit_s"], "account_count": results["book"]["book_accounts"]}
+        commit_s = src["commit_s"] * n / src["account_count"]
+        commit_note = f"commit_s × {n:,} / {src['account_count']:,} (linear, from {'epoch_at_scale' if e else 'book'})"
     rss = int(row["groth16py_peak_rss_bytes"])
     gas, gas_formula, gas_source = _gas_line(results, batches)
-    calldata_per_batch = int(e["post_epoch_calldata_bytes"]) / e["batch_count"]
-    calldata = round(calldata_per_batch * batches)
+    calldata_per_batch = int(e["post_epoch_calldata_bytes"]) / e["batch_count"] if e else None
+    calldata = round(calldata_per_batch * batches) if e else None
+    key_after = results["key_load_s"].get("after_s")
     lines = [
         "# A 10^6-account epoch, projected from measured rates",
         "",
@@ -75,10 +81,12 @@ def project(results: dict, n: int, cores: int) -> str:
         f"| constraints per account now | {cpa_now:,} | `constraints_per_account` | `benchmarks/zk_bench.py` (zk_results.md) |",
         f"| accounts/s per core now | measured × {cpa_then:,} / {cpa_now:,} = {rate_core:.3f} | (proving time ∝ constraints) | |",
         f"| peak memory of one proof at K = {k} | {rss / 2**20:,.0f} MiB | `batch_sizes[k={k}].groth16py_peak_rss_bytes` | `{row['command']}` |",
-        f"| key load of a fresh worker (fast zkey) | {results['key_load_s']['after_s']} s | `key_load_s.after_s` | `{results['key_load_s']['command']}` |",
+        f"| key load of a fresh worker | {results['key_load_s']['before_cpu_s']} CPU s (proving_key.bin); fast zkey: "
+        + (f"{key_after} s" if key_after is not None else "not measured at K = 6 today") + f" | `key_load_s` | `{results['key_load_s']['command']}` |",
         f"| commit of the book | {commit_s:,.1f} s | {commit_note} | zk_results.md |",
         f"| postEpoch gas | see formula | `{gas_source}` | zk_results.md |",
-        f"| postEpoch calldata | {int(e['post_epoch_calldata_bytes']):,} bytes for {e['batch_count']} batches | `epoch_at_scale.post_epoch_calldata_bytes` | `{e['command']}` |",
+        (f"| postEpoch calldata | {int(e['post_epoch_calldata_bytes']):,} bytes for {e['batch_count']} batches | `epoch_at_scale.post_epoch_calldata_bytes` | `{e['command']}` |"
+         if e else "| postEpoch calldata | not measured (epoch_at_scale did not finish) | | |"),
         "",
         f"## Projection for N = {n:,} accounts",
         "",
@@ -90,7 +98,8 @@ def project(results: dict, n: int, cores: int) -> str:
         f"| memory per worker | peak RSS of one K = {k} proof (key held) | **{rss / 2**30:,.2f} GiB** |",
         f"| commit (leaves + tree) | see input | {commit_s / 60:,.1f} min |",
         f"| postEpoch gas per epoch | {gas_formula} | **{gas:,}** ({gas / BLOCK_GAS_LIMIT:,.1f} blocks of {BLOCK_GAS_LIMIT / 1e6:.0f}M gas) |",
-        f"| postEpoch calldata per epoch | {calldata_per_batch:,.0f} bytes per batch × batches | **{calldata / 2**20:,.2f} MiB** |",
+        (f"| postEpoch calldata per epoch | {calldata_per_batch:,.0f} bytes per batch × batches | **{calldata / 2**20:,.2f} MiB** |"
+         if e else "| postEpoch calldata per epoch | (needs epoch_at_scale) | — |"),
         f"| gas per account | gas per epoch / N | {gas / n:,.0f} |",
         "",
         "Caveats: rates are CPU-second rates measured on a machine shared with seven other engineers",
