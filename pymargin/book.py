@@ -43,6 +43,7 @@ CSV_RECORD_COLUMNS = {
     "position": ("owner", "sub", "market_id", "size", "cost_basis", "funding_index"),
 }
 _DECIMAL = re.compile(r"-?[0-9]+\Z")
+MAX_DIGITS = 78  # digits of 2^256; every bound of a book is smaller
 
 
 class BookError(UserError):
@@ -62,9 +63,13 @@ class Book:
 
 def _integer(value: Any, err: Callable[[str], BookError], lo: int | None = None, hi: int | None = None,
              what: str = "") -> int:
-    """A decimal-string integer with lo <= x < hi (bounds optional)."""
+    """A decimal-string integer with lo <= x < hi (bounds optional); more than MAX_DIGITS digits is out
+    of range (every bound is below 2^256) and never converted (Python refuses above 4300 digits)."""
     if not isinstance(value, str) or not _DECIMAL.match(value.strip()):
-        raise err(f"must be an integer written as a decimal string (e.g. \"-12\"), got {value!r}")
+        raise err(f"must be an integer written as a decimal string (e.g. \"-12\"), got {value!r:.40}")
+    digits = len(value.strip().lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise err(f"has {digits} digits: out of range{' (' + what + ')' if what else ''}")
     x = int(value.strip())
     if (lo is not None and x < lo) or (hi is not None and x >= hi):
         raise err(f"{x} is out of range{' (' + what + ')' if what else ''}")

@@ -14,6 +14,7 @@ from typing import Iterator
 from typing import Any
 
 from pymargin.errors import UserError
+from pymargin.interrupts import register_temporary
 
 
 def _umask() -> int:
@@ -56,6 +57,8 @@ def read_json(path: Path, what: str, error: type[Exception] = UserError) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise error(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except ValueError as exc:  # a JSON number of more than 4300 digits (Python's int conversion limit)
+        raise error(f"{path}: unreadable JSON: {str(exc).split(';')[0]}") from None
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -122,9 +125,9 @@ def staging_dir(out_dir: Path) -> Path:
     inside it if it exists, else next to it. :func:`publish_dir` moves the outputs into place."""
     out_dir = Path(out_dir)
     if out_dir.is_dir():
-        return Path(tempfile.mkdtemp(prefix=".pymargin-staging-", dir=out_dir))
+        return register_temporary(Path(tempfile.mkdtemp(prefix=".pymargin-staging-", dir=out_dir)))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    return register_temporary(Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent)))
 
 
 def publish_dir(work: Path, out_dir: Path) -> None:

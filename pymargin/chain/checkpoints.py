@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from web3 import Web3
 
 from pymargin.chain.compile import compile_contracts, load_artifact
-from pymargin.chain.contracts import Contract
-from pymargin.chain.devnet import Chain
+from pymargin.chain.contracts import Contract, contract_at
+from pymargin.chain.devnet import Chain, check_block
+from pymargin.chain.logs import read_logs
 from pymargin.chain.tx import ContractRevert
 from pymargin.engine import CheckpointData, Engine, book_aggregates, checkpoint_digest
 from pymargin.errors import UserError
@@ -22,14 +23,10 @@ from pymargin.model import Account, MarketView
 
 
 def engine_at(chain: Chain, address: str) -> Contract:
-    """The MarginEngine at ``address`` (UserError if it is not an address or has no code)."""
-    if not Web3.is_address(address):
-        raise UserError(f"--engine {address!r} is not an address")
+    """The MarginEngine at ``address``; UserError if it is not an address, has no code, or is not a
+    MarginEngine of this version (:func:`~pymargin.chain.contracts.contract_at`)."""
     compile_contracts()
-    address = Web3.to_checksum_address(address)
-    if not chain.w3.eth.get_code(address):
-        raise UserError(f"no contract at {address} on chain {chain.chain_id}")
-    return Contract(chain, "MarginEngine", address, load_artifact("MarginEngine"))
+    return contract_at(chain, "MarginEngine", address, load_artifact("MarginEngine"), "--engine")
 
 
 _POSTED_ROOT_ABI = [
@@ -91,14 +88,18 @@ def checkpoint_data(engine: Contract, checkpoint_id: int) -> CheckpointData:
 
 def checkpoint_event(engine: Contract, checkpoint_id: int) -> tuple[CheckpointData, bytes]:
     """(CheckpointData, hash of the transaction that took it) of ``checkpoint_id``, checked as :func:`checkpoint_data`."""
-    try:
-        block = engine.call("checkpointBlock", checkpoint_id)
-        digest = bytes(engine.call("checkpointHash", checkpoint_id))
-    except ContractRevert:
+    block = None
+    if 0 <= checkpoint_id < 2**256:  # a uint256, else it does not exist
+        try:
+            block = engine.call("checkpointBlock", checkpoint_id)
+            digest = bytes(engine.call("checkpointHash", checkpoint_id))
+        except ContractRevert:
+            block = None
+    if block is None:
         count = engine.call("checkpointCount")
-        raise UserError(f"checkpoint {checkpoint_id} does not exist: the engine has checkpoints 1..{count}") from None
-    logs = engine.events.CheckpointTaken().get_logs(from_block=block, to_block=block,
-                                                    argument_filters={"id": checkpoint_id})
+        taken = f"checkpoints 1..{count}" if count else "no checkpoint yet"
+        raise UserError(f"checkpoint {checkpoint_id} does not exist: the engine has {taken}")
+    logs = [log for log in read_logs(engine, ("CheckpointTaken",), block, from_block=block) if log["args"]["id"] == checkpoint_id]
     if len(logs) != 1:
         raise UserError(f"block {block} holds {len(logs)} CheckpointTaken events for checkpoint {checkpoint_id}, expected 1")
     data = CheckpointData.from_abi(logs[0]["args"]["data"])
@@ -109,10 +110,8 @@ def checkpoint_event(engine: Contract, checkpoint_id: int) -> tuple[CheckpointDa
 
 def checkpoint_in_block(engine: Contract, block: int) -> int:
     """The id of the last checkpoint taken in ``block``; UserError if the block is out of range or has none."""
-    head = engine.chain.w3.eth.block_number
-    if not 0 <= block <= head:
-        raise UserError(f"--block {block} is out of range: the chain's blocks are 0..{head}")
-    logs = engine.events.CheckpointTaken().get_logs(from_block=block, to_block=block)
+    check_block(engine.chain, block)
+    logs = read_logs(engine, ("CheckpointTaken",), block, from_block=block)
     if not logs:
         raise UserError(f"no checkpoint was taken in block {block}: give a block holding a CheckpointTaken event, or --checkpoint ID")
     return logs[-1]["args"]["id"]

@@ -101,3 +101,8 @@ def node_from_abi(value) -> Node:
 def post_root(registry: Contract, epoch: int, root: Node, sender: Signer):
     """Send ``postRoot(epoch, root)``; returns the receipt (ContractRevert on EpochAlreadyPosted, ...)."""
     return registry.transact("postRoot", epoch, node_arg(root), sender=sender)
+
+
+def simulate_post_root(registry: Contract, epoch: int, root: Node, sender: Signer) -> None:
+    """Execute ``postRoot(epoch, root)`` with eth_call (nothing sent); ContractRevert if it would revert."""
+    registry.simulate("postRoot", epoch, node_arg(root), sender=sender)

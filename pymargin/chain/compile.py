@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import solcx
@@ -70,8 +71,10 @@ class Compiler:
     version: str  # e.g. "0.8.37+commit.f401782d.Emscripten.clang"
 
 
+@lru_cache(maxsize=None)
 def find_compiler() -> Compiler:
-    """The pinned solc: a native ``solc`` of version SOLC_VERSION on PATH, else the npm package."""
+    """The pinned solc: a native ``solc`` of version SOLC_VERSION on PATH, else the npm package (found
+    once per process: asking it its version takes a node start, ~1 s)."""
     native = shutil.which("solc")
     if native:
         long_version = _long_version(Path(native))

@@ -81,11 +81,18 @@ def manifest_path(chain_id: int, directory: Path = DEFAULT_DEPLOYMENTS_DIR) -> P
 
 
 def load_manifest(chain_id: int, directory: Path = DEFAULT_DEPLOYMENTS_DIR) -> dict:
-    """The recorded deployments for ``chain_id`` (an empty manifest if none)."""
+    """The recorded deployments for ``chain_id`` (an empty manifest if none); UserError naming the file if
+    it is not a manifest: an object whose ``contracts`` maps names to objects with a string ``address``."""
     path = manifest_path(chain_id, directory)
     if not path.is_file():
         return {"chain_id": chain_id, "contracts": {}, "calls": []}
-    return read_json(path, "deployment manifest")
+    manifest = read_json(path, "deployment manifest")
+    contracts = manifest.get("contracts") if isinstance(manifest, dict) else None
+    if not isinstance(contracts, dict) or not all(isinstance(c, dict) and isinstance(c.get("address"), str) for c in contracts.values()) \
+            or not isinstance(manifest.get("calls", []), list):
+        raise UserError(f"{path} is not a deployment manifest: it needs 'contracts' mapping each name to an object "
+                        "with an 'address' (and 'calls' a list); move it away or fix it")
+    return manifest
 
 
 def _resolve(value: Any, abi_type: str, names: dict[str, str]) -> Any:

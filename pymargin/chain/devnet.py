@@ -25,6 +25,7 @@ from web3 import HTTPProvider, Web3
 
 from pymargin import tools
 from pymargin.errors import UserError
+from pymargin.interrupts import guarded
 
 EMBEDDED_GAS_LIMIT = 25_000_000  # per-transaction gas on the embedded chain (block limit is ~30M)
 ANVIL_CHAIN_ID = 31337
@@ -75,7 +76,8 @@ atexit.register(_stop_all)
 
 
 def _install_sigterm_handler() -> None:
-    if getattr(_install_sigterm_handler, "done", False):
+    """Outside the CLI's interrupt guard (which kills every child itself), stop anvil on SIGTERM."""
+    if getattr(_install_sigterm_handler, "done", False) or guarded():
         return
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -146,6 +148,14 @@ class Chain:
         self.close()
 
 
+def check_block(chain: Chain, block: int, option: str = "--block") -> int:
+    """``block`` if the chain has it (0..latest), else ChainError naming the range."""
+    head = chain.w3.eth.block_number
+    if not 0 <= block <= head:
+        raise ChainError(f"{option} {block} is out of range: the chain's blocks are 0..{head}")
+    return block
+
+
 def embedded() -> Chain:
     """A fresh in-process chain (EthereumTesterProvider on py-evm) with funded, unlocked accounts."""
     from web3 import EthereumTesterProvider
@@ -161,9 +171,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def check_port_free(port: int) -> None:
+    """ChainError unless ``port`` is a TCP port number nothing listens on at 127.0.0.1 (so a node already
+    there is never mistaken for the one being started)."""
+    if not 0 < port < 65536:
+        raise ChainError(f"--port {port} is not a TCP port (1..65535, or 0 for any free port)")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ChainError(f"port {port} on 127.0.0.1 is in use ({exc.strerror}): choose another --port, or 0 for any free port") from None
+
+
 def start_anvil(port: int | None = None, chain_id: int = ANVIL_CHAIN_ID, extra_args: list[str] | None = None) -> Chain:
-    """Start the pinned anvil on a free loopback port and wait until it answers ``eth_chainId``."""
+    """Start the pinned anvil on ``port`` (checked to be free) or a free loopback port, and wait until it
+    answers ``eth_chainId``."""
     binary = tools.anvil_binary()
+    if port:
+        check_port_free(port)
     port = port or free_port()
     cmd = [
         str(binary), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id),
@@ -200,7 +225,9 @@ def connect(url: str, expected_chain_id: int | None = None) -> Chain:
     try:
         chain_id = w3.eth.chain_id
     except Exception as exc:
-        raise ChainError(f"cannot reach the RPC at {url}: {type(exc).__name__}: {exc}".split("\n")[0]) from None
+        if "Connection refused" in str(exc):
+            raise ChainError(f"cannot reach the RPC at {url}: connection refused (no node listens there): check the URL, or start one with `pymargin devnet`") from None
+        raise ChainError(f"cannot reach the RPC at {url}: {type(exc).__name__}: {exc}".split("\n")[0][:300]) from None
     if expected_chain_id is not None and chain_id != expected_chain_id:
         raise ChainError(f"{url} is chain {chain_id}, but {expected_chain_id} was expected: check the RPC URL or the config's chain_id")
     try:

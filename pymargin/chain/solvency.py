@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pymargin.chain.compile import compile_contracts
-from pymargin.chain.contracts import Contract, deploy_contract
+from pymargin.chain.contracts import Contract, contract_at, deploy_contract
 from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer, revert_data, send
 from pymargin.commit.tree import Node
@@ -214,8 +214,11 @@ def epoch_record(registry: Contract, epoch: int) -> EpochRecord:
     """The registry's record of ``epoch`` and its EpochPosted transaction (ContractRevert UnknownEpoch if never posted)."""
     from eth_utils import keccak
 
+    from pymargin.chain.logs import read_logs
+
     figures = epoch_figures(registry, epoch)
-    logs = registry.events.EpochPosted().get_logs(from_block=figures.checkpoint_block, argument_filters={"epoch": epoch})
+    logs = [log for log in read_logs(registry, ("EpochPosted",), "latest", from_block=figures.checkpoint_block)
+            if log["args"]["epoch"] == epoch]
     verifier = registry.call("verifier")
     code = bytes(registry.chain.w3.eth.get_code(verifier))
     return EpochRecord(figures, bytes(logs[-1]["transactionHash"]) if logs else None, verifier, keccak(code),
@@ -223,15 +226,15 @@ def epoch_record(registry: Contract, epoch: int) -> EpochRecord:
 
 
 def verifier_contract(chain: Chain, address: str) -> Contract:
-    """A deployed snarkjs Groth16 verifier (one public signal) at ``address``."""
+    """A deployed snarkjs Groth16 verifier (one public signal) at ``address`` (checked: ``contract_at``)."""
     abi = [{"type": "function", "name": "verifyProof", "stateMutability": "view", "outputs": [{"name": "", "type": "bool"}],
             "inputs": [{"name": "a", "type": "uint256[2]"}, {"name": "b", "type": "uint256[2][2]"},
                        {"name": "c", "type": "uint256[2]"}, {"name": "pub", "type": "uint256[1]"}]}]
-    return Contract(chain, VERIFIER_CONTRACT, chain.w3.to_checksum_address(address), {"abi": abi})
+    return contract_at(chain, VERIFIER_CONTRACT, address, {"abi": abi}, "--verifier")
 
 
 def registry_contract(chain: Chain, address: str) -> Contract:
-    """The SolvencyRegistry at ``address`` (ABI from the compiled artifact)."""
+    """The SolvencyRegistry at ``address`` (ABI from the compiled artifact; checked: ``contract_at``)."""
     from pymargin.chain.compile import load_artifact
 
-    return Contract(chain, REGISTRY_CONTRACT, chain.w3.to_checksum_address(address), load_artifact(REGISTRY_CONTRACT))
+    return contract_at(chain, REGISTRY_CONTRACT, address, load_artifact(REGISTRY_CONTRACT), "--registry")

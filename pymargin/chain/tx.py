@@ -7,7 +7,6 @@ decoded arguments, the same shape the Python mirror raises, so parity tests comp
 from __future__ import annotations
 
 import ast
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from web3.exceptions import TimeExhausted
 
 from pymargin.chain.devnet import EMBEDDED_GAS_LIMIT, Chain
 from pymargin.errors import UserError
+from pymargin.fsutil import read_json
 
 RECEIPT_TIMEOUT_S = 180
 GAS_HEADROOM = 1.25  # multiplier on eth_estimateGas where estimation is trusted
@@ -29,10 +29,11 @@ GAS_HEADROOM = 1.25  # multiplier on eth_estimateGas where estimation is trusted
 class ContractRevert(Exception):
     """A call or transaction reverted; ``name`` is the custom error (or Error/Panic), ``args`` its values."""
 
-    def __init__(self, name: str, args: tuple = (), data: bytes = b""):
+    def __init__(self, name: str, args: tuple = (), data: bytes = b"", simulated: bool = False):
         self.name = name
         self.args_ = tuple(args)
         self.data = data
+        self.simulated = simulated  # raised by a simulation before sending: no transaction was sent
         super().__init__(f"{name}{self.args_}" if self.args_ else name)
 
 
@@ -95,14 +96,17 @@ def keystore_signer(path: Path, password_var: str = "PYMARGIN_KEYSTORE_PASSWORD"
     password = os.environ.get(password_var)
     if password is None:
         raise SignerError(f"keystore {path} needs its password in the environment variable {password_var}")
-    try:
-        keyfile = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise SignerError(f"cannot read keystore {path}: {exc}") from None
+    keyfile = read_json(path, "keystore", SignerError)
+    if not isinstance(keyfile, dict) or "version" not in keyfile or not {"crypto", "Crypto"} & keyfile.keys():
+        raise SignerError(f"{path} is not an Ethereum JSON keystore (it needs the fields version and crypto)")
     try:
         key = Account.decrypt(keyfile, password)
-    except ValueError:
-        raise SignerError(f"wrong password for keystore {path} (from {password_var})") from None
+    except ValueError as exc:
+        if "MAC mismatch" in str(exc):
+            raise SignerError(f"wrong password for keystore {path} (from {password_var})") from None
+        raise SignerError(f"{path} is not a usable Ethereum JSON keystore: {exc}") from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise SignerError(f"{path} is not a usable Ethereum JSON keystore: {type(exc).__name__} {exc}") from None
     return key_signer(key)
 
 
@@ -187,18 +191,21 @@ def send(
 ):
     """Send an EIP-1559 transaction and wait for its receipt; raise ContractRevert if it reverts.
 
+    Nothing is broadcast that would revert or that the sender cannot pay for: the transaction is
+    executed first by the node (``eth_estimateGas``, or ``eth_call`` when the gas is fixed), and a
+    revert there raises ContractRevert with the decoded custom error before any gas is spent; a
+    sender whose balance is below gas × max fee + value gets a SignerError.
+
     Gas: explicit if given; on the embedded chain a fixed limit (its estimation is slow and wrong
-    for pairing checks); elsewhere ``eth_estimateGas`` × GAS_HEADROOM (a revert in estimation is
-    raised as ContractRevert before anything is sent).
+    for pairing checks); elsewhere ``eth_estimateGas`` × GAS_HEADROOM.
     """
     w3 = chain.w3
     decoder = decoder or ErrorDecoder()
     tx = {"from": signer.address, "value": 0, **tx, "type": 2, "chainId": chain.chain_id}
     tx.update(_fees(chain))
-    if gas is not None:
-        tx["gas"] = gas
-    elif chain.kind == "embedded":
-        tx["gas"] = EMBEDDED_GAS_LIMIT
+    if gas is not None or chain.kind == "embedded":
+        tx["gas"] = EMBEDDED_GAS_LIMIT if gas is None else gas
+        simulate(chain, signer, tx, decoder)
     else:
         try:
             tx["gas"] = int(w3.eth.estimate_gas(tx) * GAS_HEADROOM) + 10_000
@@ -206,7 +213,8 @@ def send(
             data = revert_data(exc)
             if data is None:
                 raise _send_error(exc, signer, chain, tx) from None
-            raise decoder.decode(data) from None
+            raise _simulated(decoder.decode(data)) from None
+    _check_funds(chain, signer, tx)
     tx["nonce"] = w3.eth.get_transaction_count(signer.address, "pending")
     try:
         if signer.private_key is None:
@@ -226,6 +234,35 @@ def send(
     if receipt.status != 1:
         raise _replay_revert(chain, tx, receipt, decoder)
     return receipt
+
+
+def simulate(chain: Chain, signer: Signer, tx: dict[str, Any], decoder: ErrorDecoder | None = None) -> bytes:
+    """Execute ``tx`` from ``signer`` with ``eth_call`` on the pending block (nothing is sent); return its
+    output, or raise ContractRevert with the decoded custom error (UserError if the node refuses it)."""
+    call = {k: tx[k] for k in ("to", "data", "value", "gas") if k in tx} | {"from": signer.address}
+    try:
+        return chain.w3.eth.call(call, "pending")
+    except Exception as exc:
+        data = revert_data(exc)
+        if data is None and "outofgas" in str(exc).lower().replace(" ", "").replace("_", "") and "gas" in tx:
+            raise _simulated(ContractRevert("OutOfGas", (tx["gas"],))) from None
+        if data is None:
+            raise _send_error(exc, signer, chain, tx) from None
+        raise _simulated((decoder or ErrorDecoder()).decode(data)) from None
+
+
+def _simulated(revert: ContractRevert) -> ContractRevert:
+    revert.simulated = True
+    return revert
+
+
+def _check_funds(chain: Chain, signer: Signer, tx: dict) -> None:
+    """SignerError unless the sender holds gas × max fee per gas + value (what the node reserves)."""
+    needed = tx["gas"] * tx["maxFeePerGas"] + tx.get("value", 0)
+    balance = chain.w3.eth.get_balance(signer.address)
+    if balance < needed:
+        raise SignerError(f"account {signer.address} holds {balance} wei but the transaction may cost {needed} wei "
+                          f"(gas {tx['gas']} × max fee {tx['maxFeePerGas']} + value): fund it with the chain's native token first")
 
 
 def _send_error(exc: BaseException, signer: Signer, chain: Chain, tx: dict) -> UserError:

@@ -1,7 +1,8 @@
 """The ``pymargin`` command line: one group, one module per family of subcommands.
 
 A user mistake (:class:`~pymargin.errors.UserError`) prints one line and exits 2; a contract revert
-exits 1; ``--debug`` shows the traceback instead.
+exits 1; ``--debug`` shows the traceback instead. Ctrl-C and SIGTERM stop a command within two seconds
+(:mod:`pymargin.interrupts`): children killed, temporary folders removed, exit 130 / 143.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import click
 from pymargin.cli._common import Context, fail
 from pymargin.cli.output import error_code
 from pymargin.errors import UserError
+from pymargin.interrupts import Stopped, guard
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -20,9 +22,11 @@ from pymargin.errors import UserError
 @click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print more detail.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
+@click.option("--log-chunk", type=click.IntRange(min=1), default=None, metavar="BLOCKS",
+              help="Blocks per eth_getLogs request; halved when the RPC refuses [env PYMARGIN_LOG_CHUNK; default 10000].")
 @click.version_option(package_name="pymargin")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, as_json: bool) -> None:
+def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, as_json: bool, log_chunk: int | None) -> None:
     """pymargin: an on-chain verifiable margin toolkit.
 
     Mirrors a Solidity margin engine bit for bit in Python, commits to every account in a Merkle
@@ -36,7 +40,10 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, as_json: bo
       pymargin devnet                    # run anvil and print its URL and funded accounts
       pymargin <command> --help          # every command's options, with an example
     """
+    from pymargin.chain import logs
+
     ctx.obj = Context(debug=debug, quiet=quiet, verbose=verbose, as_json=as_json)
+    ctx.with_resource(logs.using(logs.LogOptions(log_chunk, ctx.obj.progress)))
 
 
 def _register() -> None:
@@ -57,11 +64,15 @@ _register()
 
 
 def _json_requested(argv: list[str]) -> bool:
-    """True if the global --json comes before the command name (the group's options are all flags)."""
-    for arg in argv:
+    """True if the global --json comes before the command name (the group's options are flags, and
+    --log-chunk with its value)."""
+    args = iter(argv)
+    for arg in args:
         if arg == "--json":
             return True
-        if not arg.startswith("-"):
+        if arg == "--log-chunk":
+            next(args, None)
+        elif not arg.startswith("-"):
             return False
     return False
 
@@ -71,7 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug, as_json = "--debug" in args, _json_requested(args)
     try:
-        cli.main(args=args, prog_name="pymargin", standalone_mode=False)
+        with guard():
+            cli.main(args=args, prog_name="pymargin", standalone_mode=False)
+    except Stopped as exc:
+        fail(str(exc), exc.exit_code, "interrupted", as_json)
     except (click.exceptions.Abort, KeyboardInterrupt):
         fail("interrupted", 130, "interrupted", as_json)
     except click.ClickException as exc:
@@ -83,3 +97,9 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         fail(str(exc), exc.exit_code, error_code(exc), as_json)
+    except Exception as exc:
+        revert = sys.modules.get("pymargin.chain.tx")  # loaded if a contract was called
+        if debug or revert is None or not isinstance(exc, revert.ContractRevert):
+            raise
+        fail(f"the contract refused it: {exc} (nothing was sent)" if exc.simulated else f"the contract reverted: {exc}", 1,
+             "contract_revert", as_json)

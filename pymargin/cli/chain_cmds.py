@@ -55,8 +55,8 @@ def compile_cmd(ctx, src: Path | None, out: Path | None, force: bool) -> None:
 
 @click.command("devnet")
 @click.option("--port", type=int, default=8545, show_default=True, help="Loopback port for anvil (0 = any free port).")
-@click.option("--chain-id", type=int, default=31337, show_default=True)
-@click.option("--block-time", type=int, default=None, help="Mine a block every N seconds (default: on each transaction).")
+@click.option("--chain-id", type=click.IntRange(1, 2**64 - 1), default=31337, show_default=True)
+@click.option("--block-time", type=click.IntRange(1), default=None, help="Mine a block every N seconds (default: on each transaction).")
 @click.pass_obj
 def devnet_cmd(ctx, port: int, chain_id: int, block_time: int | None) -> None:
     """Run a local anvil node until Ctrl-C; print its URL and funded accounts.

@@ -4,6 +4,7 @@ deploy-commitments."""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -37,18 +38,24 @@ def _secret(secret_file: Path | None) -> bytes:
     return secret
 
 
-def _registry(chain, address: str):
-    from web3 import Web3
-
+def _inclusion_registry(chain, address: str):
+    """A registry that answers rootOf(epoch) and verifyInclusionAt (a CommitmentRegistry or a
+    SolvencyRegistry), checked to have both functions in its code."""
     from pymargin.chain.compile import compile_contracts, load_artifact
-    from pymargin.chain.contracts import Contract
+    from pymargin.chain.contracts import contract_at
 
-    if not Web3.is_address(address):
-        raise UserError(f"--registry {address!r} is not an address")
     compile_contracts()
-    if not chain.w3.eth.get_code(Web3.to_checksum_address(address)):
-        raise UserError(f"no contract at {address} on chain {chain.chain_id}")
-    return Contract(chain, "CommitmentRegistry", Web3.to_checksum_address(address), load_artifact("CommitmentRegistry"))
+    abi = [item for item in load_artifact("CommitmentRegistry")["abi"]
+           if item.get("type") == "error" or item.get("name") in ("rootOf", "verifyInclusionAt")]
+    return contract_at(chain, "registry of posted roots", address, {"abi": abi}, "--registry")
+
+
+def _registry(chain, address: str):
+    from pymargin.chain.compile import compile_contracts, load_artifact
+    from pymargin.chain.contracts import contract_at
+
+    compile_contracts()
+    return contract_at(chain, "CommitmentRegistry", address, load_artifact("CommitmentRegistry"), "--registry")
 
 
 @click.command("commit")
@@ -119,25 +126,29 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
         raise UserError("commit needs a positions file (or --rpc URL --engine ADDRESS)")
     if epoch is None:
         raise UserError("commit needs --epoch N (or --engine with --checkpoint ID / --block N)")
+    poster = _poster(rpc, registry, keystore) if registry else None
     started = time.perf_counter()
     with ctx.progress.status(f"building the Merkle sum tree over {len(accounts):,} accounts"):
         commitment = commit_accounts(accounts, markets, secret, epoch, depth, workers or cpu_workers())
     built = time.perf_counter() - started
+    root = commitment.root
+    if poster:
+        _post_root(*poster, epoch, root, simulate_only=True)  # refused before any file is written
+    existed = out_dir.exists()
     with ctx.progress.status("writing the root and the inclusion proofs"):
         proofs = write_commitment(commitment, secret, out_dir, list(only) or None, extra)
-    root = commitment.root
     data = {"epoch": epoch, "account_count": len(commitment.accounts), "depth": commitment.tree.depth,
             "root": root.output_json(), "out": out_dir, "proof_count": len(proofs), "build_s": round(built, 2)}
     posted = "no"
-    if registry:
-        from pymargin.chain import devnet
-        from pymargin.cli.chain_cmds import _signer
-        from pymargin.chain.commitments import post_root
-
-        chain = devnet.connect(rpc)
-        contract = _registry(chain, registry)
-        receipt = post_root(contract, epoch, root, _signer(chain, keystore))
-        data["posted"] = {"registry": contract.address, "tx_hash": receipt.transactionHash}
+    if poster:
+        try:
+            receipt = _post_root(*poster, epoch, root)
+        except RootRefused:  # all or nothing: no files for a root the registry refused (a timeout keeps them)
+            shutil.rmtree(out_dir, ignore_errors=True)
+            if existed:
+                out_dir.mkdir()
+            raise
+        data["posted"] = {"registry": poster[0].address, "tx_hash": receipt.transactionHash}
         posted = "0x" + bytes(receipt.transactionHash).hex()
     emit(ctx, data, (["field", "value"], [("epoch", epoch), ("accounts", len(commitment.accounts)),
                                             ("depth", commitment.tree.depth), ("root hash", hash_hex(root.hash)),
@@ -145,6 +156,31 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, only
                                             ("proofs", f"{len(proofs)} in {out_dir / 'proofs'}"),
                                             ("posted", posted)]),
          title=f"committed in {built:.1f} s")
+
+
+def _poster(rpc: str, registry: str, keystore: Path | None):
+    """(CommitmentRegistry contract, signer) for posting a root, checked before any work starts."""
+    from pymargin.chain import devnet
+    from pymargin.cli.chain_cmds import _signer
+
+    chain = devnet.connect(rpc)
+    return _registry(chain, registry), _signer(chain, keystore)
+
+
+class RootRefused(UserError):
+    """The registry refuses to record the root (its custom error, one line)."""
+
+
+def _post_root(contract, signer, epoch: int, root, simulate_only: bool = False):
+    """Post (epoch, root), or with ``simulate_only`` only execute it with eth_call; a refusal is RootRefused."""
+    from pymargin.chain.commitments import post_root, simulate_post_root
+    from pymargin.chain.tx import ContractRevert
+
+    try:
+        return simulate_post_root(contract, epoch, root, signer) if simulate_only else post_root(contract, epoch, root, signer)
+    except ContractRevert as exc:
+        raise RootRefused(f"the registry at {contract.address} refuses epoch {epoch}: {exc}"
+                        + (" (nothing was sent, no files written)" if exc.simulated else "")) from None
 
 
 def _engine_book(rpc: str, address: str, checkpoint_id: int | None, block: int | None):
@@ -231,7 +267,7 @@ def _check_on_chain(proof, rpc: str, registry: str) -> None:
     if not 0 <= proof.epoch <= UINT256_MAX:
         raise InclusionError(f"epoch {proof.epoch} is not a uint256: no registry records it")
     chain = devnet.connect(rpc)
-    contract = _registry(chain, registry)
+    contract = _inclusion_registry(chain, registry)
     try:
         posted = node_from_abi(contract.call("rootOf", proof.epoch))
         ok = contract.call("verifyInclusionAt", proof.epoch, leaf_arg(proof.leaf), proof.liability, proof.mm,
@@ -279,11 +315,15 @@ def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | No
     Example:
       pymargin deploy-commitments --rpc http://127.0.0.1:8545
     """
+    from web3 import Web3
+
     from pymargin.chain import devnet
     from pymargin.chain.compile import compile_contracts
     from pymargin.cli.chain_cmds import _signer
     from pymargin.chain.commitments import deploy_registry
 
+    if owner is not None and (not Web3.is_address(owner) or int(owner, 16) == 0):
+        raise UserError(f"--owner {owner!r} is not an address (nor may it be the zero address)")
     chain = devnet.connect(rpc)
     compile_contracts()
     registry = deploy_registry(chain, _signer(chain, keystore), owner)

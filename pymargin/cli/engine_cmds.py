@@ -19,11 +19,8 @@ JSON_KEYS = {"equity": "equity_wad", "initialMargin": "initial_margin_wad", "mai
 
 def _engine_contract(rpc: str | None, engine: str | None, deployments: Path):
     """The deployed MarginEngine: --engine ADDRESS, else the one recorded in deployments/<chainId>.json."""
-    from web3 import Web3
-
     from pymargin.chain import deploy, devnet
-    from pymargin.chain.compile import compile_contracts, load_artifact
-    from pymargin.chain.contracts import Contract
+    from pymargin.chain.checkpoints import engine_at
 
     if not rpc:
         raise UserError("this command needs --rpc URL (or PYMARGIN_RPC_URL): the chain the engine is deployed on")
@@ -35,13 +32,7 @@ def _engine_contract(rpc: str | None, engine: str | None, deployments: Path):
             where = deploy.manifest_path(chain.chain_id, deployments)
             raise UserError(f"{where} records {len(found)} MarginEngine deployments: pass --engine ADDRESS")
         engine = found[0]
-    if not Web3.is_address(engine):
-        raise UserError(f"--engine {engine!r} is not an address")
-    engine = Web3.to_checksum_address(engine)
-    if not chain.w3.eth.get_code(engine):
-        raise UserError(f"no contract at {engine} on chain {chain.chain_id}")
-    compile_contracts()
-    return Contract(chain, "MarginEngine", engine, load_artifact("MarginEngine"))
+    return engine_at(chain, engine)
 
 
 def _accounts(specs: tuple[str, ...], engine) -> list[tuple[str, int]]:
@@ -91,7 +82,9 @@ def _snake(name: str) -> str:
 
 
 def _block(contract, block: int | None) -> int:
-    return contract.chain.w3.eth.block_number if block is None else block
+    from pymargin.chain.devnet import check_block
+
+    return contract.chain.w3.eth.block_number if block is None else check_block(contract.chain, block)
 
 
 @click.command("margin")

@@ -19,6 +19,7 @@ from pymargin.jsonvalues import bytes_hex, dumps, json_value
 ORDER_FORMAT = "pymargin-order/2"
 ORDER_FORMAT_V1 = "pymargin-order/1"  # still read: the order's keys in camelCase, expiry a JSON number
 WAD = 10**18
+UINT256 = click.IntRange(0, 2**256 - 1)
 
 
 ORDER_KEYS = ("market_id", "size_wad", "limit_price_wad", "max_fee_wad", "nonce", "expiry_s")  # Order's fields after owner, sub
@@ -31,13 +32,18 @@ class RevertError(UserError):
 
 
 def _wad(text: str, what: str) -> int:
-    """A decimal string as an exact WAD integer (UserError if it has more than 18 decimals)."""
+    """A decimal string as an exact WAD integer; UserError if it is not a finite number, has more than
+    18 decimals, or its WAD value is outside int256."""
     try:
         value = Decimal(text) * WAD
-    except InvalidOperation:
-        raise UserError(f"{what} {text!r} is not a decimal number") from None
+    except (ArithmeticError, ValueError):  # decimal's InvalidOperation, Overflow
+        raise UserError(f"{what} {text!r:.40} is not a decimal number") from None
+    if not value.is_finite():
+        raise UserError(f"{what} {text!r:.40} is not a finite decimal number")
+    if abs(value) >= 2**255:
+        raise UserError(f"{what} {text!r:.40} is out of range: its WAD value must fit an int256")
     if value != value.to_integral_value():
-        raise UserError(f"{what} {text!r} has more than 18 decimals")
+        raise UserError(f"{what} {text!r:.40} has more than 18 decimals")
     return int(value)
 
 
@@ -99,13 +105,13 @@ def _engine_options(fn):
 
 @click.command("sign-order")
 @_engine_options
-@click.option("--market", "market_id", type=int, required=True, help="Market id.")
+@click.option("--market", "market_id", type=UINT256, required=True, help="Market id.")
 @click.option("--size", required=True, help="Signed size in base units: > 0 buys, < 0 sells (e.g. 1.5 or -0.25).")
 @click.option("--limit", "limit_price", required=True, help="Limit price (quote per base unit): a buy's highest, a sell's lowest.")
-@click.option("--sub", type=int, default=0, show_default=True, help="Sub-account (0 cross margin, ≥ 1 isolated).")
+@click.option("--sub", type=UINT256, default=0, show_default=True, help="Sub-account (0 cross margin, ≥ 1 isolated).")
 @click.option("--max-fee", default="0.001", show_default=True, help="Highest fee rate accepted (fraction of notional).")
-@click.option("--nonce", type=int, default=None, help="Order nonce [default: now in microseconds, so later orders get larger ones].")
-@click.option("--expires-in", "expires_in_s", type=int, default=86400, show_default=True, help="Seconds until the order expires.")
+@click.option("--nonce", type=UINT256, default=None, help="Order nonce [default: now in microseconds, so later orders get larger ones].")
+@click.option("--expires-in", "expires_in_s", type=click.IntRange(0, 2**64), default=86400, show_default=True, help="Seconds until the order expires.")
 @click.option("--owner", default=None, help="Owner if not the key's address: a contract wallet (ERC-1271) the key signs for.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Where to write the signed order (JSON).")
 @click.pass_obj
@@ -124,8 +130,9 @@ def sign_order_cmd(ctx, rpc, engine, deployments, keystore, market_id, size, lim
     from web3 import Web3
 
     from pymargin.engine.orders import Order, order_digest, sign_digest
-    from pymargin.fsutil import atomic_write_text
+    from pymargin.fsutil import atomic_write_text, check_out_file
 
+    out_path = check_out_file(out_path, force=True)  # replaced if it exists, as before; unwritable fails now
     contract = _engine_contract(rpc, engine, deployments)
     signer = _signer(keystore)
     if owner is not None and not Web3.is_address(owner):
@@ -186,7 +193,7 @@ def fill_orders_cmd(ctx, rpc, engine, deployments, keystore, taker_path, maker_p
 @click.command("cancel-orders")
 @_engine_options
 @click.argument("order_path", type=click.Path(path_type=Path), required=False)
-@click.option("--below", "below_nonce", type=int, default=None, help="Cancel every order of yours with a nonce below this.")
+@click.option("--below", "below_nonce", type=UINT256, default=None, help="Cancel every order of yours with a nonce below this.")
 @click.pass_obj
 def cancel_orders_cmd(ctx, rpc, engine, deployments, keystore, order_path, below_nonce) -> None:
     """Cancel one signed order (its file), or all your orders below a nonce (--below N).

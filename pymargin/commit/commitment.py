@@ -8,14 +8,13 @@ the tree. Accounts with negative equity (bad debt) are committed like any other,
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from typing import Mapping, Sequence
 
 from pymargin.commit.leaf import Leaf, account_id_hash, leaf_of, leaf_sums
 from pymargin.commit.tree import PARALLEL_MIN_LEAVES, Node, SumTree
 from pymargin.errors import UserError
+from pymargin.interrupts import worker_pool
 from pymargin.model import Account, MarketView
 
 EPOCH_BOUND = 2**64
@@ -90,5 +89,5 @@ def leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView],
         return _leaf_records(accounts, markets, secret)
     step = -(-len(accounts) // (4 * workers))
     chunks = [accounts[i : i + step] for i in range(0, len(accounts), step)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+    with worker_pool(workers, "fork") as pool:
         return b"".join(pool.map(_leaf_records, chunks, [markets] * len(chunks), [secret] * len(chunks)))

@@ -24,6 +24,7 @@ from pymargin.errors import Revert, UserError
 from pymargin.fixedpoint import INT256_MAX, INT256_MIN, UINT256_MAX
 from pymargin.jsonvalues import hash_hex
 from pymargin.fsutil import atomic_write_text, read_json
+from pymargin.interrupts import register_temporary
 from pymargin.model import MarketView, Position
 
 FORMAT = "pymargin-inclusion-v3"
@@ -124,7 +125,7 @@ def write_commitment(commitment: Commitment, secret: bytes | None, out_dir: Path
     check_new_folder(out_dir)
     indices = range(len(commitment.accounts)) if accounts is None else [commitment.index_of(a) for a in accounts]
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    tmp = register_temporary(Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent)))
     try:
         (tmp / "proofs").mkdir()
         atomic_write_text(tmp / "root.json", json.dumps(root_document(commitment), indent=1) + "\n")

@@ -18,16 +18,15 @@ processes.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from multiprocessing import get_context
 from typing import Sequence
 
 from pymargin.jsonvalues import hash_hex
 from pymargin.commit.leaf import LEAF_SUM_BOUND, PADDING_LEAF, Leaf
 from pymargin.commit.poseidon import P, NotAFieldElement, poseidon, poseidon_be
 from pymargin.errors import Revert, UserError
+from pymargin.interrupts import worker_pool
 
 MAX_DEPTH = 32
 SUM_BOUND = 2**172  # every sum that enters a node hash is below 2^(140 + 32)
@@ -194,7 +193,7 @@ class SumTree:
         width = RECORD << height
         chunks = [leaves[i : i + width] for i in range(0, len(leaves), width)]
         zero_nodes()  # computed once here, inherited by the forked workers
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        with worker_pool(workers, "fork") as pool:
             parts = list(pool.map(_subtree_levels, chunks, [height] * len(chunks)))
         levels = [b"".join(part[k] for part in parts) for k in range(height)]
         return levels + _subtree_levels(levels[-1], split, height)

@@ -101,14 +101,17 @@ def load_chain(contract: Any, block: Any = "latest") -> Engine:
 
 def _load_orders(contract: Any, state: EngineState, block: Any) -> None:
     """Filled sizes, cancellations and minimum nonces, from the engine's OrderFilled, OrderCancelled
-    and MinNonceRaised events up to ``block`` (mappings cannot be listed), checked against the getters."""
-    events = contract.events
-    for log in events.OrderFilled().get_logs(from_block=0, to_block=block):
-        state.filled[bytes(log.args.digest)] = log.args.filledWad
-    for log in events.OrderCancelled().get_logs(from_block=0, to_block=block):
-        state.cancelled.add(bytes(log.args.digest))
-    for log in events.MinNonceRaised().get_logs(from_block=0, to_block=block):
-        state.min_nonces[to_checksum_address(log.args.owner)] = log.args.minNonce
+    and MinNonceRaised events from its deployment up to ``block`` (mappings cannot be listed; read in
+    chunks by :func:`pymargin.chain.logs.read_logs`), checked against the getters."""
+    from pymargin.chain.logs import read_logs
+
+    for log in read_logs(contract, ("OrderFilled", "OrderCancelled", "MinNonceRaised"), block):
+        if log.event == "OrderFilled":
+            state.filled[bytes(log.args.digest)] = log.args.filledWad
+        elif log.event == "OrderCancelled":
+            state.cancelled.add(bytes(log.args.digest))
+        else:
+            state.min_nonces[to_checksum_address(log.args.owner)] = log.args.minNonce
     for digest, filled in state.filled.items():
         if contract.call("filledSize", digest, block=block) != filled:
             raise UserError(f"the engine's OrderFilled events disagree with filledSize(0x{digest.hex()})")

@@ -12,12 +12,12 @@ return a :class:`~pymargin.zk.proof.Proof` whose public signals are read from th
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from pathlib import Path
 from typing import Protocol
 
 from pymargin.errors import UserError
+from pymargin.interrupts import temporary_dir
 from pymargin.zk import setup as setup_mod
 from pymargin.zk.circom import Circuit
 from pymargin.zk.proof import Proof, VerifyingKey
@@ -58,7 +58,7 @@ class SnarkjsBackend:
     def prove(self, keys: setup_mod.Keys, wtns: Path) -> Proof:
         if not keys.zkey.is_file():
             raise UserError(f"the snarkjs backend needs a snarkjs zkey; {keys.dir} holds a {keys.setup_id} setup")
-        with tempfile.TemporaryDirectory(prefix="pymargin-snarkjs-") as tmp:
+        with temporary_dir(prefix="pymargin-snarkjs-") as tmp:
             proof_path, public_path = Path(tmp) / "proof.json", Path(tmp) / "public.json"
             setup_mod.snarkjs("groth16", "prove", str(keys.zkey), str(wtns), str(proof_path), str(public_path))
             return Proof.from_snarkjs(json.loads(proof_path.read_text()), json.loads(public_path.read_text()))
@@ -71,7 +71,7 @@ class SnarkjsBackend:
         (:func:`~pymargin.zk.wellformed.proof_defect`) before calling snarkjs, as the EVM verifier does."""
         if proof_defect(proof, vk.n_public) is not None:
             return False
-        with tempfile.TemporaryDirectory(prefix="pymargin-snarkjs-") as tmp:
+        with temporary_dir(prefix="pymargin-snarkjs-") as tmp:
             paths = [Path(tmp) / name for name in ("vk.json", "public.json", "proof.json")]
             for path, data in zip(paths, (vk.snarkjs_json(), [str(x) for x in proof.public], proof.snarkjs_json())):
                 path.write_text(json.dumps(data))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pymargin import tools
 from pymargin.errors import UserError
+from pymargin.interrupts import register_temporary
 
 CIRCUITS_DIR = tools.REPO_ROOT / "circuits"
 CIRCOM_FLAGS = ("--r1cs", "--wasm", "--sym", "--O2")
@@ -107,7 +108,7 @@ def compile_circuit(name: str, main_source: str) -> Circuit:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if circuit.r1cs.is_file():
             return circuit
-        work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+        work = register_temporary(Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root)))
         try:
             (work / "main.circom").write_text(main_source)
             _run_circom(work / "main.circom", work)

@@ -110,10 +110,18 @@ def book_sums(commitment: Commitment, secret: bytes, m: int, market_count: int) 
     return sums
 
 
+CHAIN_ID_BOUND = 2**64  # EIP-2294's bound on chain ids; keeps the statement's binding inside the field
+
+
 def epoch_statement(commitment: Commitment, secret: bytes, shape: Shape, chain_id: int, registry: int, engine: int,
                     checkpoint_id: int, market_count: int) -> Statement:
     """The statement of the committed book for circuit ``shape``: the engine's ``market_count`` markets
     (the commitment's views, ids 0..market_count-1), the root, and totals and aggregates summed over the leaves."""
+    if not 0 < chain_id < CHAIN_ID_BOUND:
+        raise UserError(f"chain id {chain_id} must be in 1..2^64 - 1")
+    for name, address in (("registry", registry), ("engine", engine)):
+        if not 0 < address < 2**160:
+            raise UserError(f"the {name} address {hex(address) if address >= 0 else address} is not a non-zero 20-byte address")
     if shape.depth != commitment.tree.depth or min(shape.k, shape.t) < 0:
         raise UserError(f"batches of 2^{shape.k} leaves in 2^{shape.t} batches do not make the committed tree of depth {commitment.tree.depth}")
     if not 0 <= market_count <= shape.m:

@@ -6,8 +6,10 @@ loading"): groth16py's ``ProvingKey.load`` checks every curve point of the CRS, 
 proven through the same pool, and reports the seconds its workers spent loading keys apart from
 the seconds spent proving.
 
-* ``workers == 1`` and no Ray: jobs run in this process (its key cache lives as long as it does).
-* ``workers > 1``: that many spawned worker processes, alive until :meth:`ProverPool.close`.
+* ``workers == 1``, no Ray and no CLI interrupt guard: jobs run in this process (its key cache lives
+  as long as it does).
+* otherwise locally: that many spawned worker processes (:func:`pymargin.interrupts.worker_pool`),
+  alive until :meth:`ProverPool.close`.
 * ``ray_address``: that many Ray actors (one CPU each) on the cluster (``"local"`` starts one here).
   Ray runs its workers at niceness 15: on a machine busy with other work, set
   ``RAY_worker_niceness=0`` in the environment before a local cluster starts, or they starve.
@@ -20,16 +22,16 @@ import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 from pymargin.errors import UserError
+from pymargin.interrupts import guarded, worker_pool
 from pymargin.zk.backends import get_backend
 from pymargin.zk.circom import Circuit
 from pymargin.zk.inputs import BatchInput
 from pymargin.zk.proof import Proof
 from pymargin.zk.setup import Keys
-from pymargin.zk.witness import compute_witness
+from pymargin.zk.witness import WitnessError, compute_witness
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,18 @@ class BatchResult:
     peak_rss_bytes: int  # the worker process's peak resident memory so far (key and prover; not the witness generator)
 
 
-def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, work_dir: str) -> BatchResult:
-    """Witness (the circuit's generator) and proof of one batch, with the key loaded once per process."""
+def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, work_dir: str, accounts: str = "") -> BatchResult:
+    """Witness (the circuit's generator) and proof of one batch, with the key loaded once per process.
+    ``accounts`` names the batch's accounts in the error if its inputs do not satisfy the circuit."""
     wtns = Path(work_dir) / f"batch-{batch.index}-{os.getpid()}.wtns"
     prover = get_backend(backend)
     key_load_s = prover.load(keys)
     try:
         started = time.perf_counter()
-        compute_witness(circuit, batch.inputs, wtns)
+        try:
+            compute_witness(circuit, batch.inputs, wtns)
+        except WitnessError as exc:
+            raise WitnessError(f"batch {batch.index}{' (' + accounts + ')' if accounts else ''}: {exc}") from None
         witness_s = time.perf_counter() - started
         started = time.perf_counter()
         proof = prover.prove(keys, wtns)
@@ -98,11 +104,11 @@ class ProverPool:
         """Prove every job ``(circuit, keys, backend, batch, work_dir)``; the proofs in job order."""
         if self.ray_address:
             results = self._run_ray(jobs)
-        elif self.workers == 1:
+        elif self.workers == 1 and not guarded():
             results = [prove_batch(*job) for job in jobs]
-        else:
+        else:  # under the CLI's interrupt guard always in workers: Ctrl-C never waits for a prover holding this process
             if self._executor is None:
-                self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+                self._executor = worker_pool(self.workers)
             results = list(self._executor.map(prove_batch, *zip(*jobs)))
         for r in results:
             self.jobs += 1

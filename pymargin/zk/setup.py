@@ -32,6 +32,7 @@ from typing import Callable
 from pymargin import tools
 from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_text
+from pymargin.interrupts import guarded, register_temporary, temporary_dir, worker_pool
 from pymargin.zk.circom import Circuit, build_root
 from pymargin.zk.proof import VerifyingKey
 from pymargin.zk.zkey import write_fast_zkey
@@ -119,7 +120,7 @@ def dev_ptau(power: int) -> Path:
     with _locked(folder / f".dev-{power}.lock"):
         if path.is_file():
             return path
-        with tempfile.TemporaryDirectory(dir=folder, prefix=".ptau-") as tmp:
+        with temporary_dir(dir=folder, prefix=".ptau-") as tmp:
             p0, p1, final = (Path(tmp) / name for name in ("p0.ptau", "p1.ptau", "final.ptau"))
             snarkjs("powersoftau", "new", "bn128", str(power), str(p0))
             snarkjs("powersoftau", "contribute", str(p0), str(p1), "--name=pymargin development", f"-e={secrets.token_hex(32)}")
@@ -163,7 +164,7 @@ def _cached_setup(circuit: Circuit, setup_id: str, development: bool, required: 
         found = _existing(circuit, setup_id, development, required)
         if found:
             return found
-        work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{setup_id}-"))
+        work = register_temporary(Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{setup_id}-")))
         try:
             extra = make(work)
             meta = {"circuit": circuit.name, "circuit_key": circuit.key, "setup": setup_id, "development": development, **extra}
@@ -180,16 +181,17 @@ FAST_ZKEY_MIN_CONSTRAINTS = 1 << 17  # below, groth16py loads its own key in a f
 
 
 def dev_setup_groth16py(circuit: Circuit) -> Keys:
-    """Development keys from groth16py's single-party setup over the r1cs (cached). A circuit of at least
-    FAST_ZKEY_MIN_CONSTRAINTS also gets its proving key as a fast-loading zkey (:mod:`pymargin.zk.zkey`:
-    a one-time inverse FFT of ~n·log2(n)/2 G1 multiplications; added once to keys cached without it)."""
-    import groth16py
+    """Development keys from groth16py's single-party setup over the r1cs (cached). Under the CLI's
+    interrupt guard the setup runs in a worker process (it holds this process for up to minutes).
+    A circuit of at least FAST_ZKEY_MIN_CONSTRAINTS also gets its proving key as a fast-loading zkey
+    (:mod:`pymargin.zk.zkey`: a one-time inverse FFT of ~n·log2(n)/2 G1 multiplications; added once to
+    keys cached without it)."""
 
     def make(work: Path) -> dict:
-        pk, vk = groth16py.setup(str(circuit.r1cs))
-        pk.save(str(work / "proving_key.bin"))
-        atomic_write_text(work / "verification_key.json", vk.to_json())
-        return {"tool": f"groth16py {getattr(groth16py, '__version__', '')}".strip()}
+        if not guarded():
+            return _groth16py_setup(str(circuit.r1cs), str(work))
+        with worker_pool(1) as pool:
+            return pool.submit(_groth16py_setup, str(circuit.r1cs), str(work)).result()
 
     keys = _cached_setup(circuit, "dev-groth16py", True, "proving_key.bin", make)
     if circuit.info["constraints"] >= FAST_ZKEY_MIN_CONSTRAINTS and not keys.fast_zkey.is_file():
@@ -197,6 +199,16 @@ def dev_setup_groth16py(circuit: Circuit) -> Keys:
             if not keys.fast_zkey.is_file():
                 write_fast_zkey(keys.pk_bin, circuit.r1cs, keys.fast_zkey)
     return keys
+
+
+def _groth16py_setup(r1cs: str, work: str) -> dict:
+    """groth16py's setup over ``r1cs``: proving_key.bin and verification_key.json into ``work``."""
+    import groth16py
+
+    pk, vk = groth16py.setup(r1cs)
+    pk.save(str(Path(work) / "proving_key.bin"))
+    atomic_write_text(Path(work) / "verification_key.json", vk.to_json())
+    return {"tool": f"groth16py {getattr(groth16py, '__version__', '')}".strip()}
 
 
 def snarkjs_setup(circuit: Circuit, ptau: Path | None = None) -> Keys:

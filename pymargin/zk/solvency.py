@@ -15,13 +15,13 @@ the chain states and every batch's proof: anyone with the verifying key re-verif
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from pymargin.commit.commitment import Commitment
 from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_text, read_json
+from pymargin.interrupts import temporary_dir
 from pymargin.zk import circuits
 from pymargin.zk.backends import get_backend
 from pymargin.zk.inputs import batch_inputs, state_hash
@@ -116,6 +116,15 @@ def verify_epoch(epoch: EpochProof, vk: VerifyingKey, shape: Shape) -> list[str]
     return problems
 
 
+def _batch_accounts(commitment: Commitment, index: int, k: int) -> str:
+    """"accounts OWNER:SUB to OWNER:SUB" of batch ``index`` (2^k leaves), or that it holds only padding."""
+    accounts = commitment.accounts[index << k : (index + 1) << k]
+    if not accounts:
+        return "padding leaves only"
+    first, last = accounts[0].account_id, accounts[-1].account_id
+    return f"account {first}" if len(accounts) == 1 else f"accounts {first} to {last}"
+
+
 def prove_epoch(
     commitment: Commitment,
     secret: bytes,
@@ -137,8 +146,8 @@ def prove_epoch(
     batches = batch_inputs(commitment, secret, statement)
     circuit = circuits.solvency(shape.k, shape.m, shape.t)
     keys = get_backend(backend).setup(circuit, ptau)
-    with tempfile.TemporaryDirectory(prefix="pymargin-prove-") as work:
-        jobs = [(circuit, keys, backend, batch, work) for batch in batches]
+    with temporary_dir(prefix="pymargin-prove-") as work:
+        jobs = [(circuit, keys, backend, batch, str(work), _batch_accounts(commitment, batch.index, shape.k)) for batch in batches]
         if pool is not None:
             proofs = pool.run(jobs)
         else:

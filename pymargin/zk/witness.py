@@ -8,6 +8,7 @@ generator fail: :class:`WitnessError` then says which assertion, and no ``.wtns`
 from __future__ import annotations
 
 import json
+import re
 import struct
 import subprocess
 import tempfile
@@ -56,10 +57,20 @@ def compute_witness(circuit: Circuit, inputs: dict[str, Any], wtns_path: Path) -
 
 
 def _first_error(text: str) -> str:
-    for line in text.splitlines():
-        if "Error" in line or "Assert" in line or "Not enough values" in line or "Too many values" in line:
-            return line.strip()
-    return text.strip().splitlines()[0] if text.strip() else "no output"
+    """The generator's own message in node's output (not the JavaScript source line it quotes): e.g.
+    "Assert Failed in template SolvencyBatch line 313" (circom's numeric template suffix dropped)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    where = next((m for m in map(_TEMPLATE_LINE.search, lines) if m), None)
+    for line in lines:
+        if line.startswith("Error:") or "Not enough values" in line or "Too many values" in line:
+            message = line.removeprefix("Error:").strip().removeprefix("Error:").strip().rstrip(".")
+            if message.startswith("Error in template"):
+                message = "Assert Failed"
+            return f"{message} in template {where[1]} line {where[2]}" if where else message
+    return lines[0] if lines else "no output"
+
+
+_TEMPLATE_LINE = re.compile(r"Error in template (\w+?)(?:_\d+)? line: (\d+)")
 
 
 def read_wtns(path: Path) -> list[int]:
