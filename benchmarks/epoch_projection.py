@@ -60,7 +60,8 @@ def project(results: dict, n: int, cores: int) -> str:
     if commit_s is None:
         src = e or {"commit_s": results["book"]["commit_s"], "account_count": results["book"]["book_accounts"]}
         commit_s = src["commit_s"] * n / src["account_count"]
-        commit_note = f"commit_s × {n:,} / {src['account_count']:,} (linear, from {'epoch_at_scale' if e else 'book'})"
+        commit_note = (f"commit_s × {n:,} / {src['account_count']:,} (linear, from {'epoch_at_scale' if e else 'book'}; wall seconds"
+                       + (f" at load average {e['commit_load_avg']}" if e else "") + ")")
     rss = int(row["groth16py_peak_rss_bytes"])
     gas, gas_formula, gas_source = _gas_line(results, batches)
     calldata_per_batch = int(e["post_epoch_calldata_bytes"]) / e["batch_count"] if e else None
