@@ -66,8 +66,9 @@ def _one_batch(k: int, t: int):
     return inputs.batch_inputs(commitment, None, statement)[0]
 
 
-def bench(k: int, t: int, snarkjs_max: int) -> dict:
+def bench(k: int, t: int, snarkjs_max: int, fast_zkey: bool) -> dict:
     from pymargin.zk.backends import get_backend
+    from pymargin.zk.setup import ensure_fast_zkey
     from pymargin.zk.verify import verify
     from pymargin.zk.witness import compute_witness
 
@@ -83,6 +84,8 @@ def bench(k: int, t: int, snarkjs_max: int) -> dict:
                 continue
             wall = time.perf_counter()
             keys = get_backend(name).setup(circuit)
+            if fast_zkey and name == "groth16py":
+                ensure_fast_zkey(keys)
             row[f"{name}_setup_s"] = round(time.perf_counter() - wall, 2)
             with multiprocessing.get_context("spawn").Pool(1) as pool:
                 proof, load_s, load_cpu, prove_s, prove_cpu, rss = pool.apply(_prove_in_fresh_process, ((name, keys, str(wtns)),))
@@ -101,15 +104,11 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", required=True, help="K values (2^K accounts per batch)")
     parser.add_argument("--levels", type=int, default=0, help="T: tree levels above the batch (the circuit's hash path)")
     parser.add_argument("--snarkjs-max", type=int, default=-1, help="largest K proven with snarkjs too")
-    parser.add_argument("--no-fast-zkey", action="store_true", help="groth16py proves from proving_key.bin (no one-time fast zkey)")
+    parser.add_argument("--fast-zkey", action="store_true", help="prove from the fast zkey (written once first: a slow inverse FFT)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "zk_results.json")
     args = parser.parse_args()
-    if args.no_fast_zkey:
-        from pymargin.zk import setup
-
-        setup.FAST_ZKEY_MIN_CONSTRAINTS = 1 << 62
     for k in args.sizes:
-        row = bench(k, args.levels, args.snarkjs_max)
+        row = bench(k, args.levels, args.snarkjs_max, args.fast_zkey)
         row["command"] = "benchmarks/batch_size_bench.py " + " ".join(sys.argv[1:])
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
         rows = [r for r in results.get("batch_sizes", []) if (r["k"], r["t"]) != (k, args.levels)] + [row]

@@ -48,7 +48,7 @@ def _stage(row: dict, name: str, started: float) -> None:
     print(json.dumps({name: row[f"{name}_s"], "load_avg": row[f"{name}_load_avg"]}), flush=True)
 
 
-def run(n: int, k: int, workers: int, ray_address: str) -> dict:
+def run(n: int, k: int, workers: int, ray_address: str, fast_zkey: bool) -> dict:
     from zk_books import book_checkpoint, zero_sum_book
 
     from pymargin.chain import commitments as commit_onchain
@@ -94,7 +94,7 @@ def run(n: int, k: int, workers: int, ray_address: str) -> dict:
 
         started = time.perf_counter()
         with ProverPool(workers, ray_address) as pool:
-            epoch, _ = prove_epoch(commitment, None, statement, "groth16py", pool=pool)
+            epoch, _ = prove_epoch(commitment, None, statement, "groth16py", pool=pool, fast_zkey=fast_zkey)
             _stage(row, "prove", started)
             row["key_load_s_total"] = round(pool.key_load_s, 2)
             row["key_load_count"] = pool.key_loads
@@ -128,16 +128,11 @@ def main() -> None:
     parser.add_argument("--batch-log2", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2, help="Ray actors proving batches")
     parser.add_argument("--ray", dest="ray_address", default="local", help="Ray address ('local' starts a cluster here)")
-    parser.add_argument("--no-fast-zkey", action="store_true",
-                        help="prove from proving_key.bin (skip the one-time fast zkey: its inverse FFT is slow on a busy machine)")
+    parser.add_argument("--fast-zkey", action="store_true", help="prove from the fast zkey (written once first: a slow inverse FFT)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "zk_results.json")
     args = parser.parse_args()
     os.environ.setdefault("RAY_worker_niceness", "0")
-    if args.no_fast_zkey:
-        from pymargin.zk import setup
-
-        setup.FAST_ZKEY_MIN_CONSTRAINTS = 1 << 62
-    row = run(args.accounts, args.batch_log2, args.workers, args.ray_address)
+    row = run(args.accounts, args.batch_log2, args.workers, args.ray_address, args.fast_zkey)
     row["command"] = "benchmarks/epoch_at_scale.py " + " ".join(sys.argv[1:])
     print(json.dumps(row), flush=True)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}

@@ -34,6 +34,7 @@ def _load(args) -> tuple[float, float]:
 def main() -> None:
     from pymargin.zk import circuits
     from pymargin.zk.backends import Groth16pyBackend
+    from pymargin.zk.setup import ensure_fast_zkey
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--k", type=int, default=6)
@@ -44,7 +45,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.keys is None:
         circuit = circuits.solvency(args.k, 4, args.levels)
-        folder = Groth16pyBackend().setup(circuit).dir
+        keys = Groth16pyBackend().setup(circuit)
+        ensure_fast_zkey(keys)
+        folder = keys.dir
         row = {"circuit": circuit.name, "constraints": circuit.info["constraints"]}
     else:
         folder = args.keys

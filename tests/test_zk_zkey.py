@@ -1,7 +1,7 @@
 """The fast-loading zkey of a groth16py development key (pymargin.zk.zkey) is the same key: groth16py
 imports it and proves, and the proof verifies under the development verifying key with py-ecc and
-snarkjs; the prover backend loads it instead of proving_key.bin when it is there (the setup writes
-it only for circuits of at least 2^17 constraints; this test writes it for the smallest circuit). A zkey whose H points are swapped
+snarkjs; the prover backend loads it instead of proving_key.bin when it is there (ensure_fast_zkey
+writes it on request; this test writes it for the smallest circuit). A zkey whose H points are swapped
 gives a proof that fails, so the check can fail."""
 
 from __future__ import annotations

@@ -177,15 +177,9 @@ def _cached_setup(circuit: Circuit, setup_id: str, development: bool, required: 
             shutil.rmtree(work, ignore_errors=True)
 
 
-FAST_ZKEY_MIN_CONSTRAINTS = 1 << 17  # below, groth16py loads its own key in a few seconds: no fast zkey
-
-
 def dev_setup_groth16py(circuit: Circuit) -> Keys:
     """Development keys from groth16py's single-party setup over the r1cs (cached). Under the CLI's
-    interrupt guard the setup runs in a worker process (it holds this process for up to minutes).
-    A circuit of at least FAST_ZKEY_MIN_CONSTRAINTS also gets its proving key as a fast-loading zkey
-    (:mod:`pymargin.zk.zkey`: a one-time inverse FFT of ~n·log2(n)/2 G1 multiplications; added once to
-    keys cached without it)."""
+    interrupt guard the setup runs in a worker process (it holds this process for up to minutes)."""
 
     def make(work: Path) -> dict:
         if not guarded():
@@ -193,12 +187,19 @@ def dev_setup_groth16py(circuit: Circuit) -> Keys:
         with worker_pool(1) as pool:
             return pool.submit(_groth16py_setup, str(circuit.r1cs), str(work)).result()
 
-    keys = _cached_setup(circuit, "dev-groth16py", True, "proving_key.bin", make)
-    if circuit.info["constraints"] >= FAST_ZKEY_MIN_CONSTRAINTS and not keys.fast_zkey.is_file():
-        with _locked(keys.dir.parent / ".dev-groth16py.lock"):
-            if not keys.fast_zkey.is_file():
-                write_fast_zkey(keys.pk_bin, circuit.r1cs, keys.fast_zkey)
-    return keys
+    return _cached_setup(circuit, "dev-groth16py", True, "proving_key.bin", make)
+
+
+def ensure_fast_zkey(keys: Keys) -> None:
+    """Write (once) a groth16py development key as a fast-loading zkey beside it (:mod:`pymargin.zk.zkey`):
+    a one-time inverse FFT of ~n·log2(n)/2 G1 multiplications (over an hour of CPU-shared time at
+    n = 2^19 today), after which a fresh worker imports the key without point checks instead of
+    spending ~46 CPU-s in ProvingKey.load (K = 6). Worth it for many workers or epochs, not one proof."""
+    if keys.fast_zkey.is_file() or not keys.pk_bin.is_file():
+        return
+    with _locked(keys.dir.parent / ".dev-groth16py.lock"):
+        if not keys.fast_zkey.is_file():
+            write_fast_zkey(keys.pk_bin, keys.circuit.r1cs, keys.fast_zkey)
 
 
 def _groth16py_setup(r1cs: str, work: str) -> dict:

@@ -27,7 +27,7 @@ from pymargin.zk.backends import get_backend
 from pymargin.zk.inputs import batch_inputs, state_hash
 from pymargin.zk.proof import Proof, VerifyingKey
 from pymargin.zk.prover_pool import ProverPool
-from pymargin.zk.setup import Keys
+from pymargin.zk.setup import Keys, ensure_fast_zkey
 from pymargin.zk.statement import Shape, Statement, batch_public_hash, check_statement, context_hash, statement_from_json, statement_json
 from pymargin.zk.verify import pairing_check
 from pymargin.zk.wellformed import proof_defect
@@ -134,18 +134,22 @@ def prove_epoch(
     workers: int = 1,
     ray_address: str | None = None,
     pool: ProverPool | None = None,
+    fast_zkey: bool = False,
 ) -> tuple[EpochProof, Keys]:
     """Prove every batch of the committed book against ``statement``; return the epoch proof and the keys.
 
     The circuit is SolvencyBatch(k, m, t) of the statement's shape; keys come from the backend's cached
     development setup, or from the ceremony ``ptau``. The batches are proven by ``pool`` (its workers
     keep their keys loaded for later epochs), else by a pool of ``workers`` processes here, or of Ray
-    actors with ``ray_address``, closed on return.
+    actors with ``ray_address``, closed on return. ``fast_zkey``: first write a groth16py development key
+    as a fast-loading zkey (:func:`~pymargin.zk.setup.ensure_fast_zkey`, once per key).
     """
     shape = statement.shape
     batches = batch_inputs(commitment, secret, statement)
     circuit = circuits.solvency(shape.k, shape.m, shape.t)
     keys = get_backend(backend).setup(circuit, ptau)
+    if fast_zkey and backend == "groth16py":
+        ensure_fast_zkey(keys)
     with temporary_dir(prefix="pymargin-prove-") as work:
         jobs = [(circuit, keys, backend, batch, str(work), _batch_accounts(commitment, batch.index, shape.k)) for batch in batches]
         if pool is not None:
