@@ -83,7 +83,7 @@ def bench_size(k: int, snarkjs_max: int) -> dict:
             row[f"{name}_peak_rss_mb"] = round(rss / 1024, 1)
             vk = keys.verifying_key()
             t0 = time.perf_counter()
-            assert verify(vk, proof) and proof.public == (batch.public,)
+            assert verify(vk, proof) and proof.public == batch.public
             row["pyecc_verify_s"] = round(time.perf_counter() - t0, 3)
     return row
 
@@ -120,7 +120,8 @@ def bench_book(n: int, k: int, workers: int) -> dict:
         verifier, deploy_gas = onchain.deploy_verifier(chain, keys, sender)
         hashers = commit_onchain.deploy_hashers(chain, sender)
         engine, _ = deploy_contract(chain, "TestEngineCheckpoints", 4, sender=sender)
-        registry = onchain.deploy_registry(chain, sender, verifier, engine.address, hashers, Shape(k, depth - k, 4))
+        batch_verifier, _ = onchain.deploy_batch_verifier(chain, keys, sender)
+        registry = onchain.deploy_registry(chain, sender, batch_verifier, engine.address, hashers, Shape(k, depth - k, 4))
         statement = inputs.epoch_statement(commitment, secret, Shape(k, depth - k, 4), chain.chain_id, int(registry.address, 16),
                                            int(engine.address, 16), 1, len(views))
         checkpoint = book_checkpoint(statement, chain.w3.eth.block_number)

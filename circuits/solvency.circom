@@ -16,11 +16,12 @@ pragma circom 2.1.6;
 //   * running sums of liability, deficit, below count, shortfall, mm, im, account count (real
 //     leaves), collateral and the per-market sums: out = in + batch; batch 0 starts at zero, the
 //     last batch (batchIndex = 2^T - 1) ends at the statement's totals and aggregates.
-// Its only public signal is pub = Poseidon_4(ctx, batchIndex, stateIn, stateOut) with ctx as in
-// pymargin.zk.statement, and the chain state
+// Its public signals (outputs, in this order) are (ctx, batchIndex, stateIn, stateOut), with ctx as
+// in pymargin.zk.statement and the chain state
 //   state = Poseidon_5(lastIdHash, Poseidon_6(L, deficit, below, shortfall, mm, im), count,
 //                      collateral + 2^200, aggHash of the running per-market sums)
-// so on-chain verification costs the same for every batch size.
+// so on-chain verification costs the same for every batch size, and the registry verifies all of an
+// epoch's batches in one check with no hash per batch (docs/spec.md §7.5).
 
 include "circomlib/circuits/comparators.circom";
 include "fixedpoint.circom";
@@ -224,7 +225,11 @@ template SolvencyBatch(K, M, T) {
     signal input collateral[B];
     signal input slots[B][4][4];
     signal input siblings[T][3];
-    signal output pub;
+    // the public signals
+    signal output ctx;
+    signal output index;
+    signal output stateIn;
+    signal output stateOut;
 
     component marketsRange = MarketsRangeCheck(M);
     marketsRange.price <== price;
@@ -309,9 +314,9 @@ template SolvencyBatch(K, M, T) {
     if (T == 0) {
         batchIndex === 0;
     } else {
-        component index = Num2Bits(T); // also batchIndex < 2^T
-        index.in <== batchIndex;
-        path.bits <== index.out;
+        component indexBits = Num2Bits(T); // also batchIndex < 2^T
+        indexBits.in <== batchIndex;
+        path.bits <== indexBits.out;
     }
     path.siblings <== siblings;
     path.root[0] === rootHash;
@@ -352,7 +357,7 @@ template SolvencyBatch(K, M, T) {
         }
     }
 
-    // The public hash.
+    // The public signals: the statement's hash, the batch index and the chain states around the batch.
     component shape = Poseidon(4);
     shape.inputs <== [K, T, M, 4];
     component meta = Poseidon(6);
@@ -368,21 +373,22 @@ template SolvencyBatch(K, M, T) {
     totals.count <== totalCount;
     totals.collateral <== totalCollateral;
     totals.agg <== totalAgg;
-    component ctx = Poseidon(4);
-    ctx.inputs <== [meta.out, markets.out, rootHash, totals.out];
-    component stateIn = SumsHash(M, 1);
-    stateIn.lastId <== lastIdIn;
-    stateIn.fig <== figIn;
-    stateIn.count <== countIn;
-    stateIn.collateral <== collateralIn;
-    stateIn.agg <== aggIn;
-    component stateOut = SumsHash(M, 1);
-    stateOut.lastId <== order[B - 1].lastOut;
-    stateOut.fig <== figOut;
-    stateOut.count <== countOut;
-    stateOut.collateral <== collateralOut;
-    stateOut.agg <== aggOut;
-    component h = Poseidon(4);
-    h.inputs <== [ctx.out, batchIndex, stateIn.out, stateOut.out];
-    pub <== h.out;
+    component ctxHash = Poseidon(4);
+    ctxHash.inputs <== [meta.out, markets.out, rootHash, totals.out];
+    ctx <== ctxHash.out;
+    index <== batchIndex;
+    component inHash = SumsHash(M, 1);
+    inHash.lastId <== lastIdIn;
+    inHash.fig <== figIn;
+    inHash.count <== countIn;
+    inHash.collateral <== collateralIn;
+    inHash.agg <== aggIn;
+    stateIn <== inHash.out;
+    component outHash = SumsHash(M, 1);
+    outHash.lastId <== order[B - 1].lastOut;
+    outHash.fig <== figOut;
+    outHash.count <== countOut;
+    outHash.collateral <== collateralOut;
+    outHash.agg <== aggOut;
+    stateOut <== outHash.out;
 }

@@ -4,9 +4,10 @@ pragma solidity 0.8.37;
 import {InclusionVerifier, IPoseidon4, IPoseidon5, IPoseidon6} from "./commit/InclusionVerifier.sol";
 import {IEngineCheckpoints} from "./interfaces/IEngineCheckpoints.sol";
 
-/// @notice The snarkjs Groth16 verifier of SolvencyBatch (one public signal).
+/// @notice pymargin's Groth16 batch verifier of SolvencyBatch (pymargin/zk/solidity.py): true iff every
+/// proof is valid for its 4 public signals (publics[4i .. 4i + 3]), checked in one pairing call.
 interface ISolvencyBatchVerifier {
-    function verifyProof(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[1] calldata pub)
+    function verifyBatch(SolvencyRegistry.BatchProof[] calldata proofs, uint256[] calldata publics)
         external
         view
         returns (bool);
@@ -20,7 +21,9 @@ interface ISolvencyBatchVerifier {
 /// (K, T, M), this chain, this registry, the engine, the checkpoint's market views and aggregates,
 /// account count and Σ collateral — so a proof verifies only if the book's sums are the engine's —
 /// checks that the vault's holdings that belong to users and the insurance fund cover L, verifies
-/// every batch and records the epoch's figures. Users check their inclusion with verifyInclusionAt.
+/// all batches in one batched Groth16 check (public signals (ctx, k, state_k, state_{k+1}): ctx is
+/// computed once, no hash per batch) and records the epoch's figures. Users check their inclusion
+/// with verifyInclusionAt.
 contract SolvencyRegistry is InclusionVerifier {
     /// @notice A Groth16 proof in the verifier's order (b's coordinates as [c1, c0]).
     struct BatchProof {
@@ -65,7 +68,7 @@ contract SolvencyRegistry is InclusionVerifier {
     error WrongBatchCount(uint256 proofs, uint256 states, uint256 expectedBatches);
     error RootTotalsMismatch(uint256 rootEquity, uint256 rootMm, uint256 liabilitiesWad, uint256 mmWad);
     error InsufficientReserves(uint256 reservesWad, uint256 liabilitiesWad);
-    error InvalidBatchProof(uint256 batchIndex);
+    error InvalidBatchProofs();
     error UnknownEpoch(uint256 epoch);
 
     event EpochPosted(uint256 indexed epoch, EpochFigures figures, uint256 batches);
@@ -153,9 +156,16 @@ contract SolvencyRegistry is InclusionVerifier {
         return poseidon4.poseidon([meta, _marketsHash(cp.markets), root.hash, _totalsHash(cp, totals)]);
     }
 
-    /// @notice pub_k = Poseidon_4(ctx, k, state_k, state_{k+1}): the public signal of batch k.
-    function batchPublicHash(uint256 ctx, uint256 index, uint256 stateIn, uint256 stateOut) public view returns (uint256) {
-        return poseidon4.poseidon([ctx, index, stateIn, stateOut]);
+    /// @notice The public signals of every batch, batch by batch: (ctx, k, states[k], states[k + 1]).
+    function batchPublicSignals(uint256 ctx, uint256[] calldata states) public pure returns (uint256[] memory publics) {
+        uint256 batches = states.length == 0 ? 0 : states.length - 1;
+        publics = new uint256[](4 * batches);
+        for (uint256 k = 0; k < batches; ++k) {
+            publics[4 * k] = ctx;
+            publics[4 * k + 1] = k;
+            publics[4 * k + 2] = states[k];
+            publics[4 * k + 3] = states[k + 1];
+        }
     }
 
     /// @dev m_M: m_{j+1} = Poseidon_5(m_j, price, F + 2^100, imf, mmf); zero views past the engine's markets.
@@ -206,7 +216,7 @@ contract SolvencyRegistry is InclusionVerifier {
     /// @notice Post the epoch of engine checkpoint `checkpointId` (> the last epoch): the checkpoint's
     /// data, root (hash, L, Σmm), totals, chain states (2^T + 1) and one proof per batch (2^T, in order).
     /// Checks, in order (spec §7.5): operator, epoch order, checkpoint id and data, market count, batch
-    /// count, field and sum ranges, root sums = totals, reserves ≥ L, every proof.
+    /// count, field and sum ranges, root sums = totals, reserves ≥ L, the statement, all proofs in one check.
     function postEpoch(
         uint256 checkpointId,
         IEngineCheckpoints.CheckpointData calldata cp,
@@ -231,11 +241,7 @@ contract SolvencyRegistry is InclusionVerifier {
         if (reserves < totals.liabilitiesWad) revert InsufficientReserves(reserves, totals.liabilitiesWad);
 
         uint256 ctx = contextHash(cp, root, totals);
-        for (uint256 i = 0; i < batches; ++i) {
-            uint256 pub = batchPublicHash(ctx, i, states[i], states[i + 1]);
-            BatchProof calldata p = proofs[i];
-            if (!verifier.verifyProof(p.a, p.b, p.c, [pub])) revert InvalidBatchProof(i);
-        }
+        if (!verifier.verifyBatch(proofs, batchPublicSignals(ctx, states))) revert InvalidBatchProofs();
 
         EpochFigures memory figures = EpochFigures(
             root.hash,

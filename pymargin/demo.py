@@ -1,7 +1,7 @@
 """The end-to-end demo: the whole toolkit on one chain, in one run.
 
 compile → deploy the MarginEngine (4 perpetual markets, collateral token, oracles) and the
-SolvencyRegistry (Groth16 verifier, Poseidon hashers) → seed accounts with collateral and random
+SolvencyRegistry (Groth16 batch verifier, Poseidon hashers) → seed accounts with collateral and random
 positions (EIP-712 orders signed with each trader's key, matched by the operator) → move prices along a seeded random walk, accrue funding, liquidate what falls below
 maintenance → the keeper takes an engine checkpoint → trading, funding and prices go on (one more
 step and fill round) while the operator commits every account as of the checkpoint block in a Merkle
@@ -99,7 +99,7 @@ class DemoResult:
     proving_s: float = 0.0  # wall time of the proving stage, key loading included
     key_load_s: float = 0.0  # seconds the workers spent loading the proving key (summed over workers)
     post_epoch_gas: int = 0
-    verify_gas: int = 0
+    verify_gas: int = 0  # a verifyBatch transaction of all the epoch's proofs
     verifiers: dict[str, bool] = field(default_factory=dict)
     inclusion: dict[str, bool] = field(default_factory=dict)
     audit: dict[str, bool] = field(default_factory=dict)
@@ -258,7 +258,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     progress.info(f"setting up the Groth16 keys for SolvencyBatch(2^{config.batch_log2} accounts, {MARKETS_IN_CIRCUIT} markets) with {backend} (cached after the first run)")
     with progress.status("compiling the circuit and making its keys (cached after the first run)"):
         keys = get_backend(backend).setup(circuit)
-    verifier, _ = onchain.deploy_verifier(chain, keys, owner)
+    verifier, _ = onchain.deploy_batch_verifier(chain, keys, owner)
     hashers = commit_onchain.deploy_hashers(chain, owner)
     registry = onchain.deploy_registry(chain, owner, verifier, dep.engine.address, hashers, shape, operator=operator.address)
     result.constraint_count = circuit.info["constraints"]
@@ -298,7 +298,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     progress.info(f"posting epoch {checkpoint.id}: the registry checks the checkpoint, L ≤ vault − owner fees, and every proof")
     receipt = onchain.post_epoch(registry, epoch, checkpoint, operator)
     result.post_epoch_gas, result.post_epoch_tx_hash = receipt.gasUsed, bytes_hex(receipt.transactionHash)
-    result.verify_gas = onchain.verify_gas(chain, verifier, epoch.proofs[0], owner)
+    result.verify_gas = onchain.batch_verify_gas(chain, verifier, list(epoch.proofs), owner)
     posted = onchain.epoch_figures(registry, checkpoint.id)
     result.reserves_wad = posted.reserves_wad
     vk = keys.verifying_key()
@@ -385,7 +385,7 @@ def _deployed(dep, verifier: Contract, hashers: dict, registry: Contract) -> lis
     out = [("collateral token", dep.token), ("MarginEngine", dep.engine)]
     out += [(f"{spec.name} oracle", oracle) for spec, oracle in zip(dep.specs, dep.oracles)]
     out += [(f"{dep.specs[i].name} Chainlink feed (mock)", feed) for i, feed in sorted(dep.aggregators.items())]
-    out += [("Groth16 verifier", verifier)] + [(f"Poseidon{n} hasher", h) for n, h in sorted(hashers.items())]
+    out += [("Groth16 batch verifier", verifier)] + [(f"Poseidon{n} hasher", h) for n, h in sorted(hashers.items())]
     return out + [("SolvencyRegistry", registry)]
 
 

@@ -353,7 +353,7 @@ def render_html(data: ReportData, pngs: dict[str, bytes]) -> str:
                 ["verifier runtime code keccak256", _code(p.verifier_code_hash)],
                 ["constraints", f"{p.constraints:,}"],
                 ["proving time", f"{p.proving_s:.2f} s"],
-                ["verification gas", f"{p.verification_gas:,}"],
+                ["verification gas (verifyBatch, all batches)", f"{p.verification_gas:,}"],
                 ["trusted setup", e(p.setup)],
             ],
         ) + _table(["verifier", "result"], verdicts)

@@ -281,7 +281,7 @@ def posted(tmp_path_factory):
         book = book_at_checkpoint(v.dep.engine, 1)
         cp = book.data
         keys = Groth16pyBackend().setup(circuits.solvency(SHAPE.k, SHAPE.m, SHAPE.t))
-        verifier, _ = onchain.deploy_verifier(chain, keys, v.owner)
+        verifier, _ = onchain.deploy_batch_verifier(chain, keys, v.owner)
         hashers = commit_onchain.deploy_hashers(chain, v.owner)
         registry = onchain.deploy_registry(chain, v.owner, verifier, v.dep.engine.address, hashers, SHAPE, operator=v.operator.address)
         accounts = book.accounts

@@ -100,7 +100,7 @@ def _accept(w, statement, states):
     """Make TestBatchVerifier accept the epoch's public signals (as the Python statement computes them)."""
     ctx = st.context_hash(statement)
     for i in range(len(states) - 1):
-        w["verifier"].transact("accept", st.batch_public_hash(ctx, i, states[i], states[i + 1]), sender=w["deployer"])
+        w["verifier"].transact("accept", list(st.batch_public_signals(ctx, i, states[i], states[i + 1])), sender=w["deployer"])
 
 
 def _ready(w, seed, cid=1, record=True):
@@ -140,8 +140,9 @@ def test_context_hash_equals_python_statement(w):
         ctx = registry.call("contextHash", cp.to_abi(), root, onchain.totals_arg(totals))
         assert ctx == st.context_hash(statement)
         assert statement.totals.account_count == cp.account_count and statement.totals.collateral_wad == cp.collateral_sum_wad
-        s_in, s_out = rng.randrange(P), rng.randrange(P)
-        assert registry.call("batchPublicHash", ctx, case, s_in, s_out) == st.batch_public_hash(ctx, case, s_in, s_out)
+        states = [rng.randrange(P) for _ in range(case + 1)]
+        signals = [x for k in range(case) for x in st.batch_public_signals(ctx, k, states[k], states[k + 1])]
+        assert registry.call("batchPublicSignals", ctx, states) == signals
     assert registry.call("shapeHash") == st.shape_hash(SHAPE)
     assert (registry.call("batchLog2"), registry.call("batchCountLog2"), registry.call("circuitMarkets"),
             registry.call("treeDepth")) == (SHAPE.k, SHAPE.t, SHAPE.m, SHAPE.depth)
@@ -313,16 +314,16 @@ def test_every_batch_must_verify(w):
     t = statement.totals
     for change in ({"deficit_wad": t.deficit_wad - 1}, {"below_mm_count": t.below_mm_count + 1},
                    {"shortfall_wad": t.shortfall_wad - 1}, {"im_wad": t.im_wad - 1}):
-        _rejects(w, "InvalidBatchProof", (0,), dataclasses.replace(statement, totals=dataclasses.replace(t, **change)), cp, states)
-    _rejects(w, "InvalidBatchProof", (0,), statement, cp, (states[1], states[0], states[2]))
+        _rejects(w, "InvalidBatchProofs", (), dataclasses.replace(statement, totals=dataclasses.replace(t, **change)), cp, states)
+    _rejects(w, "InvalidBatchProofs", (), statement, cp, (states[1], states[0], states[2]))
     # only batch 0 proven: the chain is incomplete
     rng = random.Random(13)
     cp2 = random_checkpoint(rng, 2)
     w["engine"].transact("record", cp2.to_abi(), sender=w["deployer"])
     half = _statement(w, cp2, random_totals(rng, onchain.user_reserves_wad(cp2)))
     states2 = _states(rng)
-    w["verifier"].transact("accept", st.batch_public_hash(st.context_hash(half), 0, states2[0], states2[1]), sender=w["deployer"])
-    _rejects(w, "InvalidBatchProof", (1,), half, cp2, states2)
+    w["verifier"].transact("accept", list(st.batch_public_signals(st.context_hash(half), 0, states2[0], states2[1])), sender=w["deployer"])
+    _rejects(w, "InvalidBatchProofs", (), half, cp2, states2)
 
 
 def test_misconfigured_or_other_registry_rejects_the_proofs(w):
@@ -332,7 +333,7 @@ def test_misconfigured_or_other_registry_rejects_the_proofs(w):
     for shape in (st.Shape(k=3, t=1, m=4), st.Shape(k=2, t=1, m=5), SHAPE):
         other = onchain.deploy_registry(chain, deployer, w["verifier"], w["engine"].address, w["hashers"], shape,
                                         operator=w["operator"].address)
-        _rejects(w, "InvalidBatchProof", (0,), statement, cp, states, registry=other)
+        _rejects(w, "InvalidBatchProofs", (), statement, cp, states, registry=other)
     _post(w, statement, cp, states)
 
 

@@ -127,7 +127,7 @@ def epoch1(chain_session):
     v.dep.engine.transact("checkpoint", sender=v.keeper, gas=TX_GAS)
 
     keys = Groth16pyBackend().setup(circuits.solvency(SHAPE.k, SHAPE.m, SHAPE.t))
-    verifier, _ = onchain.deploy_verifier(chain, keys, v.owner)
+    verifier, _ = onchain.deploy_batch_verifier(chain, keys, v.owner)
     assert keys.vk_path.is_file()
     hashers = commit_onchain.deploy_hashers(chain, v.owner)
     registry = onchain.deploy_registry(chain, v.owner, verifier, v.dep.engine.address, hashers, SHAPE, operator=v.operator.address)
@@ -162,8 +162,7 @@ def test_the_book_is_bound_to_the_engine(e):
     assert s == onchain.registry_statement(SHAPE, s.chain_id, s.registry, s.engine, cp, s.root, s.totals)
     ctx = e["registry"].call("contextHash", cp.to_abi(), (s.root.hash, s.root.equity, s.root.mm), onchain.totals_arg(s.totals))
     states, proofs = e["epoch"].states, e["epoch"].proofs
-    for i, proof in enumerate(proofs):
-        assert e["registry"].call("batchPublicHash", ctx, i, states[i], states[i + 1]) == proof.public[0]
+    assert e["registry"].call("batchPublicSignals", ctx, list(states)) == [x for p in proofs for x in p.public]
 
 
 def test_epoch_with_liquidatable_and_underwater_accounts_posts(e):
@@ -196,7 +195,7 @@ def test_proofs_of_an_older_checkpoint_do_not_post_against_a_newer_one(e):
     cp2 = checkpoint_data(v.dep.engine, 2)
     assert cp2.markets != e["cp"].markets and cp2.aggregates != e["cp"].aggregates
     moved = dataclasses.replace(e["epoch"], statement=dataclasses.replace(e["statement"], checkpoint_id=2))
-    _rejects(e["registry"], moved, cp2, v.operator, "InvalidBatchProof", (0,))
+    _rejects(e["registry"], moved, cp2, v.operator, "InvalidBatchProofs", ())
     # the old checkpoint's id with the new data (or the reverse): not the engine's
     _rejects(e["registry"], e["epoch"], dataclasses.replace(cp2, id=1), v.operator, "CheckpointDataMismatch", (1,))
 
@@ -211,7 +210,7 @@ def test_a_book_without_an_account_does_not_post(e):
     statement = epoch_statement(commitment, SECRET, SHAPE, s.chain_id, s.registry, s.engine, cp.id, len(cp.markets))
     assert statement.totals.deficit_wad < s.totals.deficit_wad
     epoch, _ = prove_epoch(commitment, SECRET, statement, "groth16py", workers=2)
-    _rejects(e["registry"], epoch, cp, v.operator, "InvalidBatchProof", (0,))
+    _rejects(e["registry"], epoch, cp, v.operator, "InvalidBatchProofs", ())
     # and an audit of the operator's book names the account
     audit = audit_epoch(v.dep.engine, cp.id, commitment.root.hash, (left_out, e["views"]), depth=SHAPE.depth)
     missing = e["accounts"][3].account_id
@@ -231,7 +230,7 @@ def test_non_canonical_batch_proof_is_rejected_by_the_registry(e, coordinate):
         "pi_a.y ≡ y + 2^256 (mod q)": dataclasses.replace(proof, a=(ax, (ay + 2**256) % BASE_FIELD_Q + BASE_FIELD_Q)),
     }[coordinate]
     tampered = dataclasses.replace(epoch, proofs=(epoch.proofs[0], bad))
-    _rejects(e["registry"], tampered, e["cp"], e["v"].operator, "InvalidBatchProof", (1,))
+    _rejects(e["registry"], tampered, e["cp"], e["v"].operator, "InvalidBatchProofs", ())
 
 
 def test_a_registry_with_another_batch_size_rejects_a_partial_chain(e):
@@ -241,7 +240,7 @@ def test_a_registry_with_another_batch_size_rejects_a_partial_chain(e):
                                     Shape(k=SHAPE.depth, t=0, m=SHAPE.m), operator=v.operator.address)
     s = dataclasses.replace(e["statement"], shape=Shape(k=SHAPE.depth, t=0, m=SHAPE.m), registry=int(other.address, 16))
     partial = EpochProof(s, e["epoch"].states[:2], e["epoch"].proofs[:1], e["epoch"].circuit, e["epoch"].setup_id)
-    _rejects(other, partial, e["cp"], v.operator, "InvalidBatchProof", (0,))
+    _rejects(other, partial, e["cp"], v.operator, "InvalidBatchProofs", ())
     # a circuit with fewer market slots than the engine can ever have is refused at deployment
     with pytest.raises(ContractRevert) as exc:
         onchain.deploy_registry(v.chain, v.owner, e["verifier"], v.dep.engine.address, e["hashers"], Shape(k=2, t=1, m=3))
@@ -249,7 +248,7 @@ def test_a_registry_with_another_batch_size_rejects_a_partial_chain(e):
     # and the full chain on a registry at another address
     same_shape = onchain.deploy_registry(v.chain, v.owner, e["verifier"], v.dep.engine.address, e["hashers"], SHAPE,
                                          operator=v.operator.address)
-    _rejects(same_shape, e["epoch"], e["cp"], v.operator, "InvalidBatchProof", (0,))
+    _rejects(same_shape, e["epoch"], e["cp"], v.operator, "InvalidBatchProofs", ())
 
 
 def test_cli_post_epoch_on_anvil(anvil_chain, tmp_path, capsys, monkeypatch):
@@ -260,7 +259,7 @@ def test_cli_post_epoch_on_anvil(anvil_chain, tmp_path, capsys, monkeypatch):
     book = book_at_checkpoint(v.dep.engine, 1)
     cp = book.data
     keys = Groth16pyBackend().setup(circuits.solvency(SHAPE.k, SHAPE.m, SHAPE.t))
-    verifier, _ = onchain.deploy_verifier(chain, keys, v.owner)
+    verifier, _ = onchain.deploy_batch_verifier(chain, keys, v.owner)
     assert keys.vk_path.is_file()
     hashers = commit_onchain.deploy_hashers(chain, v.owner)
     registry = onchain.deploy_registry(chain, v.owner, verifier, v.dep.engine.address, hashers, SHAPE, operator=v.operator.address)
@@ -271,6 +270,10 @@ def test_cli_post_epoch_on_anvil(anvil_chain, tmp_path, capsys, monkeypatch):
     epoch, _ = prove_epoch(commitment, SECRET, statement, "groth16py", workers=2)
     out = tmp_path / "epoch.json"
     epoch.save(out)
+    # anyone verifies the file with py-ecc and with the registry's own batch verifier on the chain
+    assert registry.call("verifier") == verifier.address
+    code, _, err = run_cli(capsys, "verify", str(out), "--vk", str(keys.vk_path), "--rpc", chain.url, "--verifier", verifier.address)
+    assert code == 0, err
     # a statement that is not the registry's (one account fewer than the engine has): refused before sending
     edited = json.loads(out.read_text())
     edited["statement"]["totals"]["account_count"] = str(statement.totals.account_count - 1)

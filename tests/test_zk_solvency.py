@@ -2,7 +2,8 @@
 liquidatable (0 < equity < mm) and one with negative equity (bad debt), committed at depth 2 and
 proven in two chained batches of 2 (the second holds a padding leaf).
 
-The epoch proves and verifies on py-ecc, snarkjs and the EVM verifier, and its totals equal
+The epoch proves and verifies on py-ecc (batched), snarkjs (each proof) and the EVM verifiers (batch
+and single), and its totals equal
 pymargin.batch on the same book. Then every attack of issue 10 that the circuit and the Python
 verifier must stop: a partial chain with an edited K, a phantom market, an account left out, wrong
 totals or aggregates, a tampered state chain, and bad witnesses.
@@ -31,8 +32,8 @@ from pymargin.zk.backends import Groth16pyBackend, SnarkjsBackend
 from pymargin.zk.field import FIELD_P
 from pymargin.zk.r1cs import read_r1cs, unsatisfied
 from pymargin.zk.solvency import EpochProof, prove_epoch, recorded_shape, verify_epoch
-from pymargin.zk.statement import EMPTY_AGGREGATE, MarketAggregate, Shape, batch_public_hash, check_statement, context_hash
-from pymargin.zk.verify import verify
+from pymargin.zk.statement import EMPTY_AGGREGATE, MarketAggregate, Shape, batch_public_signals, check_statement, context_hash
+from pymargin.zk.verify import verify, verify_batch
 from pymargin.zk.wellformed import BASE_FIELD_Q
 from pymargin.zk.witness import WitnessError, compute_witness, read_wtns, signal_indices
 from zk_books import book as random_book
@@ -68,10 +69,11 @@ def world(chain_session, tmp_path_factory):
     chain = chain_session
     compile_contracts()
     verifier, _ = onchain.deploy_verifier(chain, keys, node_signer(chain))
+    batch_verifier, _ = onchain.deploy_batch_verifier(chain, keys, node_signer(chain))
     path = tmp_path_factory.mktemp("epoch") / "epoch.json"
     epoch.save(path)
     return dict(accounts=accounts, views=views, commitment=commitment, statement=statement, circuit=circuit,
-                epoch=epoch, keys=keys, vk=keys.verifying_key(), verifier=verifier, path=path)
+                epoch=epoch, keys=keys, vk=keys.verifying_key(), verifier=verifier, batch_verifier=batch_verifier, path=path)
 
 
 def _book(accounts, views):
@@ -83,7 +85,9 @@ def test_stressed_book_proves_and_verifies_three_ways(world):
     assert len(epoch.proofs) == 2
     assert recorded_shape(world["keys"].vk_path) == SHAPE
     assert verify_epoch(EpochProof.load(world["path"]), vk, SHAPE) == []
-    for proof in epoch.proofs:
+    assert onchain.verify_batch_onchain(world["batch_verifier"], list(epoch.proofs))
+    for i, proof in enumerate(epoch.proofs):
+        assert proof.public == (context_hash(epoch.statement), i, epoch.states[i], epoch.states[i + 1])
         assert SnarkjsBackend.verify(vk, proof)
         assert onchain.verify_onchain(world["verifier"], proof)
 
@@ -119,8 +123,8 @@ def test_partial_chain_with_edited_k_is_rejected(world):
     partial = _partial(world["epoch"], 2)
     problems = verify_epoch(partial, world["vk"], SHAPE)
     assert problems == ["the file claims K=2, T=0, M=4; the verifying key's circuit is K=1, T=1, M=4"]
-    # even a verifier that believed the file: the shape is in the public hash, the proof does not match it
-    assert verify_epoch(partial, world["vk"], partial.statement.shape) == ["batch 0: public signal is not the hash of the statement and chain states"]
+    # even a verifier that believed the file: the shape is in ctx, the proof does not match it
+    assert verify_epoch(partial, world["vk"], partial.statement.shape) == ["batch 0: public signals are not (ctx of the statement, 0, state_0, state_1)"]
 
 
 @pytest.mark.parametrize("k", [2, 9])
@@ -163,13 +167,16 @@ def _bad_statements(s):
 @pytest.mark.parametrize("change", ["shape", "chain_id", "registry", "engine", "checkpoint", "market_count", "price",
                                     "aggregate", "deficit", "account_count", "root"])
 def test_any_statement_edit_fails_all_three_verifiers(world, change):
+    """Batch 1's proof claimed for an edited statement fails alone and beside the honest batch 0 (batched)."""
     epoch = world["epoch"]
     bad = _bad_statements(epoch.statement)[change]
-    forged = dataclasses.replace(epoch.proofs[1], public=(batch_public_hash(context_hash(bad), 1, epoch.states[1], epoch.states[2]),))
+    forged = dataclasses.replace(epoch.proofs[1], public=batch_public_signals(context_hash(bad), 1, epoch.states[1], epoch.states[2]))
     vk = world["vk"]
     assert not verify(vk, forged)
     assert not SnarkjsBackend.verify(vk, forged)
     assert not onchain.verify_onchain(world["verifier"], forged)
+    assert not verify_batch(vk, [epoch.proofs[0], forged])
+    assert not onchain.verify_batch_onchain(world["batch_verifier"], [epoch.proofs[0], forged])
 
 
 def test_inconsistent_statements_are_refused_before_any_pairing(world):
@@ -198,9 +205,21 @@ def test_non_canonical_batch_proof_fails_all_three_verifiers(world, coordinate):
     assert not verify(vk, bad)
     assert not SnarkjsBackend.verify(vk, bad)
     assert not onchain.verify_onchain(world["verifier"], bad)
+    assert not onchain.verify_batch_onchain(world["batch_verifier"], [epoch.proofs[0], bad])
     tampered = dataclasses.replace(epoch, proofs=(epoch.proofs[0], bad))
     name = coordinate.split()[0]
     assert verify_epoch(tampered, vk, SHAPE) == [f"batch 1: malformed proof: {name} is not below the base-field modulus q"]
+
+
+def test_one_invalid_proof_fails_the_epochs_batched_check(world):
+    """Batch 1's proof with batch 0's A (well formed, right public signals): verify_epoch's batched check, the
+    EVM batch verifier and snarkjs (that proof) reject the epoch; the honest epoch passes all three."""
+    epoch, vk = world["epoch"], world["vk"]
+    bad = dataclasses.replace(epoch.proofs[1], a=epoch.proofs[0].a)
+    tampered = dataclasses.replace(epoch, proofs=(epoch.proofs[0], bad))
+    assert verify_epoch(tampered, vk, SHAPE) == ["the batched Groth16 pairing check of the 2 proofs fails"]
+    assert not onchain.verify_batch_onchain(world["batch_verifier"], list(tampered.proofs))
+    assert SnarkjsBackend.verify(vk, epoch.proofs[0]) and not SnarkjsBackend.verify(vk, bad)
 
 
 # --- attack: tampered state chain ------------------------------------------------------------------
@@ -208,7 +227,7 @@ def test_non_canonical_batch_proof_fails_all_three_verifiers(world, coordinate):
 def test_tampered_state_chain_is_rejected(world):
     epoch, vk = world["epoch"], world["vk"]
     swapped = dataclasses.replace(epoch, states=(epoch.states[0], epoch.states[2], epoch.states[1]))
-    assert verify_epoch(swapped, vk, SHAPE) == [f"batch {i}: public signal is not the hash of the statement and chain states" for i in (0, 1)]
+    assert verify_epoch(swapped, vk, SHAPE) == [f"batch {i}: public signals are not (ctx of the statement, {i}, state_{i}, state_{i + 1})" for i in (0, 1)]
     skipped = dataclasses.replace(epoch, states=(epoch.states[0], epoch.states[0], epoch.states[2]))
     assert len(verify_epoch(skipped, vk, SHAPE)) == 2
     assert verify_epoch(dataclasses.replace(epoch, proofs=epoch.proofs[:1], states=epoch.states[:2]), vk, SHAPE) == [

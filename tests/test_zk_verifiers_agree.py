@@ -1,7 +1,9 @@
 """Three verifiers, one verdict: py-ecc (pymargin.zk.verify), snarkjs (through pymargin's wrapper) and
 the EVM verifier (pymargin's snarkjs-generated Solidity verifier, on revm and on the test chain) get
 the same honest, malformed and tampered proofs of one small circuit and must all answer the same;
-randomly tampered proofs must get the same verdict from py-ecc and the EVM verifier.
+randomly tampered proofs must get the same verdict from py-ecc and the EVM verifier. The same kinds,
+each placed beside an honest proof, get the same verdict from the batched checks (py-ecc's
+``verify_batch`` and the EVM ``Groth16BatchVerifier``) and from snarkjs proof by proof.
 
 Every kind of proof carries the answer it must get and, from :func:`proof_defect`, the reason it is
 malformed (None: well formed, the pairing decides). Malformed proofs are rejected before any
@@ -16,10 +18,13 @@ import json
 from dataclasses import dataclass
 
 import pytest
+from eth_abi import decode, encode
+from eth_utils import function_signature_to_4byte_selector
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from py_ecc.fields import optimized_bn128_FQ as FQ
 from py_ecc.fields import optimized_bn128_FQ2 as FQ2
-from py_ecc.optimized_bn128 import G1, b2, curve_order, multiply, normalize
+from py_ecc.optimized_bn128 import G1, add, b2, curve_order, multiply, normalize
 
 from pymargin.chain import solvency as onchain
 from pymargin.chain.compile import compile_contracts
@@ -27,10 +32,11 @@ from pymargin.chain.fastevm import FastEVM
 from pymargin.chain.tx import ContractRevert, node_signer, send
 from pymargin.zk import backends, setup, solidity
 from pymargin.zk import verify as pyecc
-from pymargin.zk.calldata import verify_proof_calldata
+from pymargin.zk.calldata import verify_batch_calldata, verify_proof_calldata
 from pymargin.zk.field import FIELD_P as R
 from pymargin.zk.field import to_field
 from pymargin.zk.proof import Proof, ProofFormatError, VerifyingKey, load_artifact, save_artifact
+from pymargin.zk.verify import BATCH_ABI_TYPES
 from pymargin.zk.wellformed import BASE_FIELD_Q as Q
 from pymargin.zk.wellformed import proof_defect
 from pymargin.zk.witness import compute_witness
@@ -38,7 +44,9 @@ from zk_small import A, B, mulwad_circuit
 
 EARLY_REJECT_GAS = 40_000  # 21,000 intrinsic + ~5,000 calldata + the encoding checks
 PAIRING_GAS = 45_000 + 4 * 34_000  # the 4-pair pairing precompile alone (EIP-1108)
+BATCH_COEFFICIENTS_SIGNATURE = "batchCoefficients((uint256[2],uint256[2][2],uint256[2])[],uint256[])"
 OTHER_A, OTHER_B = 2 * 10**18 + 718281828459045235, -(1 * 10**18 + 414213562373095048)  # a second statement
+THIRD_A, THIRD_B = 3 * 10**18 + 718281828459045235, 1 * 10**18 + 414213562373095048  # a third statement
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,23 @@ def revm_verifier(keys):
     """(revm, pymargin's verifier of ``keys`` deployed there)."""
     evm = FastEVM()
     return evm, evm.deploy(onchain.VERIFIER_CONTRACT, out_dir=onchain.verifier_artifacts(keys))
+
+
+@pytest.fixture(scope="module")
+def third_proof(keys, tmp_path_factory):
+    wtns = compute_witness(keys.circuit, {"a": to_field(THIRD_A), "b": to_field(THIRD_B)}, tmp_path_factory.mktemp("wtns3") / "3.wtns")
+    return backends.Groth16pyBackend().prove(keys, wtns)
+
+
+@pytest.fixture(scope="module")
+def revm_batch_verifier(keys):
+    """(revm, pymargin's batch verifier of ``keys`` deployed there)."""
+    evm = FastEVM()
+    return evm, evm.deploy(onchain.BATCH_VERIFIER_CONTRACT, out_dir=onchain.verifier_artifacts(keys))
+
+
+def _evm_batch_verdict(evm, verifier, proofs: list[Proof]) -> str:
+    return _evm_verdict(lambda: evm.call(verifier.address, verify_batch_calldata(proofs)))
 
 
 def _neg_g1(p):
@@ -180,25 +205,43 @@ def _table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
 
 
-def test_three_verifiers_one_verdict(chain, keys, proofs, revm_verifier):
+def test_three_verifiers_one_verdict(chain, keys, proofs, third_proof, revm_verifier, revm_batch_verifier):
+    """Every kind alone, and placed first or second in a batch beside an honest proof: py-ecc
+    (``verify``, ``verify_batch``), snarkjs (each proof: a batch is valid iff all are) and the EVM
+    verifiers (single and batch on revm; on the test chain the single one always, the batch one for
+    a sample, its pairing being py_ecc's) give the kind's verdict, and proof_defect its reason."""
     vk = keys.verifying_key()
     revm, on_revm = revm_verifier
+    batch_revm, on_batch_revm = revm_batch_verifier
     on_chain, _ = onchain.deploy_verifier(chain, keys, node_signer(chain))
+    batch_on_chain, _ = onchain.deploy_batch_verifier(chain, keys, node_signer(chain))
+    honest_snarkjs = backends.SnarkjsBackend.verify(vk, third_proof)
+    assert honest_snarkjs
     cases = _cases(*proofs)
     assert len({c.kind for c in cases}) == len(cases) >= 20
-    rows = [("kind", "expected", "py-ecc", "snarkjs", "EVM (revm)", "EVM (chain)", "reason")]
+    rows = [("kind", "expected", "py-ecc", "snarkjs", "EVM (revm)", "EVM (chain)", "batch at", "py-ecc batch",
+             "snarkjs batch", "EVM batch (revm)", "EVM batch (chain)", "reason")]
     disagreements = []
-    for case in cases:
+    for n, case in enumerate(cases):
         data = verify_proof_calldata(case.proof)
-        verdicts = (
+        snarkjs_says = backends.SnarkjsBackend.verify(vk, case.proof)
+        verdicts = [
             _verdict(pyecc.verify(vk, case.proof)),
-            _verdict(backends.SnarkjsBackend.verify(vk, case.proof)),
+            _verdict(snarkjs_says),
             _evm_verdict(lambda: revm.call(on_revm.address, data)),
             _verdict(onchain.verify_onchain(on_chain, case.proof)),
-        )
+        ]
+        position = n % 2
+        batch = [third_proof] * position + [case.proof] + [third_proof] * (1 - position)
+        batch_verdicts = [
+            _verdict(pyecc.verify_batch(vk, batch)),
+            _verdict(snarkjs_says and honest_snarkjs),
+            _evm_batch_verdict(batch_revm, on_batch_revm, batch),
+            _verdict(onchain.verify_batch_onchain(batch_on_chain, batch)) if n % 10 == 0 else "-",
+        ]
         defect = proof_defect(case.proof, vk.n_public)
-        rows.append((case.kind, _verdict(case.valid), *verdicts, defect or "-"))
-        if any(v.split()[0] != _verdict(case.valid) for v in verdicts) or defect != case.defect:
+        rows.append((case.kind, _verdict(case.valid), *verdicts, str(position), *batch_verdicts, defect or "-"))
+        if any(v.split()[0] not in (_verdict(case.valid), "-") for v in verdicts + batch_verdicts) or defect != case.defect:
             disagreements.append(case.kind)
     table = _table(rows)
     print("\n" + table)
@@ -343,3 +386,88 @@ def test_a_malformed_verifying_key_is_refused_with_one_line(keys):
         edit(data)
         with pytest.raises(ProofFormatError, match=reason.replace("[", r"\[").replace("]", r"\]")):
             VerifyingKey.from_snarkjs(data)
+
+
+# --- batches: one batched check, the same verdict ----------------------------------------------------------
+
+WORD = st.integers(0, 2**256 - 1)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(st.tuples(st.lists(WORD, min_size=8, max_size=8), st.lists(WORD, min_size=2, max_size=2)), min_size=1, max_size=5))
+def test_batch_coefficients_are_the_contracts(batch, revm_batch_verifier):
+    """Python's r_i (keccak of every proof and public signal) equal the contract's batchCoefficients on
+    random words (any uint256: the coefficients are defined before any range check), 1 to 5 proofs."""
+    evm, verifier = revm_batch_verifier
+    proofs = [_from_words(words + signals) for words, signals in batch]
+    data = function_signature_to_4byte_selector(BATCH_COEFFICIENTS_SIGNATURE) + encode(
+        BATCH_ABI_TYPES, [[tuple(p.eth_words()) for p in proofs], [x for p in proofs for x in p.public]])
+    (on_chain,) = decode(["uint256[]"], evm.call(verifier.address, data))
+    assert list(on_chain) == pyecc.batch_coefficients(proofs)
+    assert on_chain[0] == 1 and all(0 <= r < R for r in on_chain)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_words_in_a_batch_get_the_same_verdict_from_py_ecc_and_the_evm(data, proofs, third_proof, keys, revm_batch_verifier):
+    """Randomised parity of the batched checks: one or two words of a batch of two honest proofs replaced
+    by values around the fields' boundaries; py-ecc's verify_batch and the EVM batch verifier agree."""
+    vk = keys.verifying_key()
+    evm, verifier = revm_batch_verifier
+    words = [_words(proofs[0]), _words(third_proof)]
+    for _ in range(data.draw(st.integers(1, 2))):
+        i = data.draw(st.integers(0, 1))
+        j = data.draw(st.integers(0, len(words[i]) - 1))
+        words[i][j] = data.draw(_word_values(words[i][j]))
+    batch = [_from_words(w) for w in words]
+    assert _verdict(pyecc.verify_batch(vk, batch)) == _evm_batch_verdict(evm, verifier, batch), words
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_changing_any_word_changes_every_coefficient(data, proofs, third_proof):
+    """The prover fixes the coefficients by fixing the proofs: changing any one word of any proof or any
+    public signal (to any other value) changes every r_i, i ≥ 1 (r_0 = 1 always)."""
+    batch = [proofs[0], proofs[1], third_proof]
+    words = [_words(p) for p in batch]
+    before = pyecc.batch_coefficients(batch)
+    i = data.draw(st.integers(0, 2))
+    j = data.draw(st.integers(0, len(words[i]) - 1))
+    words[i][j] = data.draw(st.integers(0, 2**256 - 1).filter(lambda v: v != words[i][j]))
+    after = pyecc.batch_coefficients([_from_words(w) for w in words])
+    assert after[0] == before[0] == 1
+    assert all(a != b for a, b in zip(after[1:], before[1:]))
+
+
+def test_a_pair_that_cancels_under_known_coefficients_is_rejected(chain, keys, proofs, revm_batch_verifier):
+    """Attack: with coefficients the prover knows in advance (here r = (1, 1), a plain sum), two invalid
+    proofs whose errors cancel pass: C_0 + X and C_1 − X leave Σ r_i·C_i unchanged. With the coefficients
+    derived from the proofs, py-ecc, the EVM batch verifier and snarkjs (each proof) reject the pair."""
+    vk = keys.verifying_key()
+    x = multiply(G1, 0x5EED_2718281828459045235)
+    minus_x = (x[0], -x[1], x[2])
+
+    def shifted(proof: Proof, point) -> Proof:
+        c = add((FQ(proof.c[0]), FQ(proof.c[1]), FQ.one()), point)
+        return Proof(proof.a, proof.b, _affine_g1(c), proof.public)
+
+    crafted = [shifted(proofs[0], x), shifted(proofs[1], minus_x)]
+    assert pyecc.batch_pairing_check(vk, proofs, [1, 1])
+    assert pyecc.batch_pairing_check(vk, crafted, [1, 1]), "the crafted pair passes a plain sum"
+    assert not any(pyecc.verify(vk, p) for p in crafted)
+    assert not pyecc.verify_batch(vk, crafted)
+    assert not any(backends.SnarkjsBackend.verify(vk, p) for p in crafted)
+    evm, verifier = revm_batch_verifier
+    assert _evm_batch_verdict(evm, verifier, list(proofs)) == "accept"
+    assert _evm_batch_verdict(evm, verifier, crafted) == "reject"
+
+
+def test_a_batch_is_refused_without_proofs_or_with_a_wrong_signal_count(keys, proofs, revm_batch_verifier):
+    """No proofs, or publics not N_PUBLIC per proof: false on chain (and in Python), without a pairing."""
+    evm, verifier = revm_batch_verifier
+    vk = keys.verifying_key()
+    assert not pyecc.verify_batch(vk, [])
+    assert _evm_batch_verdict(evm, verifier, []) == "reject"
+    short = Proof(proofs[0].a, proofs[0].b, proofs[0].c, proofs[0].public[:1])
+    assert not pyecc.verify_batch(vk, [short, proofs[1]])
+    assert _evm_batch_verdict(evm, verifier, [short, proofs[1]]) == "reject"

@@ -1,11 +1,12 @@
-"""Solvency proofs on a chain: the Groth16 verifier (generate, compile, deploy, verify a proof there)
+"""Solvency proofs on a chain: the Groth16 verifiers (generate, compile, deploy, verify proofs there)
 and the SolvencyRegistry (deploy, post an epoch against an engine checkpoint, read its figures).
 
-The verifier source is generated from the key (:mod:`pymargin.zk.solidity`) into
-``<build>/verifiers/<circuit>-<key>-<setup>/src`` and compiled into the ``out`` folder beside it,
-so generated code never lands in contracts/. Pairing transactions always carry explicit gas
-(``VERIFY_GAS``): with too little gas the pairing precompile fails and the snarkjs verifier
-returns false instead of reverting, so gas estimation cannot be trusted.
+The verifier sources are generated from the key (:mod:`pymargin.zk.solidity`: snarkjs's
+single-proof ``Groth16Verifier`` and pymargin's ``Groth16BatchVerifier``, which the registry uses)
+into ``<build>/verifiers/<circuit>-<key>-<setup>/src`` and compiled into the ``out`` folder beside
+it, so generated code never lands in contracts/. Pairing transactions always carry explicit gas
+(``VERIFY_GAS``, ``batch_verify_gas_limit``): with too little gas the pairing precompile fails and
+the verifiers return false instead of reverting, so gas estimation cannot be trusted.
 """
 
 from __future__ import annotations
@@ -20,33 +21,67 @@ from pymargin.chain.tx import Signer, revert_data, send
 from pymargin.commit.tree import Node
 from pymargin.engine.checkpoint import CheckpointData
 from pymargin.errors import Revert
-from pymargin.zk.calldata import verify_proof_calldata
+from pymargin.zk.calldata import verify_batch_calldata, verify_proof_calldata
 from pymargin.zk.circom import build_root
 from pymargin.zk.proof import Proof
 from pymargin.zk.setup import Keys
-from pymargin.zk.solidity import write_verifier
+from pymargin.zk.solidity import write_batch_verifier, write_verifier
 from pymargin.zk.solvency import EpochProof
 from pymargin.model import FUNDING_INDEX_BOUND, MarketView
 from pymargin.zk.statement import (EMPTY_AGGREGATE, SIZE_FUNDING_OFFSET, SUM_OFFSET, MarketAggregate, Shape, Statement,
                                    Totals)
 
 VERIFIER_CONTRACT = "Groth16Verifier"
+BATCH_VERIFIER_CONTRACT = "Groth16BatchVerifier"
 VERIFY_GAS = 500_000  # explicit gas for a verifyProof transaction (uses ~220k with one public signal)
 DEPLOY_GAS = 2_000_000
+BATCH_GAS_BASE = 400_000  # verifyBatch: 3 pairs (34k each), 45k, the IC multi-scalar product, headroom
+BATCH_GAS_PER_PROOF = 100_000  # per proof: one pair (34k), two ecMul (6k each), calldata, hashing, headroom
+
+
+def batch_verify_gas_limit(proofs: int) -> int:
+    """Explicit gas for a call that batch-verifies ``proofs`` proofs (well above its use)."""
+    return BATCH_GAS_BASE + BATCH_GAS_PER_PROOF * proofs
 
 
 def verifier_artifacts(keys: Keys) -> Path:
-    """Compile the verifier of ``keys`` (its source regenerated, rewritten only if it changed); return its artifacts folder."""
+    """Compile both verifiers of ``keys`` (sources regenerated, rewritten only if they changed); return their artifacts folder."""
     folder = build_root() / "verifiers" / f"{keys.circuit.name}-{keys.circuit.key}-{keys.setup_id}"
     write_verifier(keys.verifying_key(), folder / "src", VERIFIER_CONTRACT)
+    write_batch_verifier(keys.verifying_key(), folder / "src", BATCH_VERIFIER_CONTRACT)
     compile_contracts(src_dir=folder / "src", out_dir=folder / "out", root=folder)
     return folder / "out"
 
 
 def deploy_verifier(chain: Chain, keys: Keys, sender: Signer) -> tuple[Contract, int]:
-    """Deploy the Groth16 verifier of ``keys``; return (contract, deployment gas used)."""
+    """Deploy the single-proof Groth16 verifier of ``keys``; return (contract, deployment gas used)."""
     contract, receipt = deploy_contract(chain, VERIFIER_CONTRACT, sender=sender, out_dir=verifier_artifacts(keys), gas=DEPLOY_GAS)
     return contract, receipt.gasUsed
+
+
+def deploy_batch_verifier(chain: Chain, keys: Keys, sender: Signer) -> tuple[Contract, int]:
+    """Deploy the Groth16 batch verifier of ``keys`` (the SolvencyRegistry's); return (contract, deployment gas used)."""
+    contract, receipt = deploy_contract(chain, BATCH_VERIFIER_CONTRACT, sender=sender, out_dir=verifier_artifacts(keys), gas=DEPLOY_GAS)
+    return contract, receipt.gasUsed
+
+
+def verify_batch_onchain(verifier: Contract, proofs: list[Proof]) -> bool:
+    """The deployed batch verifier's answer (an eth_call with explicit gas) for ``proofs``: true iff it
+    returns the word 1; a revert is false."""
+    call = {"to": verifier.address, "data": verify_batch_calldata(proofs), "gas": batch_verify_gas_limit(len(proofs))}
+    try:
+        out = bytes(verifier.chain.w3.eth.call(call))
+    except Exception as exc:
+        if revert_data(exc) is None:
+            raise
+        return False
+    return out == (1).to_bytes(32, "big")
+
+
+def batch_verify_gas(chain: Chain, verifier: Contract, proofs: list[Proof], sender: Signer) -> int:
+    """Gas used by a ``verifyBatch`` transaction of ``proofs`` (21k intrinsic gas included)."""
+    tx = {"to": verifier.address, "data": verify_batch_calldata(proofs)}
+    return send(chain, sender, tx, gas=batch_verify_gas_limit(len(proofs))).gasUsed
 
 
 def verify_onchain(verifier: Contract, proof: Proof) -> bool:
@@ -69,7 +104,6 @@ def verify_gas(chain: Chain, verifier: Contract, proof: Proof, sender: Signer) -
 
 
 REGISTRY_CONTRACT = "SolvencyRegistry"
-POST_GAS_PER_BATCH = 400_000  # verifyProof (~220k) + the batch public hash (Poseidon_4) + headroom
 POST_GAS_BASE = 3_000_000  # checkpoint hash, 2M Poseidon_5 + 4 more hashes (the statement), storage
 
 
@@ -87,7 +121,8 @@ class EpochFigures:
 
 def deploy_registry(chain: Chain, sender: Signer, verifier: Contract, engine: str, hashers: dict, shape: Shape, *,
                     operator: str | None = None) -> Contract:
-    """Deploy a SolvencyRegistry for SolvencyBatch(shape.k, shape.m, shape.t) over ``engine`` (an address)."""
+    """Deploy a SolvencyRegistry for SolvencyBatch(shape.k, shape.m, shape.t) over ``engine`` (an address),
+    ``verifier`` its key's batch verifier (:func:`deploy_batch_verifier`)."""
     registry, _ = deploy_contract(
         chain, REGISTRY_CONTRACT, hashers[4].address, hashers[5].address, hashers[6].address,
         verifier.address, engine, operator or sender.address, shape.k, shape.t, shape.m, sender=sender, gas=6_000_000,
@@ -163,7 +198,7 @@ def post_epoch_args(epoch: EpochProof, checkpoint: CheckpointData) -> tuple:
 def post_epoch(registry: Contract, epoch: EpochProof, checkpoint: CheckpointData, sender: Signer):
     """Send ``postEpoch`` for ``epoch`` proven at ``checkpoint``, with explicit gas; return the receipt
     (ContractRevert with the registry's error on a rejection)."""
-    gas = POST_GAS_BASE + POST_GAS_PER_BATCH * len(epoch.proofs)
+    gas = POST_GAS_BASE + batch_verify_gas_limit(len(epoch.proofs))
     return registry.transact("postEpoch", *post_epoch_args(epoch, checkpoint), sender=sender, gas=gas)
 
 
@@ -225,12 +260,14 @@ def epoch_record(registry: Contract, epoch: int) -> EpochRecord:
                        registry_shape(registry))
 
 
-def verifier_contract(chain: Chain, address: str) -> Contract:
-    """A deployed snarkjs Groth16 verifier (one public signal) at ``address`` (checked: ``contract_at``)."""
-    abi = [{"type": "function", "name": "verifyProof", "stateMutability": "view", "outputs": [{"name": "", "type": "bool"}],
-            "inputs": [{"name": "a", "type": "uint256[2]"}, {"name": "b", "type": "uint256[2][2]"},
-                       {"name": "c", "type": "uint256[2]"}, {"name": "pub", "type": "uint256[1]"}]}]
-    return contract_at(chain, VERIFIER_CONTRACT, address, {"abi": abi}, "--verifier")
+def batch_verifier_contract(chain: Chain, address: str) -> Contract:
+    """A deployed Groth16 batch verifier at ``address`` (``verifyBatch``; the registry's ``verifier()``;
+    checked: ``contract_at``)."""
+    proof = {"type": "tuple[]", "name": "proofs", "components": [
+        {"name": "a", "type": "uint256[2]"}, {"name": "b", "type": "uint256[2][2]"}, {"name": "c", "type": "uint256[2]"}]}
+    abi = [{"type": "function", "name": "verifyBatch", "stateMutability": "view", "outputs": [{"name": "", "type": "bool"}],
+            "inputs": [proof, {"name": "publics", "type": "uint256[]"}]}]
+    return contract_at(chain, BATCH_VERIFIER_CONTRACT, address, {"abi": abi}, "--verifier")
 
 
 def registry_contract(chain: Chain, address: str) -> Contract:

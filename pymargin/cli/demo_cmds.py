@@ -77,7 +77,7 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
         ("proof", f"{result.batch_count} batch(es) of {result.circuit}, {result.constraint_count:,} constraints each, {result.proving_s:.1f} s "
                    f"(key load {result.key_load_s:.1f} s over all workers)"),
         ("verifying key keccak256", result.vk_hash),
-        ("gas", f"verifyProof {result.verify_gas:,}; postEpoch {result.post_epoch_gas:,}"),
+        ("gas", f"verifyBatch {result.verify_gas:,}; postEpoch {result.post_epoch_gas:,}"),
         ("verifiers", ", ".join(f"{k}: {'accepted' if v else 'REJECTED'}" for k, v in result.verifiers.items())),
         ("inclusion", ", ".join(f"{k}: {'ok' if v else 'FAILED'}" for k, v in result.inclusion.items())),
         ("audit (root rebuilt from the engine)", ", ".join("ok" if v else "FAILED" for v in result.audit.values())),

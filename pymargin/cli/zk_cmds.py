@@ -103,16 +103,16 @@ def _address(text: str, option: str) -> int:
 @click.command("verify")
 @click.argument("proof_file", type=click.Path(path_type=Path))
 @click.option("--vk", "vk_path", type=click.Path(path_type=Path), required=True, help="Verifying key (snarkjs verification_key.json).")
-@click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="Also verify every batch with the on-chain verifier.")
-@click.option("--verifier", default=None, help="Groth16 verifier contract address (with --rpc).")
+@click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="Also verify the batches with the on-chain batch verifier.")
+@click.option("--verifier", default=None, help="Groth16 batch verifier contract address (with --rpc; the registry's verifier()).")
 @click.pass_obj
 def verify_cmd(ctx, proof_file, vk_path, rpc, verifier) -> None:
     """Verify an epoch proof in Python (py-ecc), and with --rpc also on-chain.
 
     The circuit's shape (K, T, M) comes from the verifying key's setup metadata (setup.json beside
     it), never from the proof file. Checks the statement has that shape and is consistent, the chain
-    of 2^T batches is complete, each public signal is the hash of the statement and chain states,
-    and each Groth16 proof. Exits 1 if anything fails.
+    of 2^T batches is complete, each batch's public signals are (ctx, index, chain states), and all
+    Groth16 proofs in one batched check. Exits 1 if anything fails.
 
     \b
     Example:
@@ -129,10 +129,10 @@ def verify_cmd(ctx, proof_file, vk_path, rpc, verifier) -> None:
         if not verifier:
             raise UserError("--rpc needs --verifier ADDRESS")
         from pymargin.chain.devnet import connect
-        from pymargin.chain.solvency import verify_onchain, verifier_contract
+        from pymargin.chain.solvency import batch_verifier_contract, verify_batch_onchain
 
-        contract = verifier_contract(connect(rpc), verifier)
-        problems += [f"batch {i}: the on-chain verifier rejects it" for i, p in enumerate(epoch.proofs) if not verify_onchain(contract, p)]
+        if not verify_batch_onchain(batch_verifier_contract(connect(rpc), verifier), list(epoch.proofs)):
+            problems.append("the on-chain batch verifier rejects the proofs")
     data = {"ok": not problems, "batch_count": len(epoch.proofs), "problems": problems}
     emit(ctx, data, (["check", "result"], [("batches", len(epoch.proofs)), ("result", "valid" if not problems else "INVALID")] + [("problem", p) for p in problems]))
     if problems:

@@ -4,7 +4,8 @@ One concept per module: ``field`` (BN254 scalar field, signed encoding), ``circo
 circuits with the pinned circom 2), ``r1cs`` (read constraint systems, check witnesses),
 ``witness`` (compute and read witnesses), ``proof`` (proof and verifying-key JSON), ``setup``
 (development and ceremony trusted setups, cached), ``backends`` (snarkjs reference prover and the
-fast groth16py prover behind one interface), ``verify`` (independent Groth16 verifier on py-ecc),
+fast groth16py prover behind one interface), ``verify`` (independent Groth16 verifier on py-ecc, one
+proof or a batch in one pairing check), ``solidity`` (the verifier contracts of a key),
 ``calldata`` (eth-abi encoding), ``statement`` (the public statement of an epoch and its hashes),
 ``inputs`` (circuit inputs and the statement of a committed book),
 ``solvency`` (epoch proving: batches, chaining, parallel and Ray workers). The verifier and

@@ -33,7 +33,7 @@ from pymargin.zk.statement import (
     Statement,
     Totals,
     aggregates_hash,
-    batch_public_hash,
+    batch_public_signals,
     context_hash,
     markets_hash,
 )
@@ -177,7 +177,7 @@ class BatchInput:
     inputs: dict
     state_in: Sums
     state_out: Sums
-    public: int  # the expected public signal
+    public: tuple[int, ...]  # the expected public signals (ctx, index, state_in, state_out)
 
 
 def batch_inputs(commitment: Commitment, secret: bytes, statement: Statement) -> list[BatchInput]:
@@ -208,7 +208,7 @@ def batch_inputs(commitment: Commitment, secret: bytes, statement: Statement) ->
             "slots": [_slots(leaf) for leaf in leaves],
             "siblings": [[n.hash, n.equity, n.mm] for n in siblings],
         }
-        public = batch_public_hash(ctx_h, index, state_hash(state), state_hash(new_state))
+        public = batch_public_signals(ctx_h, index, state_hash(state), state_hash(new_state))
         out.append(BatchInput(index, inputs, state, new_state, public))
         state = new_state
     if (state.totals, state.aggregates) != (statement.totals, statement.aggregates):

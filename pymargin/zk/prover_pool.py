@@ -64,8 +64,8 @@ def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, w
         prove_s = time.perf_counter() - started
     finally:
         wtns.unlink(missing_ok=True)
-    if proof.public != (batch.public,):
-        raise UserError(f"batch {batch.index}: the circuit's public signal differs from the Python public hash")
+    if proof.public != batch.public:
+        raise UserError(f"batch {batch.index}: the circuit's public signals differ from the Python statement's")
     peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
     return BatchResult(proof, key_load_s, witness_s, prove_s, os.getpid(), peak_rss_bytes)
 

@@ -6,10 +6,10 @@ the circuit's generator and proves it with a backend, through a
 actors on a cluster (``ray_address``; ``"local"`` starts one here) running the same job function. Groth16 proofs are randomised, so two runs give different proofs of the
 same public signals; every proof verifies.
 
-An :class:`EpochProof` saved as JSON (format 2) holds the statement (:mod:`pymargin.zk.statement`),
+An :class:`EpochProof` saved as JSON (format 4) holds the statement (:mod:`pymargin.zk.statement`),
 the chain states and every batch's proof: anyone with the verifying key re-verifies it with
-:func:`verify_epoch` (py-ecc), which takes the circuit's shape from the key's setup metadata
-(:func:`recorded_shape`), never from the file.
+:func:`verify_epoch` (py-ecc, all batches in one batched pairing check as the registry does), which
+takes the circuit's shape from the key's setup metadata (:func:`recorded_shape`), never from the file.
 """
 
 from __future__ import annotations
@@ -28,12 +28,14 @@ from pymargin.zk.inputs import batch_inputs, state_hash
 from pymargin.zk.proof import Proof, VerifyingKey
 from pymargin.zk.prover_pool import ProverPool
 from pymargin.zk.setup import Keys, ensure_fast_zkey
-from pymargin.zk.statement import Shape, Statement, batch_public_hash, check_statement, context_hash, statement_from_json, statement_json
-from pymargin.zk.verify import pairing_check
+from pymargin.zk.statement import Shape, Statement, batch_public_signals, check_statement, context_hash, statement_from_json, statement_json
+from pymargin.zk.verify import verify_batch
 from pymargin.zk.wellformed import proof_defect
 
-EPOCH_FORMAT = "pymargin-solvency-epoch/3"
-READABLE_EPOCH_FORMATS = (EPOCH_FORMAT, "pymargin-solvency-epoch/2")  # /2: decimal root hash, shape as JSON numbers
+EPOCH_FORMAT = "pymargin-solvency-epoch/4"
+# /4: four public signals per batch (ctx, k, state_k, state_{k+1}); /2 and /3 hold proofs of the one-signal
+# circuit, which no current key verifies, so they are not read
+READABLE_EPOCH_FORMATS = (EPOCH_FORMAT,)
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,10 @@ class EpochProof:
         """Read an epoch proof file (one-line UserError if missing, malformed or not an epoch proof)."""
         return cls.from_json(read_json(path, "epoch proof"))
 
-    def expected_publics(self) -> list[int]:
-        """The public signal each batch must prove, recomputed from the statement and the chain states."""
+    def expected_publics(self) -> list[tuple[int, ...]]:
+        """The public signals each batch must prove, recomputed from the statement and the chain states."""
         ctx_h = context_hash(self.statement)
-        return [batch_public_hash(ctx_h, i, self.states[i], self.states[i + 1]) for i in range(len(self.proofs))]
+        return [batch_public_signals(ctx_h, i, self.states[i], self.states[i + 1]) for i in range(len(self.proofs))]
 
 
 def recorded_shape(vk_path: Path) -> Shape:
@@ -93,9 +95,9 @@ def recorded_shape(vk_path: Path) -> Shape:
 def verify_epoch(epoch: EpochProof, vk: VerifyingKey, shape: Shape) -> list[str]:
     """Problems found (empty: valid). ``shape`` is the verifying key's circuit (:func:`recorded_shape`),
     never the file's: the statement must have that shape, be consistent (:func:`check_statement`), the
-    chain must have 2^T proofs and 2^T + 1 states, and each batch's public signal must be the hash of the
-    statement and its states, be well-formed (:func:`~pymargin.zk.wellformed.proof_defect`) and pass the
-    py-ecc pairing check."""
+    chain must have 2^T proofs and 2^T + 1 states, each batch's public signals must be (ctx of the
+    statement, its index, its states) and its proof well formed (:func:`~pymargin.zk.wellformed.proof_defect`),
+    and all proofs together must pass the batched py-ecc pairing check (:func:`~pymargin.zk.verify.verify_batch`)."""
     s = epoch.statement
     if s.shape != shape:
         return [f"the file claims K={s.shape.k}, T={s.shape.t}, M={s.shape.m}; the verifying key's circuit is "
@@ -107,12 +109,12 @@ def verify_epoch(epoch: EpochProof, vk: VerifyingKey, shape: Shape) -> list[str]
     if len(epoch.proofs) != batches or len(epoch.states) != batches + 1:
         return [f"the chain has {len(epoch.proofs)} proofs and {len(epoch.states)} states; the circuit needs {batches} and {batches + 1}"]
     for i, (proof, want) in enumerate(zip(epoch.proofs, epoch.expected_publics())):
-        if proof.public != (want,):
-            problems.append(f"batch {i}: public signal is not the hash of the statement and chain states")
+        if proof.public != want:
+            problems.append(f"batch {i}: public signals are not (ctx of the statement, {i}, state_{i}, state_{i + 1})")
         elif why := proof_defect(proof, vk.n_public):
             problems.append(f"batch {i}: malformed proof: {why}")
-        elif not pairing_check(vk, proof):
-            problems.append(f"batch {i}: the Groth16 pairing check fails")
+    if not problems and not verify_batch(vk, list(epoch.proofs)):
+        problems.append(f"the batched Groth16 pairing check of the {len(epoch.proofs)} proofs fails")
     return problems
 
 

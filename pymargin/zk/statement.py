@@ -12,11 +12,13 @@ value enters with the offset named beside it.
     totalsHash  = Poseidon_4(Poseidon_6(L, deficit, belowMmCount, shortfall, Σmm, Σim),
                              accountCount, Σcollateral + 2^200, aggHash)
     ctx         = Poseidon_4(metaHash, marketsHash, rootHash, totalsHash)
-    pub_k       = Poseidon_4(ctx, k, state_k, state_{k+1})
+    public_k    = (ctx, k, state_k, state_{k+1})      the public signals of batch k
 
 Markets j ≥ marketCount (up to the circuit's M) are all zero, views and aggregates alike. The
 root's sums are (L, Σmm): the tree sums each account's liability max(equity, 0) and its
-maintenance margin. The chain states ``state_k`` are internal to the circuit and its witness.
+maintenance margin. The chain states ``state_k`` are hashes the circuit computes from its witness;
+the registry takes them as plain numbers, so verifying an epoch computes ctx once and no hash per
+batch (:func:`pymargin.zk.verify.verify_batch`).
 
 Bounds that keep the offsets positive and every value below the field (spec §7.1): at most 2^32
 accounts with 4 positions each, so |Σ cost| < 2^164, |Σ size·f| < 2^228, |Σ collateral| < 2^160.
@@ -77,7 +79,7 @@ class Totals:
 
 @dataclass(frozen=True)
 class Statement:
-    """Everything the public signal of every batch of an epoch binds."""
+    """Everything ctx, the first public signal of every batch of an epoch, binds."""
 
     shape: Shape
     chain_id: int
@@ -130,9 +132,9 @@ def context_hash(s: Statement) -> int:
     return poseidon([meta_hash(s), markets_hash(s.markets), s.root.hash, totals_hash(s.totals, s.aggregates)])
 
 
-def batch_public_hash(ctx: int, index: int, state_in: int, state_out: int) -> int:
-    """pub_k = Poseidon_4(ctx, k, state_in, state_out)."""
-    return poseidon([ctx, index, state_in, state_out])
+def batch_public_signals(ctx: int, index: int, state_in: int, state_out: int) -> tuple[int, int, int, int]:
+    """The public signals of batch k, in the circuit's order: (ctx, k, state_k, state_{k+1})."""
+    return (ctx, index, state_in, state_out)
 
 
 def check_statement(s: Statement) -> list[str]:
