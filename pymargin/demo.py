@@ -97,7 +97,8 @@ class DemoResult:
     verifier_code_hash: str = ""  # keccak256 of the on-chain verifier's runtime code (the key is inside it)
     batch_count: int = 0
     constraint_count: int = 0
-    proving_s: float = 0.0
+    proving_s: float = 0.0  # wall time of the proving stage, key loading included
+    key_load_s: float = 0.0  # seconds the workers spent loading the proving key (summed over workers)
     post_epoch_gas: int = 0
     verify_gas: int = 0  # a verifyBatch transaction of all the epoch's proofs
     verifiers: dict[str, bool] = field(default_factory=dict)
@@ -163,6 +164,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     from pymargin.zk.inputs import epoch_statement
     from pymargin.zk.statement import Shape
     from pymargin.zk.backends import SnarkjsBackend, default_backend_name
+    from pymargin.zk.prover_pool import ProverPool
     from pymargin.zk.solvency import prove_epoch, verify_epoch
 
     if config.accounts < 2:
@@ -275,7 +277,9 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     n_batches = 2 ** (depth - config.batch_log2)
     progress.info(f"proving {n_batches} batch{'es' if n_batches > 1 else ''} with {config.workers} worker(s)")
     with progress.status(f"proving {n_batches} batch(es) of {2 ** config.batch_log2} accounts"):
-        epoch, keys = prove_epoch(commitment, secret, statement, backend, workers=config.workers)
+        with ProverPool(config.workers) as pool:
+            epoch, keys = prove_epoch(commitment, secret, statement, backend, pool=pool)
+    result.key_load_s = round(pool.key_load_s, 2)
     result.batch_count = len(epoch.proofs)
     result.proving_s = round(time.perf_counter() - started, 2)
     epoch.save(out / "epoch.json")

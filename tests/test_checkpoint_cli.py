@@ -137,7 +137,7 @@ def test_audit_epoch_passes_an_honest_book_and_names_a_left_out_account(capsys, 
                          "--registry", dishonest_registry, "--book", str(tmp_path / "partial.json"))
     assert code == 1
     findings = json.loads(out)["findings"]
-    assert f"operator's book: accountCount: checkpoint 4, book 3" in findings
+    assert "operator's book: accountCount: checkpoint 4, book 3" in findings
     assert any(f.startswith("operator's book: collateralSumWad: checkpoint") for f in findings)
     assert f"account {left_out.account_id}: in the engine, missing from the book" in findings
     assert f"root: posted {hash_hex(partial_root.hash)}, rebuilt from the engine {root}" in findings

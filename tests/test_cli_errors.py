@@ -229,8 +229,9 @@ def test_prove_accounts_under_margin_and_a_refused_witness_names_the_accounts(wo
     from pymargin.commit.commitment import commit_accounts
     from pymargin.zk import circuits
     from pymargin.zk.inputs import batch_inputs, epoch_statement
+    from pymargin.zk.prover_pool import prove_batch
     from pymargin.zk.setup import dev_setup_groth16py
-    from pymargin.zk.solvency import _batch_accounts, prove_batch
+    from pymargin.zk.solvency import _batch_accounts
     from pymargin.zk.statement import Shape
     from pymargin.zk.witness import WitnessError
 

@@ -13,7 +13,7 @@ from engine_support import DualEngine, deploy_batch, fund
 from pymargin.chain import tx
 from pymargin.chain.contracts import deploy_contract
 from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine
-from pymargin.engine.orders import SECP256K1_HALF_N, Order, order_digest, recover_signer, sign_order
+from pymargin.engine.orders import SECP256K1_HALF_N, order_digest, recover_signer, sign_order
 from pymargin.fixedpoint import WAD
 
 USD = 10**6

@@ -28,7 +28,7 @@ from pymargin.commit.tree import Node
 from pymargin.errors import UserError
 from pymargin.model import MarketView
 from pymargin.zk import circuits, inputs
-from pymargin.zk.backends import Groth16pyBackend, SnarkjsBackend
+from pymargin.zk.backends import SnarkjsBackend
 from pymargin.zk.field import FIELD_P
 from pymargin.zk.r1cs import read_r1cs, unsatisfied
 from pymargin.zk.solvency import EpochProof, prove_epoch, recorded_shape, verify_epoch

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from pymargin import margin
 from pymargin.model import WAD, Account, MarketView, Position
 
-OWNERS = [f"0x{i:040x}" for i in range(1, 4096)]
+
+
+class _Owners(Sequence):
+    """Owner i is the address i + 1 (as many as a book of up to 2^32 accounts needs, made on demand)."""
+
+    def __len__(self) -> int:
+        return 1 << 32
+
+    def __getitem__(self, i: int) -> str:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return f"0x{i + 1:040x}"
+
+
+OWNERS = _Owners()
 
 
 def markets(rng: random.Random, count: int = 4) -> dict[int, MarketView]:

@@ -74,7 +74,8 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
         ("liabilities L / reserves (vault − owner fees)", f"{result.liabilities_wad / 1e18:,.2f} / {result.reserves_wad / 1e18:,.2f}"),
         ("Σ IM / Σ MM", f"{result.total_im_wad / 1e18:,.2f} / {result.total_mm_wad / 1e18:,.2f}"),
         ("deficit / below mm / shortfall", f"{result.deficit_wad / 1e18:,.2f} / {result.below_mm_count} accounts / {result.shortfall_wad / 1e18:,.2f}"),
-        ("proof", f"{result.batch_count} batch(es) of {result.circuit}, {result.constraint_count:,} constraints each, {result.proving_s:.1f} s"),
+        ("proof", f"{result.batch_count} batch(es) of {result.circuit}, {result.constraint_count:,} constraints each, {result.proving_s:.1f} s "
+                   f"(key load {result.key_load_s:.1f} s over all workers)"),
         ("verifying key keccak256", result.vk_hash),
         ("gas", f"verifyBatch {result.verify_gas:,}; postEpoch {result.post_epoch_gas:,}"),
         ("verifiers", ", ".join(f"{k}: {'accepted' if v else 'REJECTED'}" for k, v in result.verifiers.items())),

@@ -5,7 +5,7 @@ cancels one order, or all below a nonce). Spec §5.3."""
 from __future__ import annotations
 
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 

@@ -63,6 +63,7 @@ def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry
     from pymargin.commit.commitment import commit_accounts
     from pymargin.zk.backends import default_backend_name
     from pymargin.zk.inputs import epoch_statement
+    from pymargin.zk.prover_pool import ProverPool
     from pymargin.zk.solvency import prove_epoch
     from pymargin.zk.statement import Shape, statement_json
 
@@ -86,15 +87,18 @@ def prove_cmd(ctx, positions, epoch, out, force, depth, k, m, chain_id, registry
                                 _address(engine, "--engine"), epoch, len(book.markets) if market_count is None else market_count)
     started = time.perf_counter()
     with ctx.progress.status(f"proving {2 ** (depth - k)} batch(es) of {2 ** k} accounts (the first run also compiles the circuit and makes its keys)"):
-        proof, keys = prove_epoch(commitment, secret, statement, backend or default_backend_name(), ptau, workers, ray_address)
+        with ProverPool(workers, ray_address) as pool:
+            proof, keys = prove_epoch(commitment, secret, statement, backend or default_backend_name(), ptau, pool=pool)
     proof.save(out)
     elapsed = time.perf_counter() - started
     if keys.development:
         ctx.info("note: DEVELOPMENT trusted setup (made on this machine); use --ptau with a ceremony file for real funds")
-    emit(ctx, {"out": out, "batch_count": len(proof.proofs), "prove_s": round(elapsed, 2), "setup": keys.setup_id,
+    emit(ctx, {"out": out, "batch_count": len(proof.proofs), "prove_s": round(elapsed, 2), "key_load_s": round(pool.key_load_s, 2),
+               "witness_s_total": round(pool.witness_s, 2), "proof_s_total": round(pool.prove_s, 2), "setup": keys.setup_id,
                "keys": keys.dir, "root": commitment.root.output_json(), "totals": statement_json(statement)["totals"]},
          (["field", "value"], [("out", out), ("batches", len(proof.proofs)), ("seconds", f"{elapsed:.1f}"),
-                               ("setup", keys.setup_id), ("verifying key", keys.vk_path)]
+                               ("key load s (all workers)", f"{pool.key_load_s:.1f}"), ("witness s (all workers)", f"{pool.witness_s:.1f}"),
+                               ("prove s (all workers)", f"{pool.prove_s:.1f}"), ("setup", keys.setup_id), ("verifying key", keys.vk_path)]
           + [(name, value) for name, value in statement_json(statement)["totals"].items()]))
     ctx.info(f"next: post it to the registry (`pymargin post-epoch {out}`)")
 

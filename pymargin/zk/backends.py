@@ -12,7 +12,7 @@ return a :class:`~pymargin.zk.proof.Proof` whose public signals are read from th
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +31,9 @@ class Backend(Protocol):
     def setup(self, circuit: Circuit, ptau: Path | None = None) -> setup_mod.Keys:
         """Keys for ``circuit``: a cached development setup if ``ptau`` is None, else over the ceremony ptau."""
 
+    def load(self, keys: setup_mod.Keys) -> float:
+        """Make the proving key ready in this process; the seconds spent (0 if it already was)."""
+
     def prove(self, keys: setup_mod.Keys, wtns: Path) -> Proof:
         """A proof for the witness in ``wtns``."""
 
@@ -47,6 +50,10 @@ class SnarkjsBackend:
 
     def setup(self, circuit: Circuit, ptau: Path | None = None) -> setup_mod.Keys:
         return setup_mod.snarkjs_setup(circuit, ptau)
+
+    def load(self, keys: setup_mod.Keys) -> float:
+        """Nothing to load: every ``snarkjs groth16 prove`` reads the zkey itself (inside its prove time)."""
+        return 0.0
 
     def prove(self, keys: setup_mod.Keys, wtns: Path) -> Proof:
         if not keys.zkey.is_file():
@@ -77,13 +84,20 @@ class SnarkjsBackend:
             return "OK" in out
 
 
-@lru_cache(maxsize=8)
-def _groth16py_key(path: str, kind: str):
-    import groth16py
+KEYS_KEPT = 4  # proving keys one process keeps loaded (the oldest is dropped first)
+_GROTH16PY_KEYS: dict[str, object] = {}  # proving keys loaded in this process, by file
 
-    if kind == "bin":
-        return groth16py.ProvingKey.load(path)
-    return groth16py.import_zkey(path)[0]
+
+def _groth16py_key_file(keys: setup_mod.Keys) -> tuple[Path, str]:
+    """The key file groth16py proves with: the fast zkey of a development key, else its
+    ``proving_key.bin``, else a snarkjs (ceremony) zkey."""
+    if keys.fast_zkey.is_file():
+        return keys.fast_zkey, "zkey"
+    if keys.pk_bin.is_file():
+        return keys.pk_bin, "bin"
+    if keys.zkey.is_file():
+        return keys.zkey, "zkey"
+    raise UserError(f"no proving key in {keys.dir}")
 
 
 class Groth16pyBackend:
@@ -102,16 +116,27 @@ class Groth16pyBackend:
             return setup_mod.dev_setup_groth16py(circuit)
         return setup_mod.snarkjs_setup(circuit, ptau)
 
+    def load(self, keys: setup_mod.Keys) -> float:
+        """Load the key once per process and keep it: ``import_zkey`` of a zkey (the fast zkey of a
+        development key, or a ceremony's; no point checks, at disk speed), else ``ProvingKey.load`` of
+        groth16py's own file (slow: it checks every point's subgroup)."""
+        import groth16py
+
+        path, kind = _groth16py_key_file(keys)
+        if str(path) in _GROTH16PY_KEYS:
+            return 0.0
+        started = time.perf_counter()
+        pk = groth16py.ProvingKey.load(str(path)) if kind == "bin" else groth16py.import_zkey(str(path))[0]
+        if len(_GROTH16PY_KEYS) >= KEYS_KEPT:
+            _GROTH16PY_KEYS.pop(next(iter(_GROTH16PY_KEYS)))
+        _GROTH16PY_KEYS[str(path)] = pk
+        return time.perf_counter() - started
+
     def prove(self, keys: setup_mod.Keys, wtns: Path) -> Proof:
         import groth16py
 
-        if keys.pk_bin.is_file():
-            pk = _groth16py_key(str(keys.pk_bin), "bin")
-        elif keys.zkey.is_file():
-            pk = _groth16py_key(str(keys.zkey), "zkey")
-        else:
-            raise UserError(f"no proving key in {keys.dir}")
-        blob = groth16py.prove_wtns(pk, str(wtns))
+        self.load(keys)
+        blob = groth16py.prove_wtns(_GROTH16PY_KEYS[str(_groth16py_key_file(keys)[0])], str(wtns))
         return Proof.from_eth_bytes(blob, list(_public(keys, wtns)))
 
 

@@ -35,6 +35,7 @@ from pymargin.fsutil import atomic_write_text
 from pymargin.interrupts import guarded, register_temporary, temporary_dir, worker_pool
 from pymargin.zk.circom import Circuit, build_root
 from pymargin.zk.proof import VerifyingKey
+from pymargin.zk.zkey import write_fast_zkey
 
 SNARKJS_TIMEOUT_S = 6 * 3600
 DEV_WARNING = (
@@ -70,6 +71,11 @@ class Keys:
     def pk_bin(self) -> Path:
         """groth16py proving key (its own dev setup)."""
         return self.dir / "proving_key.bin"
+
+    @property
+    def fast_zkey(self) -> Path:
+        """The groth16py key as a zkey that groth16py imports at disk speed (:mod:`pymargin.zk.zkey`)."""
+        return self.dir / "fast.zkey"
 
     def verifying_key(self) -> VerifyingKey:
         return VerifyingKey.load(self.vk_path)
@@ -182,6 +188,18 @@ def dev_setup_groth16py(circuit: Circuit) -> Keys:
             return pool.submit(_groth16py_setup, str(circuit.r1cs), str(work)).result()
 
     return _cached_setup(circuit, "dev-groth16py", True, "proving_key.bin", make)
+
+
+def ensure_fast_zkey(keys: Keys) -> None:
+    """Write (once) a groth16py development key as a fast-loading zkey beside it (:mod:`pymargin.zk.zkey`):
+    a one-time inverse FFT of ~n·log2(n)/2 G1 multiplications (over an hour of CPU-shared time at
+    n = 2^19 today), after which a fresh worker imports the key without point checks instead of
+    spending ~46 CPU-s in ProvingKey.load (K = 6). Worth it for many workers or epochs, not one proof."""
+    if keys.fast_zkey.is_file() or not keys.pk_bin.is_file():
+        return
+    with _locked(keys.dir.parent / ".dev-groth16py.lock"):
+        if not keys.fast_zkey.is_file():
+            write_fast_zkey(keys.pk_bin, keys.circuit.r1cs, keys.fast_zkey)
 
 
 def _groth16py_setup(r1cs: str, work: str) -> dict:

@@ -1,9 +1,9 @@
 """Prove and verify a solvency epoch: every batch of the committed book, chained (docs/spec.md §7).
 
 :func:`prove_epoch` splits the tree into batches of 2^k leaves, computes each batch's witness with
-the circuit's generator and proves it with a backend, in parallel worker processes on this
-machine (``workers``) or on a Ray cluster (``ray_address``; ``"local"`` starts one here) through
-the same job function. Groth16 proofs are randomised, so two runs give different proofs of the
+the circuit's generator and proves it with a backend, through a
+:class:`~pymargin.zk.prover_pool.ProverPool`: worker processes on this machine (``workers``) or Ray
+actors on a cluster (``ray_address``; ``"local"`` starts one here) running the same job function. Groth16 proofs are randomised, so two runs give different proofs of the
 same public signals; every proof verifies.
 
 An :class:`EpochProof` saved as JSON (format 4) holds the statement (:mod:`pymargin.zk.statement`),
@@ -15,24 +15,22 @@ takes the circuit's shape from the key's setup metadata (:func:`recorded_shape`)
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from pymargin.commit.commitment import Commitment
 from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_text, read_json
-from pymargin.interrupts import guarded, temporary_dir, worker_pool
+from pymargin.interrupts import temporary_dir
 from pymargin.zk import circuits
 from pymargin.zk.backends import get_backend
-from pymargin.zk.circom import Circuit
-from pymargin.zk.inputs import BatchInput, batch_inputs, state_hash
+from pymargin.zk.inputs import batch_inputs, state_hash
 from pymargin.zk.proof import Proof, VerifyingKey
-from pymargin.zk.setup import Keys
+from pymargin.zk.prover_pool import ProverPool
+from pymargin.zk.setup import Keys, ensure_fast_zkey
 from pymargin.zk.statement import Shape, Statement, batch_public_signals, check_statement, context_hash, statement_from_json, statement_json
 from pymargin.zk.verify import verify_batch
 from pymargin.zk.wellformed import proof_defect
-from pymargin.zk.witness import WitnessError, compute_witness
 
 EPOCH_FORMAT = "pymargin-solvency-epoch/4"
 # /4: four public signals per batch (ctx, k, state_k, state_{k+1}); /2 and /3 hold proofs of the one-signal
@@ -120,51 +118,6 @@ def verify_epoch(epoch: EpochProof, vk: VerifyingKey, shape: Shape) -> list[str]
     return problems
 
 
-def prove_batch(circuit: Circuit, keys: Keys, backend: str, batch: BatchInput, work_dir: str, accounts: str = "") -> Proof:
-    """Witness (the circuit's generator) and proof of one batch: the job run by every worker.
-    ``accounts`` names the batch's accounts in the error if its inputs do not satisfy the circuit."""
-    wtns = Path(work_dir) / f"batch-{batch.index}-{os.getpid()}.wtns"
-    try:
-        try:
-            compute_witness(circuit, batch.inputs, wtns)
-        except WitnessError as exc:
-            raise WitnessError(f"batch {batch.index}{' (' + accounts + ')' if accounts else ''}: {exc}") from None
-        proof = get_backend(backend).prove(keys, wtns)
-    finally:
-        wtns.unlink(missing_ok=True)
-    if proof.public != batch.public:
-        raise UserError(f"batch {batch.index}: the circuit's public signals differ from the Python statement's")
-    return proof
-
-
-def _run_local(jobs: list[tuple], workers: int) -> list[Proof]:
-    """The proofs of ``jobs``, in this process if one worker and no interrupt guard, else in worker
-    processes (under the CLI's guard always, so Ctrl-C never waits for a prover holding this process)."""
-    if workers <= 1 and not guarded():
-        return [prove_batch(*job) for job in jobs]
-    with worker_pool(workers) as pool:
-        return list(pool.map(prove_batch, *zip(*jobs)))
-
-
-def _run_ray(jobs: list[tuple], address: str, workers: int) -> list[Proof]:
-    try:
-        import ray
-    except ImportError:
-        raise UserError("proving on Ray needs the optional package: pip install 'pymargin[ray]'") from None
-    started = not ray.is_initialized()
-    if started:
-        if address == "local":
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(address=address, log_to_driver=False)
-    try:
-        remote = ray.remote(num_cpus=1)(prove_batch)
-        return ray.get([remote.remote(*job) for job in jobs])
-    finally:
-        if started:
-            ray.shutdown()
-
-
 def _batch_accounts(commitment: Commitment, index: int, k: int) -> str:
     """"accounts OWNER:SUB to OWNER:SUB" of batch ``index`` (2^k leaves), or that it holds only padding."""
     accounts = commitment.accounts[index << k : (index + 1) << k]
@@ -182,19 +135,29 @@ def prove_epoch(
     ptau: Path | None = None,
     workers: int = 1,
     ray_address: str | None = None,
+    pool: ProverPool | None = None,
+    fast_zkey: bool = False,
 ) -> tuple[EpochProof, Keys]:
     """Prove every batch of the committed book against ``statement``; return the epoch proof and the keys.
 
     The circuit is SolvencyBatch(k, m, t) of the statement's shape; keys come from the backend's cached
-    development setup, or from the ceremony ``ptau``. ``workers`` processes prove batches in parallel
-    here; with ``ray_address`` the same jobs run as Ray tasks instead.
+    development setup, or from the ceremony ``ptau``. The batches are proven by ``pool`` (its workers
+    keep their keys loaded for later epochs), else by a pool of ``workers`` processes here, or of Ray
+    actors with ``ray_address``, closed on return. ``fast_zkey``: first write a groth16py development key
+    as a fast-loading zkey (:func:`~pymargin.zk.setup.ensure_fast_zkey`, once per key).
     """
     shape = statement.shape
     batches = batch_inputs(commitment, secret, statement)
     circuit = circuits.solvency(shape.k, shape.m, shape.t)
     keys = get_backend(backend).setup(circuit, ptau)
+    if fast_zkey and backend == "groth16py":
+        ensure_fast_zkey(keys)
     with temporary_dir(prefix="pymargin-prove-") as work:
         jobs = [(circuit, keys, backend, batch, str(work), _batch_accounts(commitment, batch.index, shape.k)) for batch in batches]
-        proofs = _run_ray(jobs, ray_address, workers) if ray_address else _run_local(jobs, workers)
+        if pool is not None:
+            proofs = pool.run(jobs)
+        else:
+            with ProverPool(workers, ray_address) as own:
+                proofs = own.run(jobs)
     states = [state_hash(batches[0].state_in)] + [state_hash(b.state_out) for b in batches]
     return EpochProof(statement, tuple(states), tuple(proofs), circuit.name, keys.setup_id), keys
