@@ -44,12 +44,12 @@ OPERATIONS = {  # every state-changing external function of MarginEngine (test_o
 }
 REQUIRED = {  # outcomes the default run must reach, or it did not test what it claims to
     "deposit", "withdraw", "transferCollateral", "trade", "liquidate", "setFundingRate", "accrueFunding",
-    "InsufficientMargin", "StalePrice", "InsufficientCollateral", "NotLiquidatable",
+    "InsufficientMargin", "InsufficientCollateral", "NotLiquidatable",
     "event:FundingSettled", "event:FundingAccrued", "event:PositionUpdated", "addMarket", "setOracle",
     "settleMarket", "closeSettledPosition", "SelfTrade", "NegativeEquity",
     "cancelOrdersBelow", "InvalidSignature",
     "event:OrderFilled",
-}  # reached less reliably by the fixed profiles, hit by directed tests: PriceOutsideBand (tests/test_engine.py),
+}  # reached less reliably by the fixed profiles, hit by directed tests: PriceOutsideBand and StalePrice (tests/test_engine.py),
 #    cancelOrder and every other order error (tests/test_engine_orders.py);
 #    SelfLiquidation, ShortDelivery, MarginHealthDecreased: directed tests in tests/test_engine_attacks.py
 ORDER_FLAWS = ("forged", "limit", "fee", "side", "market", "overfill", "expired")  # what a flawed fill gets wrong
