@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import pytest
 
-from engine_support import DualEngine, deploy_batch, fund
+from engine_support import DualEngine, deploy_batch, err, fund, mirror_at_deploy, ok
 from pymargin.chain import tx
 from pymargin.chain.contracts import deploy_contract
 from pymargin.chain.engine_devnet import TX_GAS, EngineDeployment, default_markets, default_params, deploy_engine
@@ -47,19 +47,7 @@ def system(chain_session, artifacts):
 
 @pytest.fixture
 def sys_(system, chain):
-    system.d = DualEngine(system.dep, system.batch)
-    for market_id, spec in enumerate(system.dep.specs):
-        system.d.set_price(market_id, spec.price_wad)
-    return system
-
-
-def ok(outcome):
-    assert outcome.ok, outcome.error
-    return outcome.events
-
-
-def err(outcome, name, *args):
-    assert outcome.error == (name, tuple(args)), outcome.error
+    return mirror_at_deploy(system)
 
 
 def named(events, name):

@@ -15,7 +15,7 @@ from eth_utils import keccak, to_checksum_address
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine_support import DualEngine, deploy_batch, fund
+from engine_support import deploy_batch, err, fund, mirror_at_deploy, ok
 from pymargin import margin
 from pymargin.chain import tx
 from pymargin.chain.engine_devnet import default_markets, default_params, deploy_engine
@@ -40,7 +40,7 @@ class System:
 
 
 @pytest.fixture(scope="module")
-def system(chain_session):
+def system(chain_session, artifacts):
     before = chain_session.snapshot()
     yield System(chain_session)
     chain_session.revert(before)
@@ -48,19 +48,7 @@ def system(chain_session):
 
 @pytest.fixture
 def sys_(system, chain):
-    system.d = DualEngine(system.dep, system.batch)
-    for market_id, spec in enumerate(system.dep.specs):
-        system.d.set_price(market_id, spec.price_wad)
-    return system
-
-
-def ok(outcome):
-    assert outcome.ok, outcome.error
-    return outcome.events
-
-
-def err(outcome, name, *args):
-    assert outcome.error == (name, tuple(args)), outcome.error
+    return mirror_at_deploy(system)
 
 
 def liabilities(engine: Engine) -> int:

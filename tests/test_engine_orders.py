@@ -9,7 +9,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
-from engine_support import DualEngine, deploy_batch, fund
+from engine_support import deploy_batch, err, fund, mirror_at_deploy, ok
 from pymargin.chain import tx
 from pymargin.chain.contracts import deploy_contract
 from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine
@@ -43,19 +43,7 @@ def system(chain_session, artifacts):
 
 @pytest.fixture
 def sys_(system, chain):
-    system.d = DualEngine(system.dep, system.batch)
-    for market_id, spec in enumerate(system.dep.specs):
-        system.d.set_price(market_id, spec.price_wad)
-    return system
-
-
-def ok(outcome):
-    assert outcome.ok, outcome.error
-    return outcome.events
-
-
-def err(outcome, name, *args):
-    assert outcome.error == (name, tuple(args)), outcome.error
+    return mirror_at_deploy(system)
 
 
 def test_digest_is_eip712_typed_data_bound_to_chain_and_engine(sys_):
