@@ -141,7 +141,7 @@ def test_checkpoint_records_accrued_markets_aggregates_and_vault(sys_):
 
 def test_checkpoint_is_allowed_while_paused_and_aggregates_follow_bad_debt(sys_):
     s, d = sys_, sys_.d
-    a, liq, c = s.u1.address, s.u2.address, s.u3.address
+    a, c = s.u1.address, s.u3.address
     ok(d.op("deposit", s.u1, 1, 5_000 * USD))
     ok(d.op("deposit", s.u2, 0, 10**6 * USD))
     ok(d.op("deposit", s.u3, 0, 10**6 * USD))
