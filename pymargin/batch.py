@@ -295,7 +295,8 @@ def _reference(book: Book, name: str, i: int):
         return exc
 
 
-def _evaluate(book: Book, names: Iterable[str]) -> dict[str, np.ndarray]:
+def formulas(book: Book, names: Iterable[str]) -> dict[str, np.ndarray]:
+    """The formulas ``names`` (of FORMULAS) for every account, sharing their intermediates."""
     names = list(names)
     n = len(book)
     out = {name: np.empty(n, dtype=object) for name in names}
@@ -331,47 +332,47 @@ class Margins:
 
 def margins(book: Book) -> Margins:
     """All eight formulas for every account, sharing their intermediates."""
-    return Margins(**_evaluate(book, FORMULAS))
+    return Margins(**formulas(book, FORMULAS))
 
 
 def equity(book: Book) -> np.ndarray:
     """collateral − Σ cost + ⌊Σ size·(p − (F − f)) / WAD⌋ per account (WAD quote, Floor)."""
-    return _evaluate(book, ["equity"])["equity"]
+    return formulas(book, ["equity"])["equity"]
 
 
 def unrealised_pnl(book: Book) -> np.ndarray:
     """⌊Σ size·p / WAD⌋ − Σ cost per account (WAD quote, Floor)."""
-    return _evaluate(book, ["unrealised_pnl"])["unrealised_pnl"]
+    return formulas(book, ["unrealised_pnl"])["unrealised_pnl"]
 
 
 def pending_funding(book: Book) -> np.ndarray:
     """⌊−Σ size·(F − f) / WAD⌋ per account (WAD quote, Floor: owed rounds up)."""
-    return _evaluate(book, ["pending_funding"])["pending_funding"]
+    return formulas(book, ["pending_funding"])["pending_funding"]
 
 
 def initial_margin(book: Book) -> np.ndarray:
     """⌈Σ |size|·p·imf / WAD²⌉ per account (WAD quote, Ceil)."""
-    return _evaluate(book, ["initial_margin"])["initial_margin"]
+    return formulas(book, ["initial_margin"])["initial_margin"]
 
 
 def maintenance_margin(book: Book) -> np.ndarray:
     """⌈Σ |size|·p·mmf / WAD²⌉ per account (WAD quote, Ceil)."""
-    return _evaluate(book, ["maintenance_margin"])["maintenance_margin"]
+    return formulas(book, ["maintenance_margin"])["maintenance_margin"]
 
 
 def free_collateral(book: Book) -> np.ndarray:
     """equity − initial_margin per account (WAD quote)."""
-    return _evaluate(book, ["free_collateral"])["free_collateral"]
+    return formulas(book, ["free_collateral"])["free_collateral"]
 
 
 def margin_ratio(book: Book) -> np.ndarray:
     """⌊equity·WAD / maintenance_margin⌋ per account (WAD, Floor), INT256_MAX where MM = 0."""
-    return _evaluate(book, ["margin_ratio"])["margin_ratio"]
+    return formulas(book, ["margin_ratio"])["margin_ratio"]
 
 
 def is_liquidatable(book: Book) -> np.ndarray:
     """equity < maintenance_margin per account."""
-    return _evaluate(book, ["is_liquidatable"])["is_liquidatable"]
+    return formulas(book, ["is_liquidatable"])["is_liquidatable"]
 
 
 @dataclass(frozen=True)
@@ -391,7 +392,7 @@ class SolvencyFigures:
 def solvency_figures(book: Book) -> SolvencyFigures:
     """The epoch figures of every account of ``book`` (each from :func:`margins`' equity and margins);
     UserError if an account is outside the bounds (its formulas revert)."""
-    m = _evaluate(book, ["equity", "maintenance_margin", "initial_margin"])
+    m = formulas(book, ["equity", "maintenance_margin", "initial_margin"])
     eq, mm, im = m["equity"], m["maintenance_margin"], m["initial_margin"]
     failed = [i for i in range(len(book)) if not all(isinstance(v[i], int) for v in (eq, mm, im))]
     if failed:

@@ -22,6 +22,7 @@ from pymargin.commit.leaf import (
     leaf_margins,
     leaf_of,
     leaf_sums,
+    leaf_sums_many,
 )
 from pymargin.commit.poseidon import P, NotAFieldElement, poseidon
 from pymargin.commit.tree import (
@@ -35,7 +36,7 @@ from pymargin.commit.tree import (
     root_from_path,
     zero_nodes,
 )
-from pymargin.errors import UserError
+from pymargin.errors import Revert, UserError
 from pymargin.model import Account, MarketView, Position
 
 SECRET = bytes(range(32))
@@ -150,6 +151,36 @@ def test_leaf_sums_commit_negative_equity_as_zero_liability():
     account = Account("0xA", 0, 10, {0: Position(0, 10**18, 2 * 10**18, 0)})  # equity = 10 - 2e18 + 1e18 < 0
     assert leaf_sums(leaf_of(account, SECRET), markets, "0xA:0") == (0, 5 * 10**16)
     assert leaf_margins(leaf_of(account, SECRET), markets, "0xA:0") == (10 - 10**18, 5 * 10**16, 10**17)
+
+
+def _sums_or_error(fn):
+    try:
+        return fn()
+    except (UserError, Revert) as exc:
+        return type(exc), str(exc)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_batched_leaf_sums_equal_leaf_sums(seed):
+    """leaf_sums_many = leaf_sums leaf by leaf on random books (negative equity, values up to the bounds), and the
+    first leaf that fails raises the same error (a liability not below 2^140, a market without a view)."""
+    rng = random.Random(seed)
+    accounts, markets = random_book(seed, 60, extreme=seed % 2 == 1)
+    accounts = [Account(a.owner, a.sub, a.collateral - rng.randrange(2**rng.randrange(1, 120)), a.positions)
+                if rng.random() < 0.3 else a for a in accounts]  # some under water
+    if seed >= 4:  # a bad leaf in the middle: a liability over 2^140, or a market without a view
+        k = rng.randrange(10, 50)
+        a = accounts[k]
+        accounts[k] = (Account(a.owner, a.sub, 2**141 + 5, a.positions) if seed == 4 else
+                       Account(a.owner, a.sub, a.collateral, {**a.positions, 999: Position(999, 7, 3, 1)}))
+    leaves = [leaf_of(a, SECRET) for a in accounts]
+    wheres = [a.account_id for a in accounts]
+    one_by_one = _sums_or_error(lambda: [leaf_sums(leaf, markets, w) for leaf, w in zip(leaves, wheres)])
+    assert _sums_or_error(lambda: leaf_sums_many(leaves, markets, wheres)) == one_by_one
+    if seed < 4:
+        assert any(liability == 0 for liability, _ in one_by_one) and any(mm > 0 for _, mm in one_by_one)
+    else:
+        assert one_by_one[0] is UserError
 
 
 # ---------------------------------------------------------------- tree

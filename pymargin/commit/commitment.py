@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from pymargin.commit.leaf import Leaf, account_id_hash, leaf_hashes, leaf_of, leaf_sums
+from pymargin.commit.leaf import Leaf, account_id_hash, leaf_hashes, leaf_of, leaf_sums_many
 from pymargin.commit.tree import PARALLEL_MIN_LEAVES, Node, SumTree
 from pymargin.errors import UserError
 from pymargin.interrupts import worker_pool
@@ -51,7 +51,7 @@ class Commitment:
 def _leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes | None) -> bytes:
     """96-byte records (leaf hash, liability, mm) of ``accounts``, in order; the leaves hashed in one batch."""
     leaves = [leaf_of(account, secret) for account in accounts]
-    sums = [leaf_sums(leaf, markets, account.account_id) for leaf, account in zip(leaves, accounts)]
+    sums = leaf_sums_many(leaves, markets, [account.account_id for account in accounts])
     return b"".join(Node(digest, liability, mm).record() for digest, (liability, mm) in zip(leaf_hashes(leaves), sums))
 
 
