@@ -213,3 +213,164 @@ def test_a_smaller_maximum_has_no_witness(tmp_path):
     assert unsatisfied(system, _max_witness(witness, names, values, top)) == []
     for claim in (sorted(values)[-2], 0, top - 1, min(values)):
         assert unsatisfied(system, _max_witness(witness, names, values, claim)), claim
+
+
+# ------------------------------------------------------------------ a smaller MM, the whole account
+
+N_T = MAX_BITS  # portfolioLossBits(P)
+N_IM = N_T + 6 + SHAPE.u.bit_length()  # PortfolioMargin's IM numerator bits
+
+
+def _set(w: list[int], names: dict[str, int], name: str, value: int) -> None:
+    if name in names:
+        w[names[name]] = value % FIELD_P
+
+
+def _bits(w: list[int], names: dict[str, int], prefix: str, value: int, n: int) -> None:
+    """Num2Bits(n) at ``prefix``: the low n bits of value's field element."""
+    v = value % FIELD_P
+    for b in range(n):
+        _set(w, names, f"{prefix}.bits.out[{b}]", (v >> b) & 1)
+
+
+def _ceil_wad(w: list[int], names: dict[str, int], prefix: str, x: int, n_in: int) -> int:
+    """Every wire of DivRounded(Ceil, n_in, WAD) at ``prefix`` for the numerator x; returns ⌈x / WAD⌉."""
+    q = -(-x // WAD)
+    t = q * WAD - x  # σ·r with σ = −1 (Ceil)
+    lo, hi, odd = t % 2**18, t >> 18, 5**18  # LessThanConst(WAD): WAD = 2^18 · 5^18
+    n_q = n_in - 58
+    for name, value in (("in", x), ("out", q), ("div.in", x), ("div.out", q), ("div.r", -t), ("div.t", t), ("div.tRange.in", t),
+                        ("div.tRange.lo", lo), ("div.tRange.hi", hi), ("qRange.in", q), ("qRange.neg", int(q < 0))):
+        _set(w, names, f"{prefix}.{name}", value)
+    _bits(w, names, f"{prefix}.div.tRange.low", lo, 18)
+    _bits(w, names, f"{prefix}.div.tRange.high", hi, 42)
+    _bits(w, names, f"{prefix}.div.tRange.top", odd - 1 - hi, 42)
+    _bits(w, names, f"{prefix}.qRange", q + 2**n_q, n_q + 1)
+    return q
+
+
+def _candidates(tables: zp.RiskTables, positions) -> list[list[int]]:
+    """Per underlying: 0, the 16 losses −Σ size·array[s] (WAD²) and Σ_short |size|·som."""
+    rows, sizes = zp.slots(tables, positions)
+    out = []
+    for u in range(SHAPE.u):
+        mine = [(r, z) for r, z in zip(rows, sizes) if r // SHAPE.k == u]
+        losses = [-sum(z * tables.array[r][s] for r, z in mine) for s in range(ra.SCENARIO_COUNT)]
+        out.append([0, *losses, sum(-z * tables.som[r] for r, z in mine if z < 0)])
+    return out
+
+
+def _account_witness(witness, names, candidates, claims, multiple) -> tuple[list[int], int]:
+    """The account's witness with each underlying's maximum claimed to be ``claims[u]``: MaxOf's bits
+    and chain, both Ceil divisions, MM and IM recomputed from it; returns (witness, MM)."""
+    w = list(witness)
+    mm = 0
+    for u, (values, m) in enumerate(zip(candidates, claims)):
+        prefix = f"main.margin.under[{u}]"
+        _set(w, names, f"{prefix}.worst.out", m)
+        chain = 1
+        for i, c in enumerate(values):
+            _bits(w, names, f"{prefix}.worst.above[{i}]", m - c, N_T + 1)
+            chain = chain * (m - c) % FIELD_P
+            _set(w, names, f"{prefix}.worst.chain[{i}]", chain)
+        mm_u = _ceil_wad(w, names, f"{prefix}.ceil", m, N_T)
+        _set(w, names, f"{prefix}.mm", mm_u)
+        mm += mm_u
+    im = _ceil_wad(w, names, "main.margin.initial.div", mm * multiple, N_IM)
+    for name, value in (("main.mm", mm), ("main.margin.mm", mm), ("main.im", im), ("main.margin.im", im),
+                        ("main.margin.initial.out", im), ("main.margin.initial.a", mm)):
+        _set(w, names, name, value)
+    return w, mm
+
+
+def test_an_account_claiming_a_smaller_margin_has_no_witness(account_circuit, tmp_path):
+    """The whole account's witness rebuilt for a smaller maximum in one underlying (the second largest
+    candidate, 0, the maximum − WAD): MM and IM fall, every dependent wire is consistent, and a
+    constraint still breaks (the range check of max − claim). The same rebuild with the true maxima
+    satisfies the r1cs, so nothing but the claim is wrong."""
+    circuit, system, names = account_circuit
+    rng = random.Random(17)
+    states, series = rand_market(rng, underlyings=SHAPE.u, series_per=SHAPE.k)
+    tables = zp.risk_tables(table(states, series), SHAPE, IM_MULTIPLE)
+    positions = [(1, -(9 * WAD + 1)), (2, -(4 * WAD + 3)), (0, 3 * WAD + 7), (5, -(6 * WAD + 5)), (4, 2 * WAD + 9)]
+    mm, _, witness = _circuit_margins(circuit, tables, positions, tmp_path / "w.wtns")
+    candidates = _candidates(tables, positions)
+    honest, honest_mm = _account_witness(witness, names, candidates, [max(c) for c in candidates], IM_MULTIPLE)
+    assert honest_mm == mm and unsatisfied(system, honest) == []
+    top = max(candidates[0])
+    second = sorted(set(candidates[0]))[-2]
+    for claim in (second, 0, top - WAD):
+        forged, forged_mm = _account_witness(witness, names, candidates, [claim, max(candidates[1])], IM_MULTIPLE)
+        assert from_field(forged[1]) == forged_mm < mm  # the public MM output is the smaller claim's
+        broken = unsatisfied(system, forged)
+        assert broken, claim
+        if claim == second:  # a real candidate: only the range check of top − claim (negative) breaks
+            assert len(broken) == 1
+
+
+def _slots_witness(witness, names, tables: zp.RiskTables, rows: list[int], sizes: list[int]) -> tuple[list[int], int]:
+    """The account's witness with slot p's one-hot selector on rows[p] (the true series or not): the
+    selections, net and short sizes, scenario products and losses, then every wire from the maxima
+    on (:func:`_account_witness`); returns (witness, MM)."""
+    w = list(witness)
+    n = SHAPE.n
+    net, short = [0] * n, [0] * n
+    for p, (row, size) in enumerate(zip(rows, sizes)):
+        short_size = max(-size, 0)
+        _set(w, names, f"main.margin.sizes.shortSize[{p}]", short_size)
+        for j in range(n):
+            e = int(j == row)
+            _set(w, names, f"main.margin.sizes.select[{p}].e[{j}]", e)
+            _set(w, names, f"main.margin.sizes.netTerm[{p}][{j}]", e * size)
+            _set(w, names, f"main.margin.sizes.shortTerm[{p}][{j}]", e * short_size)
+        net[row] += size
+        short[row] += short_size
+    candidates = []
+    for u in range(SHAPE.u):
+        prefix = f"main.margin.under[{u}].losses"
+        losses = []
+        for s in range(ra.SCENARIO_COUNT):
+            for k in range(SHAPE.k):
+                _set(w, names, f"{prefix}.product[{k}][{s}]", net[u * SHAPE.k + k] * tables.array[u * SHAPE.k + k][s])
+            losses.append(-sum(net[u * SHAPE.k + k] * tables.array[u * SHAPE.k + k][s] for k in range(SHAPE.k)))
+            _set(w, names, f"{prefix}.loss[{s}]", losses[-1])
+        som = 0
+        for k in range(SHAPE.k):
+            _set(w, names, f"{prefix}.somTerm[{k}]", short[u * SHAPE.k + k] * tables.som[u * SHAPE.k + k])
+            som += short[u * SHAPE.k + k] * tables.som[u * SHAPE.k + k]
+        _set(w, names, f"{prefix}.somSum", som)
+        candidates.append([0, *losses, som])
+    for j in range(n):
+        _set(w, names, f"main.margin.sizes.net[{j}]", net[j])
+        _set(w, names, f"main.margin.sizes.short[{j}]", short[j])
+    return _account_witness(w, names, candidates, [max(c) for c in candidates], tables.multiple_wad)
+
+
+def test_a_slot_moved_to_a_cheaper_series_has_no_witness(account_circuit, tmp_path):
+    """A hedged account that books its short call as another series (netting, products, maxima, MM and
+    IM all recomputed for the swap, the slot's series input unchanged) gets a smaller MM, and a
+    constraint of that slot's one-hot breaks (--O2 folds Σ e = 1 and Σ j·e = series into the
+    selector's last entries, so each broken constraint holds the series input). The same rebuild
+    with the true series satisfies the r1cs."""
+    circuit, system, names = account_circuit
+    rng = random.Random(19)
+    states, series = rand_market(rng, underlyings=SHAPE.u, series_per=SHAPE.k)
+    tables = zp.risk_tables(table(states, series), SHAPE, IM_MULTIPLE)
+    positions = [(0, 5 * WAD + 1), (1, -(5 * WAD + 3)), (3, -(2 * WAD + 7)), (6, 4 * WAD + 9)]
+    mm, _, witness = _circuit_margins(circuit, tables, positions, tmp_path / "w.wtns")
+    rows, sizes = zp.slots(tables, positions)
+    series_wire = names["main.series[1]"]  # the moved slot's series input, which --O2 folds into its selector
+    honest, honest_mm = _slots_witness(witness, names, tables, rows, sizes)
+    assert honest_mm == mm and unsatisfied(system, honest) == []
+    cheaper = []
+    for target in range(SHAPE.n):
+        if target == rows[1]:
+            continue
+        moved = rows[:1] + [target] + rows[2:]
+        forged, forged_mm = _slots_witness(witness, names, tables, moved, sizes)
+        if forged_mm < mm:
+            cheaper.append(target)
+            assert from_field(forged[1]) == forged_mm
+            broken = unsatisfied(system, forged)
+            assert broken and all(any(series_wire in part for part in system.constraints[i]) for i in broken), target
+    assert cheaper
