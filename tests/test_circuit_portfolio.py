@@ -13,11 +13,13 @@ series, or edits MM, IM, a scenario loss or a net size breaks a constraint of th
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
 from pymargin import riskarray as ra
 from pymargin import riskbatch
+from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD
 from pymargin.zk import circuits
 from pymargin.zk import portfolio as zp
@@ -374,3 +376,23 @@ def test_a_slot_moved_to_a_cheaper_series_has_no_witness(account_circuit, tmp_pa
             broken = unsatisfied(system, forged)
             assert broken and all(any(series_wire in part for part in system.constraints[i]) for i in broken), target
     assert cheaper
+
+
+def _series(underlying: int, som: int = 1) -> riskbatch.RiskSeries:
+    return riskbatch.RiskSeries(underlying, tuple(range(-8, 8)), som)
+
+
+@pytest.mark.parametrize("series, positions, multiple, message", [
+    ({0: _series(0), 1: _series(1), 2: _series(2)}, [], IM_MULTIPLE, "3 underlyings do not fit a circuit of 2"),
+    ({i: _series(0) for i in range(5)}, [], IM_MULTIPLE, "underlying 0 has 5 series, the circuit holds 4"),
+    ({0: riskbatch.RiskSeries(0, (2**130 + 1,) * 16, 0)}, [], IM_MULTIPLE, "series 0: the circuit takes 16 array entries"),
+    ({0: _series(0, 2**130)}, [], IM_MULTIPLE, "series 0: the circuit takes 0 <= som < 2^130"),
+    ({0: _series(0)}, [], WAD - 1, "the IM multiple must be in [WAD, WAD + 2^64)"),
+    ({0: _series(0)}, [(0, 1)] * 7, IM_MULTIPLE, "an account has 7 positions, the circuit holds 6"),
+    ({0: _series(0)}, [(9, 1)], IM_MULTIPLE, "series 9 has no row"),
+    ({0: _series(0)}, [(0, 2**94)], IM_MULTIPLE, "outside the circuit's [-2^94, 2^94)"),
+])
+def test_books_outside_the_circuit_are_refused_in_one_line(series, positions, multiple, message):
+    with pytest.raises(UserError, match=re.escape(message)) as caught:
+        zp.account_inputs(zp.risk_tables(series, SHAPE, multiple), positions)
+    assert "\n" not in str(caught.value)

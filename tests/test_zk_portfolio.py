@@ -1,7 +1,8 @@
-"""A Groth16 proof of PortfolioMarginBatch(2, 2, 2, 2): two accounts' portfolio margins over two
-underlyings against public risk tables, proven with groth16py (development setup) and accepted by
-py-ecc, snarkjs and the EVM verifier (revm); its public signals are pymargin.zk.portfolio's
-(riskHash, accountsHash, Σ MM, Σ IM), the margins riskbatch's. Every verifier rejects the proof
+"""Groth16 proofs of PortfolioMarginBatch: one account over one underlying (default run) and two
+accounts over two underlyings (slow), portfolio margins against public risk tables, proven with
+groth16py (development setup) and accepted by py-ecc, snarkjs and the EVM verifier (revm); the
+public signals are pymargin.zk.portfolio's (riskHash, accountsHash, Σ MM, Σ IM), the margins
+riskbatch's. Every verifier rejects the proof
 with a smaller Σ MM, with another book's tables, and a proof made from a witness edited to claim a
 smaller MM (groth16py proves it without checking the constraints).
 """
@@ -25,28 +26,32 @@ from pymargin.zk.field import FIELD_P
 from pymargin.zk.witness import compute_witness, read_wtns, signal_indices, write_wtns
 from test_risk_batch import IM_MULTIPLE, digits, rand_market, table
 
-pytestmark = pytest.mark.slow  # ~20 s CPU: a 33k-constraint setup, proof and three verifiers
-B, SHAPE = 2, zp.PortfolioShape(u=2, k=2, p=2)
+SHAPES = [  # (B, shape): the default run proves one account; the slow run two over two underlyings
+    pytest.param((1, zp.PortfolioShape(u=1, k=2, p=2)), id="b1_u1"),
+    pytest.param((2, zp.PortfolioShape(u=2, k=2, p=2)), id="b2_u2", marks=pytest.mark.slow),
+]
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
+@pytest.fixture(scope="module", params=SHAPES)
+def world(request, tmp_path_factory):
+    b, shape = request.param
     rng = random.Random("portfolio-proof")
-    states, series = rand_market(rng, underlyings=SHAPE.u, series_per=SHAPE.k)
-    tables = zp.risk_tables(table(states, series), SHAPE, IM_MULTIPLE)
-    # series 0, 2: the perps of underlyings 0, 1; series 1, 3: an option on each
+    states, series = rand_market(rng, underlyings=shape.u, series_per=shape.k)
+    tables = zp.risk_tables(table(states, series), shape, IM_MULTIPLE)
+    # series u·k: the perp of underlying u; u·k + 1: an option on it
     hedge = -1 if series[1][1] == Kind.Call else 1  # a long perp with a short call, or with a long put
-    accounts = [[(0, digits(rng, WAD, 40 * WAD)), (1, hedge * digits(rng, WAD, 40 * WAD))],
-                [(1, -digits(rng, WAD, 40 * WAD)), (3, -digits(rng, WAD, 40 * WAD))]]  # naked options, both underlyings
-    salts = [rng.randrange(FIELD_P) for _ in range(B)]
-    circuit = circuits.portfolio_batch(B, SHAPE.u, SHAPE.k, SHAPE.p)
+    hedged = [(0, digits(rng, WAD, 40 * WAD)), (1, hedge * digits(rng, WAD, 40 * WAD))]
+    naked = [(u * shape.k + 1, -digits(rng, WAD, 40 * WAD)) for u in range(shape.u)]  # short options, every underlying
+    accounts = [hedged, naked][:b]
+    salts = [rng.randrange(FIELD_P) for _ in range(b)]
+    circuit = circuits.portfolio_batch(b, shape.u, shape.k, shape.p)
     keys = setup.dev_setup_groth16py(circuit)
     wtns = compute_witness(circuit, zp.batch_inputs(tables, salts, accounts), tmp_path_factory.mktemp("wtns") / "w.wtns")
     proof = backends.Groth16pyBackend().prove(keys, wtns)
     evm = FastEVM()
     verifier = evm.deploy(onchain.VERIFIER_CONTRACT, out_dir=onchain.verifier_artifacts(keys))
     return {"tables": tables, "accounts": accounts, "salts": salts, "keys": keys, "wtns": wtns, "proof": proof,
-            "evm": evm, "verifier": verifier}
+            "evm": evm, "verifier": verifier, "b": b, "shape": shape}
 
 
 def _verdicts(world, proof) -> tuple[bool, bool, bool]:
@@ -67,8 +72,8 @@ def test_proof_is_accepted_and_public_signals_are_pythons(world):
 def test_every_verifier_rejects_a_smaller_margin_or_other_tables(world):
     proof, tables = world["proof"], world["tables"]
     risk, accounts_hash, total_mm, total_im = proof.public
-    other = zp.risk_tables({**tables.series, 0: dataclasses.replace(tables.series[0], som_per_unit_wad=1)}, SHAPE, tables.multiple_wad)
-    for public in ((risk, accounts_hash, total_mm - 1, total_im), (zp.risk_hash(other, B), accounts_hash, total_mm, total_im)):
+    other = zp.risk_tables({**tables.series, 0: dataclasses.replace(tables.series[0], som_per_unit_wad=1)}, world["shape"], tables.multiple_wad)
+    for public in ((risk, accounts_hash, total_mm - 1, total_im), (zp.risk_hash(other, world["b"]), accounts_hash, total_mm, total_im)):
         assert _verdicts(world, dataclasses.replace(proof, public=public)) == (False, False, False)
 
 
