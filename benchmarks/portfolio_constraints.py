@@ -38,7 +38,8 @@ def measure(u: int, k: int, p: int) -> dict:
     parts = {
         "size_range_checks": p * _count("size_range", "SignedRangeCheck(94)"),
         "selection": _count(f"net_n{n}_p{p}", f"NetSizes({n}, {p})"),
-        "scenario_products_and_som": u * _count(f"losses_k{k}", f"ScenarioLosses({k})"),
+        "scenario_products": u * _count(f"losses_k{k}", f"ScenarioLosses({k})"),
+        "short_option_minimum": u * _count(f"som_k{k}", f"ShortOptionMinimum({k})"),
         "comparisons": u * _count(f"max_{n_t}", f"MaxOf(18, {n_t})"),
         "division": u * _count(f"ceil_{n_t}", f"DivRounded(1, {n_t}, {WAD})"),
         "initial_margin": _count(f"im_{n_im}", f"MulDivRounded(1, {n_im}, {WAD})"),

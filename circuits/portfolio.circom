@@ -49,7 +49,8 @@ template RiskTablesRangeCheck(N) {
 }
 
 // e[j] = 1 iff index = j, for an index in [0, N); no assignment exists for any other index.
-// N + 2 constraints (N booleans, Σ e = 1, Σ j·e = index).
+// N + 2 constraints (N booleans, Σ e = 1, Σ j·e = index); --O2 substitutes the two linear ones
+// into the last entries' uses, leaving N.
 template OneHot(N) {
     signal input index;
     signal output e[N];
@@ -66,8 +67,8 @@ template OneHot(N) {
 }
 
 // Per series j: net[j] = Σ_p [series_p = j]·size_p and short[j] = Σ_p [series_p = j]·max(−size_p, 0),
-// sizes range-checked to [−2^94, 2^94). Per slot: 95 (range) + 1 (short size) + N + 2 (one-hot)
-// + 2N (selection products) constraints.
+// sizes range-checked to [−2^94, 2^94). Per slot, after --O2: 95 (range) + 1 (short size) + N
+// (one-hot) + 2N (selection products) constraints.
 template NetSizes(N, P) {
     signal input series[P];
     signal input size[P];
@@ -101,17 +102,12 @@ template NetSizes(N, P) {
     }
 }
 
-// The 18 candidates of one underlying's requirement (WAD² scale): loss[s] = −Σ_k net[k]·array[k][s]
-// for s < 16 and somSum = Σ_k short[k]·som[k]. 17·K constraints.
+// One underlying's scenario losses (WAD²): loss[s] = −Σ_k net[k]·array[k][s]. 16·K constraints.
 template ScenarioLosses(K) {
     signal input net[K];
-    signal input short[K];
     signal input array[K][16];
-    signal input som[K];
     signal output loss[16];
-    signal output somSum;
     signal product[K][16];
-    signal somTerm[K];
     for (var s = 0; s < 16; s++) {
         var t = 0;
         for (var k = 0; k < K; k++) {
@@ -120,12 +116,20 @@ template ScenarioLosses(K) {
         }
         loss[s] <== -t;
     }
+}
+
+// One underlying's short-option minimum before rounding (WAD²): Σ_k short[k]·som[k]. K constraints.
+template ShortOptionMinimum(K) {
+    signal input short[K];
+    signal input som[K];
+    signal output out;
+    signal term[K];
     var total = 0;
     for (var k = 0; k < K; k++) {
-        somTerm[k] <== short[k] * som[k];
-        total += somTerm[k];
+        term[k] <== short[k] * som[k];
+        total += term[k];
     }
-    somSum <== total;
+    out <== total;
 }
 
 // out = max(in[0], …, in[n−1]) for signed integers |in[i]| < 2^b (the caller's bound), b + 1 <= 252.
@@ -167,15 +171,16 @@ template UnderlyingMargin(K, P) {
     signal output mm;
     component losses = ScenarioLosses(K);
     losses.net <== net;
-    losses.short <== short;
     losses.array <== array;
-    losses.som <== som;
+    component minimum = ShortOptionMinimum(K);
+    minimum.short <== short;
+    minimum.som <== som;
     component worst = MaxOf(18, nT);
     worst.in[0] <== 0;
     for (var s = 0; s < 16; s++) {
         worst.in[1 + s] <== losses.loss[s];
     }
-    worst.in[17] <== losses.somSum;
+    worst.in[17] <== minimum.out;
     component ceil = DivRounded(1, nT, 10**18);
     ceil.in <== worst.out;
     mm <== ceil.out;

@@ -338,9 +338,9 @@ def _slots_witness(witness, names, tables: zp.RiskTables, rows: list[int], sizes
             _set(w, names, f"{prefix}.loss[{s}]", losses[-1])
         som = 0
         for k in range(SHAPE.k):
-            _set(w, names, f"{prefix}.somTerm[{k}]", short[u * SHAPE.k + k] * tables.som[u * SHAPE.k + k])
+            _set(w, names, f"main.margin.under[{u}].minimum.term[{k}]", short[u * SHAPE.k + k] * tables.som[u * SHAPE.k + k])
             som += short[u * SHAPE.k + k] * tables.som[u * SHAPE.k + k]
-        _set(w, names, f"{prefix}.somSum", som)
+        _set(w, names, f"main.margin.under[{u}].minimum.out", som)
         candidates.append([0, *losses, som])
     for j in range(n):
         _set(w, names, f"main.margin.sizes.net[{j}]", net[j])
