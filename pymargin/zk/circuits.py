@@ -4,6 +4,7 @@
   the batch (tree depth k + t).
 * ``account_margin(m)``: AccountMargin of one account (equity and requirement as public outputs).
 * ``private_margin(m)``: PrivateMargin of one account against its leaf hash.
+* ``portfolio_account(u, k, p)``, ``portfolio_batch(b, u, k, p)``: portfolio (risk-array) margin, circuits/portfolio.circom.
 """
 
 from __future__ import annotations
@@ -35,3 +36,13 @@ def account_margin(m: int) -> Circuit:
 def private_margin(m: int) -> Circuit:
     """PrivateMargin(m), compiled (cached)."""
     return compile_circuit(f"private_margin_m{m}", HEADER.format(file="private_margin.circom") + f"component main = PrivateMargin({m});\n")
+
+
+def portfolio_account(u: int, k: int, p: int) -> Circuit:
+    """PortfolioMarginAccount(u, k, p): one account's portfolio MM and IM as public outputs, compiled (cached)."""
+    return compile_circuit(f"portfolio_account_u{u}_k{k}_p{p}", HEADER.format(file="portfolio.circom") + f"component main = PortfolioMarginAccount({u}, {k}, {p});\n")
+
+
+def portfolio_batch(b: int, u: int, k: int, p: int) -> Circuit:
+    """PortfolioMarginBatch(b, u, k, p): b accounts against public risk tables, compiled (cached)."""
+    return compile_circuit(f"portfolio_batch_b{b}_u{u}_k{k}_p{p}", HEADER.format(file="portfolio.circom") + f"component main = PortfolioMarginBatch({b}, {u}, {k}, {p});\n")
