@@ -110,3 +110,29 @@ def test_the_dev_setup_is_chosen_by_environment(monkeypatch):
     monkeypatch.setenv("PYMARGIN_DEV_SETUP", "ptau")
     with pytest.raises(UserError, match="not a development setup"):
         backends.Groth16pyBackend().setup(circuit)
+
+
+@pytest.mark.slow
+def test_a_solvency_batch_proven_from_the_dev_zkey_by_both_provers_verifies_everywhere(chain, tmp_path):
+    """SolvencyBatch(2, 4, 1) with a random book: the same checks as on the small circuit."""
+    from pymargin.commit.commitment import commit_accounts
+    from pymargin.zk import circuits, inputs
+    from pymargin.zk.statement import Shape
+    from zk_books import book
+
+    shape = Shape(k=2, t=1, m=4)
+    accounts, views = book(2026, 1 << shape.k)
+    commitment = commit_accounts(accounts, views, None, 1, depth=shape.k + shape.t)
+    statement = inputs.epoch_statement(commitment, None, shape, 31337, 0x1234, 0x5678, 1, len(views))
+    batch = inputs.batch_inputs(commitment, None, statement)[0]
+    keys = setup.dev_setup_zkey(circuits.solvency(shape.k, shape.m, shape.t))
+    wtns = compute_witness(keys.circuit, batch.inputs, tmp_path / "w.wtns")
+    vk = keys.verifying_key()
+    verifier, _ = onchain.deploy_verifier(chain, keys, node_signer(chain))
+    reference = backends.SnarkjsBackend().prove(keys, wtns)
+    fast = _groth16py_proof(keys.zkey, keys, wtns)
+    assert reference.public == fast.public == (batch.public,)
+    for proof in (reference, fast):
+        assert verify(vk, proof) and backends.SnarkjsBackend.verify(vk, proof) and onchain.verify_onchain(verifier, proof)
+    bad = Proof(reference.a, reference.b, reference.c, ((batch.public + 1) % FIELD_P,))
+    assert not verify(vk, bad) and not backends.SnarkjsBackend.verify(vk, bad) and not onchain.verify_onchain(verifier, bad)
