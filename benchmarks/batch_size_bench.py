@@ -97,7 +97,7 @@ def bench(k: int, t: int, snarkjs_max: int, fast_zkey: bool) -> dict:
                     f"{name}_peak_rss_bytes": str(rss), f"{name}_bytes_per_constraint": round(rss / row["constraints"]),
                     f"{name}_accounts_per_cpu_s": round(row["account_count"] / (row["witness_cpu_s"] + prove_cpu), 3),
                     f"{name}_load_avg": round(os.getloadavg()[0], 1)}
-            assert verify(keys.verifying_key(), proof) and proof.public == (batch.public,)
+            assert verify(keys.verifying_key(), proof) and proof.public == batch.public
             print(json.dumps(row), flush=True)
     return row
 

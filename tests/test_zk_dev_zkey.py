@@ -131,8 +131,8 @@ def test_a_solvency_batch_proven_from_the_dev_zkey_by_both_provers_verifies_ever
     verifier, _ = onchain.deploy_verifier(chain, keys, node_signer(chain))
     reference = backends.SnarkjsBackend().prove(keys, wtns)
     fast = _groth16py_proof(keys.zkey, keys, wtns)
-    assert reference.public == fast.public == (batch.public,)
+    assert reference.public == fast.public == batch.public
     for proof in (reference, fast):
         assert verify(vk, proof) and backends.SnarkjsBackend.verify(vk, proof) and onchain.verify_onchain(verifier, proof)
-    bad = Proof(reference.a, reference.b, reference.c, ((batch.public + 1) % FIELD_P,))
+    bad = Proof(reference.a, reference.b, reference.c, ((batch.public[0] + 1) % FIELD_P, *batch.public[1:]))
     assert not verify(vk, bad) and not backends.SnarkjsBackend.verify(vk, bad) and not onchain.verify_onchain(verifier, bad)
