@@ -4,6 +4,7 @@ Usage (from the checkout; adds rows to "batch_sizes" in benchmarks/zk_results.js
 
     .venv/bin/python benchmarks/batch_size_bench.py --sizes 6 8 --levels 4 --snarkjs-max -1
     .venv/bin/python benchmarks/batch_size_bench.py --sizes 1 --levels 1 --snarkjs-max 1
+    nice -n 5 .venv/bin/python benchmarks/batch_size_bench.py --sizes 6 8 --levels 8 --side-by-side
 
 For each K: one batch of 2^K random accounts; its witness (the circuit's generator, node), then for each
 backend one proof in a fresh process: key load seconds apart from proof seconds, wall and CPU
@@ -11,6 +12,8 @@ backend one proof in a fresh process: key load seconds apart from proof seconds,
 end. CPU seconds are what a core spends, so they hold on a shared machine where wall times stretch:
 accounts per CPU-second = accounts per second per core. snarkjs needs a Powers of Tau covering the
 circuit (a development ptau is made once per power: slow above 2^15), so it runs for K <= --snarkjs-max.
+``--side-by-side``: both backends prove with one development zkey (``PYMARGIN_DEV_SETUP=zkey``, no ptau)
+at every K; rows go to "batch_sizes_side_by_side".
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ def bench(k: int, t: int, snarkjs_max: int, fast_zkey: bool) -> dict:
                     f"{name}_peak_rss_bytes": str(rss), f"{name}_bytes_per_constraint": round(rss / row["constraints"]),
                     f"{name}_accounts_per_cpu_s": round(row["account_count"] / (row["witness_cpu_s"] + prove_cpu), 3),
                     f"{name}_load_avg": round(os.getloadavg()[0], 1)}
-            assert verify(keys.verifying_key(), proof) and proof.public == (batch.public,)
+            assert verify(keys.verifying_key(), proof) and proof.public == batch.public
             print(json.dumps(row), flush=True)
     return row
 
@@ -105,14 +108,19 @@ def main() -> None:
     parser.add_argument("--levels", type=int, default=0, help="T: tree levels above the batch (the circuit's hash path)")
     parser.add_argument("--snarkjs-max", type=int, default=-1, help="largest K proven with snarkjs too")
     parser.add_argument("--fast-zkey", action="store_true", help="prove from the fast zkey (written once first: a slow inverse FFT)")
+    parser.add_argument("--side-by-side", action="store_true", help="both backends on one development zkey at every K")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "zk_results.json")
     args = parser.parse_args()
+    key = "batch_sizes"
+    if args.side_by_side:
+        os.environ["PYMARGIN_DEV_SETUP"] = "zkey"  # inherited by the proving processes
+        args.snarkjs_max, key = max(args.sizes), "batch_sizes_side_by_side"
     for k in args.sizes:
         row = bench(k, args.levels, args.snarkjs_max, args.fast_zkey)
         row["command"] = "benchmarks/batch_size_bench.py " + " ".join(sys.argv[1:])
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
-        rows = [r for r in results.get("batch_sizes", []) if (r["k"], r["t"]) != (k, args.levels)] + [row]
-        results["batch_sizes"] = sorted(rows, key=lambda r: (r["k"], r["t"]))
+        rows = [r for r in results.get(key, []) if (r["k"], r["t"]) != (k, args.levels)] + [row]
+        results[key] = sorted(rows, key=lambda r: (r["k"], r["t"]))
         args.out.write_text(json.dumps(results, indent=1) + "\n")
 
 

@@ -5,6 +5,9 @@
   ``fast`` extra: ``pip install pymargin[fast]``). Its dev setup needs no Powers of Tau; with a
   ceremony ptau it imports the snarkjs zkey, so both backends then prove under the same key.
 
+``PYMARGIN_DEV_SETUP=zkey`` gives both backends one development key instead: a snarkjs zkey written
+straight from toxic waste drawn here (:func:`pymargin.zk.setup.dev_setup`), no Powers of Tau.
+
 Both take a witness file computed by the circuit's own generator (:mod:`pymargin.zk.witness`) and
 return a :class:`~pymargin.zk.proof.Proof` whose public signals are read from that witness.
 """
@@ -49,7 +52,7 @@ class SnarkjsBackend:
     name = "snarkjs"
 
     def setup(self, circuit: Circuit, ptau: Path | None = None) -> setup_mod.Keys:
-        return setup_mod.snarkjs_setup(circuit, ptau)
+        return setup_mod.dev_setup(circuit, self.name) if ptau is None else setup_mod.snarkjs_setup(circuit, ptau)
 
     def load(self, keys: setup_mod.Keys) -> float:
         """Nothing to load: every ``snarkjs groth16 prove`` reads the zkey itself (inside its prove time)."""
@@ -90,7 +93,7 @@ _GROTH16PY_KEYS: dict[str, object] = {}  # proving keys loaded in this process, 
 
 def _groth16py_key_file(keys: setup_mod.Keys) -> tuple[Path, str]:
     """The key file groth16py proves with: the fast zkey of a development key, else its
-    ``proving_key.bin``, else a snarkjs (ceremony) zkey."""
+    ``proving_key.bin``, else a snarkjs zkey (a ceremony's or a zkey development setup)."""
     if keys.fast_zkey.is_file():
         return keys.fast_zkey, "zkey"
     if keys.pk_bin.is_file():
@@ -112,13 +115,11 @@ class Groth16pyBackend:
             raise UserError("the groth16py backend needs the optional package: pip install 'pymargin[fast]' (GPL-3.0)") from None
 
     def setup(self, circuit: Circuit, ptau: Path | None = None) -> setup_mod.Keys:
-        if ptau is None:
-            return setup_mod.dev_setup_groth16py(circuit)
-        return setup_mod.snarkjs_setup(circuit, ptau)
+        return setup_mod.dev_setup(circuit, self.name) if ptau is None else setup_mod.snarkjs_setup(circuit, ptau)
 
     def load(self, keys: setup_mod.Keys) -> float:
         """Load the key once per process and keep it: ``import_zkey`` of a zkey (the fast zkey of a
-        development key, or a ceremony's; no point checks, at disk speed), else ``ProvingKey.load`` of
+        development key, a zkey development setup or a ceremony's; no point checks, at disk speed), else ``ProvingKey.load`` of
         groth16py's own file (slow: it checks every point's subgroup)."""
         import groth16py
 

@@ -6,6 +6,9 @@
   - groth16py: single-party setup straight from the ``.r1cs`` (no Powers of Tau).
   - snarkjs: a local Powers of Tau (new, one contribution, prepare phase 2; cached per power
     under ``<build>/ptau``), then ``groth16 setup`` and one phase-2 contribution.
+  - zkey: a snarkjs zkey written straight from toxic waste drawn here (:mod:`pymargin.zk.dev_zkey`;
+    single-party like groth16py's, no Powers of Tau); both backends prove with it and groth16py
+    loads it at disk speed. Chosen with ``PYMARGIN_DEV_SETUP=zkey`` (:func:`dev_setup`).
 * Ceremony (``ceremony``): ``snarkjs groth16 setup`` over a Powers of Tau file from a public
   ceremony (e.g. a prepared ``powersOfTau28_hez_final_NN.ptau``), then one phase-2 contribution
   by this machine. A production deployment should also run a multi-party phase 2 on the zkey.
@@ -34,6 +37,7 @@ from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_text
 from pymargin.interrupts import guarded, register_temporary, temporary_dir, worker_pool
 from pymargin.zk.circom import Circuit, build_root
+from pymargin.zk.dev_zkey import write_dev_zkey
 from pymargin.zk.proof import VerifyingKey
 from pymargin.zk.zkey import write_fast_zkey
 
@@ -54,7 +58,7 @@ class Keys:
     """A circuit's proving and verifying keys from one setup."""
 
     circuit: Circuit
-    setup_id: str  # "dev-groth16py", "dev-snarkjs" or "ceremony-<ptau digest>"
+    setup_id: str  # "dev-groth16py", "dev-snarkjs", "dev-zkey" or "ceremony-<ptau digest>"
     dir: Path
     development: bool
 
@@ -64,7 +68,7 @@ class Keys:
 
     @property
     def zkey(self) -> Path:
-        """snarkjs proving key (snarkjs setups)."""
+        """snarkjs proving key (snarkjs and zkey setups)."""
         return self.dir / "circuit.zkey"
 
     @property
@@ -188,6 +192,34 @@ def dev_setup_groth16py(circuit: Circuit) -> Keys:
             return pool.submit(_groth16py_setup, str(circuit.r1cs), str(work)).result()
 
     return _cached_setup(circuit, "dev-groth16py", True, "proving_key.bin", make)
+
+
+def dev_setup_zkey(circuit: Circuit) -> Keys:
+    """Development keys as a snarkjs zkey written from toxic waste drawn here (:mod:`pymargin.zk.dev_zkey`),
+    cached; its verifying key is snarkjs's export of the zkey."""
+
+    def make(work: Path) -> dict:
+        write_dev_zkey(circuit.r1cs, work / "circuit.zkey")
+        snarkjs("zkey", "export", "verificationkey", str(work / "circuit.zkey"), str(work / "verification_key.json"))
+        return {"tool": "pymargin dev_zkey (ffjavascript)"}
+
+    return _cached_setup(circuit, "dev-zkey", True, "circuit.zkey", make)
+
+
+DEV_SETUPS = ("groth16py", "snarkjs", "zkey")
+
+
+def dev_setup(circuit: Circuit, backend: str) -> Keys:
+    """The development keys a backend proves with: ``$PYMARGIN_DEV_SETUP`` if set (one of DEV_SETUPS), else
+    the backend's own (groth16py: its single-party setup; snarkjs: over a local Powers of Tau)."""
+    kind = os.environ.get("PYMARGIN_DEV_SETUP") or backend
+    if kind == "zkey":
+        return dev_setup_zkey(circuit)
+    if kind == "groth16py":
+        return dev_setup_groth16py(circuit)
+    if kind == "snarkjs":
+        return snarkjs_setup(circuit)
+    raise UserError(f"PYMARGIN_DEV_SETUP={kind!r} is not a development setup: choose one of {', '.join(DEV_SETUPS)}")
 
 
 def ensure_fast_zkey(keys: Keys) -> None:

@@ -31,7 +31,7 @@ from pymargin import tools
 from pymargin.errors import UserError
 from pymargin.fsutil import atomic_write_bytes
 from pymargin.zk.field import FIELD_P
-from pymargin.zk.r1cs import read_header, read_r1cs
+from pymargin.zk.r1cs import R1CS, read_r1cs
 from pymargin.zk.wellformed import BASE_FIELD_Q
 
 MAGIC = b"g16pk1"  # groth16py's proving key file
@@ -83,16 +83,28 @@ def _section(kind: int, body: bytes) -> bytes:
     return struct.pack("<IQ", kind, len(body)) + body
 
 
-def _coefficients(r1cs_path: Path, n_public: int) -> bytes:
+def _coefficients(system: R1CS) -> bytes:
     """Section 4: every A and B coefficient (matrix, constraint, signal, value·R²), then A's public-input rows."""
-    system = read_r1cs(r1cs_path)
     rows = []
     for c, (a, b, _) in enumerate(system.constraints):
         for matrix, term in ((0, a), (1, b)):
             rows += [struct.pack("<III", matrix, c, s) + (v * _R2_P % FIELD_P).to_bytes(32, "little") for s, v in term.items()]
     one = _R2_P.to_bytes(32, "little")
-    rows += [struct.pack("<III", 0, len(system.constraints) + s, s) + one for s in range(n_public + 1)]
+    rows += [struct.pack("<III", 0, len(system.constraints) + s, s) + one for s in range(system.n_public + 1)]
     return struct.pack("<I", len(rows)) + b"".join(rows)
+
+
+def write_zkey(out: Path, system: R1CS, domain_size: int, key: bytes, ic: bytes, a: bytes, b1: bytes, b2: bytes, c: bytes, h: bytes) -> None:
+    """Write a Groth16 zkey of ``system`` at ``out`` (atomically). ``key`` holds α1, β1, β2, γ2, δ1, δ2; the
+    other arguments are the point sections IC, A, B1, B2, C (private wires), H; all points in zkey bytes."""
+    groth = (struct.pack("<I", 32) + BASE_FIELD_Q.to_bytes(32, "little") + struct.pack("<I", 32) + FIELD_P.to_bytes(32, "little")
+             + struct.pack("<III", system.n_wires, system.n_public, domain_size) + key)
+    sections = [
+        _section(1, struct.pack("<I", 1)), _section(2, groth), _section(3, ic), _section(4, _coefficients(system)),
+        _section(5, a), _section(6, b1), _section(7, b2), _section(8, c), _section(9, h),
+        _section(10, bytes(64) + struct.pack("<I", 0)),
+    ]
+    atomic_write_bytes(Path(out), b"zkey" + struct.pack("<II", 1, len(sections)) + b"".join(sections))
 
 
 def _coset_h(h_query: list[bytes], n: int) -> bytes:
@@ -113,9 +125,8 @@ def write_fast_zkey(pk_bin: Path, r1cs: Path, out: Path) -> None:
     data = Path(pk_bin).read_bytes()
     if data[: len(MAGIC)] != MAGIC:
         raise UserError(f"{pk_bin} is not a groth16py proving key")
-    header = read_header(r1cs)
-    n_public = header["outputs"] + header["public_inputs"]
-    n_vars = header["wires"]
+    system = read_r1cs(r1cs)
+    n_public, n_vars = system.n_public, system.n_wires
     r = _Reader(data, len(MAGIC))
     alpha1, beta2, gamma2, delta2 = r.g1(), r.g2(), r.g2(), r.g2()
     ic = r.g1_vec()
@@ -124,12 +135,5 @@ def write_fast_zkey(pk_bin: Path, r1cs: Path, out: Path) -> None:
     n = len(h_query) + 1
     if len(ic) != n_public + 1 or len(a) != n_vars or len(b2) != n_vars or len(l_query) != n_vars - n_public - 1:
         raise UserError(f"{pk_bin} does not match the circuit {r1cs} (sizes differ)")
-    groth = (struct.pack("<I", 32) + BASE_FIELD_Q.to_bytes(32, "little") + struct.pack("<I", 32) + FIELD_P.to_bytes(32, "little")
-             + struct.pack("<III", n_vars, n_public, n) + alpha1 + beta1 + beta2 + gamma2 + delta1 + delta2)
-    sections = [
-        _section(1, struct.pack("<I", 1)), _section(2, groth), _section(3, b"".join(ic)),
-        _section(4, _coefficients(r1cs, n_public)), _section(5, b"".join(a)), _section(6, b"".join(b1)),
-        _section(7, b"".join(b2)), _section(8, b"".join(l_query)), _section(9, _coset_h(h_query, n)),
-        _section(10, bytes(64) + struct.pack("<I", 0)),
-    ]
-    atomic_write_bytes(Path(out), b"zkey" + struct.pack("<II", 1, len(sections)) + b"".join(sections))
+    write_zkey(out, system, n, alpha1 + beta1 + beta2 + gamma2 + delta1 + delta2, b"".join(ic), b"".join(a), b"".join(b1),
+               b"".join(b2), b"".join(l_query), _coset_h(h_query, n))
