@@ -8,7 +8,9 @@ checkpoints (tests/zk_books.py ``book_checkpoint``), the verifier the key's Grot
 The attacks a part could try — skip, repeat or relabel a batch, break the chain, bring proofs of
 another checkpoint or a bad proof, continue nothing, continue a finished epoch, post as someone
 else — are rejected with their errors; a partly posted epoch is never readable; the parts' record
-equals the one-part post's; pymargin.chain.solvency.post_epoch_parts resumes a pending epoch.
+equals the one-part post's; pymargin.chain.solvency.post_epoch_parts resumes a pending epoch. A new
+begin or post replacing a pending epoch, and a resume on the chain, are marked slow (pairings in
+py-evm cost ~0.15 s each; the default run keeps the attacks and the record).
 """
 
 from __future__ import annotations
@@ -107,8 +109,11 @@ def _events(w, receipt):
 def test_parts_record_what_the_one_part_post_records(w):
     chain, registry, epoch = w["chain"], w["registry"], w["epochs"][1]
     snapshot = chain.snapshot()
-    whole = onchain.post_epoch(registry, epoch, w["checkpoints"][1], w["operator"])
-    (name, one_part), = _events(w, whole)
+    # post_epoch_parts sends one postEpoch when every batch fits the first part
+    whole, = onchain.post_epoch_parts(registry, epoch, w["checkpoints"][1], w["operator"], first_part=BATCHES, next_parts=1)
+    assert (whole.first_batch, whole.batches) == (0, BATCHES)
+    (name, one_part), = _events(w, whole.receipt)
+    assert name == "EpochPosted"
     record = onchain.epoch_figures(registry, 1)
     chain.revert(snapshot)
     _unknown(w, 1)
@@ -149,12 +154,11 @@ def test_a_part_must_be_the_next_batches_of_the_chain(w):
     # proofs of another checkpoint's statement: the same book, chain states and indices, another ctx
     assert other.states == epoch.states and other.statement.root == epoch.statement.root
     _rejects(lambda: _continue(w, 1, 1, proofs=other.proofs[1:3], states=s[1:4]), "InvalidBatchProofs", ())
-    # one bad proof inside a later part: another statement's, a negated point, two valid proofs swapped
+    # one bad proof inside a later part: another statement's, a negated point
     _rejects(lambda: _continue(w, 1, 1, states=s[1:4], proofs=(p[1], other.proofs[2])), "InvalidBatchProofs", ())
     (ax, ay) = p[2].a
     negated = dataclasses.replace(p[2], a=(ax, BASE_FIELD_Q - ay))
     _rejects(lambda: _continue(w, 1, 1, states=s[1:4], proofs=(p[1], negated)), "InvalidBatchProofs", ())
-    _rejects(lambda: _continue(w, 1, 1, states=s[1:4], proofs=(p[2], p[1])), "InvalidBatchProofs", ())
     # part sizes: empty, beyond the last batch, states not one more than proofs
     _rejects(lambda: _continue(w, 1, 1, states=s[1:2], proofs=()), "WrongPartSize", (0, 1, 3))
     _rejects(lambda: _continue(w, 1, 1, states=s[1:] + (s[4],), proofs=p[1:] + p[:1]), "WrongPartSize", (4, 5, 3))
@@ -179,6 +183,7 @@ def test_continue_needs_a_pending_epoch_and_begin_checks_like_post(w):
     assert onchain.epoch_figures(w["registry"], 1).totals == w["epochs"][1].statement.totals
 
 
+@pytest.mark.slow
 def test_a_new_begin_or_post_discards_the_pending_epoch(w):
     registry = w["registry"]
     _begin(w, 1, 2)
@@ -196,6 +201,7 @@ def test_a_new_begin_or_post_discards_the_pending_epoch(w):
     _rejects(lambda: _begin(w, 1, 1), "EpochNotIncreasing", (1, 2))
 
 
+@pytest.mark.slow
 def test_post_epoch_parts_resumes_a_pending_epoch(w):
     registry, epoch, cp, operator = w["registry"], w["epochs"][1], w["checkpoints"][1], w["operator"]
     _begin(w, 1, 1)  # an earlier run stopped after its first part
@@ -204,19 +210,15 @@ def test_post_epoch_parts_resumes_a_pending_epoch(w):
     assert onchain.epoch_figures(w["registry"], 1).root == epoch.statement.root
 
 
-def test_post_epoch_parts_replaces_another_pending_epoch(w):
-    registry, epoch, cp, operator = w["registry"], w["epochs"][1], w["checkpoints"][1], w["operator"]
-    _begin(w, 2, 1)  # checkpoint 2's parts: the same states, another ctx — not resumed
-    parts = onchain.post_epoch_parts(registry, epoch, cp, operator, first_part=3, next_parts=1)
-    assert [(p.first_batch, p.batches) for p in parts] == [(0, 3), (3, 1)]
-    assert registry.call("lastEpoch") == 1 and onchain.pending_epoch(registry).checkpoint_id == 0
-
-
-def test_post_epoch_parts_in_one_transaction_when_all_fit(w):
-    parts = onchain.post_epoch_parts(w["registry"], w["epochs"][1], w["checkpoints"][1], w["operator"],
-                                     first_part=BATCHES, next_parts=1)
-    assert [(p.first_batch, p.batches) for p in parts] == [(0, BATCHES)]
-    assert [name for name, _ in _events(w, parts[0].receipt)] == ["EpochPosted"]
+def test_resume_only_this_proofs_pending_epoch(world):
+    """Continue from the pending epoch's next batch only if it is this proof's (checkpoint, ctx, chain state)."""
+    epoch, other = world["epochs"][1], world["epochs"][2]
+    ctx, s = context_hash(epoch.statement), epoch.states
+    assert onchain.resume_batch(onchain.PendingEpoch(1, ctx, 2, s[2]), epoch) == 2
+    for pending in (onchain.PendingEpoch(0, 0, 0, 0), onchain.PendingEpoch(2, context_hash(other.statement), 2, s[2]),
+                    onchain.PendingEpoch(1, ctx + 1, 2, s[2]), onchain.PendingEpoch(1, ctx, 2, s[1]),
+                    onchain.PendingEpoch(1, ctx, BATCHES, s[BATCHES])):
+        assert onchain.resume_batch(pending, epoch) == 0
 
 
 def test_part_sizes_from_a_gas_budget():
