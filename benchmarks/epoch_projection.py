@@ -42,6 +42,22 @@ def _gas_line(results: dict, batches: int) -> tuple[int, str, str]:
     return round(per * batches), f"{per:,.0f} per batch × batches (the measured postEpoch of {book['batches']} batches, fixed part spread over them)", "book.postEpoch_gas_per_batch"
 
 
+def _transactions_line(results: dict, batches: int) -> tuple[str, str] | None:
+    """(formula, value) of the transactions that post ``batches`` batches in parts of at most one 30M-gas
+    block each, from the fitted beginEpoch / continueEpoch lines (``post_epoch_parts``); None if unmeasured."""
+    parts = results.get("post_epoch_parts")
+    if not parts:
+        return None
+    b0, b1, c0, c1 = (parts[key] for key in ("begin_fixed_gas", "begin_per_batch_gas", "continue_fixed_gas", "continue_per_batch_gas"))
+    first = min((BLOCK_GAS_LIMIT - b0) // b1, batches)
+    per_part = (BLOCK_GAS_LIMIT - c0) // c1
+    later = -(-(batches - first) // per_part)  # Ceil
+    gas = b0 + b1 * first + c0 * later + c1 * (batches - first)
+    formula = (f"1 beginEpoch of ⌊({BLOCK_GAS_LIMIT / 1e6:.0f}M − {b0:,}) / {b1:,}⌋ = {first:,} batches, then continueEpoch parts "
+               f"of ⌊({BLOCK_GAS_LIMIT / 1e6:.0f}M − {c0:,}) / {c1:,}⌋ = {per_part:,} (`post_epoch_parts`)")
+    return formula, f"**{1 + later:,} transactions**, {gas:,} gas in all"
+
+
 def project(results: dict, n: int, cores: int) -> str:
     row = _default_row(results)
     e = results.get("epoch_at_scale")
@@ -55,6 +71,9 @@ def project(results: dict, n: int, cores: int) -> str:
     workers_1h = math.ceil(n / (rate_core * 3600))
     commit_s = results.get("commit_2_20_s")
     commit_note = "commit_2_20_s (2^20 accounts, measured)"
+    if isinstance(commit_s, dict):  # {wall_s, cpu_s, load_avg_before, …}: the measured wall seconds
+        commit_note = f"commit_2_20_s.wall_s (2^20 accounts, measured at load average {commit_s.get('load_avg_before')})"
+        commit_s = commit_s["wall_s"]
     if commit_s is None:
         src = e or {"commit_s": results["book"]["commit_s"], "account_count": results["book"]["book_accounts"]}
         commit_s = src["commit_s"] * n / src["account_count"]
@@ -62,6 +81,7 @@ def project(results: dict, n: int, cores: int) -> str:
                        + (f" at load average {e['commit_load_avg']}" if e else "") + ")")
     rss = int(row["groth16py_peak_rss_bytes"])
     gas, gas_formula, gas_source = _gas_line(results, batches)
+    txs = _transactions_line(results, batches)
     calldata_per_batch = int(e["post_epoch_calldata_bytes"]) / e["batch_count"] if e else None
     calldata = round(calldata_per_batch * batches) if e else None
     key_after = results["key_load_s"].get("after_s")
@@ -84,6 +104,8 @@ def project(results: dict, n: int, cores: int) -> str:
         + (f"{key_after} s" if key_after is not None else "not measured at K = 6 today") + f" | `key_load_s` | `{results['key_load_s']['command']}` |",
         f"| commit of the book | {commit_s:,.1f} s | {commit_note} | zk_results.md |",
         f"| postEpoch gas | see formula | `{gas_source}` | zk_results.md |",
+        (f"| beginEpoch / continueEpoch gas | see formula | `post_epoch_parts` | `{results['post_epoch_parts']['command']}` |"
+         if txs else "| beginEpoch / continueEpoch gas | not measured | `post_epoch_parts` | |"),
         (f"| postEpoch calldata | {int(e['post_epoch_calldata_bytes']):,} bytes for {e['batch_count']} batches | `epoch_at_scale.post_epoch_calldata_bytes` | `{e['command']}` |"
          if e else "| postEpoch calldata | not measured (epoch_at_scale did not finish) | | |"),
         "",
@@ -97,6 +119,8 @@ def project(results: dict, n: int, cores: int) -> str:
         f"| memory per worker | peak RSS of one K = {k} proof (key held) | **{rss / 2**30:,.2f} GiB** |",
         f"| commit (leaves + tree) | see input | {commit_s / 60:,.1f} min |",
         f"| postEpoch gas per epoch | {gas_formula} | **{gas:,}** ({gas / BLOCK_GAS_LIMIT:,.1f} blocks of {BLOCK_GAS_LIMIT / 1e6:.0f}M gas) |",
+        (f"| posted in parts (one transaction ≤ one {BLOCK_GAS_LIMIT / 1e6:.0f}M-gas block) | {txs[0]} | {txs[1]} |" if txs
+         else "| posted in parts | (needs `registry_gas.py --parts`) | — |"),
         (f"| postEpoch calldata per epoch | {calldata_per_batch:,.0f} bytes per batch × batches | **{calldata / 2**20:,.2f} MiB** |"
          if e else "| postEpoch calldata per epoch | (needs epoch_at_scale) | — |"),
         f"| gas per account | gas per epoch / N | {gas / n:,.0f} |",
@@ -104,7 +128,7 @@ def project(results: dict, n: int, cores: int) -> str:
         "Caveats: rates are CPU-second rates measured on a machine shared with seven other engineers",
         "(load averages recorded beside each figure in zk_results.json), so hours are upper bounds for an idle",
         "core; the projection is linear in N (proving is per batch; the tree adds one level per doubling).",
-        f"The gas line is the measured registry's; the calldata per batch was measured on the registry before",
+        "The gas line is the measured registry's; the calldata per batch was measured on the registry before",
         "the batched verification (one public signal per proof), so re-run epoch_at_scale.py to update it.",
     ]
     return "\n".join(lines) + "\n"

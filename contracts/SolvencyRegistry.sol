@@ -22,8 +22,11 @@ interface ISolvencyBatchVerifier {
 /// account count and Σ collateral — so a proof verifies only if the book's sums are the engine's —
 /// checks that the vault's holdings that belong to users and the insurance fund cover L, verifies
 /// all batches in one batched Groth16 check (public signals (ctx, k, state_k, state_{k+1}): ctx is
-/// computed once, no hash per batch) and records the epoch's figures. Users check their inclusion
-/// with verifyInclusionAt.
+/// computed once, no hash per batch) and records the epoch's figures. An epoch too large for one
+/// transaction is posted in parts (beginEpoch, then continueEpoch in batch order): each part's proofs
+/// are verified against the ctx stored at the start and the chain state the previous part ended at,
+/// and the epoch is recorded only when its last batch is in. Users check their inclusion with
+/// verifyInclusionAt.
 contract SolvencyRegistry is InclusionVerifier {
     /// @notice A Groth16 proof in the verifier's order (b's coordinates as [c1, c0]).
     struct BatchProof {
@@ -54,6 +57,15 @@ contract SolvencyRegistry is InclusionVerifier {
         uint256 postedAt; // block timestamp of the post (0: no epoch)
     }
 
+    /// @notice An epoch being posted in parts (checkpointId 0: none): the statement's ctx, the batches
+    /// verified so far and the chain state the next part starts from (state_nextBatch).
+    struct PendingEpoch {
+        uint256 checkpointId;
+        uint256 ctx;
+        uint256 nextBatch;
+        uint256 lastState;
+    }
+
     error NotOperator(address caller);
     error ZeroOperator();
     error NotAContract(address account);
@@ -70,8 +82,14 @@ contract SolvencyRegistry is InclusionVerifier {
     error InsufficientReserves(uint256 reservesWad, uint256 liabilitiesWad);
     error InvalidBatchProofs();
     error UnknownEpoch(uint256 epoch);
+    error WrongPartSize(uint256 proofs, uint256 states, uint256 remainingBatches);
+    error EpochNotPending(uint256 epoch, uint256 pendingEpoch);
+    error BatchOutOfOrder(uint256 firstBatch, uint256 nextBatch);
+    error StateChainBroken(uint256 stateIn, uint256 lastState);
 
     event EpochPosted(uint256 indexed epoch, EpochFigures figures, uint256 batches);
+    event EpochPartPosted(uint256 indexed epoch, uint256 firstBatch, uint256 batches);
+    event EpochDiscarded(uint256 indexed epoch, uint256 batchesPosted);
 
     /// @notice Position slots per account (the statement's MAX_POSITIONS).
     uint256 public constant MAX_POSITIONS = 4;
@@ -96,6 +114,9 @@ contract SolvencyRegistry is InclusionVerifier {
 
     /// @notice The last epoch posted (a checkpoint id; 0: none yet).
     uint256 public lastEpoch;
+    /// @notice The epoch being posted in parts, if any (always > lastEpoch).
+    PendingEpoch public pendingEpoch;
+    /// @dev Posted epochs, and the pending epoch's figures with postedAt = 0 (reads say UnknownEpoch).
     mapping(uint256 epoch => EpochFigures) private _epochs;
 
     /// @dev Refuses a shape the circuit cannot have (depth K + T in 1..32, M in 1..64), a circuit
@@ -156,15 +177,20 @@ contract SolvencyRegistry is InclusionVerifier {
         return poseidon4.poseidon([meta, _marketsHash(cp.markets), root.hash, _totalsHash(cp, totals)]);
     }
 
-    /// @notice The public signals of every batch, batch by batch: (ctx, k, states[k], states[k + 1]).
-    function batchPublicSignals(uint256 ctx, uint256[] calldata states) public pure returns (uint256[] memory publics) {
+    /// @notice The public signals of the batches firstBatch, firstBatch + 1, …, one per chain step:
+    /// (ctx, firstBatch + i, states[i], states[i + 1]).
+    function batchPublicSignals(uint256 ctx, uint256 firstBatch, uint256[] calldata states)
+        public
+        pure
+        returns (uint256[] memory publics)
+    {
         uint256 batches = states.length == 0 ? 0 : states.length - 1;
         publics = new uint256[](4 * batches);
-        for (uint256 k = 0; k < batches; ++k) {
-            publics[4 * k] = ctx;
-            publics[4 * k + 1] = k;
-            publics[4 * k + 2] = states[k];
-            publics[4 * k + 3] = states[k + 1];
+        for (uint256 i = 0; i < batches; ++i) {
+            publics[4 * i] = ctx;
+            publics[4 * i + 1] = firstBatch + i;
+            publics[4 * i + 2] = states[i];
+            publics[4 * i + 3] = states[i + 1];
         }
     }
 
@@ -213,10 +239,11 @@ contract SolvencyRegistry is InclusionVerifier {
     // Posting
     // ------------------------------------------------------------------------------------------
 
-    /// @notice Post the epoch of engine checkpoint `checkpointId` (> the last epoch): the checkpoint's
-    /// data, root (hash, L, Σmm), totals, chain states (2^T + 1) and one proof per batch (2^T, in order).
-    /// Checks, in order (spec §7.5): operator, epoch order, checkpoint id and data, market count, batch
-    /// count, field and sum ranges, root sums = totals, reserves ≥ L, the statement, all proofs in one check.
+    /// @notice Post the epoch of engine checkpoint `checkpointId` (> the last epoch) in one transaction:
+    /// the checkpoint's data, root (hash, L, Σmm), totals, chain states (2^T + 1) and one proof per batch
+    /// (2^T, in order). Checks, in order (spec §7.5): operator, epoch order, checkpoint id and data, batch
+    /// count, field and sum ranges, root sums = totals, reserves ≥ L, the statement, all proofs in one
+    /// check. Discards a pending epoch (EpochDiscarded).
     function postEpoch(
         uint256 checkpointId,
         IEngineCheckpoints.CheckpointData calldata cp,
@@ -225,37 +252,133 @@ contract SolvencyRegistry is InclusionVerifier {
         uint256[] calldata states,
         BatchProof[] calldata proofs
     ) external {
+        (uint256 ctx, EpochFigures memory figures) = _checkEpoch(checkpointId, cp, root, totals, states, proofs.length, true);
+        _verifyPart(ctx, 0, states, proofs);
+        _discardPending();
+        _record(checkpointId, figures);
+    }
+
+    /// @notice Start posting the epoch of checkpoint `checkpointId` in parts: the checks of postEpoch, with
+    /// the first part's chain states (batches + 1) and proofs (batches 0 … batches − 1, 1 ≤ batches ≤ 2^T)
+    /// in place of all of them. Replaces a pending epoch (EpochDiscarded: its parts are forgotten). The
+    /// epoch stays unreadable (UnknownEpoch) until continueEpoch posts its last batch; a part of all 2^T
+    /// batches records it at once.
+    function beginEpoch(
+        uint256 checkpointId,
+        IEngineCheckpoints.CheckpointData calldata cp,
+        Node calldata root,
+        Totals calldata totals,
+        uint256[] calldata states,
+        BatchProof[] calldata proofs
+    ) external {
+        (uint256 ctx, EpochFigures memory figures) = _checkEpoch(checkpointId, cp, root, totals, states, proofs.length, false);
+        _verifyPart(ctx, 0, states, proofs);
+        _discardPending();
+        emit EpochPartPosted(checkpointId, 0, proofs.length);
+        if (proofs.length == 1 << batchCountLog2) {
+            _record(checkpointId, figures);
+        } else {
+            _epochs[checkpointId] = figures; // postedAt = 0: not an epoch yet
+            pendingEpoch = PendingEpoch(checkpointId, ctx, proofs.length, states[proofs.length]);
+        }
+    }
+
+    /// @notice Post the next part of the pending epoch `checkpointId`: batches firstBatch … firstBatch +
+    /// proofs − 1 (firstBatch = the batches posted so far), chain states from the one the last part ended
+    /// at. Checks, in order: operator, EpochNotPending(checkpointId, pending id), BatchOutOfOrder(firstBatch,
+    /// next batch), WrongPartSize(proofs, states, batches left), StateChainBroken(states[0], last state),
+    /// NotAFieldElement for each state, then the proofs against the stored ctx (InvalidBatchProofs). The
+    /// part with the last batch records the epoch as postEpoch does (EpochPosted).
+    function continueEpoch(uint256 checkpointId, uint256 firstBatch, uint256[] calldata states, BatchProof[] calldata proofs)
+        external
+    {
+        if (msg.sender != operator) revert NotOperator(msg.sender);
+        PendingEpoch memory pending = pendingEpoch;
+        if (pending.checkpointId == 0 || pending.checkpointId != checkpointId) {
+            revert EpochNotPending(checkpointId, pending.checkpointId);
+        }
+        if (firstBatch != pending.nextBatch) revert BatchOutOfOrder(firstBatch, pending.nextBatch);
+        uint256 batches = 1 << batchCountLog2;
+        _checkPartSize(proofs.length, states.length, batches - firstBatch);
+        if (states[0] != pending.lastState) revert StateChainBroken(states[0], pending.lastState);
+        _checkStates(states);
+        _verifyPart(pending.ctx, firstBatch, states, proofs);
+        emit EpochPartPosted(checkpointId, firstBatch, proofs.length);
+        uint256 next = firstBatch + proofs.length;
+        if (next == batches) {
+            delete pendingEpoch;
+            EpochFigures memory figures = _epochs[checkpointId];
+            _record(checkpointId, figures);
+        } else {
+            pendingEpoch.nextBatch = next;
+            pendingEpoch.lastState = states[proofs.length];
+        }
+    }
+
+    /// @dev postEpoch's and beginEpoch's checks before the proofs (spec §7.5, in order; `whole`: all 2^T
+    /// batches, else a first part); returns the statement's ctx and the figures to record (postedAt 0).
+    function _checkEpoch(
+        uint256 checkpointId,
+        IEngineCheckpoints.CheckpointData calldata cp,
+        Node calldata root,
+        Totals calldata totals,
+        uint256[] calldata states,
+        uint256 proofs,
+        bool whole
+    ) private view returns (uint256 ctx, EpochFigures memory figures) {
         if (msg.sender != operator) revert NotOperator(msg.sender);
         if (checkpointId <= lastEpoch) revert EpochNotIncreasing(checkpointId, lastEpoch);
         if (cp.id != checkpointId) revert CheckpointIdMismatch(checkpointId, cp.id);
         if (keccak256(abi.encode(cp)) != engine.checkpointHash(checkpointId)) revert CheckpointDataMismatch(checkpointId);
         uint256 batches = 1 << batchCountLog2;
-        if (proofs.length != batches || states.length != batches + 1) {
-            revert WrongBatchCount(proofs.length, states.length, batches);
+        if (!whole) {
+            _checkPartSize(proofs, states.length, batches);
+        } else if (proofs != batches || states.length != batches + 1) {
+            revert WrongBatchCount(proofs, states.length, batches);
         }
-        _checkRanges(root, totals, states);
+        _checkRanges(root, totals);
+        _checkStates(states);
         if (root.equity != totals.liabilitiesWad || root.mm != totals.mmWad) {
             revert RootTotalsMismatch(root.equity, root.mm, totals.liabilitiesWad, totals.mmWad);
         }
         uint256 reserves = userReservesWad(cp);
         if (reserves < totals.liabilitiesWad) revert InsufficientReserves(reserves, totals.liabilitiesWad);
-
-        uint256 ctx = contextHash(cp, root, totals);
-        if (!verifier.verifyBatch(proofs, batchPublicSignals(ctx, states))) revert InvalidBatchProofs();
-
-        EpochFigures memory figures = EpochFigures(
-            root.hash,
-            totals,
-            cp.accountCount,
-            cp.collateralSumWad,
-            reserves,
-            cp.insuranceFundWad,
-            cp.blockNumber,
-            block.timestamp
+        ctx = contextHash(cp, root, totals);
+        figures = EpochFigures(
+            root.hash, totals, cp.accountCount, cp.collateralSumWad, reserves, cp.insuranceFundWad, cp.blockNumber, 0
         );
+    }
+
+    /// @dev WrongPartSize unless 1 ≤ proofs ≤ remainingBatches and states = proofs + 1.
+    function _checkPartSize(uint256 proofs, uint256 states, uint256 remainingBatches) private pure {
+        if (proofs == 0 || proofs > remainingBatches || states != proofs + 1) {
+            revert WrongPartSize(proofs, states, remainingBatches);
+        }
+    }
+
+    /// @dev InvalidBatchProofs unless the verifier accepts every proof of batches firstBatch, … under ctx.
+    function _verifyPart(uint256 ctx, uint256 firstBatch, uint256[] calldata states, BatchProof[] calldata proofs)
+        private
+        view
+    {
+        if (!verifier.verifyBatch(proofs, batchPublicSignals(ctx, firstBatch, states))) revert InvalidBatchProofs();
+    }
+
+    /// @dev Forget the pending epoch, if any, and its stored figures (EpochDiscarded).
+    function _discardPending() private {
+        PendingEpoch memory pending = pendingEpoch;
+        if (pending.checkpointId == 0) return;
+        delete _epochs[pending.checkpointId];
+        delete pendingEpoch;
+        emit EpochDiscarded(pending.checkpointId, pending.nextBatch);
+    }
+
+    /// @dev Record `figures` as epoch `checkpointId`, posted now (EpochPosted).
+    function _record(uint256 checkpointId, EpochFigures memory figures) private {
+        figures.postedAt = block.timestamp;
         _epochs[checkpointId] = figures;
         lastEpoch = checkpointId;
-        emit EpochPosted(checkpointId, figures, batches);
+        emit EpochPosted(checkpointId, figures, 1 << batchCountLog2);
     }
 
     /// @notice The vault's holdings that belong to users and the insurance fund at the checkpoint:
@@ -265,8 +388,8 @@ contract SolvencyRegistry is InclusionVerifier {
         return cp.vaultBalanceWad > ownerFees ? cp.vaultBalanceWad - ownerFees : 0;
     }
 
-    /// @dev Root hash and states < p (NotAFieldElement); every total < 2^172 (SumOutOfRange), in field order.
-    function _checkRanges(Node calldata root, Totals calldata t, uint256[] calldata states) private pure {
+    /// @dev Root hash < p (NotAFieldElement); every sum < 2^172 (SumOutOfRange): root's, then the totals in field order.
+    function _checkRanges(Node calldata root, Totals calldata t) private pure {
         if (root.hash >= FIELD_MODULUS) revert NotAFieldElement(root.hash);
         if (root.equity >= SUM_BOUND) revert SumOutOfRange(root.equity);
         if (root.mm >= SUM_BOUND) revert SumOutOfRange(root.mm);
@@ -274,6 +397,10 @@ contract SolvencyRegistry is InclusionVerifier {
         for (uint256 i = 0; i < 6; ++i) {
             if (sums[i] >= SUM_BOUND) revert SumOutOfRange(sums[i]);
         }
+    }
+
+    /// @dev Every chain state < p (NotAFieldElement), in order.
+    function _checkStates(uint256[] calldata states) private pure {
         for (uint256 i = 0; i < states.length; ++i) {
             if (states[i] >= FIELD_MODULUS) revert NotAFieldElement(states[i]);
         }

@@ -162,7 +162,7 @@ def test_the_book_is_bound_to_the_engine(e):
     assert s == onchain.registry_statement(SHAPE, s.chain_id, s.registry, s.engine, cp, s.root, s.totals)
     ctx = e["registry"].call("contextHash", cp.to_abi(), (s.root.hash, s.root.equity, s.root.mm), onchain.totals_arg(s.totals))
     states, proofs = e["epoch"].states, e["epoch"].proofs
-    assert e["registry"].call("batchPublicSignals", ctx, list(states)) == [x for p in proofs for x in p.public]
+    assert e["registry"].call("batchPublicSignals", ctx, 0, list(states)) == [x for p in proofs for x in p.public]
 
 
 def test_epoch_with_liquidatable_and_underwater_accounts_posts(e):
@@ -284,10 +284,16 @@ def test_cli_post_epoch_on_anvil(anvil_chain, tmp_path, capsys, monkeypatch):
     code, _, err = run_cli(capsys, "post-epoch", str(out), "--rpc", chain.url, "--registry", registry.address)
     assert code != 0 and "NotOperator" in err and "Traceback" not in err  # anvil's account 0 is not the operator
     monkeypatch.setenv("PYMARGIN_PRIVATE_KEY", ANVIL_KEY_1)
-    code, stdout, err = run_cli(capsys, "--json", "post-epoch", str(out), "--rpc", chain.url, "--registry", registry.address)
+    code, stdout, err = run_cli(capsys, "--json", "post-epoch", str(out), "--rpc", chain.url, "--registry", registry.address,
+                                "--batches-per-tx", "1")
     assert code == 0, err
     posted = check_output("post-epoch", stdout)
     assert posted["epoch"] == "1" and posted["totals"]["liabilities_wad"] == str(statement.totals.liabilities_wad)
+    # in parts: beginEpoch with batch 0, continueEpoch with batch 1 (which records the epoch)
+    parts = posted["transactions"]
+    assert [(p["first_batch"], p["batch_count"]) for p in parts] == [("0", "1"), ("1", "1")]
+    assert posted["tx_hash"] == parts[-1]["tx_hash"] and posted["resumed_from_batch"] == "0"
+    assert int(posted["post_epoch_gas"]) == sum(int(p["tx_gas"]) for p in parts)
     code, stdout, err = run_cli(capsys, "--json", "verify", str(out), "--vk", str(keys.vk_path), "--rpc", chain.url, "--verifier", verifier.address)
     assert code == 0, err
     assert check_output("verify", stdout) == {"ok": True, "batch_count": str(len(epoch.proofs)), "problems": []}

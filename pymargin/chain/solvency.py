@@ -31,7 +31,7 @@ from pymargin.zk.solidity import write_batch_verifier, write_verifier
 from pymargin.zk.solvency import EpochProof
 from pymargin.model import FUNDING_INDEX_BOUND, MarketView
 from pymargin.zk.statement import (EMPTY_AGGREGATE, SIZE_FUNDING_OFFSET, SUM_OFFSET, MarketAggregate, Shape, Statement,
-                                   Totals)
+                                   Totals, context_hash)
 
 VERIFIER_CONTRACT = "Groth16Verifier"
 BATCH_VERIFIER_CONTRACT = "Groth16BatchVerifier"
@@ -227,8 +227,88 @@ def post_epoch_args(epoch: EpochProof, checkpoint: CheckpointData) -> tuple:
 def post_epoch(registry: Contract, epoch: EpochProof, checkpoint: CheckpointData, sender: Signer):
     """Send ``postEpoch`` for ``epoch`` proven at ``checkpoint``, with explicit gas; return the receipt
     (ContractRevert with the registry's error on a rejection)."""
-    gas = POST_GAS_BASE + batch_verify_gas_limit(len(epoch.proofs))
+    gas = part_gas_limit(len(epoch.proofs), first=True)
     return registry.transact("postEpoch", *post_epoch_args(epoch, checkpoint), sender=sender, gas=gas)
+
+
+# Posting in parts (spec §7.5): explicit gas = base + PART_GAS_PER_BATCH · batches, from the measured
+# 60,694 gas per batch and the fixed parts (benchmarks/registry_gas.md, "Posting in parts").
+PART_GAS_PER_BATCH = 70_000
+BEGIN_GAS_BASE = POST_GAS_BASE + BATCH_GAS_BASE  # as postEpoch, plus the pending epoch's storage
+CONTINUE_GAS_BASE = 600_000  # pending epoch read and update, the batch check's 3 extra pairs, EpochPosted
+
+
+def part_gas_limit(batches: int, first: bool) -> int:
+    """Explicit gas for a beginEpoch (``first``) or continueEpoch part of ``batches`` batches."""
+    return (BEGIN_GAS_BASE if first else CONTINUE_GAS_BASE) + PART_GAS_PER_BATCH * batches
+
+
+def part_sizes(max_gas: int) -> tuple[int, int]:
+    """(batches of a first part, of a later part) whose explicit gas is at most ``max_gas`` (Floor; 0: none fits)."""
+    return tuple(max((max_gas - base) // PART_GAS_PER_BATCH, 0) for base in (BEGIN_GAS_BASE, CONTINUE_GAS_BASE))
+
+
+@dataclass(frozen=True)
+class PendingEpoch:
+    """The epoch a registry is posting in parts (``pendingEpoch()``; checkpoint id 0: none)."""
+
+    checkpoint_id: int
+    ctx: int
+    next_batch: int  # batches verified so far
+    last_state: int  # the chain state the next part starts from
+
+
+def pending_epoch(registry: Contract) -> PendingEpoch:
+    """The registry's pending epoch."""
+    return PendingEpoch(*registry.call("pendingEpoch"))
+
+
+def resume_batch(pending: PendingEpoch, epoch: EpochProof) -> int:
+    """The batch posting ``epoch`` resumes from: the pending epoch's next batch if it is this proof's (same
+    checkpoint, ctx and chain state there), else 0 (a begin, which replaces whatever is pending)."""
+    s = epoch.statement
+    same = (pending.checkpoint_id == s.checkpoint_id and pending.ctx == context_hash(s)
+            and 0 < pending.next_batch < len(epoch.proofs) and epoch.states[pending.next_batch] == pending.last_state)
+    return pending.next_batch if same else 0
+
+
+@dataclass(frozen=True)
+class PartPosted:
+    """One transaction of an epoch posted in parts: batches first_batch … first_batch + batches − 1."""
+
+    first_batch: int
+    batches: int
+    receipt: object
+
+
+def post_epoch_parts(registry: Contract, epoch: EpochProof, checkpoint: CheckpointData, sender: Signer,
+                     first_part: int, next_parts: int) -> list[PartPosted]:
+    """Post ``epoch`` in transactions of at most ``first_part`` batches (the first) and ``next_parts`` (the
+    others): ``postEpoch`` if all fit the first, else ``beginEpoch`` and ``continueEpoch`` in batch order.
+    If the registry's pending epoch is this one (:func:`resume_batch`), continue it instead of starting
+    again. Each part is simulated before it is sent (:func:`pymargin.chain.tx.send`), so a rejection
+    raises ContractRevert before it costs gas; the parts sent before it stay, and a later call resumes."""
+    if first_part < 1 or next_parts < 1:
+        raise ValueError(f"parts need at least one batch, got {first_part} and {next_parts}")
+    total = len(epoch.proofs)
+    start = resume_batch(pending_epoch(registry), epoch)
+    if start == 0 and first_part >= total:
+        return [PartPosted(0, total, post_epoch(registry, epoch, checkpoint, sender))]
+    proofs = [tuple(p.eth_words()) for p in epoch.proofs]
+    posted = []
+    first = start
+    while first < total:
+        n = min(first_part if first == 0 else next_parts, total - first)
+        states, part = list(epoch.states[first:first + n + 1]), proofs[first:first + n]
+        if first == 0:
+            args = post_epoch_args(epoch, checkpoint)[:4]
+            receipt = registry.transact("beginEpoch", *args, states, part, sender=sender, gas=part_gas_limit(n, True))
+        else:
+            receipt = registry.transact("continueEpoch", epoch.statement.checkpoint_id, first, states, part, sender=sender,
+                                        gas=part_gas_limit(n, False))
+        posted.append(PartPosted(first, n, receipt))
+        first += n
+    return posted
 
 
 def registry_shape(registry: Contract) -> Shape:

@@ -13,6 +13,8 @@ from pymargin.errors import UserError
 from pymargin.fsutil import check_out_file
 from pymargin.jsonvalues import bytes_hex
 
+DEFAULT_MAX_GAS_PER_TX = 16_000_000  # under EIP-7825's 2^24 = 16,777,216 gas per transaction (Osaka)
+
 
 def _secret(secret_file: Path | None) -> bytes:
     from pymargin.cli.commit_cmds import _secret as commit_secret
@@ -172,29 +174,45 @@ def verify_cmd(ctx, proof_file, vk_path, rpc, verifier) -> None:
 @click.option("--registry", default=None, help="SolvencyRegistry address [default: the proof's, which must be recorded in deployments/<chainId>.json or given].")
 @click.option("--keystore", type=click.Path(path_type=Path), default=None, help="Keystore of the operator; password in PYMARGIN_KEYSTORE_PASSWORD.")
 @click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True)
+@click.option("--max-gas-per-tx", type=click.IntRange(min=1), default=DEFAULT_MAX_GAS_PER_TX, show_default=True,
+              help="Gas limit of each transaction; an epoch whose batches do not fit one is posted in parts of as many "
+                   "batches as fit (the default stays under the 2^24 per-transaction cap of EIP-7825).")
+@click.option("--batches-per-tx", type=click.IntRange(min=1), default=None,
+              help="Batches per transaction instead of what --max-gas-per-tx allows.")
 @click.pass_obj
-def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore, deployments) -> None:
-    """Post an epoch proof to a SolvencyRegistry (the operator's transaction).
+def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore, deployments, max_gas_per_tx, batches_per_tx) -> None:
+    """Post an epoch proof to a SolvencyRegistry (the operator's transactions).
 
     Reads the engine checkpoint the proof is for from the engine's CheckpointTaken event, refuses (one
     line) a proof whose statement is not the one the registry will compute from it (shape, engine,
-    checkpoint, market views, aggregates, account count, Σ collateral), and posts it with the proof. The registry checks the checkpoint against the engine, the root's sums against
-    the totals, that the vault's holdings less the fees owed cover the liabilities L, and every batch
-    proof against the statement it computes itself; a rejection prints the registry's custom error.
+    checkpoint, market views, aggregates, account count, Σ collateral), and posts it with the proofs.
+    The registry checks the checkpoint against the engine, the root's sums against the totals, that the
+    vault's holdings less the fees owed cover the liabilities L, and every batch proof against the
+    statement it computes itself; a rejection prints the registry's custom error.
+
+    An epoch too big for one transaction (15,625 batches at 10^6 accounts and K = 6: ~950M gas) goes in
+    parts: beginEpoch with the first batches, then continueEpoch in batch order, each part simulated
+    before it is sent; the epoch counts as posted only when its last batch is in. If a run stops
+    midway, run the same command again: it continues the registry's pending epoch from the next batch.
 
     \b
     Example:
       pymargin post-epoch epoch-1.json --rpc http://127.0.0.1:8545 --registry 0x...
+      pymargin post-epoch epoch-9.json --rpc $RPC --max-gas-per-tx 30000000   # parts for a 30M-gas block
     """
     from pymargin.chain.checkpoints import checkpoint_data, engine_at
     from pymargin.chain.devnet import connect
-    from pymargin.chain.solvency import (epoch_figures, post_epoch, registry_contract, registry_shape, registry_statement,
-                                         statement_mismatch)
+    from pymargin.chain.solvency import (epoch_figures, part_gas_limit, part_sizes, post_epoch_parts, registry_contract,
+                                         registry_shape, registry_statement, statement_mismatch)
     from pymargin.chain.tx import ContractRevert
     from pymargin.errors import Revert
     from pymargin.cli.chain_cmds import _signer
     from pymargin.zk.solvency import EpochProof
 
+    first_part, next_parts = (batches_per_tx, batches_per_tx) if batches_per_tx else part_sizes(max_gas_per_tx)
+    if first_part < 1 or next_parts < 1:
+        raise UserError(f"--max-gas-per-tx {max_gas_per_tx:,} holds no batch: a first part of one batch needs "
+                        f"{part_gas_limit(1, True):,} gas, a later part {part_gas_limit(1, False):,}")
     epoch = EpochProof.load(proof_file)
     s = epoch.statement
     chain = connect(rpc, expected_chain_id=s.chain_id)
@@ -216,18 +234,22 @@ def post_epoch_cmd(ctx, proof_file, rpc, registry, keystore, deployments) -> Non
         mismatch = statement_mismatch(s, expected)
         if mismatch:
             raise UserError(f"the proof is not of the engine's checkpoint {s.checkpoint_id} for this registry: {mismatch}")
-        receipt = post_epoch(contract, epoch, checkpoint, _signer(chain, keystore))
+        parts = post_epoch_parts(contract, epoch, checkpoint, _signer(chain, keystore), first_part, next_parts)
     except (ContractRevert, Revert) as exc:
         raise UserError(f"the registry rejects epoch {s.checkpoint_id}: {exc}") from None
     figures = epoch_figures(contract, s.checkpoint_id)
     t = figures.totals
+    receipt, gas = parts[-1].receipt, sum(p.receipt.gasUsed for p in parts)
     rows = [("epoch (checkpoint)", s.checkpoint_id), ("checkpoint block", figures.checkpoint_block),
             ("liabilities L", t.liabilities_wad), ("reserves (vault − owner fees)", figures.reserves_wad),
             ("deficit", t.deficit_wad), ("accounts below mm", f"{t.below_mm_count} of {t.account_count}"),
-            ("shortfall", t.shortfall_wad), ("tx", bytes_hex(receipt.transactionHash)), ("gas used", receipt.gasUsed)]
-    emit(ctx, {"tx_hash": receipt.transactionHash, "post_epoch_gas": receipt.gasUsed, "epoch": s.checkpoint_id,
+            ("shortfall", t.shortfall_wad), ("transactions", f"{len(parts)} from batch {parts[0].first_batch}"),
+            ("last tx", bytes_hex(receipt.transactionHash)), ("gas used (all transactions)", gas)]
+    transactions = [{"tx_hash": p.receipt.transactionHash, "first_batch": p.first_batch, "batch_count": p.batches,
+                     "tx_gas": p.receipt.gasUsed} for p in parts]
+    emit(ctx, {"tx_hash": receipt.transactionHash, "post_epoch_gas": gas, "epoch": s.checkpoint_id,
                "checkpoint_block": figures.checkpoint_block, "reserves_wad": figures.reserves_wad,
-               "totals": dataclasses.asdict(t)},
+               "totals": dataclasses.asdict(t), "resumed_from_batch": parts[0].first_batch, "transactions": transactions},
          (["field", "value (WAD unless a count)"], rows))
     ctx.info(f"next: anyone audits the epoch (`pymargin audit-epoch --epoch {s.checkpoint_id}`); each user checks "
              "their inclusion (`pymargin check-inclusion PROOF.json`)")
