@@ -71,9 +71,11 @@ def project(results: dict, n: int, cores: int) -> str:
     workers_1h = math.ceil(n / (rate_core * 3600))
     commit_s = results.get("commit_2_20_s")
     commit_note = "commit_2_20_s (2^20 accounts, measured)"
-    if isinstance(commit_s, dict):  # {wall_s, cpu_s, load_avg_before, …}: the measured wall seconds
-        commit_note = f"commit_2_20_s.wall_s (2^20 accounts, measured at load average {commit_s.get('load_avg_before')})"
-        commit_s = commit_s["wall_s"]
+    if isinstance(commit_s, dict):  # {wall_s, cpu_s, load_avg_before, idle_wall_s, …}: the idle measurement when there is one
+        idle = "idle_wall_s" in commit_s
+        commit_note = (f"commit_2_20_s.{'idle_wall_s' if idle else 'wall_s'} × {n:,} / 2^20 (2^20 accounts measured on 2 cores, "
+                       f"load average {commit_s.get('idle_load_before' if idle else 'load_avg_before')}; linear)")
+        commit_s = commit_s["idle_wall_s" if idle else "wall_s"] * n / 2**20
     if commit_s is None:
         src = e or {"commit_s": results["book"]["commit_s"], "account_count": results["book"]["book_accounts"]}
         commit_s = src["commit_s"] * n / src["account_count"]
@@ -100,7 +102,7 @@ def project(results: dict, n: int, cores: int) -> str:
         f"| constraints per account now | {cpa_now:,} | `constraints_per_account` | `benchmarks/zk_bench.py` (zk_results.md) |",
         f"| accounts/s per core now | measured × {cpa_then:,} / {cpa_now:,} = {rate_core:.3f} | (proving time ∝ constraints) | |",
         f"| peak memory of one proof at K = {k} | {rss / 2**20:,.0f} MiB | `batch_sizes[k={k}].groth16py_peak_rss_bytes` | `{row['command']}` |",
-        f"| key load of a fresh worker | {results['key_load_s']['before_cpu_s']} CPU s (proving_key.bin); fast zkey: "
+        f"| key load of a fresh worker | {results['key_load_s']['before_cpu_s']} CPU s (proving_key.bin); development zkey (import_zkey): "
         + (f"{key_after} s" if key_after is not None else "not measured at K = 6 today") + f" | `key_load_s` | `{results['key_load_s']['command']}` |",
         f"| commit of the book | {commit_s:,.1f} s | {commit_note} | zk_results.md |",
         f"| postEpoch gas | see formula | `{gas_source}` | zk_results.md |",
@@ -128,8 +130,11 @@ def project(results: dict, n: int, cores: int) -> str:
         "Caveats: rates are CPU-second rates measured on a machine shared with seven other engineers",
         "(load averages recorded beside each figure in zk_results.json), so hours are upper bounds for an idle",
         "core; the projection is linear in N (proving is per batch; the tree adds one level per doubling).",
-        "The gas line is the measured registry's; the calldata per batch was measured on the registry before",
-        "the batched verification (one public signal per proof), so re-run epoch_at_scale.py to update it.",
+        "The gas and calldata lines are the batched registry's, measured (epoch_at_scale: one postEpoch of",
+        f"{e['batch_count'] if e else '—'} batches); a transaction also has the EIP-7825 cap of 2^24 gas since Osaka, under",
+        "which the same epoch takes 58 transactions (benchmarks/registry_gas.md, `post-epoch --max-gas-per-tx`).",
+        (f"The end-to-end run of {e['account_count']:,} accounts proved at {e['accounts_per_s']} accounts/s on 2 cores at load average"
+         f" {e['prove_load_avg']} (zk_results.md), i.e. {e['account_count'] / e['accounts_per_s'] / 3600:.2f} h; the CPU rate above is the idle-core figure." if e else ""),
     ]
     return "\n".join(lines) + "\n"
 
