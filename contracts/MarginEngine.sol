@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {FixedPointMath} from "./FixedPointMath.sol";
 import {MarginMath} from "./MarginMath.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {IOptionsModule} from "./interfaces/IOptionsModule.sol";
 import {
     Ownable, Ownable2Step, Pausable, EnumerableSet, IERC20, IERC20Metadata, SafeERC20, EIP712, SignatureChecker
 } from "./vendor/OpenZeppelin.sol";
@@ -166,6 +167,9 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     mapping(bytes32 => bool) public isCancelled;
     /// @notice Orders of `owner` with nonce < minNonce(owner) cannot fill.
     mapping(address => uint256) public minNonce;
+    /// @notice The options module (spec §5.13), set once: the only caller of adjustCollateral; a cross
+    ///         account holding its options is margined by its portfolio margin.
+    IOptionsModule public optionsModule;
 
     error UnsupportedDecimals(uint8 decimals);
     error NotKeeper(address account);
@@ -385,6 +389,23 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         m.settled = true;
         m.settlementPriceWad = priceWad;
         emit MarketSettled(marketId, priceWad);
+    }
+
+    /// @notice Set the options module, once (InvalidMarketParams("optionsModule") if set or without code).
+    function setOptionsModule(IOptionsModule module) external onlyOwner {
+        if (address(optionsModule) != address(0) || address(module).code.length == 0) {
+            revert InvalidMarketParams("optionsModule");
+        }
+        optionsModule = module;
+    }
+
+    /// @notice Options module only (else NotOperator): collateral of (owner, 0) += deltaWad and
+    ///         accruedFees += feeWad, for premiums and expiry payouts (spec §5.13). Allowed while paused.
+    function adjustCollateral(address owner, int256 deltaWad, uint256 feeWad) external {
+        if (msg.sender != address(optionsModule)) revert NotOperator(msg.sender);
+        Account storage acc = _openAccount(owner, 0);
+        _setCollateral(owner, 0, acc, acc.collateral + deltaWad);
+        accruedFees += feeWad;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -838,12 +859,12 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         return _operators.values();
     }
 
-    /// @notice MarginMath.equity of the account at the checked oracle prices and stored funding
-    ///         indices (WAD quote, Floor). The account views below read the same data and revert
-    ///         InvalidPrice / StalePrice like the operations.
-    function equity(address owner, uint256 sub) external view returns (int256) {
-        (int256 c, MarginMath.PositionData[] memory ps, MarginMath.MarketData[] memory ms) = _accountData(owner, sub);
-        return MarginMath.equity(c, ps, ms);
+    /// @notice The account's equity (_margins): MarginMath.equity at the checked oracle prices and stored
+    ///         funding indices, plus the value of its options for a cross account holding some (WAD quote,
+    ///         Floor). The account views below read the same data and revert InvalidPrice / StalePrice
+    ///         like the operations.
+    function equity(address owner, uint256 sub) external view returns (int256 eq) {
+        (eq,,) = _margins(owner, sub);
     }
 
     /// @notice MarginMath.unrealisedPnl (WAD quote, Floor).
@@ -858,31 +879,35 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         return MarginMath.pendingFunding(ps, ms);
     }
 
-    /// @notice MarginMath.initialMargin (WAD quote, Ceil).
-    function initialMargin(address owner, uint256 sub) external view returns (uint256) {
-        (, MarginMath.PositionData[] memory ps, MarginMath.MarketData[] memory ms) = _accountData(owner, sub);
-        return MarginMath.initialMargin(ps, ms);
+    /// @notice (equity, initial margin, maintenance margin) of _margins in one call (WAD quote).
+    function margins(address owner, uint256 sub) external view returns (int256, uint256, uint256) {
+        return _margins(owner, sub);
     }
 
-    /// @notice MarginMath.maintenanceMargin (WAD quote, Ceil).
-    function maintenanceMargin(address owner, uint256 sub) external view returns (uint256) {
-        (, MarginMath.PositionData[] memory ps, MarginMath.MarketData[] memory ms) = _accountData(owner, sub);
-        return MarginMath.maintenanceMargin(ps, ms);
+    /// @notice Initial margin (_margins; WAD quote, Ceil).
+    function initialMargin(address owner, uint256 sub) external view returns (uint256 im) {
+        (, im,) = _margins(owner, sub);
     }
 
-    /// @notice MarginMath.freeCollateral: equity − initial margin (WAD quote).
+    /// @notice Maintenance margin (_margins; WAD quote, Ceil).
+    function maintenanceMargin(address owner, uint256 sub) external view returns (uint256 mm) {
+        (,, mm) = _margins(owner, sub);
+    }
+
+    /// @notice Equity − initial margin (WAD quote).
     function freeCollateral(address owner, uint256 sub) external view returns (int256) {
-        (int256 c, MarginMath.PositionData[] memory ps, MarginMath.MarketData[] memory ms) = _accountData(owner, sub);
-        return MarginMath.freeCollateral(c, ps, ms);
+        (int256 eq, uint256 im,) = _margins(owner, sub);
+        return eq - int256(im);
     }
 
-    /// @notice MarginMath.marginRatio: ⌊equity·WAD / MM⌋ (WAD, Floor), type(int256).max when MM = 0.
+    /// @notice ⌊equity·WAD / MM⌋ (WAD, Floor), type(int256).max when MM = 0.
     function marginRatio(address owner, uint256 sub) external view returns (int256) {
-        (int256 c, MarginMath.PositionData[] memory ps, MarginMath.MarketData[] memory ms) = _accountData(owner, sub);
-        return MarginMath.marginRatio(c, ps, ms);
+        (int256 eq,, uint256 mm) = _margins(owner, sub);
+        if (mm == 0) return type(int256).max;
+        return FixedPointMath.sMulDiv(eq, WAD_I, int256(mm), FixedPointMath.Rounding.Floor);
     }
 
-    /// @notice MarginMath.isLiquidatable: equity < maintenance margin.
+    /// @notice Equity < maintenance margin.
     function isLiquidatable(address owner, uint256 sub) external view returns (bool) {
         return _isLiquidatable(owner, sub);
     }
@@ -1030,6 +1055,8 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     function _settleBadDebt(address owner, uint256 sub) private {
         Account storage acc = _accounts[owner][sub];
         if (acc.marketIds.length != 0 || acc.collateral >= 0) return;
+        (bool holdsOptions,,,) = _options(owner, sub, new MarginMath.PositionData[](0));
+        if (holdsOptions) return;
         uint256 shortfall = uint256(-acc.collateral);
         uint256 covered = shortfall < insuranceFund ? shortfall : insuranceFund;
         insuranceFund -= covered;
@@ -1068,13 +1095,10 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     ///      reverts NegativeEquity(E); else E < ⌈max(E0, 0)·MM / MM0⌉ (Ceil; the margin health E/MM
     ///      fell) reverts MarginHealthDecreased(E0, MM0, E, MM). MM0 > 0 whenever the risk did not grow.
     function _checkFillHealth(address owner, uint256 sub, bool riskGrew, Health memory before) private view {
-        (int256 c, MarginMath.PositionData[] memory ps, MarginMath.MarketData[] memory ms) = _accountData(owner, sub);
-        int256 eq = MarginMath.equity(c, ps, ms);
-        uint256 im = MarginMath.initialMargin(ps, ms);
+        (int256 eq, uint256 im, uint256 mm) = _margins(owner, sub);
         if (eq >= int256(im)) return;
         if (riskGrew) revert InsufficientMargin(owner, sub, eq, im);
         if (eq < 0) revert NegativeEquity(owner, sub, eq);
-        uint256 mm = MarginMath.maintenanceMargin(ps, ms);
         if (before.equityWad > 0) {
             uint256 floorWad = FixedPointMath.mulDiv(
                 uint256(before.equityWad), mm, before.maintenanceWad, FixedPointMath.Rounding.Ceil
@@ -1102,20 +1126,38 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     /// @dev Accrue the account's markets, then require equity ≥ initial margin.
     function _requireInitialMargin(address owner, uint256 sub) private {
         _accrueAll(owner, sub);
-        (int256 c, MarginMath.PositionData[] memory ps, MarginMath.MarketData[] memory ms) = _accountData(owner, sub);
-        int256 eq = MarginMath.equity(c, ps, ms);
-        uint256 im = MarginMath.initialMargin(ps, ms);
+        (int256 eq, uint256 im,) = _margins(owner, sub);
         if (eq < int256(im)) revert InsufficientMargin(owner, sub, eq, im);
     }
 
     function _isLiquidatable(address owner, uint256 sub) private view returns (bool) {
-        (int256 c, MarginMath.PositionData[] memory ps, MarginMath.MarketData[] memory ms) = _accountData(owner, sub);
-        return MarginMath.isLiquidatable(c, ps, ms);
+        (int256 eq,, uint256 mm) = _margins(owner, sub);
+        return eq < int256(mm);
     }
 
-    function _equityAndMaintenance(address owner, uint256 sub) private view returns (int256, uint256) {
+    function _equityAndMaintenance(address owner, uint256 sub) private view returns (int256 eq, uint256 mm) {
+        (eq,, mm) = _margins(owner, sub);
+    }
+
+    /// @dev Equity, initial and maintenance margin of the account (WAD quote): MarginMath's over its perps
+    ///      (spec §4), or for a cross account holding options (spec §5.13) equity + their value and the
+    ///      options module's portfolio margin.
+    function _margins(address owner, uint256 sub) private view returns (int256 eq, uint256 im, uint256 mm) {
         (int256 c, MarginMath.PositionData[] memory ps, MarginMath.MarketData[] memory ms) = _accountData(owner, sub);
-        return (MarginMath.equity(c, ps, ms), MarginMath.maintenanceMargin(ps, ms));
+        eq = MarginMath.equity(c, ps, ms);
+        (bool holds, int256 value, uint256 pim, uint256 pmm) = _options(owner, sub, ps);
+        if (holds) return (eq + value, pim, pmm);
+        return (eq, MarginMath.initialMargin(ps, ms), MarginMath.maintenanceMargin(ps, ms));
+    }
+
+    /// @dev The options module's portfolioMargin for a cross account; (false, 0, 0, 0) otherwise or without a module.
+    function _options(address owner, uint256 sub, MarginMath.PositionData[] memory ps)
+        private
+        view
+        returns (bool, int256, uint256, uint256)
+    {
+        if (sub != 0 || address(optionsModule) == address(0)) return (false, 0, 0, 0);
+        return optionsModule.portfolioMargin(owner, ps);
     }
 
     /// @dev The account's collateral and, per open position in the account's order, its data and its

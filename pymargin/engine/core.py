@@ -45,6 +45,7 @@ MAX_FUNDING_RATE_WAD = 10**13  # cap on any market's max_funding_rate_wad (spec 
 AMOUNT_BOUND = 2**128  # token and WAD amounts of one operation
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 INDEX_OUT_OF_BOUNDS_PANIC = 0x32
+INT256_MAX = 2**255 - 1
 
 Event = tuple[str, dict[str, Any]]
 
@@ -120,6 +121,7 @@ class EngineState:
     filled: dict[bytes, int] = field(default_factory=dict)  # order digest -> |size| filled
     cancelled: set[bytes] = field(default_factory=set)  # cancelled order digests
     min_nonces: dict[str, int] = field(default_factory=dict)  # owner -> minNonce (absent: 0)
+    options_module: str = ZERO_ADDRESS  # set once (spec §5.13); its mirror is Engine.option_modules[it]
 
 
 def _operation(fn: Callable[..., None]) -> Callable[..., list[Event]]:
@@ -182,6 +184,7 @@ class Engine:
         self.now = now
         self.block_number = 0
         self.token_delivery: Callable[[int], int] = _full_delivery
+        self.option_modules: dict[str, Any] = {}  # options-module mirrors by address (OptionsEngine)
         self._events: list[Event] = []
 
     @classmethod
@@ -194,6 +197,7 @@ class Engine:
         engine.now = now
         engine.block_number = block_number
         engine.token_delivery = _full_delivery
+        engine.option_modules = {}
         engine._events = []
         return engine
 
@@ -353,6 +357,28 @@ class Engine:
         self._accrue_at(market_id, m, price_wad)
         m.settled, m.settlement_price_wad = True, price_wad
         self._emit("MarketSettled", marketId=market_id, priceWad=price_wad)
+
+    @_operation
+    def set_options_module(self, sender: str, module: str) -> None:
+        """Set the options module, once; InvalidMarketParams("optionsModule") if one is set or ``module`` is
+        not in ``option_modules`` (the contract: no code at the address)."""
+        self._only_owner(sender)
+        module = _address(module)
+        if self.state.options_module != ZERO_ADDRESS or module not in self.option_modules:
+            raise E.InvalidMarketParams("optionsModule")
+        self.state.options_module = module
+
+    @_operation
+    def adjust_collateral(self, sender: str, owner: str, delta_wad: int, fee_wad: int) -> None:
+        """Options module only (else NotOperator): collateral of (owner, 0) += delta, accrued fees += fee."""
+        if sender != self.state.options_module:
+            raise E.NotOperator(sender)
+        self._adjust_collateral(_address(owner), delta_wad, fee_wad)
+
+    def _adjust_collateral(self, owner: str, delta_wad: int, fee_wad: int) -> None:
+        acc = self._open_account(owner, 0)
+        self._set_collateral(owner, 0, acc, acc.collateral + delta_wad)
+        self.state.accrued_fees += fee_wad
 
     # -- keeper and anyone: funding ---------------------------------------------------------------
 
@@ -603,6 +629,9 @@ class Engine:
     def paused(self) -> bool:
         return self.state.paused
 
+    def options_module(self) -> str:
+        return self.state.options_module
+
     def collateral_token(self) -> str:
         return self.state.collateral_token
 
@@ -715,9 +744,9 @@ class Engine:
         return acc.collateral if acc else 0
 
     def equity(self, owner: str, sub: int) -> int:
-        """margin.equity at the checked prices and stored funding indices (WAD, Floor)."""
-        c, ps, ms = self._account_data(owner, sub)
-        return margin.equity(c, ps, ms)
+        """margin.equity at the checked prices and stored funding indices, plus the options' value for a
+        cross account holding some (WAD, Floor; see ``_margins``)."""
+        return self._margins(owner, sub)[0]
 
     def unrealised_pnl(self, owner: str, sub: int) -> int:
         _, ps, ms = self._account_data(owner, sub)
@@ -727,25 +756,43 @@ class Engine:
         _, ps, ms = self._account_data(owner, sub)
         return margin.pending_funding(ps, ms)
 
+    def margins(self, owner: str, sub: int) -> tuple[int, int, int]:
+        """(equity, initial margin, maintenance margin) in one view (``_margins``)."""
+        return self._margins(owner, sub)
+
     def initial_margin(self, owner: str, sub: int) -> int:
-        _, ps, ms = self._account_data(owner, sub)
-        return margin.initial_margin(ps, ms)
+        return self._margins(owner, sub)[1]
 
     def maintenance_margin(self, owner: str, sub: int) -> int:
-        _, ps, ms = self._account_data(owner, sub)
-        return margin.maintenance_margin(ps, ms)
+        return self._margins(owner, sub)[2]
 
     def free_collateral(self, owner: str, sub: int) -> int:
-        c, ps, ms = self._account_data(owner, sub)
-        return margin.free_collateral(c, ps, ms)
+        eq, im, _ = self._margins(owner, sub)
+        return eq - im
 
     def margin_ratio(self, owner: str, sub: int) -> int:
-        c, ps, ms = self._account_data(owner, sub)
-        return margin.margin_ratio(c, ps, ms)
+        """⌊equity·WAD / MM⌋ (Floor), 2^255 − 1 when MM = 0."""
+        eq, _, mm = self._margins(owner, sub)
+        return INT256_MAX if mm == 0 else smul_div(eq, WAD, mm, Rounding.Floor)
 
     def is_liquidatable(self, owner: str, sub: int) -> bool:
+        eq, _, mm = self._margins(owner, sub)
+        return eq < mm
+
+    def _margins(self, owner: str, sub: int) -> tuple[int, int, int]:
+        """(equity, initial, maintenance margin): margin's over the perps, or for a cross account holding
+        options (spec §5.13) equity + their value and the options module's portfolio margin."""
         c, ps, ms = self._account_data(owner, sub)
-        return margin.is_liquidatable(c, ps, ms)
+        eq = margin.equity(c, ps, ms)
+        holds, value, im, mm = self._options(_address(owner), sub, ps)
+        if holds:
+            return eq + value, im, mm
+        return eq, margin.initial_margin(ps, ms), margin.maintenance_margin(ps, ms)
+
+    def _options(self, owner: str, sub: int, ps: list[Position]) -> tuple[bool, int, int, int]:
+        if sub != 0 or self.state.options_module == ZERO_ADDRESS:
+            return False, 0, 0, 0
+        return self.option_modules[self.state.options_module].portfolio_margin(owner, ps)
 
     # -- exports -----------------------------------------------------------------------------------------
 
@@ -899,6 +946,8 @@ class Engine:
         acc = self.state.accounts[(owner, sub)]
         if acc.market_ids or acc.collateral >= 0:
             return
+        if self._options(owner, sub, [])[0]:
+            return
         shortfall = -acc.collateral
         covered = min(shortfall, self.state.insurance_fund)
         self.state.insurance_fund -= covered
@@ -916,21 +965,18 @@ class Engine:
     def _accrued_health(self, owner: str, sub: int) -> tuple[int, int]:
         """Accrue the account's markets, then (equity, maintenance margin)."""
         self._accrue_all(owner, sub)
-        c, ps, ms = self._account_data(owner, sub)
-        return margin.equity(c, ps, ms), margin.maintenance_margin(ps, ms)
+        eq, _, mm = self._margins(owner, sub)
+        return eq, mm
 
     def _check_fill_health(self, owner: str, sub: int, risk_grew: bool, before: tuple[int, int]) -> None:
         """The fill-health rule of spec §5.3 (see the contract's ``_checkFillHealth``)."""
-        c, ps, ms = self._account_data(owner, sub)
-        eq = margin.equity(c, ps, ms)
-        im = margin.initial_margin(ps, ms)
+        eq, im, mm = self._margins(owner, sub)
         if eq >= im:
             return
         if risk_grew:
             raise E.InsufficientMargin(owner, sub, eq, im)
         if eq < 0:
             raise E.NegativeEquity(owner, sub, eq)
-        mm = margin.maintenance_margin(ps, ms)
         eq0, mm0 = before
         if eq0 > 0 and eq < mul_div(eq0, mm, mm0, Rounding.Ceil):
             raise E.MarginHealthDecreased(owner, sub, eq0, mm0, eq, mm)
@@ -950,9 +996,7 @@ class Engine:
 
     def _require_initial_margin(self, owner: str, sub: int) -> None:
         self._accrue_all(owner, sub)
-        c, ps, ms = self._account_data(owner, sub)
-        eq = margin.equity(c, ps, ms)
-        im = margin.initial_margin(ps, ms)
+        eq, im, _ = self._margins(owner, sub)
         if eq < im:
             raise E.InsufficientMargin(owner, sub, eq, im)
 

@@ -45,8 +45,9 @@ class Order(NamedTuple):
     expiry: int
 
 
-def typed_data(order: Order, chain_id: int, engine: str) -> dict:
-    """The order as EIP-712 typed data (the ``full_message`` form of eth-account)."""
+def typed_data(order: Order, chain_id: int, engine: str, name: str = DOMAIN_NAME) -> dict:
+    """The order as EIP-712 typed data (the ``full_message`` form of eth-account) under the domain
+    ``name`` (the engine's; the options module signs the same Order type under its own name)."""
     return {
         "types": {
             "EIP712Domain": [
@@ -56,16 +57,17 @@ def typed_data(order: Order, chain_id: int, engine: str) -> dict:
             "Order": [{"name": n, "type": t} for n, t in ORDER_FIELDS],
         },
         "primaryType": "Order",
-        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id,
+        "domain": {"name": name, "version": DOMAIN_VERSION, "chainId": chain_id,
                    "verifyingContract": to_checksum_address(engine)},
         "message": {name: value for (name, _), value in zip(ORDER_FIELDS, order)},
     }
 
 
-def order_digest(order: Order, chain_id: int, engine: str) -> bytes:
-    """The 32-byte EIP-712 digest the owner signs (``MarginEngine.orderDigest``)."""
+def order_digest(order: Order, chain_id: int, engine: str, name: str = DOMAIN_NAME) -> bytes:
+    """The 32-byte EIP-712 digest the owner signs (``MarginEngine.orderDigest``; ``OptionsEngine.orderDigest``
+    with the options module's address and name)."""
     order = Order(to_checksum_address(order[0]), *order[1:])
-    return bytes(_hash_eip191_message(encode_typed_data(full_message=typed_data(order, chain_id, engine))))
+    return bytes(_hash_eip191_message(encode_typed_data(full_message=typed_data(order, chain_id, engine, name))))
 
 
 def sign_digest(digest: bytes, private_key: bytes) -> bytes:
@@ -73,9 +75,9 @@ def sign_digest(digest: bytes, private_key: bytes) -> bytes:
     return bytes(Account._sign_hash(digest, private_key).signature)
 
 
-def sign_order(order: Order, private_key: bytes, chain_id: int, engine: str) -> bytes:
+def sign_order(order: Order, private_key: bytes, chain_id: int, engine: str, name: str = DOMAIN_NAME) -> bytes:
     """The owner's signature of ``order`` (65 bytes)."""
-    return sign_digest(order_digest(order, chain_id, engine), private_key)
+    return sign_digest(order_digest(order, chain_id, engine, name), private_key)
 
 
 def recover_signer(digest: bytes, signature: bytes) -> str | None:
@@ -101,8 +103,10 @@ class OrderSigner:
     Nonces come from a counter (``next_nonce``), so every order made here has its own digest.
     """
 
-    def __init__(self, chain_id: int, engine: str, keys_by_owner: Mapping[str, bytes], first_nonce: int = 0):
+    def __init__(self, chain_id: int, engine: str, keys_by_owner: Mapping[str, bytes], first_nonce: int = 0,
+                 name: str = DOMAIN_NAME):
         self.chain_id = chain_id
+        self.name = name
         self.engine = to_checksum_address(engine)
         self.keys = {to_checksum_address(a): k for a, k in keys_by_owner.items()}
         self.next_nonce = first_nonce
@@ -116,10 +120,10 @@ class OrderSigner:
 
     def sign(self, order: Order) -> bytes:
         """The signature of ``order`` by the key held for its owner (KeyError if none)."""
-        return sign_order(order, self.keys[to_checksum_address(order.owner)], self.chain_id, self.engine)
+        return sign_order(order, self.keys[to_checksum_address(order.owner)], self.chain_id, self.engine, self.name)
 
     def digest(self, order: Order) -> bytes:
-        return order_digest(order, self.chain_id, self.engine)
+        return order_digest(order, self.chain_id, self.engine, self.name)
 
     def fill(self, market_id: int, taker: str, taker_sub: int, maker: str, maker_sub: int, size_wad: int,
              price_wad: int) -> tuple[Order, bytes, Order, bytes, int, int]:

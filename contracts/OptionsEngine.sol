@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {FixedPointMath} from "./FixedPointMath.sol";
+import {MarginMath} from "./MarginMath.sol";
+import {Black76} from "./Black76.sol";
+import {RiskArrays} from "./RiskArrays.sol";
+import {RiskArrayBook} from "./RiskArrayBook.sol";
+import {MarginEngine} from "./MarginEngine.sol";
+import {IOptionsModule} from "./interfaces/IOptionsModule.sol";
+import {Ownable, Ownable2Step, EIP712, SignatureChecker} from "./vendor/OpenZeppelin.sol";
+
+/// @title OptionsEngine
+/// @notice European cash-settled options of a RiskArrayBook traded between the cross accounts
+///         (sub 0) of a MarginEngine, on its collateral (docs/spec.md §5.13): fills of two EIP-712
+///         orders signed by their owners (the engine's Order type, this contract's domain, marketId =
+///         the series id), the premium moving between the two accounts; at expiry, once the book has
+///         settled the series, anyone settles a position: it pays size × payoff and closes. The engine
+///         margins a cross account holding options by portfolioMargin. Mirrored bit for bit, reverts
+///         included, by pymargin.engine.options.OptionsEngine.
+/// @dev A separate contract because MarginEngine is at the 24,576-byte limit. Units as the engine's:
+///      sizes WAD base units (long > 0), premiums WAD quote per base unit, amounts WAD quote.
+contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
+    /// @notice Option positions per account.
+    uint256 public constant MAX_OPTION_POSITIONS = 4;
+    int256 internal constant SIZE_BOUND = 2 ** 94; // |size| < 2^94
+    uint256 internal constant PREMIUM_BOUND = 2 ** 94; // premium per unit < 2^94
+    uint256 internal constant WAD = 1e18;
+    int256 internal constant WAD_I = 1e18;
+    bytes32 public constant ORDER_TYPEHASH = keccak256(
+        "Order(address owner,uint256 sub,uint256 marketId,int256 sizeWad,uint256 limitPriceWad,uint256 maxFeeWad,uint256 nonce,uint256 expiry)"
+    );
+
+    /// @notice The engine whose cross accounts trade and whose collateral moves.
+    MarginEngine public immutable engine;
+    /// @notice The book of series, marks, risk arrays and settlement prices.
+    RiskArrayBook public immutable book;
+    /// @notice A fill's premium must lie within the option's mark value ± premiumBandWad × the mark price.
+    uint256 public immutable premiumBandWad;
+
+    mapping(address => bool) public isOperator;
+    /// @dev 1 + the book's perp series of an engine market (0: not mapped).
+    mapping(uint256 => uint256) private _perpSeriesPlusOne;
+    /// @dev The series of an owner's open option positions, in opening order (swap-and-pop removal).
+    mapping(address => uint256[]) private _seriesIds;
+    /// @notice Size of owner's position in a series (WAD base units, long > 0).
+    mapping(address => mapping(uint256 => int256)) public optionSize;
+    /// @notice Σ max(size, 0) over every position in a series (= Σ max(−size, 0)).
+    mapping(uint256 => uint256) public openInterest;
+    /// @notice Settlement remainders not yet paid to the fees, WAD² (< WAD; spec §5.13).
+    uint256 public settlementDustWad2;
+    mapping(bytes32 => uint256) public filledSize;
+    mapping(bytes32 => bool) public isCancelled;
+    mapping(address => uint256) public minNonce;
+
+    error NotOperator(address account);
+    error InvalidPerpSeries(uint256 marketId, uint256 seriesId);
+    error UnmappedMarket(uint256 marketId);
+    error NotAnOption(uint256 seriesId);
+    error SeriesExpired(uint256 seriesId, uint256 expiry);
+    error NotMarked(uint256 seriesId);
+    error NotSettled(uint256 seriesId);
+    error CrossAccountOnly(uint256 sub);
+    error SizeOutOfBounds(int256 sizeWad);
+    error SelfTrade(address owner, uint256 sub);
+    error MarketMismatch(uint256 takerMarketId, uint256 makerMarketId);
+    error EnforcedPause();
+    error PremiumOutsideBand(uint256 seriesId, uint256 premiumWad, uint256 valueWad);
+    error TooManyPositions(address owner, uint256 sub, uint256 maxPositions);
+    error NoPosition(address owner, uint256 sub, uint256 marketId);
+    error InsufficientMargin(address owner, uint256 sub, int256 equityWad, uint256 initialMarginWad);
+    error NegativeEquity(address owner, uint256 sub, int256 equityWad);
+    error MarginHealthDecreased(
+        address owner,
+        uint256 sub,
+        int256 equityBeforeWad,
+        uint256 maintenanceBeforeWad,
+        int256 equityAfterWad,
+        uint256 maintenanceAfterWad
+    );
+    error InvalidSignature(address owner, bytes32 digest);
+    error CancelledOrder(bytes32 digest);
+    error NonceTooLow(bytes32 digest, uint256 nonce, uint256 minNonce);
+    error OrderExpired(bytes32 digest, uint256 expiry, uint256 nowS);
+    error WrongSide(bytes32 digest, int256 orderSizeWad, int256 fillSizeWad);
+    error OrderOverfill(bytes32 digest, uint256 filledWad, uint256 fillWad, uint256 orderSizeWad);
+    error LimitPriceExceeded(bytes32 digest, uint256 priceWad, uint256 limitPriceWad);
+    error NotOrderOwner(address account, address owner);
+    error NonceNotIncreasing(uint256 minNonce, uint256 nonce);
+
+    event OperatorSet(address indexed account, bool allowed);
+    event PerpMapped(uint256 indexed marketId, uint256 indexed seriesId);
+    event OptionTraded(
+        uint256 indexed seriesId,
+        address takerOwner,
+        address makerOwner,
+        int256 sizeWad,
+        uint256 premiumWad,
+        uint256 paidWad,
+        uint256 receivedWad
+    );
+    event OptionSettled(
+        address indexed owner, uint256 indexed seriesId, int256 sizeWad, uint256 payoffWad, int256 amountWad, uint256 feeWad
+    );
+    event OrderFilled(bytes32 indexed digest, address indexed owner, uint256 fillWad, uint256 filledWad);
+    event OrderCancelled(bytes32 indexed digest, address indexed owner);
+    event MinNonceRaised(address indexed owner, uint256 minNonce);
+
+    /// @dev An account's equity and maintenance margin before a fill.
+    struct Health {
+        int256 equityWad;
+        uint256 maintenanceWad;
+    }
+
+    constructor(MarginEngine engine_, RiskArrayBook book_, uint256 premiumBand, address initialOwner)
+        Ownable(initialOwner)
+        EIP712("pymargin OptionsEngine", "1")
+    {
+        engine = engine_;
+        book = book_;
+        premiumBandWad = premiumBand;
+    }
+
+    // ------------------------------------------------------------------ owner
+
+    function setOperator(address account, bool allowed) external onlyOwner {
+        isOperator[account] = allowed;
+        emit OperatorSet(account, allowed);
+    }
+
+    /// @notice Map engine market `marketId` to the book's perp series `seriesId`, once; the series must be
+    ///         a perp on the market's oracle (else InvalidPerpSeries). UnknownMarket / UnknownSeries /
+    ///         UnknownUnderlying come from the engine and the book.
+    function mapPerp(uint256 marketId, uint256 seriesId) external onlyOwner {
+        (address oracle,,,,,) = engine.marketState(marketId);
+        RiskArrayBook.Series memory s = book.series(seriesId);
+        if (
+            _perpSeriesPlusOne[marketId] != 0 || s.kind != RiskArrays.InstrumentKind.Perp
+                || address(book.underlying(s.underlyingId).oracle) != oracle
+        ) revert InvalidPerpSeries(marketId, seriesId);
+        _perpSeriesPlusOne[marketId] = seriesId + 1;
+        emit PerpMapped(marketId, seriesId);
+    }
+
+    // ------------------------------------------------------------------ operator: fills
+
+    /// @notice Operator: fill two signed orders in option series taker.marketId; the taker's gets `sizeWad`,
+    ///         the maker's −sizeWad, at `premiumWad` per unit; the buyer pays ⌈|size|·premium / WAD⌉, the
+    ///         seller receives ⌊|size|·premium / WAD⌋, the difference goes to the engine's fees.
+    /// @dev Order: NotOperator, UnknownSeries (book), NotAnOption, SeriesExpired (now ≥ expiry),
+    ///      SizeOutOfBounds, SelfTrade, MarketMismatch, CrossAccountOnly (taker's sub, maker's), the taker's
+    ///      order then the maker's, EnforcedPause (engine paused and a side's risk grows), NotMarked,
+    ///      PremiumOutsideBand, health before (each side's engine markets accrued, taker first), both
+    ///      positions, the premium, then the fill-health rule per side, taker first (spec §5.3, §5.13).
+    function trade(
+        MarginEngine.Order calldata taker,
+        bytes calldata takerSig,
+        MarginEngine.Order calldata maker,
+        bytes calldata makerSig,
+        int256 sizeWad,
+        uint256 premiumWad
+    ) external {
+        if (!isOperator[msg.sender]) revert NotOperator(msg.sender);
+        uint256 seriesId = taker.marketId;
+        RiskArrayBook.Series memory s = book.series(seriesId);
+        if (s.kind == RiskArrays.InstrumentKind.Perp) revert NotAnOption(seriesId);
+        if (block.timestamp >= s.expiry) revert SeriesExpired(seriesId, s.expiry);
+        if (sizeWad == 0 || sizeWad <= -SIZE_BOUND || sizeWad >= SIZE_BOUND) revert SizeOutOfBounds(sizeWad);
+        if (taker.owner == maker.owner) revert SelfTrade(taker.owner, taker.sub);
+        if (maker.marketId != seriesId) revert MarketMismatch(seriesId, maker.marketId);
+        if (taker.sub != 0) revert CrossAccountOnly(taker.sub);
+        if (maker.sub != 0) revert CrossAccountOnly(maker.sub);
+        _checkOrder(taker, takerSig, sizeWad, premiumWad);
+        _checkOrder(maker, makerSig, -sizeWad, premiumWad);
+        _fillBoth(seriesId, s, taker.owner, maker.owner, sizeWad, premiumWad);
+    }
+
+    function cancelOrder(MarginEngine.Order calldata order) external {
+        if (msg.sender != order.owner) revert NotOrderOwner(msg.sender, order.owner);
+        bytes32 digest = _orderDigest(order);
+        isCancelled[digest] = true;
+        emit OrderCancelled(digest, msg.sender);
+    }
+
+    function cancelOrdersBelow(uint256 nonce) external {
+        uint256 current = minNonce[msg.sender];
+        if (nonce <= current) revert NonceNotIncreasing(current, nonce);
+        minNonce[msg.sender] = nonce;
+        emit MinNonceRaised(msg.sender, nonce);
+    }
+
+    // ------------------------------------------------------------------ anyone: expiry
+
+    /// @notice Settle owner's position in a series the book has settled (anyone, also while the engine is
+    ///         paused): X = size·payoff (WAD², exact); the account gets ⌊X / WAD⌋ (signed Floor: a short pays
+    ///         the Ceil of its debt); the remainder X − ⌊X / WAD⌋·WAD joins settlementDustWad2, whose whole
+    ///         WADs go to the engine's fees. Order: NoPosition, UnknownSeries (book), NotSettled.
+    function settle(address owner, uint256 seriesId) external {
+        int256 size = optionSize[owner][seriesId];
+        if (size == 0) revert NoPosition(owner, 0, seriesId);
+        RiskArrayBook.Series memory s = book.series(seriesId);
+        if (!s.settled) revert NotSettled(seriesId);
+        int256 x = size * int256(s.payoffWad);
+        int256 amount = FixedPointMath.sDivRounded(x, WAD_I, FixedPointMath.Rounding.Floor);
+        uint256 dust = settlementDustWad2 + uint256(x - amount * WAD_I);
+        settlementDustWad2 = dust % WAD;
+        _setSize(owner, seriesId, size, 0);
+        engine.adjustCollateral(owner, amount, dust / WAD);
+        emit OptionSettled(owner, seriesId, size, s.payoffWad, amount, dust / WAD);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The engine market's perp series in the book (UnmappedMarket if none).
+    function perpSeries(uint256 marketId) public view returns (uint256) {
+        uint256 plusOne = _perpSeriesPlusOne[marketId];
+        if (plusOne == 0) revert UnmappedMarket(marketId);
+        return plusOne - 1;
+    }
+
+    /// @notice The series of owner's open option positions, in opening order.
+    function optionSeries(address owner) external view returns (uint256[] memory) {
+        return _seriesIds[owner];
+    }
+
+    /// @notice The EIP-712 digest of `order` under this contract's domain.
+    function orderDigest(MarginEngine.Order calldata order) external view returns (bytes32) {
+        return _orderDigest(order);
+    }
+
+    /// @notice A series' value per long unit: its payoff once settled, else Black-76 at its mark (price,
+    ///         vol, τ = expiry − markedAt, rate 0; Floor), 0 while unmarked (WAD quote).
+    function markValue(RiskArrayBook.Series memory s) public pure returns (uint256) {
+        if (s.settled) return s.payoffWad;
+        if (s.markedAt == 0) return 0;
+        Black76.OptionKind kind = s.kind == RiskArrays.InstrumentKind.Call ? Black76.OptionKind.Call : Black76.OptionKind.Put;
+        return Black76.price(kind, s.priceWad, s.strikeWad, s.volWad, s.expiry - s.markedAt, 0);
+    }
+
+    /// @inheritdoc IOptionsModule
+    /// @dev value = ⌊Σ size·markValue / WAD⌋ over the options (Floor, the sum exact). Maintenance =
+    ///      book.maintenanceMargin over the perps (their mapped series; UnmappedMarket) then the unsettled
+    ///      options, in the account's orders; initial = ⌈maintenance·imMultiple / WAD⌉ (Ceil).
+    function portfolioMargin(address owner, MarginMath.PositionData[] calldata perps)
+        external
+        view
+        returns (bool, int256, uint256, uint256)
+    {
+        uint256[] storage ids = _seriesIds[owner];
+        uint256 n = ids.length;
+        if (n == 0) return (false, 0, 0, 0);
+        uint256 count = perps.length;
+        uint256[] memory seriesIds = new uint256[](count + n);
+        int256[] memory sizes = new int256[](count + n);
+        for (uint256 i; i < count; ++i) {
+            seriesIds[i] = perpSeries(perps[i].marketId);
+            sizes[i] = perps[i].size;
+        }
+        int256 value;
+        for (uint256 i; i < n; ++i) {
+            uint256 id = ids[i];
+            RiskArrayBook.Series memory s = book.series(id);
+            int256 size = optionSize[owner][id];
+            value += size * int256(markValue(s));
+            if (s.settled) continue;
+            seriesIds[count] = id;
+            sizes[count] = size;
+            ++count;
+        }
+        assembly ("memory-safe") {
+            mstore(seriesIds, count)
+            mstore(sizes, count)
+        }
+        uint256 mm = book.maintenanceMargin(seriesIds, sizes);
+        uint256 im = FixedPointMath.mulWad(mm, book.imMultipleWad(), FixedPointMath.Rounding.Ceil);
+        return (true, FixedPointMath.sDivRounded(value, WAD_I, FixedPointMath.Rounding.Floor), im, mm);
+    }
+
+    // ------------------------------------------------------------------ private
+
+    /// @dev Pause, band, health before, positions, premium, fill health (see trade).
+    function _fillBoth(
+        uint256 seriesId,
+        RiskArrayBook.Series memory s,
+        address takerOwner,
+        address makerOwner,
+        int256 sizeWad,
+        uint256 premiumWad
+    ) private {
+        int256 takerOld = optionSize[takerOwner][seriesId];
+        int256 makerOld = optionSize[makerOwner][seriesId];
+        bool takerUp = _increasesRisk(takerOld, takerOld + sizeWad);
+        bool makerUp = _increasesRisk(makerOld, makerOld - sizeWad);
+        if ((takerUp || makerUp) && engine.paused()) revert EnforcedPause();
+        _checkBand(seriesId, s, premiumWad);
+        Health memory takerBefore = _accruedHealth(takerOwner);
+        Health memory makerBefore = _accruedHealth(makerOwner);
+        _setSize(takerOwner, seriesId, takerOld, takerOld + sizeWad);
+        _setSize(makerOwner, seriesId, makerOld, makerOld - sizeWad);
+        uint256 notional = (sizeWad < 0 ? uint256(-sizeWad) : uint256(sizeWad)) * premiumWad;
+        uint256 paid = FixedPointMath.divRounded(notional, WAD, FixedPointMath.Rounding.Ceil);
+        uint256 received = notional / WAD;
+        (address buyer, address seller) = sizeWad > 0 ? (takerOwner, makerOwner) : (makerOwner, takerOwner);
+        engine.adjustCollateral(buyer, -int256(paid), paid - received);
+        engine.adjustCollateral(seller, int256(received), 0);
+        _checkFillHealth(takerOwner, takerUp, takerBefore);
+        _checkFillHealth(makerOwner, makerUp, makerBefore);
+        emit OptionTraded(seriesId, takerOwner, makerOwner, sizeWad, premiumWad, paid, received);
+    }
+
+    /// @dev NotMarked while the series has no mark; PremiumOutsideBand unless premium < 2^94 and
+    ///      |premium − value|·WAD ≤ premiumBand·markPrice (exact integers).
+    function _checkBand(uint256 seriesId, RiskArrayBook.Series memory s, uint256 premiumWad) private view {
+        if (s.markedAt == 0) revert NotMarked(seriesId);
+        uint256 value = markValue(s);
+        uint256 gap = premiumWad > value ? premiumWad - value : value - premiumWad;
+        if (premiumWad >= PREMIUM_BOUND || gap * WAD > premiumBandWad * s.priceWad) {
+            revert PremiumOutsideBand(seriesId, premiumWad, value);
+        }
+    }
+
+    /// @dev Accrue funding in the account's engine markets, then its equity and maintenance margin.
+    function _accruedHealth(address owner) private returns (Health memory h) {
+        (,, uint256[] memory marketIds,) = engine.accountState(owner, 0);
+        for (uint256 i; i < marketIds.length; ++i) {
+            engine.accrueFunding(marketIds[i]);
+        }
+        (h.equityWad,, h.maintenanceWad) = engine.margins(owner, 0);
+    }
+
+    /// @dev The engine's fill-health rule (spec §5.3) on a cross account after an option fill: E ≥ IM
+    ///      passes; else InsufficientMargin if its risk grew; else NegativeEquity if E < 0; else, when
+    ///      E0 > 0, MarginHealthDecreased if MM0 = 0 or E < ⌈E0·MM / MM0⌉ (Ceil).
+    function _checkFillHealth(address owner, bool riskGrew, Health memory before) private view {
+        (int256 eq, uint256 im, uint256 mm) = engine.margins(owner, 0);
+        if (eq >= int256(im)) return;
+        if (riskGrew) revert InsufficientMargin(owner, 0, eq, im);
+        if (eq < 0) revert NegativeEquity(owner, 0, eq);
+        if (
+            before.equityWad > 0
+                && (
+                    before.maintenanceWad == 0
+                        || uint256(eq)
+                            < FixedPointMath.mulDiv(
+                                uint256(before.equityWad), mm, before.maintenanceWad, FixedPointMath.Rounding.Ceil
+                            )
+                )
+        ) revert MarginHealthDecreased(owner, 0, before.equityWad, before.maintenanceWad, eq, mm);
+    }
+
+    /// @dev Position old → new in a series: opens (TooManyPositions past MAX_OPTION_POSITIONS), closes
+    ///      (swap-and-pop), keeps the series' open interest.
+    function _setSize(address owner, uint256 seriesId, int256 oldSize, int256 newSize) private {
+        uint256[] storage ids = _seriesIds[owner];
+        if (oldSize == 0) {
+            if (ids.length >= MAX_OPTION_POSITIONS) revert TooManyPositions(owner, 0, MAX_OPTION_POSITIONS);
+            ids.push(seriesId);
+        } else if (newSize == 0) {
+            uint256 last = ids.length - 1;
+            for (uint256 i; i <= last; ++i) {
+                if (ids[i] == seriesId) {
+                    ids[i] = ids[last];
+                    ids.pop();
+                    break;
+                }
+            }
+        }
+        optionSize[owner][seriesId] = newSize;
+        openInterest[seriesId] = openInterest[seriesId] + _longPart(newSize) - _longPart(oldSize);
+    }
+
+    /// @dev The engine's order checks (MarginEngine._checkOrder) without the fee check (options charge no
+    ///      fee; maxFeeWad is signed but unused); then filledSize[digest] += |fillWad|.
+    function _checkOrder(MarginEngine.Order calldata order, bytes calldata sig, int256 fillWad, uint256 priceWad)
+        private
+    {
+        bytes32 digest = _orderDigest(order);
+        if (!SignatureChecker.isValidSignatureNowCalldata(order.owner, digest, sig)) {
+            revert InvalidSignature(order.owner, digest);
+        }
+        if (isCancelled[digest]) revert CancelledOrder(digest);
+        uint256 floorNonce = minNonce[order.owner];
+        if (order.nonce < floorNonce) revert NonceTooLow(digest, order.nonce, floorNonce);
+        if (block.timestamp > order.expiry) revert OrderExpired(digest, order.expiry, block.timestamp);
+        int256 orderSize = order.sizeWad;
+        if (orderSize == 0 || (orderSize > 0) != (fillWad > 0)) revert WrongSide(digest, orderSize, fillWad);
+        uint256 fill = fillWad < 0 ? uint256(-fillWad) : uint256(fillWad);
+        uint256 full = orderSize > 0 ? uint256(orderSize) : uint256(-(orderSize + 1)) + 1;
+        uint256 filled = filledSize[digest];
+        if (fill > full - filled) revert OrderOverfill(digest, filled, fill, full);
+        if (orderSize > 0 ? priceWad > order.limitPriceWad : priceWad < order.limitPriceWad) {
+            revert LimitPriceExceeded(digest, priceWad, order.limitPriceWad);
+        }
+        filledSize[digest] = filled + fill;
+        emit OrderFilled(digest, order.owner, fill, filled + fill);
+    }
+
+    function _orderDigest(MarginEngine.Order calldata order) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    ORDER_TYPEHASH,
+                    order.owner,
+                    order.sub,
+                    order.marketId,
+                    order.sizeWad,
+                    order.limitPriceWad,
+                    order.maxFeeWad,
+                    order.nonce,
+                    order.expiry
+                )
+            )
+        );
+    }
+
+    function _increasesRisk(int256 oldSize, int256 newSize) private pure returns (bool) {
+        uint256 a = oldSize < 0 ? uint256(-oldSize) : uint256(oldSize);
+        uint256 b = newSize < 0 ? uint256(-newSize) : uint256(newSize);
+        return b > a || (oldSize > 0 && newSize < 0) || (oldSize < 0 && newSize > 0);
+    }
+
+    function _longPart(int256 size) private pure returns (uint256) {
+        return size > 0 ? uint256(size) : 0;
+    }
+}
