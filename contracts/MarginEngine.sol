@@ -167,7 +167,7 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     mapping(bytes32 => bool) public isCancelled;
     /// @notice Orders of `owner` with nonce < minNonce(owner) cannot fill.
     mapping(address => uint256) public minNonce;
-    /// @notice The options module (spec §5.12), set once: the only caller of adjustCollateral; a cross
+    /// @notice The options module (spec §5.13), set once: the only caller of adjustCollateral; a cross
     ///         account holding its options is margined by its portfolio margin.
     IOptionsModule public optionsModule;
 
@@ -400,7 +400,7 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     }
 
     /// @notice Options module only (else NotOperator): collateral of (owner, 0) += deltaWad and
-    ///         accruedFees += feeWad, for premiums and expiry payouts (spec §5.12). Allowed while paused.
+    ///         accruedFees += feeWad, for premiums and expiry payouts (spec §5.13). Allowed while paused.
     function adjustCollateral(address owner, int256 deltaWad, uint256 feeWad) external {
         if (msg.sender != address(optionsModule)) revert NotOperator(msg.sender);
         Account storage acc = _openAccount(owner, 0);
@@ -1135,7 +1135,7 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     }
 
     /// @dev Equity, initial and maintenance margin of the account (WAD quote): MarginMath's over its perps
-    ///      (spec §4), or for a cross account holding options (spec §5.12) equity + their value and the
+    ///      (spec §4), or for a cross account holding options (spec §5.13) equity + their value and the
     ///      options module's portfolio margin.
     function _margins(address owner, uint256 sub) private view returns (int256 eq, uint256 im, uint256 mm) {
         (int256 c, MarginMath.PositionData[] memory ps, MarginMath.MarketData[] memory ms) = _accountData(owner, sub);

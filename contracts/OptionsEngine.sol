@@ -12,7 +12,7 @@ import {Ownable, Ownable2Step, EIP712, SignatureChecker} from "./vendor/OpenZepp
 
 /// @title OptionsEngine
 /// @notice European cash-settled options of a RiskArrayBook traded between the cross accounts
-///         (sub 0) of a MarginEngine, on its collateral (docs/spec.md §5.12): fills of two EIP-712
+///         (sub 0) of a MarginEngine, on its collateral (docs/spec.md §5.13): fills of two EIP-712
 ///         orders signed by their owners (the engine's Order type, this contract's domain, marketId =
 ///         the series id), the premium moving between the two accounts; at expiry, once the book has
 ///         settled the series, anyone settles a position: it pays size × payoff and closes. The engine
@@ -47,7 +47,7 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
     mapping(address => mapping(uint256 => int256)) public optionSize;
     /// @notice Σ max(size, 0) over every position in a series (= Σ max(−size, 0)).
     mapping(uint256 => uint256) public openInterest;
-    /// @notice Settlement remainders not yet paid to the fees, WAD² (< WAD; spec §5.12).
+    /// @notice Settlement remainders not yet paid to the fees, WAD² (< WAD; spec §5.13).
     uint256 public settlementDustWad2;
     mapping(bytes32 => uint256) public filledSize;
     mapping(bytes32 => bool) public isCancelled;
@@ -151,7 +151,7 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
     ///      SizeOutOfBounds, SelfTrade, MarketMismatch, CrossAccountOnly (taker's sub, maker's), the taker's
     ///      order then the maker's, EnforcedPause (engine paused and a side's risk grows), NotMarked,
     ///      PremiumOutsideBand, health before (each side's engine markets accrued, taker first), both
-    ///      positions, the premium, then the fill-health rule per side, taker first (spec §5.3, §5.12).
+    ///      positions, the premium, then the fill-health rule per side, taker first (spec §5.3, §5.13).
     function trade(
         MarginEngine.Order calldata taker,
         bytes calldata takerSig,

@@ -1,4 +1,4 @@
-"""Test support for option markets in the engine (spec §5.12): a MarginEngine with one perp market,
+"""Test support for option markets in the engine (spec §5.13): a MarginEngine with one perp market,
 a RiskArrayBook (the perp and option series on the market's oracle) and an OptionsEngine, deployed
 on the devnet, and their Python mirrors, driven in lockstep. Engine operations and views go through
 :class:`pymargin.crosscheck.DualEngine`; book and options operations through :meth:`System.op`, which

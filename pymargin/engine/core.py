@@ -121,7 +121,7 @@ class EngineState:
     filled: dict[bytes, int] = field(default_factory=dict)  # order digest -> |size| filled
     cancelled: set[bytes] = field(default_factory=set)  # cancelled order digests
     min_nonces: dict[str, int] = field(default_factory=dict)  # owner -> minNonce (absent: 0)
-    options_module: str = ZERO_ADDRESS  # set once (spec §5.12); its mirror is Engine.option_modules[it]
+    options_module: str = ZERO_ADDRESS  # set once (spec §5.13); its mirror is Engine.option_modules[it]
 
 
 def _operation(fn: Callable[..., None]) -> Callable[..., list[Event]]:
@@ -774,7 +774,7 @@ class Engine:
 
     def _margins(self, owner: str, sub: int) -> tuple[int, int, int]:
         """(equity, initial, maintenance margin): margin's over the perps, or for a cross account holding
-        options (spec §5.12) equity + their value and the options module's portfolio margin."""
+        options (spec §5.13) equity + their value and the options module's portfolio margin."""
         c, ps, ms = self._account_data(owner, sub)
         eq = margin.equity(c, ps, ms)
         holds, value, im, mm = self._options(_address(owner), sub, ps)

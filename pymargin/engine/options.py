@@ -1,4 +1,4 @@
-"""The options module, mirrored: ``contracts/OptionsEngine.sol`` in Python, exact (spec §5.12).
+"""The options module, mirrored: ``contracts/OptionsEngine.sol`` in Python, exact (spec §5.13).
 
 Option series of a :class:`pymargin.riskbook.RiskArrayBook` traded between the cross accounts (sub 0)
 of an :class:`pymargin.engine.core.Engine`: fills of two signed orders (the engine's ``Order``, this
@@ -240,7 +240,7 @@ class OptionsEngine:
 
     def portfolio_margin(self, owner: str, perps: list) -> tuple[bool, int, int, int]:
         """(holds options, ⌊Σ size·mark value / WAD⌋, ⌈MM·imMultiple / WAD⌉, MM) with MM the book's
-        maintenance margin over the perps' series then the unsettled options (spec §5.12)."""
+        maintenance margin over the perps' series then the unsettled options (spec §5.13)."""
         ids = self.state.series_ids.get(owner, [])
         if not ids:
             return False, 0, 0, 0
@@ -350,7 +350,7 @@ class OptionsEngine:
 
     def conserved_value_wad2(self) -> int:
         """Σ collateral·WAD + (fees + insurance − bad debt)·WAD + dust + Σ size·payoff over open positions
-        in settled series (WAD²): what premiums and settlements leave unchanged (spec §5.12)."""
+        in settled series (WAD²): what premiums and settlements leave unchanged (spec §5.13)."""
         s = self.engine.state
         total = (s.collateral_sum_wad + s.accrued_fees + s.insurance_fund - s.bad_debt) * WAD
         total += self.state.settlement_dust_wad2
