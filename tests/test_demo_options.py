@@ -4,8 +4,6 @@ mirror; marks through expiry, settlement pays out and closes every position and 
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from eth_utils import keccak
 
@@ -19,8 +17,15 @@ PRICE = 2_012_345_678_901_234_567_890
 HOUR = 3600
 
 
-@pytest.fixture
-def leg(chain, artifacts):
+@pytest.fixture(scope="module")
+def leg(chain_session, artifacts):
+    """The options leg opened once for this module's tests (in this order: the last one runs to expiry)."""
+    snapshot = chain_session.snapshot()
+    yield _open(chain_session)
+    chain_session.revert(snapshot)
+
+
+def _open(chain) -> DemoOptions:
     owner = tx.node_signer(chain, 0)
     traders = [tx.key_signer(keccak(f"test-demo-options:{i}".encode())) for i in range(4)]
     for t in traders:
@@ -33,9 +38,7 @@ def leg(chain, artifacts):
     options = DemoOptions.deploy(dual, Deployer(chain, owner, None), owner, owner, traders)
     for t, tokens in zip(traders[1:], (7_777, 5_432, 9_876)):
         assert dual.op("deposit", t, 0, tokens * 10**6).ok
-    rng = random.Random(11)
-    options.list_series(PRICE, dual.clock + 2 * HOUR - 600, rng)
-    options.trade(PRICE, rng)
+    options.open(PRICE, 4, 11, HOUR)  # expiry 2 hours − 10 minutes from now
     return options
 
 
@@ -62,8 +65,9 @@ def test_hedged_book_needs_less_than_apart_and_chain_equals_mirror(leg):
 def test_margin_rows_catch_a_mirror_that_differs(leg):
     """The chain-vs-mirror flag can fail: one wei off in a mirrored risk array flips it."""
     s = leg.venue.py_book.series[leg.series[0].series_id]
-    s.risk_array = [v + 1 for v in s.risk_array]
+    original, s.risk_array = s.risk_array, [v + 1 for v in s.risk_array]
     fresh = {leg.role_of(r.owner): r for r in leg.venue.margin_rows()}
+    s.risk_array = original
     assert not fresh["hedged"].mirror_equal and not fresh["market maker"].mirror_equal and fresh["naked"].mirror_equal
 
 
