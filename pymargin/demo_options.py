@@ -112,14 +112,13 @@ class DemoOptions:
     def keeper_step(self) -> None:
         """Keeper: mark the perp and every unexpired call at the oracle price and a vol of ~60 %; past expiry
         settle the series in the book and every position in it."""
-        venue, now = self.venue, self.venue.dual.clock + 1
+        venue = self.venue
         _expect(venue.op("book", "updateMark", self.owner, self.perp_series, _vol(0)), "mark perp")
         for info in self.series:
             if info.settled:
                 continue
-            if now < info.expiry_s:
+            if venue.dual.clock + 1 < info.expiry_s:  # the next operation's block time
                 _expect(venue.op("book", "updateMark", self.owner, info.series_id, _vol(info.series_id)), "mark")
-                now = venue.dual.clock + 1
                 continue
             _expect(venue.op("book", "settle", self.owner, info.series_id), "book settle")
             info.payoff_wad, info.settled = venue.py_book.series[info.series_id].payoff_wad, True
@@ -127,7 +126,6 @@ class DemoOptions:
                 if venue.py.option_size(owner, info.series_id):
                     _expect(venue.op("options", "settle", self.owner, owner, info.series_id), "position settle")
                     self.settlement_count += 1
-            now = venue.dual.clock + 1
 
     def role_of(self, owner: str) -> str:
         return next(role for role, address in self.accounts.items() if address == owner)
