@@ -879,6 +879,11 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         return MarginMath.pendingFunding(ps, ms);
     }
 
+    /// @notice (equity, initial margin, maintenance margin) of _margins in one call (WAD quote).
+    function margins(address owner, uint256 sub) external view returns (int256, uint256, uint256) {
+        return _margins(owner, sub);
+    }
+
     /// @notice Initial margin (_margins; WAD quote, Ceil).
     function initialMargin(address owner, uint256 sub) external view returns (uint256 im) {
         (, im,) = _margins(owner, sub);

@@ -325,20 +325,17 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
         for (uint256 i; i < marketIds.length; ++i) {
             engine.accrueFunding(marketIds[i]);
         }
-        h.equityWad = engine.equity(owner, 0);
-        h.maintenanceWad = engine.maintenanceMargin(owner, 0);
+        (h.equityWad,, h.maintenanceWad) = engine.margins(owner, 0);
     }
 
     /// @dev The engine's fill-health rule (spec §5.3) on a cross account after an option fill: E ≥ IM
     ///      passes; else InsufficientMargin if its risk grew; else NegativeEquity if E < 0; else, when
     ///      E0 > 0, MarginHealthDecreased if MM0 = 0 or E < ⌈E0·MM / MM0⌉ (Ceil).
     function _checkFillHealth(address owner, bool riskGrew, Health memory before) private view {
-        int256 eq = engine.equity(owner, 0);
-        uint256 im = engine.initialMargin(owner, 0);
+        (int256 eq, uint256 im, uint256 mm) = engine.margins(owner, 0);
         if (eq >= int256(im)) return;
         if (riskGrew) revert InsufficientMargin(owner, 0, eq, im);
         if (eq < 0) revert NegativeEquity(owner, 0, eq);
-        uint256 mm = engine.maintenanceMargin(owner, 0);
         if (
             before.equityWad > 0
                 && (

@@ -180,7 +180,7 @@ class DualEngine:
             (name, ()) for name in (
                 "owner", "pendingOwner", "paused", "collateralToken", "collateralScale", "insuranceFund",
                 "accruedFees", "badDebt", "reservesWad", "keepers", "operators", "marketCount", "accountCount",
-                "ownerFeesWad", "aggregates", "checkpointCount", "eip712Domain",
+                "ownerFeesWad", "aggregates", "checkpointCount", "eip712Domain", "optionsModule",
             )
         ]
         for checkpoint_id in range(self.py.checkpoint_count() + 2):  # 0 and one past the end: UnknownCheckpoint
@@ -198,7 +198,7 @@ class DualEngine:
         calls += [("accountAt", (i,)) for i in range(len(accounts) + 1)]  # one past the end: Panic(0x32)
         for owner, sub in accounts + [a for a in extra_accounts if a not in self.py.state.accounts]:
             for name in ("accountState", "equity", "unrealisedPnl", "pendingFunding", "initialMargin",
-                         "maintenanceMargin", "freeCollateral", "marginRatio", "isLiquidatable"):
+                         "maintenanceMargin", "margins", "freeCollateral", "marginRatio", "isLiquidatable"):
                 calls.append((name, (owner, sub)))
         return calls
 

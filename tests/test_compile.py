@@ -96,3 +96,12 @@ def test_no_sources_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="no .sol files"):
         comp.compile_contracts(tmp_path / "empty", tmp_path / "out")
+
+
+def test_engine_contracts_fit_eip170(artifacts):
+    """MarginEngine and OptionsEngine deploy on Ethereum: runtime code ≤ 24,576 bytes (EIP-170)."""
+    from pymargin.chain.compile import load_artifact
+
+    for name in ("MarginEngine", "OptionsEngine"):
+        size = len(bytes.fromhex(load_artifact(name)["deployedBytecode"]["object"].removeprefix("0x")))
+        assert size <= 24_576, (name, size)

@@ -629,6 +629,9 @@ class Engine:
     def paused(self) -> bool:
         return self.state.paused
 
+    def options_module(self) -> str:
+        return self.state.options_module
+
     def collateral_token(self) -> str:
         return self.state.collateral_token
 
@@ -752,6 +755,10 @@ class Engine:
     def pending_funding(self, owner: str, sub: int) -> int:
         _, ps, ms = self._account_data(owner, sub)
         return margin.pending_funding(ps, ms)
+
+    def margins(self, owner: str, sub: int) -> tuple[int, int, int]:
+        """(equity, initial margin, maintenance margin) in one view (``_margins``)."""
+        return self._margins(owner, sub)
 
     def initial_margin(self, owner: str, sub: int) -> int:
         return self._margins(owner, sub)[1]

@@ -292,18 +292,17 @@ class OptionsEngine:
 
     def _accrued_health(self, owner: str) -> tuple[int, int]:
         self.engine._accrue_all(owner, 0)
-        return self.engine.equity(owner, 0), self.engine.maintenance_margin(owner, 0)
+        eq, _, mm = self.engine.margins(owner, 0)
+        return eq, mm
 
     def _check_fill_health(self, owner: str, risk_grew: bool, before: tuple[int, int]) -> None:
-        eq = self.engine.equity(owner, 0)
-        im = self.engine.initial_margin(owner, 0)
+        eq, im, mm = self.engine.margins(owner, 0)
         if eq >= im:
             return
         if risk_grew:
             raise E.InsufficientMargin(owner, 0, eq, im)
         if eq < 0:
             raise E.NegativeEquity(owner, 0, eq)
-        mm = self.engine.maintenance_margin(owner, 0)
         eq0, mm0 = before
         if eq0 > 0 and (mm0 == 0 or eq < mul_div(eq0, mm, mm0, Rounding.Ceil)):
             raise E.MarginHealthDecreased(owner, 0, eq0, mm0, eq, mm)
