@@ -83,8 +83,12 @@ class DemoOptions:
 
     def open(self, price_wad: int, steps: int, seed: int, step_s: int) -> None:
         """List the calls to expire 10 minutes before the middle price step (``steps`` steps of ``step_s``
-        seconds from now), then :meth:`trade` at ``price_wad``; strikes and premiums from ``seed`` alone."""
+        seconds from now), then :meth:`trade` at ``price_wad``; strikes and premiums from ``seed`` alone.
+        First the perp's oracle is set again at ``price_wad`` half a step later, so the chain's clock runs
+        ahead of the wall clock: every later operation lands exactly 1 s after the one before, whatever the
+        machine's speed, and the marks' times to expiry (so values and margins) are the same every run."""
         rng = random.Random(f"pymargin-demo-options:{seed}")
+        self.venue.dual.set_price(MARKET_ID, price_wad, dt=step_s // 2)
         self.list_series(price_wad, self.venue.dual.clock + max(1, steps // 2) * step_s - 600, rng)
         self.trade(price_wad, rng)
 

@@ -62,6 +62,13 @@ def test_hedged_book_needs_less_than_apart_and_chain_equals_mirror(leg):
     assert naked.portfolio_mm_wad == naked.standalone_mm_wad > 0 and naked.saving_wad == 0
 
 
+def test_marks_are_taken_at_fixed_times_to_expiry(leg):
+    """Deterministic whatever the machine's speed: after the clock jumps ahead of wall time, listing (2 s),
+    the perp's mark and the two calls' marks land 1 s apart, so τ = 2 h − 10 min − 4 s and − 5 s."""
+    book = leg.venue.py_book
+    assert [s.expiry_s - book.series[s.series_id].marked_at for s in leg.series] == [2 * HOUR - 600 - 4, 2 * HOUR - 600 - 5]
+
+
 def test_margin_rows_catch_a_mirror_that_differs(leg):
     """The chain-vs-mirror flag can fail: one wei off in a mirrored risk array flips it."""
     s = leg.venue.py_book.series[leg.series[0].series_id]
