@@ -164,3 +164,28 @@ def test_random_sequences_match_the_mirror(system):
 def test_random_sequences_match_the_mirror_long(system, seed):
     seen = _random_run(system, seed=seed, steps=150)
     assert seen["optionTrade"] and seen["settle"], dict(seen)
+
+
+def test_only_the_module_moves_collateral_and_orders_do_not_cross_domains(system):
+    """The trust promises of spec §5.13: adjustCollateral only from the module, the module set once,
+    an order signed for the engine does not fill in the module, premiums stay within the band."""
+    s = system
+    a, b, _ = s.users
+    for sender in (s.owner, s.operator, a):
+        err = s.d.op("adjustCollateral", sender, a.address, 10**18, 0).error
+        assert err == ("NotOperator", (sender.address,))
+    assert s.d.op("setOptionsModule", s.owner, s.options.address).error == ("InvalidMarketParams", ("optionsModule",))
+    call = s.series["call"]
+    value = s.mark_value(call)
+    t = s.d.orders.order(a.address, 0, call, 10**18, value)  # signed under the engine's domain
+    m = s.orders.order(b.address, 0, call, -(10**18), value)
+    out = s.op("options", "trade", s.operator, t, s.d.orders.sign(t), m, s.orders.sign(m), 10**18, value)
+    assert out.error[0] == "InvalidSignature" and out.error[1][0] == a.address
+    band = s.py.premium_band_wad * s.py_book.series[call].price_wad // WAD
+    assert s.option_fill(call, a, b, 10**18, value + band + 1).error == ("PremiumOutsideBand", (call, value + band + 1, value))
+    ok(s.option_fill(call, a, b, 10**18, value + band))
+    t = s.orders.order(a.address, 1, call, 10**18, value)
+    m = s.orders.order(b.address, 0, call, -(10**18), value)
+    out = s.op("options", "trade", s.operator, t, s.orders.sign(t), m, s.orders.sign(m), 10**18, value)
+    assert out.error == ("CrossAccountOnly", (1,))
+    s.check_state()
