@@ -2,8 +2,11 @@
 
 compile → deploy the MarginEngine (4 perpetual markets, collateral token, oracles) and the
 SolvencyRegistry (Groth16 batch verifier, Poseidon hashers) → seed accounts with collateral and random
-positions (EIP-712 orders signed with each trader's key, matched by the operator) → move prices along a seeded random walk, accrue funding, liquidate what falls below
-maintenance → the keeper takes an engine checkpoint → trading, funding and prices go on (one more
+positions (EIP-712 orders signed with each trader's key, matched by the operator); beside the perps a
+RiskArrayBook and an OptionsEngine: two call series on ETH-PERP's oracle traded by a hedged, a naked and a
+market-maker cross account, their portfolio margin read on chain against the per-position requirement and
+the mirror (pymargin.demo_options) → move prices along a seeded random walk, accrue funding, mark the
+options, liquidate what falls below maintenance, settle the calls at expiry → the keeper takes an engine checkpoint → trading, funding and prices go on (one more
 step and fill round) while the operator commits every account as of the checkpoint block in a Merkle
 sum tree and proves solvency (Groth16) → cross-check every account's stored state and every view
 between the Python mirror (run in lockstep with the chain) and the contract → post the epoch
@@ -34,13 +37,15 @@ from pymargin.chain.deploy import Deployer
 from pymargin.chain.engine_devnet import TX_GAS, MarketSpec, default_params, mirror
 from pymargin.chain.full_set import SolvencySpec, VenueSpec, deploy_venue, solvency_keys
 from pymargin.crosscheck import DualEngine, deploy_view_batch
+from pymargin.demo_options import MIN_OWNERS, DemoOptions
 from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD, Rounding, mul_div
 from pymargin.fsutil import atomic_write_text
 from pymargin.jsonvalues import bytes_hex, dumps, hash_hex, json_value
 from pymargin.page import write_page
 from pymargin.progress import SILENT, Progress
-from pymargin.report import AccountRow, ContractRow, EpochInfo, Liquidation, MarketRow, ProofSummary, ReportData, write_report
+from pymargin.report import (AccountRow, ContractRow, EpochInfo, Liquidation, MarketRow, OptionSeriesRow, PortfolioMarginRow,
+                             ProofSummary, ReportData, write_report)
 
 TOKEN_DECIMALS = 6
 TOKEN = 10**TOKEN_DECIMALS
@@ -105,6 +110,7 @@ class DemoResult:
     inclusion: dict[str, bool] = field(default_factory=dict)
     audit: dict[str, bool] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
+    options: dict = field(default_factory=dict)  # the option series, trades, settlements and portfolio margins (empty: too few owners)
 
     def to_json(self) -> dict:
         """summary.json and ``demo --json``: every field and ``ok`` (docs/schemas/demo.schema.json)."""
@@ -211,6 +217,14 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     result.contracts = [{"name": name, "address": c.address, "deploy_tx_hash": bytes_hex(c.deploy_tx_hash)}
                         for name, c in _deployed(dep, verifier, venue.solvency.hashers, registry)]
     dual = DualEngine(dep, deploy_view_batch(chain, owner), keys={t.address: t.private_key for t in traders})
+    options = None
+    if n_owners >= MIN_OWNERS:
+        progress.info("deploying the RiskArrayBook and the OptionsEngine beside the engine (options on ETH-PERP's oracle)")
+        options = DemoOptions.deploy(dual, Deployer(chain, owner, None), owner, operator, traders)
+        result.contracts += [{"name": name, "address": c.address, "deploy_tx_hash": bytes_hex(c.deploy_tx_hash)}
+                             for name, c in (("RiskArrayBook", options.venue.book), ("OptionsEngine", options.venue.options))]
+    else:
+        progress.info(f"no option markets: they need {MIN_OWNERS} owners ({2 * MIN_OWNERS - 1} accounts), this run has {n_owners}")
     watch.lap("deploy", started)
 
     # -- seed accounts ------------------------------------------------------------------------------------
@@ -227,11 +241,18 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
         _expect(dual.op("deposit", signer, sub, deposit), "deposit")
     prices = [spec.price_wad for spec in dep.specs]
     isolated_market = {sig.address: rng.randrange(len(prices)) for sig in traders}
-    players = [a for a in accounts if a != liquidator]
-    market = _Market(dual, dep, owner, operator, rng, prices, isolated_market, {spec.name: [spec.price_wad] for spec in dep.specs})
+    option_accounts = {(signer.address, 0) for signer in traders[1:MIN_OWNERS]} if options else set()
+    players = [a for a in accounts if a != liquidator and (a[0].address, a[1]) not in option_accounts]
+    market = _Market(dual, dep, owner, operator, rng, prices, isolated_market, {spec.name: [spec.price_wad] for spec in dep.specs}, options)
     trades = sum(market.fill_round(players) for _ in progress.track(range(FILL_ROUNDS), "matching signed orders (each round pairs every account)"))
     result.fill_count = trades
     progress.info(f"  {trades} fills between {config.accounts} accounts")
+    if options:
+        options.open(prices[0], config.steps, config.seed, STEP_SECONDS)
+        result.fill_count += 1
+        for row in options.margins:
+            progress.info(f"  options: {options.role_of(row.owner)} account: portfolio MM {row.portfolio_mm_wad / WAD:,.2f} "
+                          f"vs per position {row.standalone_mm_wad / WAD:,.2f}")
     watch.lap("seed", started)
 
     # -- price path, funding, liquidations --------------------------------------------------------------
@@ -289,6 +310,10 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
     started = time.perf_counter()
     progress.info("cross-checking every stored value and view: Python mirror vs contract")
     compared, mismatches = dual.check_all()
+    if options:  # the views and portfolio margins compared while the options were held
+        compared += options.views_compared + 2 * len(options.margins)
+        mismatches += options.view_mismatches + [f"portfolio margin of {r.owner}:0" for r in options.margins if not r.mirror_equal]
+        result.options = _options_summary(options)
     result.crosscheck_value_count, result.crosscheck_mismatch_count = compared, len(mismatches)
     for line in mismatches[:10]:
         progress.info(f"  MISMATCH {line}")
@@ -372,12 +397,35 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
                         f"{result.fill_count_after_checkpoint} fills and a price step after it"),
         contracts=[ContractRow(c["name"], c["address"], c["deploy_tx_hash"]) for c in result.contracts],
         market_snapshot=[MarketRow(m["name"], m["price_wad"], m["funding_index_wad"], m["imf_wad"], m["mmf_wad"]) for m in result.markets],
+        option_series=[OptionSeriesRow(s.name, s.strike_wad, s.expiry_s, s.premium_wad, s.payoff_wad, s.settled)
+                       for s in (options.series if options else [])],
+        portfolio_margin=[PortfolioMarginRow(f"{r.owner}:0", options.role_of(r.owner), _positions_text(options, r), r.portfolio_mm_wad,
+                                             r.standalone_mm_wad, r.mirror_equal) for r in (options.margins if options else [])],
     )
     write_report(data, out)
     watch.lap("report", started)
     result.timings_s = watch.seconds
     atomic_write_text(out / "summary.json", dumps(result.to_json()) + "\n")
     return result
+
+
+def _options_summary(options: DemoOptions) -> dict:
+    """summary.json's ``options``: the series, trade and settlement counts, each holder's margins after the trades."""
+    return {
+        "series": [{"series_id": s.series_id, "name": s.name, "kind": "call", "strike_wad": s.strike_wad, "expiry_s": s.expiry_s,
+                    "premium_wad": s.premium_wad, "settled": s.settled, "payoff_wad": s.payoff_wad} for s in options.series],
+        "trade_count": options.trade_count,
+        "settlement_count": options.settlement_count,
+        "accounts": [{"account_id": f"{r.owner}:0", "role": options.role_of(r.owner), "portfolio_mm_wad": r.portfolio_mm_wad,
+                      "standalone_mm_wad": r.standalone_mm_wad, "saving_wad": r.saving_wad, "chain_equals_mirror": r.mirror_equal}
+                     for r in options.margins],
+    }
+
+
+def _positions_text(options: DemoOptions, row) -> str:
+    """An account's positions as the report shows them, e.g. "+2.7183 ETH-PERP, −2.7183 call OTM 2,100.00"."""
+    names = {options.perp_series: options.perp_name} | {s.series_id: s.name for s in options.series}
+    return ", ".join(f"{'+' if size > 0 else '−'}{abs(size) / WAD:,.4f} {names[sid]}" for sid, size in row.positions)
 
 
 def _deployed(dep, verifier: Contract, hashers: dict, registry: Contract) -> list[tuple[str, Contract]]:
@@ -406,6 +454,7 @@ class _Market:
     prices: list[int]
     isolated_market: dict[str, int]
     paths: dict[str, list[int]]
+    options: DemoOptions | None = None
 
     def fill_round(self, players: list[tuple[tx.Signer, int]]) -> int:
         """Pair every player at random; each pair fills in one or two random markets. Returns the fills."""
@@ -439,6 +488,8 @@ class _Market:
             rate = self.rng.randint(-10, 10) * (spec.params.max_funding_rate_wad // 20)
             _expect(self.dual.op("setFundingRate", self.owner, market_id, rate), "setFundingRate")
             _expect(self.dual.op("accrueFunding", self.owner, market_id), "accrueFunding")
+        if self.options:
+            self.options.keeper_step()
         return _liquidate_all(self.dual, liquidator, step, [s.name for s in self.dep.specs])
 
 

@@ -96,6 +96,35 @@ class ProofSummary:
     verifier_code_hash: str = ""  # keccak256 of the on-chain verifier's runtime code
 
 
+@dataclass(frozen=True)
+class OptionSeriesRow:
+    """An option series of the run (WAD quote per base unit)."""
+
+    name: str
+    strike_wad: int
+    expiry_s: int  # unix seconds
+    premium_wad: int  # what it traded at
+    payoff_wad: int  # per long unit at settlement
+    settled: bool
+
+
+@dataclass(frozen=True)
+class PortfolioMarginRow:
+    """An option-holding cross account after its trades: its portfolio maintenance margin and the sum of
+    its positions' maintenance margins each alone (WAD quote, Ceil), read on chain."""
+
+    account_id: str
+    role: str  # e.g. "hedged", "naked"
+    positions: str  # e.g. "+2.7183 ETH-PERP, −2.7183 call OTM 2,100.00"
+    portfolio_mm: int
+    standalone_mm: int
+    mirror_equal: bool  # the Python mirror computes the same integers
+
+    @property
+    def saving(self) -> int:
+        return self.standalone_mm - self.portfolio_mm
+
+
 @dataclass
 class ReportData:
     """Everything the report shows."""
@@ -122,6 +151,8 @@ class ReportData:
     epoch: EpochInfo | None = None
     contracts: list[ContractRow] = field(default_factory=list)
     market_snapshot: list[MarketRow] = field(default_factory=list)
+    option_series: list[OptionSeriesRow] = field(default_factory=list)
+    portfolio_margin: list[PortfolioMarginRow] = field(default_factory=list)
 
 
 def _q(amount_wad: int) -> str:
@@ -307,6 +338,25 @@ def _market_section(data: ReportData) -> str:
     )
 
 
+def _options_section(data: ReportData) -> str:
+    """The option series, then each option holder's portfolio margin against its per-position margin."""
+    if not data.portfolio_margin:
+        return ""
+    e = html.escape
+    series = _table(["series", "strike", "expiry", "premium", "payoff at settlement"],
+                    [[e(s.name), _q(s.strike_wad), e(_utc(s.expiry_s)), _q(s.premium_wad), _q(s.payoff_wad) if s.settled else "not settled"]
+                     for s in data.option_series])
+    rows = [[_code(r.account_id), e(r.role), e(r.positions), _q(r.portfolio_mm), _q(r.standalone_mm), _q(r.saving),
+             f"{r.saving / r.standalone_mm:.1%}" if r.standalone_mm else "—",
+             f"<span class='{'ok' if r.mirror_equal else 'bad'}'>{'equal' if r.mirror_equal else 'MISMATCH'}</span>"]
+            for r in data.portfolio_margin]
+    margins = _table(["account", "book", "positions", "portfolio MM", "per-position MM", "saving", "saving %", "chain vs mirror"], rows)
+    return ("<h2>Options: portfolio margin</h2>" + series
+            + "<p class='muted'>Right after the option trades: the maintenance margin of each account holding options, "
+              "as the engine computes it from risk arrays (portfolio MM), against the sum of its positions' "
+              "maintenance margins each alone (per-position MM).</p>" + margins)
+
+
 def render_html(data: ReportData, pngs: dict[str, bytes]) -> str:
     """The report as one HTML document with the figures embedded as base64 data URIs."""
     e = html.escape
@@ -376,7 +426,7 @@ def render_html(data: ReportData, pngs: dict[str, bytes]) -> str:
         f"<title>{e(data.title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{e(data.title)}</h1><p class='muted'>{e(data.chain)} · markets: {e(', '.join(data.markets))}</p>"
         f"<h2>Book</h2><div class='grid'><div>{summary}</div><div>{_market_section(data)}</div></div>"
-        f"{_epoch_section(data)}{cross}{proof}<h2>Charts</h2><div class='grid'>{imgs}</div>"
+        f"{_epoch_section(data)}{cross}{proof}{_options_section(data)}<h2>Charts</h2><div class='grid'>{imgs}</div>"
         f"<h2>Accounts closest to liquidation</h2><p class='muted' id='accounts-shown'>{e(accounts_note)}</p>{accounts}{_ON_LOAD}</body></html>"
     )
 

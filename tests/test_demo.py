@@ -32,7 +32,21 @@ def _check_outputs(out_dir, summary: dict) -> None:
     assert len(list((out_dir / "inclusion").glob("*.json"))) == 1
     written = json.loads((out_dir / "summary.json").read_text())
     assert written == {k: v for k, v in summary.items() if k != "report"}, "summary.json is what --json prints"
+    _check_options(summary["options"])
     _check_report(out_dir, written)
+
+
+def _check_options(options: dict) -> None:
+    """Two calls traded and settled at expiry (each paid out to its 2 holders); the hedged book needs less
+    than its positions apart, the naked call its own requirement; the chain's numbers are the mirror's."""
+    assert options["trade_count"] == "2" and options["settlement_count"] == "4"
+    assert [s["kind"] for s in options["series"]] == ["call", "call"] and all(s["settled"] for s in options["series"])
+    rows = {row["role"]: row for row in options["accounts"]}
+    assert set(rows) == {"hedged", "naked", "market maker"} and all(r["chain_equals_mirror"] for r in rows.values())
+    for row in rows.values():
+        assert int(row["saving_wad"]) == int(row["standalone_mm_wad"]) - int(row["portfolio_mm_wad"])
+    assert 0 < int(rows["hedged"]["portfolio_mm_wad"]) < int(rows["hedged"]["standalone_mm_wad"])
+    assert rows["naked"]["saving_wad"] == "0" and int(rows["naked"]["portfolio_mm_wad"]) > 0
 
 
 def _check_report(out_dir, summary: dict) -> None:
@@ -40,13 +54,14 @@ def _check_report(out_dir, summary: dict) -> None:
     import html
 
     text = html.unescape((out_dir / "report.html").read_text())
-    quote = lambda key: f"{int(summary[key]) / 10**18:,.2f}"  # noqa: E731
+    quote_of = lambda value: f"{int(value) / 10**18:,.2f}"  # noqa: E731
+    quote = lambda key: quote_of(summary[key])  # noqa: E731
     block = int(summary["checkpoint_block"])
     assert f"checkpoint block</td><td>{block:,}<" in text
     assert f"unix {summary['checkpoint_time_s']})" in text
     for key in ("checkpoint_tx_hash", "post_epoch_tx_hash", "vk_hash", "verifier_code_hash", "circuit", "root"):
         assert summary[key] and summary[key] in text, key
-    assert len(summary["contracts"]) >= 8  # token, engine, 4 oracles, verifier, hashers, registry
+    assert len(summary["contracts"]) >= 10  # token, engine, 4 oracles, verifier, hashers, registry, book, options
     for contract in summary["contracts"]:
         assert contract["address"] in text and contract["deploy_tx_hash"] in text, contract["name"]
     for name, key in (("Σ initial margin (IM)", "total_im_wad"), ("Σ maintenance margin (MM)", "total_mm_wad"),
@@ -57,6 +72,11 @@ def _check_report(out_dir, summary: dict) -> None:
         assert f"<td>{market['name']}</td><td>{int(market['price_wad']) / 10**18:,.2f}</td>" in text, market["name"]
         assert f"{int(market['imf_wad']) / 10**18:.2%}" in text
     assert "margin ratio (equity / MM)" in text
+    for row in summary["options"]["accounts"]:
+        shown = [quote_of(row[k]) for k in ("portfolio_mm_wad", "standalone_mm_wad", "saving_wad")]
+        assert f"<td>{row['role']}</td>" in text and "</td><td>".join(shown) in text, row["role"]
+    for series in summary["options"]["series"]:
+        assert f"<td>{series['name']}</td><td>{quote_of(series['strike_wad'])}</td>" in text
     assert f"of {int(summary['account_count']):,} accounts shown" in text
 
 
@@ -69,14 +89,17 @@ def test_demo_on_the_embedded_devnet(capsys, tmp_path):
 
 
 def test_demo_is_reproducible(capsys, tmp_path):
-    """Same seed, same book: the same commitment root (the proof itself is randomised)."""
-    roots = []
+    """Same seed, same book: the same commitment root and the same option trades, settlements and margins
+    (the proof itself is randomised; block times follow the wall clock they start from)."""
+    runs = []
     for name in ("a", "b"):
         code, out, err = run(capsys, "--json", "demo", *SMALL, "--steps", "2", "--out", str(tmp_path / name))
         assert code == 0, err
-        roots.append(json.loads(out)["root"])
-    assert roots[0].startswith("0x") and len(roots[0]) == 66
-    assert roots[0] == roots[1]
+        runs.append(json.loads(out))
+    assert runs[0]["root"].startswith("0x") and len(runs[0]["root"]) == 66
+    assert runs[0]["root"] == runs[1]["root"]
+    options = [r["options"] | {"series": [{k: v for k, v in s.items() if k != "expiry_s"} for s in r["options"]["series"]]} for r in runs]
+    assert options[0]["series"] and options[0] == options[1], "the same trades, payoffs and margins (expiry is a unix time)"
 
 
 @pytest.mark.anvil

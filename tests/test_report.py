@@ -10,8 +10,8 @@ import pytest
 from pymargin import browser, margin
 from pymargin.model import WAD, MarketView, Position
 from pymargin.fixedpoint import INT256_MAX
-from pymargin.report import (ACCOUNTS_SHOWN, AccountRow, Liquidation, ProofSummary, ReportData, figure_notes, margin_ratio_figure,
-                             write_report)
+from pymargin.report import (ACCOUNTS_SHOWN, AccountRow, Liquidation, OptionSeriesRow, PortfolioMarginRow, ProofSummary, ReportData,
+                             figure_notes, margin_ratio_figure, write_report)
 
 
 def _data(n_accounts: int = 40, seed: int = 7) -> ReportData:
@@ -104,6 +104,24 @@ def test_report_is_deterministic(tmp_path):
     a = write_report(_data(), tmp_path / "a").read_bytes()
     b = write_report(_data(), tmp_path / "b").read_bytes()
     assert a == b
+
+
+def test_the_options_section_shows_portfolio_against_per_position_margin(tmp_path):
+    data = _data()
+    assert "Options: portfolio margin" not in write_report(data, tmp_path / "none").read_text(), "no section without options"
+    data.option_series = [OptionSeriesRow("call OTM 2,100.54", 2_100_543_210_987_654_321_012, 1_800_000_000, 12_345_678_901_234_567_890,
+                                          0, True)]
+    data.portfolio_margin = [
+        PortfolioMarginRow("0x" + "ab" * 20 + ":0", "hedged", "+2.7183 ETH-PERP, −2.7183 call OTM 2,100.54",
+                           1_320_883_577_123_456_789_012, 2_462_704_014_987_654_321_098, True),
+        PortfolioMarginRow("0x" + "cd" * 20 + ":0", "naked", "−1.6180 call NTM 1,960.12", 617_283_950_617_283_950_617, 617_283_950_617_283_950_617, False),
+    ]
+    text = write_report(data, tmp_path / "with").read_text()
+    hedged = "<td>hedged</td><td>+2.7183 ETH-PERP, −2.7183 call OTM 2,100.54</td><td>1,320.88</td><td>2,462.70</td><td>1,141.82</td><td>46.4%</td>"
+    assert hedged in text  # 2,462.704… − 1,320.883… = 1,141.820…; 1,141.82 / 2,462.70 = 46.36 %
+    assert "<td>naked</td><td>−1.6180 call NTM 1,960.12</td><td>617.28</td><td>617.28</td><td>0.00</td><td>0.0%</td>" in text
+    assert "<span class='bad'>MISMATCH</span>" in text and "<span class='ok'>equal</span>" in text
+    assert "<td>call OTM 2,100.54</td><td>2,100.54</td><td>2027-01-15 08:00:00 UTC</td><td>12.35</td><td>0.00</td>" in text
 
 
 def test_report_flags_uncovered_liabilities_and_mismatches(tmp_path):

@@ -29,8 +29,11 @@ def demo_cmd(ctx, accounts: int, steps: int, seed: int, batch_log2: int, backend
     """Run the whole toolkit end to end and write a report.
 
     Compiles the contracts, starts (or connects to) a chain, deploys the MarginEngine and the
-    SolvencyRegistry, seeds accounts with collateral and random positions, moves prices, accrues
-    funding, liquidates what falls below maintenance, takes an engine checkpoint and keeps trading,
+    SolvencyRegistry, seeds accounts with collateral and random positions, trades options beside the
+    perps (a RiskArrayBook and an OptionsEngine; with 7 accounts or more: a hedged book, a naked call,
+    a market maker, their portfolio margin against per-position margin), moves prices, accrues
+    funding, marks the options, liquidates what falls below maintenance, settles the options at
+    expiry, takes an engine checkpoint and keeps trading,
     cross-checks every account between the Python mirror and the contract, commits all accounts as
     of the checkpoint block, proves solvency, posts the epoch against the checkpoint (verified
     on-chain), verifies it again in Python (py-ecc) and with snarkjs, checks one user's inclusion,
