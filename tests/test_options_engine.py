@@ -56,10 +56,15 @@ def test_option_trade_moves_the_premium_and_margins_by_portfolio(system):
     s.check_state()
 
 
-def test_hedged_book_needs_less_margin_than_its_parts(system):
+def test_hedged_book_needs_less_margin_than_its_parts(system, tmp_path):
     """Long perp + short call: the engine's maintenance (portfolio margin) is below the perp's and the
-    call's apart, equal on the contract, the mirror and pymargin.riskbatch."""
+    call's apart, equal on the contract, the mirror, pymargin.riskbatch and the portfolio circuit
+    (PortfolioMarginAccount over the book's marked arrays), IM too."""
     from pymargin import riskbatch
+    from pymargin.zk import circuits
+    from pymargin.zk import portfolio as zp
+    from pymargin.zk.field import from_field
+    from pymargin.zk.witness import compute_witness, read_wtns
 
     s = system
     a, b, c = s.users
@@ -76,9 +81,19 @@ def test_hedged_book_needs_less_margin_than_its_parts(system):
     assert perp_alone == s.py_book.maintenance_margin(now, [s.series["perp"]], [size])
     assert call_alone == s.py_book.maintenance_margin(now, [call], [-size])
     assert 0 < hedged < perp_alone + call_alone
-    book = riskbatch.PortfolioBook.from_accounts([[(s.series["perp"], size), (call, -size)]],
-                                                 riskbatch.series_from_risk_book(s.py_book, now))
+    series = riskbatch.series_from_risk_book(s.py_book, now)
+    book = riskbatch.PortfolioBook.from_accounts([[(s.series["perp"], size), (call, -size)]], series)
     assert int(riskbatch.maintenance_margin(book)[0]) == hedged
+    # the circuit over the same marked arrays (public tables) and positions: the same integers
+    circuit = circuits.portfolio_account(2, 4, 6)
+    tables = zp.risk_tables(series, zp.PortfolioShape(u=2, k=4, p=6), s.py_book.im_multiple_wad)
+    books = {"hedged": [(s.series["perp"], size), (call, -size)], "perp": [(s.series["perp"], size)], "call": [(call, -size)]}
+    in_circuit = {}
+    for name, positions in books.items():
+        witness = read_wtns(compute_witness(circuit, zp.account_inputs(tables, positions), tmp_path / f"{name}.wtns"))
+        in_circuit[name] = from_field(witness[1]), from_field(witness[2])
+    assert in_circuit["hedged"] == (hedged, s.engine.call("initialMargin", a.address, 0))
+    assert (in_circuit["perp"][0], in_circuit["call"][0]) == (perp_alone, call_alone)
     s.check_state()
 
 
