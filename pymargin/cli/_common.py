@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import click
 
-from pymargin.cli.output import emit, emit_error, short_address  # noqa: F401  (re-exported for the commands)
+from pymargin.cli.output import emit_error
 
 
 @dataclass

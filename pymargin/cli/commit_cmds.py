@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from pymargin.cli._common import emit
+from pymargin.cli.output import emit
 from pymargin.errors import UserError
 from pymargin.jsonvalues import bytes_hex, hash_hex
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from pymargin.cli._common import emit, fail
+from pymargin.cli._common import fail
+from pymargin.cli.output import emit
 from pymargin.fsutil import check_out_dir, publish_dir, staging_dir
 
 

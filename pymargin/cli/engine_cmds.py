@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pymargin.cli._common import emit
+from pymargin.cli.output import emit
 from pymargin.errors import UserError
 
 ACCOUNT_VIEWS = ("equity", "initialMargin", "maintenanceMargin", "freeCollateral", "marginRatio", "isLiquidatable")

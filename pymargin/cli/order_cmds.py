@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from pymargin.cli._common import emit
+from pymargin.cli.output import emit
 from pymargin.cli.engine_cmds import _engine_contract
 from pymargin.errors import UserError
 from pymargin.jsonvalues import bytes_hex, dumps, json_value

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from pymargin.cli._common import emit
+from pymargin.cli.output import emit
 from pymargin.errors import UserError
 from pymargin.fsutil import check_out_dir, check_out_file
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pymargin.cli._common import emit
+from pymargin.cli.output import emit
 from pymargin.errors import UserError
 from pymargin.fsutil import check_out_file
 from pymargin.jsonvalues import bytes_hex
