@@ -3,10 +3,10 @@
 compile → deploy the MarginEngine (4 perpetual markets, collateral token, oracles) and the
 SolvencyRegistry (Groth16 batch verifier, Poseidon hashers) → seed accounts with collateral and random
 positions (EIP-712 orders signed with each trader's key, matched by the operator); beside the perps a
-RiskArrayBook and an OptionsEngine: two call series on ETH-PERP's oracle traded by a hedged, a naked and a
-market-maker cross account, their portfolio margin read on chain against the per-position requirement and
+RiskArrayBook and an OptionsEngine: two calls and a put on ETH-PERP's oracle traded by a hedged (a collar), a
+naked and a market-maker cross account, their portfolio margin read on chain against the per-position requirement and
 the mirror (pymargin.demo_options) → move prices along a seeded random walk, accrue funding, mark the
-options, liquidate what falls below maintenance, settle the calls at expiry → the keeper takes an engine checkpoint → trading, funding and prices go on (one more
+options, liquidate what falls below maintenance, settle the options at expiry → the keeper takes an engine checkpoint → trading, funding and prices go on (one more
 step and fill round) while the operator commits every account as of the checkpoint block in a Merkle
 sum tree and proves solvency (Groth16) → cross-check every account's stored state and every view
 between the Python mirror (run in lockstep with the chain) and the contract → post the epoch
@@ -412,7 +412,7 @@ def run_demo(config: DemoConfig, chain: Chain, progress: Progress = SILENT) -> D
 def _options_summary(options: DemoOptions) -> dict:
     """summary.json's ``options``: the series, trade and settlement counts, each holder's margins after the trades."""
     return {
-        "series": [{"series_id": s.series_id, "name": s.name, "kind": "call", "strike_wad": s.strike_wad, "expiry_s": s.expiry_s,
+        "series": [{"series_id": s.series_id, "name": s.name, "kind": s.kind, "strike_wad": s.strike_wad, "expiry_s": s.expiry_s,
                     "premium_wad": s.premium_wad, "settled": s.settled, "payoff_wad": s.payoff_wad} for s in options.series],
         "trade_count": options.trade_count,
         "settlement_count": options.settlement_count,

@@ -1,11 +1,12 @@
-"""The demo's option markets: two call series on the first perp's oracle, traded beside the perps.
+"""The demo's option markets: two calls and a put on the first perp's oracle, traded beside the perps.
 
 Three cross accounts (sub 0 of owners 1, 2 and 3, kept out of the random perp fills) trade by signed
-orders at full-precision sizes and premiums: HEDGED is long the perp and short the out-of-the-money
-call, NAKED is short the near-the-money call alone, and the MARKET MAKER takes the other side of all
-three (short the perp, long both calls). The keeper marks the perp and the calls after every price
-step; the calls expire inside the simulated time, the book settles them at the oracle price and every
-position is paid out and closed, so the book holds no options at the checkpoint.
+orders at full-precision sizes and premiums: HEDGED holds a collar (long the perp, short the
+out-of-the-money call, long the out-of-the-money put), NAKED is short the near-the-money call alone,
+and the MARKET MAKER takes the other side of all four trades (short the perp, long both calls, short
+the put). The keeper marks the perp and the options after every price step; the options expire inside
+the simulated time, the book settles them at the oracle price and every position is paid out and
+closed, so the book holds no options at the checkpoint.
 
 Right after the trades the portfolio margin of each option holder is read on chain (the engine's
 maintenance margin) beside its per-position requirement (Σ of the book's maintenance margin of each
@@ -48,6 +49,7 @@ class SeriesInfo:
 
     series_id: int
     name: str
+    kind: str  # "call" or "put"
     strike_wad: int
     expiry_s: int
     premium_wad: int = 0  # the premium it traded at
@@ -93,28 +95,33 @@ class DemoOptions:
         self.trade(price_wad, rng)
 
     def list_series(self, price_wad: int, expiry_s: int, rng: random.Random) -> None:
-        """Two calls expiring at ``expiry_s``: struck ≈ 5 % above the price and ≈ 2 % below it, full precision."""
-        for name, fraction in (("call OTM", 105), ("call NTM", 98)):
+        """Two calls and a put expiring at ``expiry_s``: calls struck ≈ 5 % above the price and ≈ 2 % below
+        it, the put ≈ 5 % below; full precision."""
+        for name, kind, fraction in (("call OTM", InstrumentKind.Call, 105), ("call NTM", InstrumentKind.Call, 98),
+                                     ("put OTM", InstrumentKind.Put, 95)):
             strike = mul_div(price_wad, fraction, 100, Rounding.Floor) + rng.randrange(1, WAD)
-            sid = self.venue.add_series(self.owner, InstrumentKind.Call, strike, expiry_s)
-            self.series.append(SeriesInfo(sid, f"{name} {strike / WAD:,.2f}", strike, expiry_s))
+            sid = self.venue.add_series(self.owner, kind, strike, expiry_s)
+            self.series.append(SeriesInfo(sid, f"{name} {strike / WAD:,.2f}", kind.name.lower(), strike, expiry_s))
 
     def trade(self, price_wad: int, rng: random.Random) -> None:
-        """Marks, then HEDGED buys the perp from the MARKET MAKER and writes the OTM call to it, NAKED writes the
-        NTM call to it (premiums: the mark value + a random amount inside the band); then the margins
-        on both sides and every engine view while the options are held."""
+        """Marks, then HEDGED buys the perp from the MARKET MAKER, writes the OTM call to it and buys the OTM
+        put from it, NAKED writes the NTM call to it (premiums: the mark value + a random amount inside the
+        band); then the margins on both sides and every engine view while the options are held."""
         self.keeper_step()
         dual, venue, a = self.venue.dual, self.venue, self.accounts
         _expect(dual.fill(self.operator, MARKET_ID, a["hedged"], 0, a["market maker"], 0, HEDGED_SIZE_WAD, price_wad), "perp fill")
-        for info, writer, size in ((self.series[0], a["hedged"], HEDGED_SIZE_WAD), (self.series[1], a["naked"], NAKED_SIZE_WAD)):
+        trades = ((self.series[0], a["market maker"], a["hedged"], HEDGED_SIZE_WAD),  # (series, buyer, writer, size)
+                  (self.series[1], a["market maker"], a["naked"], NAKED_SIZE_WAD),
+                  (self.series[2], a["hedged"], a["market maker"], HEDGED_SIZE_WAD))
+        for info, buyer, writer, size in trades:
             info.premium_wad = venue.mark_value(info.series_id) + rng.randrange(10**15, 10**18)
-            _expect(venue.trade(self.operator, info.series_id, a["market maker"], writer, size, info.premium_wad), "option trade")
+            _expect(venue.trade(self.operator, info.series_id, buyer, writer, size, info.premium_wad), "option trade")
             self.trade_count += 1
         self.margins = venue.margin_rows()
         self.views_compared, self.view_mismatches = dual.compare_views()
 
     def keeper_step(self) -> None:
-        """Keeper: mark the perp and every unexpired call at the oracle price and a vol of ~60 %; past expiry
+        """Keeper: mark the perp and every unexpired option at the oracle price and a vol of ~60 %; past expiry
         settle the series in the book and every position in it."""
         venue = self.venue
         _expect(venue.op("book", "updateMark", self.owner, self.perp_series, _vol(0)), "mark perp")

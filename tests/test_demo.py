@@ -37,10 +37,11 @@ def _check_outputs(out_dir, summary: dict) -> None:
 
 
 def _check_options(options: dict) -> None:
-    """Two calls traded and settled at expiry (each paid out to its 2 holders); the hedged book needs less
-    than its positions apart, the naked call its own requirement; the chain's numbers are the mirror's."""
-    assert options["trade_count"] == "2" and options["settlement_count"] == "4"
-    assert [s["kind"] for s in options["series"]] == ["call", "call"] and all(s["settled"] for s in options["series"])
+    """Two calls and a put traded and settled at expiry (each paid out to its 2 holders); the hedged book
+    (a collar) needs less than its positions apart, the naked call its own requirement; the chain's numbers
+    are the mirror's."""
+    assert options["trade_count"] == "3" and options["settlement_count"] == "6"
+    assert [s["kind"] for s in options["series"]] == ["call", "call", "put"] and all(s["settled"] for s in options["series"])
     rows = {row["role"]: row for row in options["accounts"]}
     assert set(rows) == {"hedged", "naked", "market maker"} and all(r["chain_equals_mirror"] for r in rows.values())
     for row in rows.values():

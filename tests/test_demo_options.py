@@ -1,6 +1,7 @@
 """The demo's option markets (pymargin.demo_options) on the embedded devnet, without the proof: a hedged
-book needs less margin than its positions apart, a naked call exactly its own, on the contract and in the
-mirror; marks through expiry, settlement pays out and closes every position and conserves value."""
+book (a collar: long perp, short call, long put) needs less margin than its positions apart, a naked call
+exactly its own, on the contract and in the mirror; marks through expiry, settlement pays out and closes
+every position and conserves value."""
 
 from __future__ import annotations
 
@@ -55,18 +56,23 @@ def test_hedged_book_needs_less_than_apart_and_chain_equals_mirror(leg):
     book = leg.venue.book
     perp_alone = book.call("maintenanceMargin", [leg.perp_series], [HEDGED_SIZE_WAD])
     call_alone = book.call("maintenanceMargin", [leg.series[0].series_id], [-HEDGED_SIZE_WAD])
-    assert hedged.standalone_mm_wad == perp_alone + call_alone
-    assert 0 < hedged.portfolio_mm_wad < hedged.standalone_mm_wad, "the short call offsets the perp's worst scenario"
+    put_alone = book.call("maintenanceMargin", [leg.series[2].series_id], [HEDGED_SIZE_WAD])
+    assert hedged.positions == ((leg.perp_series, HEDGED_SIZE_WAD), (leg.series[0].series_id, -HEDGED_SIZE_WAD),
+                                (leg.series[2].series_id, HEDGED_SIZE_WAD))
+    assert hedged.standalone_mm_wad == perp_alone + call_alone + put_alone
+    assert 0 < hedged.portfolio_mm_wad < hedged.standalone_mm_wad, "the call and put offset the perp's worst scenarios"
+    collar_without_put = book.call("maintenanceMargin", [leg.perp_series, leg.series[0].series_id], [HEDGED_SIZE_WAD, -HEDGED_SIZE_WAD])
+    assert hedged.portfolio_mm_wad < collar_without_put, "the long put caps the loss of the fall scenarios"
     assert leg.venue.dual.contract.call("maintenanceMargin", hedged.owner, 0) == hedged.portfolio_mm_wad
     assert naked.positions == ((leg.series[1].series_id, -NAKED_SIZE_WAD),)
     assert naked.portfolio_mm_wad == naked.standalone_mm_wad > 0 and naked.saving_wad == 0
 
 
 def test_marks_are_taken_at_fixed_times_to_expiry(leg):
-    """Deterministic whatever the machine's speed: after the clock jumps ahead of wall time, listing (2 s),
-    the perp's mark and the two calls' marks land 1 s apart, so τ = 2 h − 10 min − 4 s and − 5 s."""
+    """Deterministic whatever the machine's speed: after the clock jumps ahead of wall time, listing (3 s),
+    the perp's mark and the three options' marks land 1 s apart, so τ = 2 h − 10 min − 5 s, − 6 s, − 7 s."""
     book = leg.venue.py_book
-    assert [s.expiry_s - book.series[s.series_id].marked_at for s in leg.series] == [2 * HOUR - 600 - 4, 2 * HOUR - 600 - 5]
+    assert [s.expiry_s - book.series[s.series_id].marked_at for s in leg.series] == [2 * HOUR - 600 - k for k in (5, 6, 7)]
 
 
 def test_margin_rows_catch_a_mirror_that_differs(leg):
@@ -84,7 +90,7 @@ def test_keeper_marks_until_expiry_then_settles_every_position(leg):
     for step in range(3):
         dual.set_price(0, PRICE + (step + 1) * 37_123_456_789_012_345_678, dt=HOUR)
         leg.keeper_step()
-    assert all(s.settled for s in leg.series) and leg.settlement_count == 4
+    assert all(s.settled for s in leg.series) and leg.settlement_count == 6
     assert venue.holders() == [] and venue.options.call("optionSeries", leg.accounts["hedged"]) == []
     payoffs = [venue.book.call("series", s.series_id)[7] for s in leg.series]
     assert payoffs == [s.payoff_wad for s in leg.series] and payoffs[1] > 0  # the near-the-money call ends in the money
