@@ -131,6 +131,11 @@ class OptionsEngine:
         self._events.append((event, args))
 
     @property
+    def last_events(self) -> list[Event]:
+        """The module's events of the last operation (its return value, also for ``checkpoint``)."""
+        return self._events
+
+    @property
     def now(self) -> int:
         return self.engine.now
 
