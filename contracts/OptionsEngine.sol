@@ -16,8 +16,9 @@ import {Ownable, Ownable2Step, EIP712, SignatureChecker} from "./vendor/OpenZepp
 ///         orders signed by their owners (the engine's Order type, this contract's domain, marketId =
 ///         the series id), the premium moving between the two accounts; at expiry, once the book has
 ///         settled the series, anyone settles a position: it pays size × payoff and closes. The engine
-///         margins a cross account holding options by portfolioMargin. Mirrored bit for bit, reverts
-///         included, by pymargin.engine.options.OptionsEngine.
+///         margins a cross account holding options by portfolioMargin. checkpoint() takes the engine's
+///         checkpoint and records the options book (series tables, per-series long and short sizes) in
+///         the same transaction. Mirrored bit for bit, reverts included, by pymargin.engine.options.OptionsEngine.
 /// @dev A separate contract because MarginEngine is at the 24,576-byte limit. Units as the engine's:
 ///      sizes WAD base units (long > 0), premiums WAD quote per base unit, amounts WAD quote.
 contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
