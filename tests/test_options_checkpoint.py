@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -16,7 +17,7 @@ from pymargin.chain.engine_devnet import TX_GAS
 from pymargin.chain.contracts import abi_args
 from pymargin.chain.options_checkpoints import options_book_at_checkpoint, options_checkpoint_event
 from pymargin.engine.options_checkpoint import (
-    OptionsCheckpointData, aggregate_mismatches, decode_options_checkpoint, encode_options_checkpoint,
+    OptionsCheckpointData, SeriesSnapshot, aggregate_mismatches, decode_options_checkpoint, encode_options_checkpoint,
     options_checkpoint_digest,
 )
 from pymargin.errors import UserError
@@ -189,3 +190,17 @@ def test_random_books_checkpoint_on_contract_and_mirror_long(system, seed):
         random_trades(s, rng, 6, [s.series["call"], s.series["put"], s.series["soon"]])
         read_back(s, take_checkpoint(s, rng.choice([s.keeper, s.operator])))
     s.check_state()
+
+
+def test_aggregate_mismatches_name_each_series_and_positions_left_out():
+    snap = SeriesSnapshot(2, 0, Kind.Call, STRIKE_CALL, 1_800_000_000, 0, 0, 0, (0,) * 16, 0, 0, False,
+                          5 * WAD + 1, 5 * WAD + 1)
+    data = OptionsCheckpointData(1, 10, 1_700_000_000, (snap,), ((0, 0),), WAD)
+    assert aggregate_mismatches(data, [(2, 3 * WAD), (2, 2 * WAD + 1), (2, -(5 * WAD + 1))]) == []
+    assert aggregate_mismatches(data, [(2, 5 * WAD + 1), (2, -5 * WAD), (3, 1)]) == [
+        f"shortSizeWad[series 2]: checkpoint {5 * WAD + 1}, book {5 * WAD}",
+        "series 3: positions in the book, not in the checkpoint",
+    ]
+    changed = replace(data, series=(replace(snap, short_size_wad=5 * WAD),))
+    assert options_checkpoint_digest(changed) != options_checkpoint_digest(data)
+    assert decode_options_checkpoint(encode_options_checkpoint(changed)) == changed
