@@ -139,7 +139,8 @@ class DualOptions:
             if target == "book":
                 self._book_call(fn, sender.address, mirror_args if mirror_args is not None else args)
             else:
-                py_events = getattr(self.py, snake(fn))(sender.address, *args)
+                getattr(self.py, snake(fn))(sender.address, *args)
+                py_events = self.py.last_events  # checkpoint returns its data
             py_error = None
         except Revert as exc:
             py_error = (exc.name, norm(exc.args_))
