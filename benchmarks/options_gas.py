@@ -5,7 +5,8 @@ on the embedded devnet, calling the test harnesses (``OptionMathHarness``, ``Ris
 the functions are ``internal`` library code, so a caller pays the same minus the intrinsic cost
 and the ABI copying. ``markUpdate`` models a mark update: one risk array recomputed and stored.
 
-    .venv/bin/python benchmarks/options_gas.py
+    .venv/bin/python benchmarks/options_gas.py               # every table
+    .venv/bin/python benchmarks/options_gas.py --checkpoint  # only OptionsEngine.checkpoint()'s, kept in place
 """
 
 from __future__ import annotations
@@ -134,13 +135,62 @@ def measure_engine(chain) -> list[tuple[str, str, int]]:
     return rows
 
 
-def main() -> None:
+CHECKPOINT_HEADING = "## `OptionsEngine.checkpoint()` by the book's size"
+
+
+def measure_checkpoint(chain) -> list[tuple[int, int]]:
+    """(option series in the book, gasUsed of OptionsEngine.checkpoint()) for 0, 4 and 16 marked options
+    besides the perp, through the lockstep driver (the mirror's data and hash equal the contract's)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from options_support import Kind, System, ok
+
+    s = System(chain)
+    s.setup_market([])
+    rows = []
+    now = s.d.clock
+    for target in (0, 4, 16):
+        while len(s.py_book.series) - 1 < target:
+            i = len(s.py_book.series)
+            kind = Kind.Call if i % 2 else Kind.Put
+            ok(s.op("book", "addSeries", s.owner, 0, kind, 2_718_281_828_459_045_235_360 + i * 97_531_086_420_135_792_468,
+                    now + 30 * 86_400 + i * 3_607))
+            ok(s.op("book", "updateMark", s.keeper, i, 612_345_678_901_234_567 + i * 10**15))
+        rows.append((target, ok(s.op("options", "checkpoint", s.keeper)).gas_used))
+    return rows
+
+
+def checkpoint_section(rows: list[tuple[int, int]], wall: float) -> list[str]:
+    return [
+        CHECKPOINT_HEADING,
+        "",
+        f"Command: `.venv/bin/python benchmarks/options_gas.py --checkpoint` (embedded devnet, {wall:.1f} s wall). "
+        "One engine market and its perp series, plus n option series (calls and puts, 30 days out, marked); "
+        "each row is the receipt's `gasUsed` of `OptionsEngine.checkpoint()` (spec §5.13 Checkpoint): the "
+        "engine's `checkpoint()` in the same transaction, then per series the book's `series(id)` (26 words), "
+        "the two aggregates, the underlying's som fraction and a Black-76 mark value per option, the keccak of "
+        "the encoded data, 3 stored words and the event. The cost does not depend on the number of positions.",
+        "",
+        "| option series (+ 1 perp) | gas |",
+        "|---:|---:|",
+        *[f"| {n} | {gas:,} |" for n, gas in rows],
+    ]
+
+
+def main(argv: list[str]) -> None:
     compile_contracts()
     chain = devnet.embedded()
     start = time.perf_counter()
+    if argv == ["--checkpoint"]:
+        section = checkpoint_section(measure_checkpoint(chain), time.perf_counter() - start)
+        head = RESULTS.read_text().split("\n" + CHECKPOINT_HEADING)[0].rstrip("\n")
+        atomic_write_text(RESULTS, head + "\n\n" + "\n".join(section) + "\n")
+        print("\n".join(section))
+        return
     rows = measure(chain)
     rows += measure_engine(chain)
     wall = time.perf_counter() - start
+    start = time.perf_counter()
+    section = checkpoint_section(measure_checkpoint(devnet.embedded()), time.perf_counter() - start)
     lines = [
         "# Option math and risk arrays: gas",
         "",
@@ -156,9 +206,10 @@ def main() -> None:
         "|---|---|---:|",
     ]
     lines += [f"| `{fn}` | {case} | {gas:,} |" for fn, case, gas in rows]
+    lines += ["", *section]
     atomic_write_text(RESULTS, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

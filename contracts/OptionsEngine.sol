@@ -16,8 +16,9 @@ import {Ownable, Ownable2Step, EIP712, SignatureChecker} from "./vendor/OpenZepp
 ///         orders signed by their owners (the engine's Order type, this contract's domain, marketId =
 ///         the series id), the premium moving between the two accounts; at expiry, once the book has
 ///         settled the series, anyone settles a position: it pays size × payoff and closes. The engine
-///         margins a cross account holding options by portfolioMargin. Mirrored bit for bit, reverts
-///         included, by pymargin.engine.options.OptionsEngine.
+///         margins a cross account holding options by portfolioMargin. checkpoint() takes the engine's
+///         checkpoint and records the options book (series tables, per-series long and short sizes) in
+///         the same transaction. Mirrored bit for bit, reverts included, by pymargin.engine.options.OptionsEngine.
 /// @dev A separate contract because MarginEngine is at the 24,576-byte limit. Units as the engine's:
 ///      sizes WAD base units (long > 0), premiums WAD quote per base unit, amounts WAD quote.
 contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
@@ -45,15 +46,60 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
     mapping(address => uint256[]) private _seriesIds;
     /// @notice Size of owner's position in a series (WAD base units, long > 0).
     mapping(address => mapping(uint256 => int256)) public optionSize;
-    /// @notice Σ max(size, 0) over every position in a series (= Σ max(−size, 0)).
+    /// @notice Σ max(size, 0) over every position in a series (long size, WAD base units).
     mapping(uint256 => uint256) public openInterest;
+    /// @notice Σ max(−size, 0) over every position in a series: equal to openInterest until the book
+    ///         settles the series, after which positions settle (close) one by one.
+    mapping(uint256 => uint256) public shortInterest;
     /// @notice Settlement remainders not yet paid to the fees, WAD² (< WAD; spec §5.13).
     uint256 public settlementDustWad2;
     mapping(bytes32 => uint256) public filledSize;
     mapping(bytes32 => bool) public isCancelled;
     mapping(address => uint256) public minNonce;
+    /// @dev keccak256(abi.encode(OptionsCheckpointData)) and block number of options checkpoint id = index + 1.
+    bytes32[] private _checkpointHashes;
+    uint256[] private _checkpointBlocks;
+    /// @dev The options checkpoint taken with an engine checkpoint (0: none).
+    mapping(uint256 => uint256) private _checkpointOfEngine;
+
+    /// @notice One series of the book at a checkpoint, with the module's aggregates (spec §5.13).
+    struct SeriesSnapshot {
+        uint256 seriesId;
+        uint256 underlyingId;
+        RiskArrays.InstrumentKind kind;
+        uint256 strikeWad;
+        uint256 expiry;
+        uint256 priceWad; // the mark: price, vol, time
+        uint256 volWad;
+        uint256 markedAt;
+        int256[16] riskArray;
+        uint256 somWad; // short-option minimum per short unit at the mark (Ceil; 0 for a perp)
+        uint256 valueWad; // per long unit: markValue (payoff once settled, else Black-76 at the mark, Floor); 0 for a perp
+        bool settled;
+        uint256 longSizeWad; // openInterest
+        uint256 shortSizeWad; // shortInterest
+    }
+
+    /// @notice An engine market and the book's perp series it is mapped to.
+    struct PerpMapping {
+        uint256 marketId;
+        uint256 seriesId;
+    }
+
+    /// @notice The options book at an engine checkpoint, taken in the same transaction (only its keccak256
+    ///         is stored; the data is in the event).
+    struct OptionsCheckpointData {
+        uint256 engineCheckpointId;
+        uint256 blockNumber;
+        uint256 timestamp;
+        SeriesSnapshot[] series; // every series of the book but the settled ones without positions, by id
+        PerpMapping[] perps; // every mapped engine market, by market id
+        uint256 imMultipleWad;
+    }
 
     error NotOperator(address account);
+    error NotKeeper(address account);
+    error UnknownCheckpoint(uint256 id);
     error InvalidPerpSeries(uint256 marketId, uint256 seriesId);
     error UnmappedMarket(uint256 marketId);
     error NotAnOption(uint256 seriesId);
@@ -105,6 +151,7 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
     event OrderFilled(bytes32 indexed digest, address indexed owner, uint256 fillWad, uint256 filledWad);
     event OrderCancelled(bytes32 indexed digest, address indexed owner);
     event MinNonceRaised(address indexed owner, uint256 minNonce);
+    event OptionsCheckpointTaken(uint256 indexed id, uint256 indexed engineCheckpointId, OptionsCheckpointData data);
 
     /// @dev An account's equity and maintenance margin before a fill.
     struct Health {
@@ -209,7 +256,52 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
         emit OptionSettled(owner, seriesId, size, s.payoffWad, amount, dust / WAD);
     }
 
+    // ------------------------------------------------------------------ keepers: checkpoint
+
+    /// @notice Operator of this module or keeper of the book (NotKeeper otherwise; allowed while paused):
+    ///         take an engine checkpoint (engine.checkpoint(), this module needs the engine's keeper role)
+    ///         and, in the same transaction, record the options book as OptionsCheckpointData: store its
+    ///         keccak256 and block number, emit it in full (spec §5.13 Checkpoint).
+    /// @return id the new options checkpoint's id, optionsCheckpointCount() afterwards (1, 2, 3, ...).
+    function checkpoint() external returns (uint256 id) {
+        if (!isOperator[msg.sender] && !book.isKeeper(msg.sender)) revert NotKeeper(msg.sender);
+        OptionsCheckpointData memory data;
+        data.engineCheckpointId = engine.checkpoint();
+        data.blockNumber = block.number;
+        data.timestamp = block.timestamp;
+        data.series = _seriesSnapshots();
+        data.perps = _perpMappings();
+        data.imMultipleWad = book.imMultipleWad();
+        id = _checkpointHashes.length + 1;
+        _checkpointHashes.push(keccak256(abi.encode(data)));
+        _checkpointBlocks.push(block.number);
+        _checkpointOfEngine[data.engineCheckpointId] = id;
+        emit OptionsCheckpointTaken(id, data.engineCheckpointId, data);
+    }
+
     // ------------------------------------------------------------------ views
+
+    /// @notice Number of options checkpoints taken (ids 1 .. optionsCheckpointCount()).
+    function optionsCheckpointCount() external view returns (uint256) {
+        return _checkpointHashes.length;
+    }
+
+    /// @notice keccak256(abi.encode(data)) of options checkpoint `id` (UnknownCheckpoint unless 1 ≤ id ≤ count).
+    function optionsCheckpointHash(uint256 id) external view returns (bytes32) {
+        return _checkpointHashes[_checkpointIndex(id)];
+    }
+
+    /// @notice The block options checkpoint `id` was taken in (UnknownCheckpoint unless 1 ≤ id ≤ count).
+    function optionsCheckpointBlock(uint256 id) external view returns (uint256) {
+        return _checkpointBlocks[_checkpointIndex(id)];
+    }
+
+    /// @notice The options checkpoint taken with engine checkpoint `engineCheckpointId`
+    ///         (UnknownCheckpoint(engineCheckpointId) if it was taken without this module).
+    function optionsCheckpointOf(uint256 engineCheckpointId) external view returns (uint256 id) {
+        id = _checkpointOfEngine[engineCheckpointId];
+        if (id == 0) revert UnknownCheckpoint(engineCheckpointId);
+    }
 
     /// @notice The engine market's perp series in the book (UnmappedMarket if none).
     function perpSeries(uint256 marketId) public view returns (uint256) {
@@ -348,8 +440,8 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
         ) revert MarginHealthDecreased(owner, 0, before.equityWad, before.maintenanceWad, eq, mm);
     }
 
-    /// @dev Position old → new in a series: opens (TooManyPositions past MAX_OPTION_POSITIONS), closes
-    ///      (swap-and-pop), keeps the series' open interest.
+    /// @dev The one position write: position old → new in a series: opens (TooManyPositions past
+    ///      MAX_OPTION_POSITIONS), closes (swap-and-pop), keeps the series' aggregates (_aggregate).
     function _setSize(address owner, uint256 seriesId, int256 oldSize, int256 newSize) private {
         uint256[] storage ids = _seriesIds[owner];
         if (oldSize == 0) {
@@ -366,7 +458,66 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
             }
         }
         optionSize[owner][seriesId] = newSize;
+        _aggregate(seriesId, oldSize, newSize);
+    }
+
+    /// @dev A position of the series goes old → new: openInterest += max(new, 0) − max(old, 0),
+    ///      shortInterest += max(−new, 0) − max(−old, 0).
+    function _aggregate(uint256 seriesId, int256 oldSize, int256 newSize) private {
         openInterest[seriesId] = openInterest[seriesId] + _longPart(newSize) - _longPart(oldSize);
+        shortInterest[seriesId] = shortInterest[seriesId] + _longPart(-newSize) - _longPart(-oldSize);
+    }
+
+    /// @dev Every series of the book by id, but the settled ones without positions (nothing can open there).
+    function _seriesSnapshots() private view returns (SeriesSnapshot[] memory out) {
+        uint256 n = book.seriesCount();
+        out = new SeriesSnapshot[](n);
+        uint256 count;
+        for (uint256 id; id < n; ++id) {
+            RiskArrayBook.Series memory s = book.series(id);
+            uint256 longSize = openInterest[id];
+            uint256 shortSize = shortInterest[id];
+            if (s.settled && longSize == 0 && shortSize == 0) continue;
+            SeriesSnapshot memory snap = out[count++];
+            snap.seriesId = id;
+            snap.underlyingId = s.underlyingId;
+            snap.kind = s.kind;
+            snap.strikeWad = s.strikeWad;
+            snap.expiry = s.expiry;
+            snap.priceWad = s.priceWad;
+            snap.volWad = s.volWad;
+            snap.markedAt = s.markedAt;
+            snap.riskArray = s.riskArray;
+            if (s.kind != RiskArrays.InstrumentKind.Perp) {
+                snap.somWad = RiskArrays.shortOptionMinimum(s.kind, s.priceWad, book.underlying(s.underlyingId).somFractionWad);
+                snap.valueWad = markValue(s);
+            }
+            snap.settled = s.settled;
+            snap.longSizeWad = longSize;
+            snap.shortSizeWad = shortSize;
+        }
+        assembly ("memory-safe") {
+            mstore(out, count)
+        }
+    }
+
+    /// @dev Every mapped engine market with its perp series, by market id.
+    function _perpMappings() private view returns (PerpMapping[] memory out) {
+        uint256 n = engine.marketCount();
+        out = new PerpMapping[](n);
+        uint256 count;
+        for (uint256 m; m < n; ++m) {
+            uint256 plusOne = _perpSeriesPlusOne[m];
+            if (plusOne != 0) out[count++] = PerpMapping(m, plusOne - 1);
+        }
+        assembly ("memory-safe") {
+            mstore(out, count)
+        }
+    }
+
+    function _checkpointIndex(uint256 id) private view returns (uint256) {
+        if (id == 0 || id > _checkpointHashes.length) revert UnknownCheckpoint(id);
+        return id - 1;
     }
 
     /// @dev The engine's order checks (MarginEngine._checkOrder) without the fee check (options charge no

@@ -14,6 +14,7 @@ from pymargin.chain.engine_devnet import TX_GAS, MarketSpec, default_params, dep
 from pymargin.chain.tx import node_signer, revert_data
 from pymargin.crosscheck import DualEngine, ParityError, deploy_view_batch, fund, norm, norm_events, snake
 from pymargin.engine.options import DOMAIN_NAME, OptionsEngine
+from pymargin.engine.options_checkpoint import series_aggregates
 from pymargin.engine.orders import OrderSigner
 from pymargin.errors import Revert
 from pymargin.fixedpoint import WAD
@@ -89,7 +90,8 @@ class System:
                 self._book_call(fn, sender.address, mirror_args if mirror_args is not None else args)
                 py_events = None
             else:
-                py_events = getattr(self.py, snake(fn))(sender.address, *args)
+                getattr(self.py, snake(fn))(sender.address, *args)
+                py_events = self.py.last_events
             py_error = None
         except Revert as exc:
             py_error = (exc.name, norm(exc.args_))
@@ -104,7 +106,17 @@ class System:
             events = norm_events(contract.decode_logs(receipt))
             if events != norm_events(py_events):
                 raise ParityError(f"{fn}{args}: events differ\nchain  {events}\npython {norm_events(py_events)}")
+            self.check_aggregates()
         return Outcome(events=events, gas_used=receipt.gasUsed)
+
+    def check_aggregates(self) -> None:
+        """Per series, the module's (openInterest, shortInterest) equal the sums over the mirror's positions,
+        on the mirror and on the chain (whose positions equal the mirror's: :meth:`check_state`)."""
+        sums = series_aggregates((sid, size) for (_, sid), size in self.py.state.sizes.items())
+        for sid in range(len(self.py_book.series)):
+            want = sums.get(sid, (0, 0))
+            assert (self.py.open_interest(sid), self.py.short_interest(sid)) == want, sid
+            assert (self.options.call("openInterest", sid), self.options.call("shortInterest", sid)) == want, sid
 
     def _book_call(self, fn: str, sender: str, args: tuple):
         now, b = self.d.py.now, self.py_book
@@ -148,6 +160,7 @@ class System:
         ok(self.op("options", "mapPerp", self.owner, 0, self.series["perp"]))
         ok(self.op("options", "setOperator", self.owner, self.operator.address, True))
         assert self.d.op("setOptionsModule", self.owner, self.options.address).ok
+        assert self.d.op("setKeeper", self.owner, self.options.address, True).ok  # for the module's checkpoint()
         self.mark_all()
 
     def mark_all(self, vol: int = 612_345_678_901_234_567) -> None:
@@ -179,6 +192,7 @@ class System:
                 assert o.call("optionSize", owner, sid) == p.option_size(owner, sid), (owner, sid)
         for sid in range(len(self.py_book.series)):
             assert o.call("openInterest", sid) == p.open_interest(sid), sid
+            assert o.call("shortInterest", sid) == p.short_interest(sid), sid
         assert o.call("settlementDustWad2") == p.state.settlement_dust_wad2
         count, problems = self.d.check_all()
         assert not problems, problems[:5]

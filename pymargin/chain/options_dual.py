@@ -106,7 +106,7 @@ class DualOptions:
 
     def set_up(self, owner: Signer, keeper: Signer, operator: Signer) -> int:
         """Keeper and operator allowed, the underlying on the market's oracle, its perp series mapped to the
-        market, the module set in the engine; returns the perp's series id."""
+        market, the module set in the engine and made an engine keeper; returns the perp's series id."""
         s = self.spec
         oracle = self.dual.py.state.markets[s.market_id].oracle
         bounds = (s.price_range_wad, s.vol_range_wad, s.som_fraction_wad, s.max_price_age_s, s.min_vol_wad, s.max_vol_wad)
@@ -115,9 +115,10 @@ class DualOptions:
         perp = self.add_series(owner, ra.InstrumentKind.Perp, 0, 0)
         _ok(self.op("options", "mapPerp", owner, s.market_id, perp))
         _ok(self.op("options", "setOperator", owner, operator.address, True))
-        outcome = self.dual.op("setOptionsModule", owner, self.options.address)
-        if not outcome.ok:
-            raise RuntimeError(f"setOptionsModule reverted on both sides: {outcome.error}")
+        for fn, args in (("setOptionsModule", (self.options.address,)), ("setKeeper", (self.options.address, True))):
+            outcome = self.dual.op(fn, owner, *args)  # the keeper role: the module's checkpoint() takes the engine's
+            if not outcome.ok:
+                raise RuntimeError(f"{fn} reverted on both sides: {outcome.error}")
         return perp
 
     def add_series(self, owner: Signer, kind: ra.InstrumentKind, strike_wad: int, expiry: int) -> int:
@@ -138,7 +139,8 @@ class DualOptions:
             if target == "book":
                 self._book_call(fn, sender.address, mirror_args if mirror_args is not None else args)
             else:
-                py_events = getattr(self.py, snake(fn))(sender.address, *args)
+                getattr(self.py, snake(fn))(sender.address, *args)
+                py_events = self.py.last_events  # checkpoint returns its data
             py_error = None
         except Revert as exc:
             py_error = (exc.name, norm(exc.args_))

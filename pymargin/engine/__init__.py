@@ -6,6 +6,7 @@
 * :mod:`~pymargin.engine.oracles`: price feeds (devnet oracle, Chainlink adapter) as the engine reads them.
 * :mod:`~pymargin.engine.persist`: loading from a deployed contract, saving to and loading from JSON.
 * :mod:`~pymargin.engine.checkpoint`: what ``checkpoint()`` records, its digest, the aggregates of a book.
+* :mod:`~pymargin.engine.options_checkpoint`: what ``OptionsEngine.checkpoint()`` records, its digest, series aggregates.
 """
 
 from pymargin.engine.checkpoint import CheckpointData, MarketAggregate, book_aggregates, checkpoint_digest

@@ -21,6 +21,7 @@ from pymargin import black76
 from pymargin import riskarray as ra
 from pymargin.engine import errors as E
 from pymargin.engine.core import Engine, Event, _increases_risk, _long_part, _order, _swap_pop
+from pymargin.engine.options_checkpoint import OptionsCheckpointData, SeriesSnapshot, options_checkpoint_digest
 from pymargin.engine.orders import Order, order_digest, recover_signer
 from pymargin.errors import Revert
 from pymargin.fixedpoint import WAD, Rounding, mul_div, mul_wad, round_div, sdiv_rounded
@@ -60,6 +61,10 @@ class CrossAccountOnly(Revert):
     """(sub): options live in cross accounts (sub 0) only."""
 
 
+class NotKeeper(Revert):
+    """(account): a checkpoint by neither an operator of the module nor a keeper of the book."""
+
+
 class PremiumOutsideBand(Revert):
     """(series_id, premium_wad, value_wad): the premium is ≥ 2^94 or further than the band from the mark value."""
 
@@ -73,11 +78,14 @@ class OptionsState:
     perp_series: dict[int, int] = field(default_factory=dict)  # engine market id -> book perp series id
     series_ids: dict[str, list[int]] = field(default_factory=dict)  # owner -> open series, opening order
     sizes: dict[tuple[str, int], int] = field(default_factory=dict)  # (owner, series id) -> size (non-zero)
-    open_interest: dict[int, int] = field(default_factory=dict)  # series id -> Σ long size
+    open_interest: dict[int, int] = field(default_factory=dict)  # series id -> Σ max(size, 0)
+    short_interest: dict[int, int] = field(default_factory=dict)  # series id -> Σ max(−size, 0)
     settlement_dust_wad2: int = 0
     filled: dict[bytes, int] = field(default_factory=dict)
     cancelled: set[bytes] = field(default_factory=set)
     min_nonces: dict[str, int] = field(default_factory=dict)
+    checkpoints: list[tuple[bytes, int]] = field(default_factory=list)  # (digest, block number) of id = index + 1
+    checkpoint_of_engine: dict[int, int] = field(default_factory=dict)  # engine checkpoint id -> options checkpoint id
 
 
 def _operation(fn: Callable[..., None]) -> Callable[..., list[Event]]:
@@ -121,6 +129,11 @@ class OptionsEngine:
 
     def _emit(self, event: str, /, **args: Any) -> None:
         self._events.append((event, args))
+
+    @property
+    def last_events(self) -> list[Event]:
+        """The module's events of the last operation (its return value, also for ``checkpoint``)."""
+        return self._events
 
     @property
     def now(self) -> int:
@@ -219,6 +232,44 @@ class OptionsEngine:
         self._emit("OptionSettled", owner=owner, seriesId=series_id, sizeWad=size, payoffWad=s.payoff_wad,
                    amountWad=amount, feeWad=dust // WAD)
 
+    # -- keepers: checkpoint ----------------------------------------------------------------------------
+
+    def checkpoint(self, sender: str) -> OptionsCheckpointData:
+        """Operator of the module or keeper of the book: an engine checkpoint (from the module's address, which
+        needs the engine's keeper role) and the options book recorded in the same transaction (digest and block
+        stored, OptionsCheckpointTaken emitted); return the OptionsCheckpointData. All or nothing."""
+        events = self._checkpoint(sender)
+        return OptionsCheckpointData.from_abi(events[-1][1]["data"])
+
+    @_operation
+    def _checkpoint(self, sender: str) -> None:
+        if sender not in self.state.operators and sender not in self.book.keepers:
+            raise NotKeeper(sender)
+        self.engine._checkpoint(self.address)
+        engine_id = len(self.engine.state.checkpoints)
+        perps = tuple(sorted(self.state.perp_series.items()))
+        data = OptionsCheckpointData(engine_id, self.engine.block_number, self.now, self._series_snapshots(), perps,
+                                     self.book.im_multiple_wad)
+        self.state.checkpoints.append((options_checkpoint_digest(data), self.engine.block_number))
+        checkpoint_id = len(self.state.checkpoints)
+        self.state.checkpoint_of_engine[engine_id] = checkpoint_id
+        self._emit("OptionsCheckpointTaken", id=checkpoint_id, engineCheckpointId=engine_id, data=data.to_abi())
+
+    def _series_snapshots(self) -> tuple[SeriesSnapshot, ...]:
+        """Every series of the book by id, but the settled ones without positions."""
+        out = []
+        for sid, s in enumerate(self.book.series):
+            long, short = self.open_interest(sid), self.short_interest(sid)
+            if s.settled and long == 0 and short == 0:
+                continue
+            option = s.kind != ra.InstrumentKind.Perp
+            som_fraction = self.book.underlyings[s.underlying_id].som_fraction_wad
+            out.append(SeriesSnapshot(
+                sid, s.underlying_id, ra.InstrumentKind(s.kind), s.strike_wad, s.expiry, s.price_wad, s.vol_wad,
+                s.marked_at, tuple(s.risk_array), ra.short_option_minimum(s.kind, s.price_wad, som_fraction),
+                mark_value(s) if option else 0, s.settled, long, short))
+        return tuple(out)
+
     # -- views ---------------------------------------------------------------------------------------
 
     def perp_series(self, market_id: int) -> int:
@@ -234,6 +285,30 @@ class OptionsEngine:
 
     def open_interest(self, series_id: int) -> int:
         return self.state.open_interest.get(series_id, 0)
+
+    def short_interest(self, series_id: int) -> int:
+        return self.state.short_interest.get(series_id, 0)
+
+    def options_checkpoint_count(self) -> int:
+        return len(self.state.checkpoints)
+
+    def options_checkpoint_hash(self, checkpoint_id: int) -> bytes:
+        """keccak256(abi.encode(data)) of options checkpoint ``checkpoint_id``; UnknownCheckpoint outside 1 .. count."""
+        return self.state.checkpoints[self._checkpoint_index(checkpoint_id)][0]
+
+    def options_checkpoint_block(self, checkpoint_id: int) -> int:
+        return self.state.checkpoints[self._checkpoint_index(checkpoint_id)][1]
+
+    def options_checkpoint_of(self, engine_checkpoint_id: int) -> int:
+        """The options checkpoint taken with engine checkpoint ``engine_checkpoint_id``; UnknownCheckpoint if none."""
+        if engine_checkpoint_id not in self.state.checkpoint_of_engine:
+            raise E.UnknownCheckpoint(engine_checkpoint_id)
+        return self.state.checkpoint_of_engine[engine_checkpoint_id]
+
+    def _checkpoint_index(self, checkpoint_id: int) -> int:
+        if not 1 <= checkpoint_id <= len(self.state.checkpoints):
+            raise E.UnknownCheckpoint(checkpoint_id)
+        return checkpoint_id - 1
 
     def order_digest(self, order: Order) -> bytes:
         return order_digest(_order(order), self.engine.state.chain_id, self.address, name=DOMAIN_NAME)
@@ -308,6 +383,7 @@ class OptionsEngine:
             raise E.MarginHealthDecreased(owner, 0, eq0, mm0, eq, mm)
 
     def _set_size(self, owner: str, series_id: int, old: int, new: int) -> None:
+        """The one position write (opens, closes, keeps the series aggregates)."""
         ids = self.state.series_ids.setdefault(owner, [])
         if old == 0:
             if len(ids) >= MAX_OPTION_POSITIONS:
@@ -319,8 +395,12 @@ class OptionsEngine:
             self.state.sizes.pop((owner, series_id), None)
         else:
             self.state.sizes[(owner, series_id)] = new
-        oi = self.state.open_interest.get(series_id, 0) + _long_part(new) - _long_part(old)
-        self.state.open_interest[series_id] = oi
+        self._aggregate(series_id, old, new)
+
+    def _aggregate(self, series_id: int, old: int, new: int) -> None:
+        st = self.state
+        st.open_interest[series_id] = self.open_interest(series_id) + _long_part(new) - _long_part(old)
+        st.short_interest[series_id] = self.short_interest(series_id) + _long_part(-new) - _long_part(-old)
 
     def _check_order(self, order: Order, sig: bytes, fill_wad: int, price_wad: int) -> None:
         """The engine's order checks without the fee check; then its filled size grows by |fill|."""

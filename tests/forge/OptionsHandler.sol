@@ -18,8 +18,9 @@ import {Vm, VM_ADDRESS} from "./Vm.sol";
 ///         anyone settles positions. Seeds become full-precision sizes, premiums, prices and vols.
 ///         After each action: C = Σ collateral·WAD + (fees + insurance − bad debt)·WAD + dust +
 ///         Σ size·payoff over open positions in settled series never changes; Σ size = 0 per series
-///         until the book settles it;
-///         the dust stays below WAD and is 0 once every position is settled.
+///         until the book settles it; openInterest and shortInterest equal Σ max(±size, 0) over the
+///         positions; the dust stays below WAD and is 0 once every position is settled. A checkpoint
+///         (options and engine in one transaction) is accepted in every state reached.
 contract OptionsHandler {
     Vm internal constant vm = Vm(VM_ADDRESS);
 
@@ -43,9 +44,9 @@ contract OptionsHandler {
     int256 public conserved;
     uint256 public violations;
     string public firstViolation;
-    /// @notice Calls and accepted calls per action: trade, movePrice, warp, settle.
-    uint256[4] public calls;
-    uint256[4] public accepted;
+    /// @notice Calls and accepted calls per action: trade, movePrice, warp, settle, checkpoint.
+    uint256[5] public calls;
+    uint256[5] public accepted;
 
     constructor() {
         token = new TestToken("Test USD", "tUSD", 6);
@@ -66,6 +67,7 @@ contract OptionsHandler {
         options.setOperator(address(this), true);
         options.mapPerp(0, perpId);
         engine.setOptionsModule(IOptionsModule(address(options)));
+        engine.setKeeper(address(options), true); // the module's checkpoint() takes the engine's
         _markAll(0.612345678901234567e18);
         for (uint256 i = 0; i < N_ACTORS; ++i) {
             uint256 key = uint256(keccak256(abi.encode("pymargin.forge.options.actor", i)));
@@ -81,11 +83,12 @@ contract OptionsHandler {
     }
 
     function actions() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](4);
+        s = new bytes4[](5);
         s[0] = this.trade.selector;
         s[1] = this.movePrice.selector;
         s[2] = this.warp.selector;
         s[3] = this.settle.selector;
+        s[4] = this.checkpoint.selector;
     }
 
     // ------------------------------------------------------------------ actions
@@ -147,6 +150,22 @@ contract OptionsHandler {
         _check("settle");
     }
 
+    /// @notice The module's checkpoint (with the engine's); a revert is a violation. The options checkpoint
+    ///         is bound to the engine's new one and to this block.
+    function checkpoint() external {
+        ++calls[4];
+        try options.checkpoint() returns (uint256 id) {
+            ++accepted[4];
+            uint256 engineId = engine.checkpointCount();
+            if (options.optionsCheckpointOf(engineId) != id || options.optionsCheckpointBlock(id) != block.number) {
+                _violate("checkpoint: not bound to the engine's checkpoint and block");
+            }
+        } catch {
+            _violate("checkpoint reverted");
+        }
+        _check("checkpoint");
+    }
+
     // ------------------------------------------------------------------ checks
 
     /// @notice C (WAD²), read from the engine, the module and the book.
@@ -170,10 +189,17 @@ contract OptionsHandler {
         bool allSettled = true;
         for (uint256 k; k < N_OPTIONS; ++k) {
             int256 sum;
+            uint256 longSum;
+            uint256 shortSum;
             for (uint256 i; i < N_ACTORS; ++i) {
                 int256 size = options.optionSize(actors[i], optionIds[k]);
                 sum += size;
+                if (size > 0) longSum += uint256(size);
+                if (size < 0) shortSum += uint256(-size);
                 if (size != 0) allSettled = false;
+            }
+            if (options.openInterest(optionIds[k]) != longSum || options.shortInterest(optionIds[k]) != shortSum) {
+                _violate(string.concat(op, ": aggregates differ from the positions in series ", vm.toString(optionIds[k])));
             }
             // positions settle one by one once the book has settled the series: the ledger is zero-sum before
             bool settling = book.series(optionIds[k]).settled;
