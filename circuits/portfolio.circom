@@ -186,44 +186,13 @@ template UnderlyingMargin(K, P) {
     mm <== ceil.out;
 }
 
-// MM and IM from per-series net and short sizes (NetSizes) of at most P positions, against tables of
-// U underlyings × K series each, which the caller has range-checked (RiskTablesRangeCheck). The bounds
-// need |net| and short summed over the series of one underlying <= P·2^94 (P slots of |size| <= 2^94).
-template PortfolioRequirement(U, K, P) {
-    var N = U * K;
-    var nT = portfolioLossBits(P);
-    var nIm = nT + 6 + bitLength(U);
-    assert(nIm <= 250);
-    signal input net[N];
-    signal input short[N];
-    signal input array[N][16];
-    signal input som[N];
-    signal input multiple;
-    signal output mm;
-    signal output im;
-    component under[U];
-    var total = 0;
-    for (var u = 0; u < U; u++) {
-        under[u] = UnderlyingMargin(K, P);
-        for (var k = 0; k < K; k++) {
-            under[u].net[k] <== net[u * K + k];
-            under[u].short[k] <== short[u * K + k];
-            under[u].array[k] <== array[u * K + k];
-            under[u].som[k] <== som[u * K + k];
-        }
-        total += under[u].mm;
-    }
-    mm <== total;
-    component initial = MulDivRounded(1, nIm, 10**18);
-    initial.a <== mm;
-    initial.b <== multiple;
-    im <== initial.out;
-}
-
 // MM and IM of one account (P slots) against tables of U underlyings × K series each, which the
 // caller has range-checked (RiskTablesRangeCheck).
 template PortfolioMargin(U, K, P) {
     var N = U * K;
+    var nT = portfolioLossBits(P);
+    var nIm = nT + 6 + bitLength(U);
+    assert(nIm <= 250);
     signal input array[N][16];
     signal input som[N];
     signal input multiple;
@@ -234,14 +203,23 @@ template PortfolioMargin(U, K, P) {
     component sizes = NetSizes(N, P);
     sizes.series <== series;
     sizes.size <== size;
-    component requirement = PortfolioRequirement(U, K, P);
-    requirement.net <== sizes.net;
-    requirement.short <== sizes.short;
-    requirement.array <== array;
-    requirement.som <== som;
-    requirement.multiple <== multiple;
-    mm <== requirement.mm;
-    im <== requirement.im;
+    component under[U];
+    var total = 0;
+    for (var u = 0; u < U; u++) {
+        under[u] = UnderlyingMargin(K, P);
+        for (var k = 0; k < K; k++) {
+            under[u].net[k] <== sizes.net[u * K + k];
+            under[u].short[k] <== sizes.short[u * K + k];
+            under[u].array[k] <== array[u * K + k];
+            under[u].som[k] <== som[u * K + k];
+        }
+        total += under[u].mm;
+    }
+    mm <== total;
+    component initial = MulDivRounded(1, nIm, 10**18);
+    initial.a <== mm;
+    initial.b <== multiple;
+    im <== initial.out;
 }
 
 // One account, every input private, (mm, im) public: the parity and soundness tests' circuit.

@@ -129,12 +129,11 @@ template OrderStep() {
     padding <== pad.out;
 }
 
-// One account's terms at the market views (tables of MarketTerms(M, 2) over [mmf, imf]): equity, mm,
-// im, its per-market sums agg[M] (long, short, cost, sizeF); every slot's market id is below
-// marketCount or the slot is empty. marketCount must already be range-checked to nCount bits. equity
-// is NOT range-checked here: the caller checks it to [-2^140, 2^140) (Standing does), the bound
-// AccountMargins needs on its Floor quotient (equity - collateral + Σ cost).
-template AccountTerms(M, nCount) {
+// One account's figures at the market views (tables of MarketTerms(M, 2) over [mmf, imf]):
+// equity, mm, im, liability, deficit, below, shortfall, and its per-market sums agg[M] (long, short,
+// cost, sizeF); every slot's market id is below marketCount or the slot is empty. marketCount
+// must already be range-checked to nCount bits.
+template AccountFigures(M, nCount) {
     signal input collateral;
     signal input slots[4][4];
     signal input priceLessIndex[M];
@@ -143,6 +142,10 @@ template AccountTerms(M, nCount) {
     signal output equity;
     signal output mm;
     signal output im;
+    signal output liability;
+    signal output deficit;
+    signal output below;
+    signal output shortfall;
     signal output agg[M][4];
 
     component margins = AccountMargins(M, 2);
@@ -153,6 +156,17 @@ template AccountTerms(M, nCount) {
     equity <== margins.equity;
     mm <== margins.requirement[0];
     im <== margins.requirement[1];
+
+    // |equity| < 2^128 + 4 * 2^130 + 2^138 < 2^140; 0 <= mm < 2^131. The sign check of equity is
+    // also the bound AccountMargins needs on its Floor quotient (equity - collateral + Σ cost).
+    component sign = SignedRangeCheck(140);
+    sign.in <== equity;
+    liability <== equity - sign.neg * equity;
+    deficit <== liability - equity;
+    component gapSign = SignedRangeCheck(141);
+    gapSign.in <== equity - mm;
+    below <== gapSign.neg;
+    shortfall <== below * (mm - equity);
 
     // Markets exist: marketId < marketCount, or the slot is (0, 0, 0, 0): marketId * 2^95 + size = 0
     // and cost * 2^101 + f = 0 (its packed words a - 2^94, b - 2^231 - 2^100 of §6.1; with the range
@@ -193,8 +207,8 @@ template AccountTerms(M, nCount) {
 }
 
 // An account's standing: liability max(equity, 0), deficit max(-equity, 0), below = [equity < mm],
-// shortfall max(mm - equity, 0), for |equity| < 2^140 and 0 <= mm < 2^140 (range-checked: no witness
-// outside; inside the §3 bounds |equity| < 2^128 + 4 * 2^130 + 2^138 < 2^140 and mm < 2^131).
+// shortfall max(mm - equity, 0), for |equity| < 2^140 and |equity - mm| < 2^141 (range-checked: no
+// witness outside), as AccountFigures computes them: the standing of an account holding options (§7.9).
 template Standing() {
     signal input equity;
     signal input mm;
@@ -210,41 +224,6 @@ template Standing() {
     gapSign.in <== equity - mm;
     below <== gapSign.neg;
     shortfall <== below * (mm - equity);
-}
-
-// One account's figures at the market views: AccountTerms and its Standing (whose sign check of
-// equity is the bound AccountTerms needs).
-template AccountFigures(M, nCount) {
-    signal input collateral;
-    signal input slots[4][4];
-    signal input priceLessIndex[M];
-    signal input priceFraction[2][M]; // price * mmf, price * imf
-    signal input marketCount;
-    signal output equity;
-    signal output mm;
-    signal output im;
-    signal output liability;
-    signal output deficit;
-    signal output below;
-    signal output shortfall;
-    signal output agg[M][4];
-    component terms = AccountTerms(M, nCount);
-    terms.collateral <== collateral;
-    terms.slots <== slots;
-    terms.priceLessIndex <== priceLessIndex;
-    terms.priceFraction <== priceFraction;
-    terms.marketCount <== marketCount;
-    equity <== terms.equity;
-    mm <== terms.mm;
-    im <== terms.im;
-    agg <== terms.agg;
-    component standing = Standing();
-    standing.equity <== terms.equity;
-    standing.mm <== terms.mm;
-    liability <== standing.liability;
-    deficit <== standing.deficit;
-    below <== standing.below;
-    shortfall <== standing.shortfall;
 }
 
 template SolvencyBatch(K, M, T, U, R, P) {
@@ -309,18 +288,21 @@ template SolvencyBatch(K, M, T, U, R, P) {
     last.in[0] <== batchIndex;
     last.in[1] <== (1 << T) - 1;
 
-    // Accounts: §4 terms and leaf hash; then, with options, AccountOptions (§7.9); then standing and order.
+    // Accounts: §4 figures and leaf hash; with options, AccountOptions and the standing at its figures
+    // (§7.9); then the tree, the order and the sums.
     component account[B];
     component leaf[B];
     component order[B];
-    component standing[B];
     signal leafNode[B][3];
-    var accountEquity[B];
+    var accountLiability[B];
+    var accountDeficit[B];
+    var accountBelow[B];
+    var accountShortfall[B];
     var accountMm[B];
     var accountIm[B];
     var accountLeaf[B];
     for (var i = 0; i < B; i++) {
-        account[i] = AccountTerms(M, nCount);
+        account[i] = AccountFigures(M, nCount);
         account[i].collateral <== collateral[i];
         account[i].slots <== slots[i];
         account[i].priceLessIndex <== tables.priceLessIndex;
@@ -331,7 +313,10 @@ template SolvencyBatch(K, M, T, U, R, P) {
         leaf[i].salt <== salt[i];
         leaf[i].collateral <== collateral[i];
         leaf[i].slots <== slots[i];
-        accountEquity[i] = account[i].equity;
+        accountLiability[i] = account[i].liability;
+        accountDeficit[i] = account[i].deficit;
+        accountBelow[i] = account[i].below;
+        accountShortfall[i] = account[i].shortfall;
         accountMm[i] = account[i].mm;
         accountIm[i] = account[i].im;
         accountLeaf[i] = leaf[i].out;
@@ -360,15 +345,13 @@ template SolvencyBatch(K, M, T, U, R, P) {
         optionTables.value <== value;
         optionTables.multiple <== multiple;
         optionTables.perpRow <== perpRow;
-        component baseRange[B];
         component options[B];
+        component standing[B];
         var seriesAgg[N][2];
         for (var r = 0; r < N; r++) {
             seriesAgg[r] = [0, 0];
         }
         for (var i = 0; i < B; i++) {
-            baseRange[i] = SignedRangeCheck(140); // the bound AccountTerms needs on its own equity
-            baseRange[i].in <== account[i].equity;
             options[i] = AccountOptions(M, U, R, P);
             options[i].baseEquity <== account[i].equity;
             options[i].baseMm <== account[i].mm;
@@ -385,7 +368,13 @@ template SolvencyBatch(K, M, T, U, R, P) {
             options[i].multiple <== multiple;
             options[i].row <== optionRow[i];
             options[i].size <== optionSize[i];
-            accountEquity[i] = options[i].equity;
+            standing[i] = Standing();
+            standing[i].equity <== options[i].equity;
+            standing[i].mm <== options[i].mm;
+            accountLiability[i] = standing[i].liability;
+            accountDeficit[i] = standing[i].deficit;
+            accountBelow[i] = standing[i].below;
+            accountShortfall[i] = standing[i].shortfall;
             accountMm[i] = options[i].mm;
             accountIm[i] = options[i].im;
             accountLeaf[i] = options[i].leaf;
@@ -429,11 +418,8 @@ template SolvencyBatch(K, M, T, U, R, P) {
         agg[j] = [0, 0, 0, 0];
     }
     for (var i = 0; i < B; i++) {
-        standing[i] = Standing();
-        standing[i].equity <== accountEquity[i];
-        standing[i].mm <== accountMm[i];
         leafNode[i][0] <== accountLeaf[i];
-        leafNode[i][1] <== standing[i].liability;
+        leafNode[i][1] <== accountLiability[i];
         leafNode[i][2] <== accountMm[i];
 
         order[i] = OrderStep();
@@ -441,10 +427,10 @@ template SolvencyBatch(K, M, T, U, R, P) {
         order[i].idHash <== idHash[i];
         order[i].leafHash <== accountLeaf[i];
 
-        fig[0] += standing[i].liability;
-        fig[1] += standing[i].deficit;
-        fig[2] += standing[i].below;
-        fig[3] += standing[i].shortfall;
+        fig[0] += accountLiability[i];
+        fig[1] += accountDeficit[i];
+        fig[2] += accountBelow[i];
+        fig[3] += accountShortfall[i];
         fig[4] += accountMm[i];
         fig[5] += accountIm[i];
         count += 1 - order[i].padding;

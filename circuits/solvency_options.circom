@@ -6,7 +6,8 @@ pragma circom 2.1.6;
 // arrays and values are the epoch's public data. An account holding an option (a slot of size ≠ 0) is
 // margined as the engine margins it (§5.13):
 //   equity = §4 equity + ⌊Σ_p size_p·v_{row_p} / WAD⌋                       (signed Floor)
-//   mm     = PortfolioRequirement over its perps (market j's net on row perpRow_j) and its option slots
+//   mm     = §7.8's requirement (UnderlyingMargin per underlying) over its perps (market j's net on
+//            row perpRow_j) and its option slots
 //   im     = ⌈mm·multiple / WAD⌉
 // and its leaf is Poseidon_2(leaf, Poseidon_P(row_p·2^95 + size_p + 2^94 …)); an account without
 // options keeps §4's figures and its §6.2 leaf.
@@ -92,6 +93,7 @@ template SeriesAggregatesHash(N) {
 // Bounds: |size_p| <= 2^94 (NetSizes), 0 <= v < 2^130, so |Σ size·v| < P·2^224 < 2^(224 + bitLength(P)).
 template AccountOptions(M, U, R, P) {
     var N = U * R;
+    assert(portfolioLossBits(4 + P) + 6 + bitLength(U) <= 250); // PortfolioMargin's bound on MM·multiple
     signal input baseEquity;
     signal input baseMm;
     signal input baseIm;
@@ -115,27 +117,41 @@ template AccountOptions(M, U, R, P) {
     options.series <== row;
     options.size <== size;
 
-    // Perps on their rows: net_r = Σ_j [perpRow_j = r]·marketNet_j (and the same for short sizes).
+    // Perps on their rows: net_r = Σ_j [perpRow_j = r]·marketNet_j (and the same for short sizes), then
+    // §7.8's requirement per underlying over the 4 + P positions (UnderlyingMargin) and the IM.
     signal perpNet[M][N];
     signal perpShort[M][N];
-    component requirement = PortfolioRequirement(U, R, 4 + P);
+    signal net[N];
+    signal short[N];
     for (var r = 0; r < N; r++) {
-        var net = options.net[r];
-        var short = options.short[r];
+        var netSum = options.net[r];
+        var shortSum = options.short[r];
         for (var j = 0; j < M; j++) {
             perpNet[j][r] <== perpOneHot[j][r] * marketNet[j];
             perpShort[j][r] <== perpOneHot[j][r] * marketShort[j];
-            net += perpNet[j][r];
-            short += perpShort[j][r];
+            netSum += perpNet[j][r];
+            shortSum += perpShort[j][r];
         }
-        requirement.net[r] <== net;
-        requirement.short[r] <== short;
+        net[r] <== netSum;
+        short[r] <== shortSum;
         agg[r][0] <== options.net[r] + options.short[r];
         agg[r][1] <== options.short[r];
     }
-    requirement.array <== array;
-    requirement.som <== som;
-    requirement.multiple <== multiple;
+    component under[U];
+    var portfolioMm = 0;
+    for (var u = 0; u < U; u++) {
+        under[u] = UnderlyingMargin(R, 4 + P);
+        for (var k = 0; k < R; k++) {
+            under[u].net[k] <== net[u * R + k];
+            under[u].short[k] <== short[u * R + k];
+            under[u].array[k] <== array[u * R + k];
+            under[u].som[k] <== som[u * R + k];
+        }
+        portfolioMm += under[u].mm;
+    }
+    component initial = MulDivRounded(1, portfolioLossBits(4 + P) + 6 + bitLength(U), 10**18);
+    initial.a <== portfolioMm;
+    initial.b <== multiple;
 
     // Value of the options: ⌊Σ_r net_r·v_r / WAD⌋ (signed Floor).
     signal valueTerm[N];
@@ -158,8 +174,8 @@ template AccountOptions(M, U, R, P) {
     component none = IsZero();
     none.in <== squares;
     signal holds <== 1 - none.out;
-    mm <== baseMm + holds * (requirement.mm - baseMm);
-    im <== baseIm + holds * (requirement.im - baseIm);
+    mm <== baseMm + holds * (portfolioMm - baseMm);
+    im <== baseIm + holds * (initial.out - baseIm);
 
     component slotsHash = Poseidon(P);
     for (var p = 0; p < P; p++) {

@@ -129,7 +129,7 @@ def test_circuit_public_signals_and_figures_equal_python(world, tmp_path):
                 continue
             equity, mm, im = zo.account_figures(tables, [leaf], commitment.markets)[0]
             at = f"main.options[{i}]."
-            assert (witness[names[at + "requirement.mm"]], witness[names[at + "requirement.im"]]) == (mm, im)
+            assert (witness[names[at + "initial.a"]], witness[names[at + "initial.out"]]) == (mm, im)
             assert witness[names[at + "holds"]] == 1
             if at + "equity" in names:  # --O2 folds the last account's equity into the sums
                 assert from_field(witness[names[at + "equity"]]) == equity
@@ -166,7 +166,7 @@ def test_hedge_needs_less_margin_in_the_statement(tmp_path):
     witness = read_wtns(compute_witness(circuit, batch.inputs, tmp_path / "hedge.wtns"))
     assert tuple(witness[1:5]) == batch.public
     names = signal_indices(circuit)
-    mm = {commitment.accounts[i].account_id: witness[names[f"main.options[{i}].requirement.mm"]] for i in range(2)}
+    mm = {commitment.accounts[i].account_id: witness[names[f"main.options[{i}].initial.a"]] for i in range(2)}
     figures = example_figures()
     assert (mm[hedged.account_id], mm[naked.account_id]) == (figures["hedged"], figures["call_alone"])
     assert mm[hedged.account_id] < figures["perp_alone"] + mm[naked.account_id]
@@ -275,7 +275,7 @@ def test_forged_signals_break_the_r1cs(world, tmp_path):
         return any(dot(system.constraints[c][0]) * dot(system.constraints[c][1]) % FIELD_P != dot(system.constraints[c][2])
                    for c in touching.get(wire, []))
 
-    for name in (f"main.options[{slot}].requirement.mm", f"main.options[{slot}].equity", f"main.options[{slot}].im",
+    for name in (f"main.options[{slot}].initial.a", f"main.options[{slot}].equity", f"main.options[{slot}].im",
                  f"main.options[{slot}].holds", f"main.options[{slot}].valueTerm[1]", f"main.options[{slot}].agg[1][1]",
                  f"main.standing[{slot}].below"):
         wire = names[name]
