@@ -34,6 +34,7 @@ from pymargin.zk import verify as pyecc
 from pymargin.zk.calldata import verify_proof_calldata
 from pymargin.zk.field import FIELD_P, from_field
 from pymargin.zk.r1cs import read_r1cs
+from pymargin.zk.solvency import prove_epoch, verify_epoch
 from pymargin.zk.statement import SeriesAggregate, Shape, context_hash
 from pymargin.zk.witness import WitnessError, compute_witness, read_wtns, signal_indices, write_wtns
 from test_risk_arrays import PRICE, PRICE_RANGE, SIZE, STRIKE, TAU, VOL, VOL_RANGE, example_figures
@@ -342,3 +343,11 @@ def test_two_underlyings_every_batch_equals_python(tmp_path):
     for batch in inputs.batch_inputs(commitment, SECRET, statement):
         witness = read_wtns(compute_witness(circuit, batch.inputs, tmp_path / f"{batch.index}.wtns"))
         assert tuple(witness[1:5]) == batch.public
+
+
+@pytest.mark.slow
+def test_an_epoch_with_options_is_proven_and_verified(world):
+    """prove_epoch (groth16py) over every batch of the book with options; verify_epoch's batched check."""
+    epoch, keys = prove_epoch(world["commitment"], SECRET, world["statement"], "groth16py")
+    assert verify_epoch(epoch, keys.verifying_key(), SHAPE) == []
+    assert [p.public for p in epoch.proofs] == [b.public for b in world["batches"]]
