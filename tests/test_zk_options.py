@@ -140,10 +140,10 @@ def test_circuit_public_signals_and_figures_equal_python(world, tmp_path):
 
 
 def test_perp_only_circuit_is_unchanged():
-    """SolvencyBatch(1, 4, 1) (test_zk_solvency's) = SolvencyBatch(1, 4, 1, 0, 0, 0): 17,928 constraints and
-    113 private inputs, as compiled from commit 3ef992b before §7.9, the same four public signals."""
+    """SolvencyBatch(1, 4, 1) (test_zk_solvency's) = SolvencyBatch(1, 4, 1, 0, 0, 0): 17,928 constraints, 17,885
+    wires and 113 private inputs, as compiled from commit 3ef992b before §7.9, the same four public signals."""
     info = circuits.solvency(1, 4, 1).info
-    assert (info["constraints"], info["private_inputs"], info["outputs"], info["public_inputs"]) == (17928, 113, 4, 0)
+    assert (info["constraints"], info["wires"], info["private_inputs"], info["outputs"], info["public_inputs"]) == (17928, 17885, 113, 4, 0)
 
 
 def test_hedge_needs_less_margin_in_the_statement(tmp_path):
