@@ -27,6 +27,7 @@ include "circomlib/circuits/comparators.circom";
 include "fixedpoint.circom";
 include "margin.circom";
 include "commit.circom";
+include "solvency_options.circom";
 
 // marketsHash of the market views: m_M, m_0 = 0, m_{j+1} = Poseidon_5(m_j, price_j, F_j + 2^100, imf_j, mmf_j).
 template MarketsHash(M) {
@@ -67,8 +68,9 @@ template AggregatesHash(M) {
 // count, collateral, agg[M] (long, short, cost, sizeF).
 // Hash: Poseidon_4(Poseidon_6(fig), count, collateral + 2^200, aggHash) (the statement's totalsHash)
 // or, with a last id first, Poseidon_5(lastId, Poseidon_6(fig), count, collateral + 2^200, aggHash)
-// (the chain state).
-template SumsHash(M, WITH_ID) {
+// (the chain state). With EXTRA = 1 (a book with options) the hash of the per-row option sums
+// (seriesAggHash, §7.9) is one more last input: Poseidon_5 / Poseidon_6.
+template SumsHash(M, WITH_ID, EXTRA) {
     signal input lastId;
     signal input fig[6];
     signal input count;
@@ -79,14 +81,24 @@ template SumsHash(M, WITH_ID) {
     figures.inputs <== fig;
     component aggs = AggregatesHash(M);
     aggs.agg <== agg;
+    var n = 5 + EXTRA;
+    var parts[6] = [lastId, figures.out, count, collateral + (1 << 200), aggs.out, 0];
+    if (EXTRA == 1) {
+        signal input extra;
+        parts[5] = extra;
+    }
     if (WITH_ID == 1) {
-        component h = Poseidon(5);
-        h.inputs <== [lastId, figures.out, count, collateral + (1 << 200), aggs.out];
+        component h = Poseidon(n);
+        for (var i = 0; i < n; i++) {
+            h.inputs[i] <== parts[i];
+        }
         out <== h.out;
     } else {
         lastId === 0;
-        component h = Poseidon(4);
-        h.inputs <== [figures.out, count, collateral + (1 << 200), aggs.out];
+        component h = Poseidon(n - 1);
+        for (var i = 1; i < n; i++) {
+            h.inputs[i - 1] <== parts[i];
+        }
         out <== h.out;
     }
 }
@@ -194,8 +206,30 @@ template AccountFigures(M, nCount) {
     }
 }
 
-template SolvencyBatch(K, M, T) {
+// An account's standing: liability max(equity, 0), deficit max(-equity, 0), below = [equity < mm],
+// shortfall max(mm - equity, 0), for |equity| < 2^140 and |equity - mm| < 2^141 (range-checked: no
+// witness outside), as AccountFigures computes them: the standing of an account holding options (§7.9).
+template Standing() {
+    signal input equity;
+    signal input mm;
+    signal output liability;
+    signal output deficit;
+    signal output below;
+    signal output shortfall;
+    component sign = SignedRangeCheck(140);
+    sign.in <== equity;
+    liability <== equity - sign.neg * equity;
+    deficit <== liability - equity;
+    component gapSign = SignedRangeCheck(141);
+    gapSign.in <== equity - mm;
+    below <== gapSign.neg;
+    shortfall <== below * (mm - equity);
+}
+
+template SolvencyBatch(K, M, T, U, R, P) {
+    assert(P == 0 ? U == 0 && R == 0 : U > 0 && R > 0);
     var B = 1 << K;
+    var N = U * R; // option rows
     var nCount = bitLength(M) + 1; // marketCount <= M < 2^nCount
     // the statement (pymargin.zk.statement)
     signal input chainId;
@@ -248,11 +282,134 @@ template SolvencyBatch(K, M, T) {
     tables.fundingIndex <== fundingIndex;
     tables.fraction <== [mmf, imf];
 
-    // Accounts: figures, leaf hash, order.
+    component first = IsZero();
+    first.in <== batchIndex;
+    component last = IsEqual();
+    last.in[0] <== batchIndex;
+    last.in[1] <== (1 << T) - 1;
+
+    // Accounts: §4 figures and leaf hash; with options, AccountOptions and the standing at its figures
+    // (§7.9); then the tree, the order and the sums.
     component account[B];
     component leaf[B];
     component order[B];
     signal leafNode[B][3];
+    var accountLiability[B];
+    var accountDeficit[B];
+    var accountBelow[B];
+    var accountShortfall[B];
+    var accountMm[B];
+    var accountIm[B];
+    var accountLeaf[B];
+    for (var i = 0; i < B; i++) {
+        account[i] = AccountFigures(M, nCount);
+        account[i].collateral <== collateral[i];
+        account[i].slots <== slots[i];
+        account[i].priceLessIndex <== tables.priceLessIndex;
+        account[i].priceFraction <== tables.priceFraction;
+        account[i].marketCount <== marketCount;
+        leaf[i] = LeafHash();
+        leaf[i].idHash <== idHash[i];
+        leaf[i].salt <== salt[i];
+        leaf[i].collateral <== collateral[i];
+        leaf[i].slots <== slots[i];
+        accountLiability[i] = account[i].liability;
+        accountDeficit[i] = account[i].deficit;
+        accountBelow[i] = account[i].below;
+        accountShortfall[i] = account[i].shortfall;
+        accountMm[i] = account[i].mm;
+        accountIm[i] = account[i].im;
+        accountLeaf[i] = leaf[i].out;
+    }
+    var optionsCtx = 0; // with options: optionsHash, and the per-row option sums' hashes
+    var optionsIn = 0;
+    var optionsOut = 0;
+    var optionsTotals = 0;
+    if (P > 0) {
+        // the option tables (public: optionsHash) and the per-row option sums
+        signal input array[N][16];
+        signal input som[N];
+        signal input value[N];
+        signal input seriesKey[N];
+        signal input multiple;
+        signal input perpRow[M];
+        signal input totalSeriesAgg[N][2]; // Σ long, Σ short option size per row
+        signal input seriesAggIn[N][2];
+        // each leaf's option slots
+        signal input optionRow[B][P];
+        signal input optionSize[B][P];
+
+        component optionTables = OptionTables(M, N);
+        optionTables.array <== array;
+        optionTables.som <== som;
+        optionTables.value <== value;
+        optionTables.multiple <== multiple;
+        optionTables.perpRow <== perpRow;
+        component options[B];
+        component standing[B];
+        var seriesAgg[N][2];
+        for (var r = 0; r < N; r++) {
+            seriesAgg[r] = [0, 0];
+        }
+        for (var i = 0; i < B; i++) {
+            options[i] = AccountOptions(M, U, R, P);
+            options[i].baseEquity <== account[i].equity;
+            options[i].baseMm <== account[i].mm;
+            options[i].baseIm <== account[i].im;
+            options[i].baseLeaf <== leaf[i].out;
+            for (var j = 0; j < M; j++) {
+                options[i].marketNet[j] <== account[i].agg[j][0] - account[i].agg[j][1];
+                options[i].marketShort[j] <== account[i].agg[j][1];
+            }
+            options[i].perpOneHot <== optionTables.perpOneHot;
+            options[i].array <== array;
+            options[i].som <== som;
+            options[i].value <== value;
+            options[i].multiple <== multiple;
+            options[i].row <== optionRow[i];
+            options[i].size <== optionSize[i];
+            standing[i] = Standing();
+            standing[i].equity <== options[i].equity;
+            standing[i].mm <== options[i].mm;
+            accountLiability[i] = standing[i].liability;
+            accountDeficit[i] = standing[i].deficit;
+            accountBelow[i] = standing[i].below;
+            accountShortfall[i] = standing[i].shortfall;
+            accountMm[i] = options[i].mm;
+            accountIm[i] = options[i].im;
+            accountLeaf[i] = options[i].leaf;
+            for (var r = 0; r < N; r++) {
+                seriesAgg[r][0] += options[i].agg[r][0];
+                seriesAgg[r][1] += options[i].agg[r][1];
+            }
+        }
+        signal seriesAggOut[N][2];
+        for (var r = 0; r < N; r++) {
+            for (var c = 0; c < 2; c++) {
+                seriesAggOut[r][c] <== seriesAggIn[r][c] + seriesAgg[r][c];
+                first.out * seriesAggIn[r][c] === 0;
+                last.out * (seriesAggOut[r][c] - totalSeriesAgg[r][c]) === 0;
+            }
+        }
+        component tablesHash = OptionTablesHash(M, U, R, P);
+        tablesHash.array <== array;
+        tablesHash.som <== som;
+        tablesHash.multiple <== multiple;
+        tablesHash.seriesKey <== seriesKey;
+        tablesHash.value <== value;
+        tablesHash.perpRow <== perpRow;
+        optionsCtx = tablesHash.out;
+        component aggInHash = SeriesAggregatesHash(N);
+        aggInHash.agg <== seriesAggIn;
+        optionsIn = aggInHash.out;
+        component aggOutHash = SeriesAggregatesHash(N);
+        aggOutHash.agg <== seriesAggOut;
+        optionsOut = aggOutHash.out;
+        component aggTotalHash = SeriesAggregatesHash(N);
+        aggTotalHash.agg <== totalSeriesAgg;
+        optionsTotals = aggTotalHash.out;
+    }
+
     var fig[6] = [0, 0, 0, 0, 0, 0];
     var count = 0;
     var coll = 0;
@@ -261,33 +418,21 @@ template SolvencyBatch(K, M, T) {
         agg[j] = [0, 0, 0, 0];
     }
     for (var i = 0; i < B; i++) {
-        account[i] = AccountFigures(M, nCount);
-        account[i].collateral <== collateral[i];
-        account[i].slots <== slots[i];
-        account[i].priceLessIndex <== tables.priceLessIndex;
-        account[i].priceFraction <== tables.priceFraction;
-        account[i].marketCount <== marketCount;
-
-        leaf[i] = LeafHash();
-        leaf[i].idHash <== idHash[i];
-        leaf[i].salt <== salt[i];
-        leaf[i].collateral <== collateral[i];
-        leaf[i].slots <== slots[i];
-        leafNode[i][0] <== leaf[i].out;
-        leafNode[i][1] <== account[i].liability;
-        leafNode[i][2] <== account[i].mm;
+        leafNode[i][0] <== accountLeaf[i];
+        leafNode[i][1] <== accountLiability[i];
+        leafNode[i][2] <== accountMm[i];
 
         order[i] = OrderStep();
         order[i].lastIn <== i == 0 ? lastIdIn : order[i - 1].lastOut;
         order[i].idHash <== idHash[i];
-        order[i].leafHash <== leaf[i].out;
+        order[i].leafHash <== accountLeaf[i];
 
-        fig[0] += account[i].liability;
-        fig[1] += account[i].deficit;
-        fig[2] += account[i].below;
-        fig[3] += account[i].shortfall;
-        fig[4] += account[i].mm;
-        fig[5] += account[i].im;
+        fig[0] += accountLiability[i];
+        fig[1] += accountDeficit[i];
+        fig[2] += accountBelow[i];
+        fig[3] += accountShortfall[i];
+        fig[4] += accountMm[i];
+        fig[5] += accountIm[i];
         count += 1 - order[i].padding;
         coll += collateral[i];
         for (var j = 0; j < M; j++) {
@@ -336,11 +481,6 @@ template SolvencyBatch(K, M, T) {
             aggOut[j][c] <== aggIn[j][c] + agg[j][c];
         }
     }
-    component first = IsZero();
-    first.in <== batchIndex;
-    component last = IsEqual();
-    last.in[0] <== batchIndex;
-    last.in[1] <== (1 << T) - 1;
     first.out * lastIdIn === 0;
     first.out * countIn === 0;
     first.out * collateralIn === 0;
@@ -367,28 +507,38 @@ template SolvencyBatch(K, M, T) {
     markets.fundingIndex <== fundingIndex;
     markets.imf <== imf;
     markets.mmf <== mmf;
-    component totals = SumsHash(M, 0);
+    var extra = P > 0 ? 1 : 0;
+    component totals = SumsHash(M, 0, extra);
     totals.lastId <== 0;
     totals.fig <== totalFig;
     totals.count <== totalCount;
     totals.collateral <== totalCollateral;
     totals.agg <== totalAgg;
-    component ctxHash = Poseidon(4);
-    ctxHash.inputs <== [meta.out, markets.out, rootHash, totals.out];
-    ctx <== ctxHash.out;
-    index <== batchIndex;
-    component inHash = SumsHash(M, 1);
+    component inHash = SumsHash(M, 1, extra);
     inHash.lastId <== lastIdIn;
     inHash.fig <== figIn;
     inHash.count <== countIn;
     inHash.collateral <== collateralIn;
     inHash.agg <== aggIn;
-    stateIn <== inHash.out;
-    component outHash = SumsHash(M, 1);
+    component outHash = SumsHash(M, 1, extra);
     outHash.lastId <== order[B - 1].lastOut;
     outHash.fig <== figOut;
     outHash.count <== countOut;
     outHash.collateral <== collateralOut;
     outHash.agg <== aggOut;
+    if (P == 0) {
+        component ctxHash = Poseidon(4);
+        ctxHash.inputs <== [meta.out, markets.out, rootHash, totals.out];
+        ctx <== ctxHash.out;
+    } else {
+        totals.extra <== optionsTotals;
+        inHash.extra <== optionsIn;
+        outHash.extra <== optionsOut;
+        component ctxHash = Poseidon(5);
+        ctxHash.inputs <== [meta.out, markets.out, rootHash, totals.out, optionsCtx];
+        ctx <== ctxHash.out;
+    }
+    index <== batchIndex;
+    stateIn <== inHash.out;
     stateOut <== outHash.out;
 }

@@ -8,10 +8,10 @@ the tree. Accounts with negative equity (bad debt) are committed like any other,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
-from pymargin.commit.leaf import Leaf, account_id_hash, leaf_hashes, leaf_of, leaf_sums_many
+from pymargin.commit.leaf import Leaf, OptionSlot, account_id_hash, leaf_hashes, leaf_of, leaf_sums_many
 from pymargin.commit.tree import PARALLEL_MIN_LEAVES, Node, SumTree
 from pymargin.errors import UserError
 from pymargin.interrupts import worker_pool
@@ -28,6 +28,7 @@ class Commitment:
     markets: dict[int, MarketView]
     accounts: list[Account]  # leaf i is accounts[i]; sorted by id hash, strictly increasing
     tree: SumTree
+    option_slots: dict[str, tuple[OptionSlot, ...]] = field(default_factory=dict)  # account id -> its P option slots (holders only)
     _index: dict[str, int] = field(default_factory=dict, init=False, repr=False)  # account id -> leaf index
 
     @property
@@ -44,8 +45,11 @@ class Commitment:
             raise UserError(f"account {account_id} is not in the committed book") from None
 
     def leaf(self, index: int, secret: bytes | None) -> Leaf:
-        """The leaf data of account ``index`` (its salt recomputed from ``secret``; 0 when None)."""
-        return leaf_of(self.accounts[index], secret)
+        """The leaf data of account ``index`` (its salt recomputed from ``secret``; 0 when None), with its option
+        slots in a book with options."""
+        leaf = leaf_of(self.accounts[index], secret)
+        options = self.option_slots.get(self.accounts[index].account_id)
+        return leaf if options is None else replace(leaf, options=options)
 
 
 def _leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes | None) -> bytes:
@@ -68,6 +72,13 @@ def commit_accounts(
     Raises UserError on a duplicate account, an account that breaks a bound, or a book larger
     than 2^depth. ``workers`` > 1 hashes in that many processes.
     """
+    ordered = order_accounts(accounts, epoch, workers)
+    markets = dict(markets)
+    return Commitment(epoch, markets, ordered, SumTree(leaf_records(ordered, markets, secret, workers), depth, workers))
+
+
+def order_accounts(accounts: Sequence[Account], epoch: int, workers: int = 1) -> list[Account]:
+    """``accounts`` in leaf order (by id hash); UserError on an epoch outside [0, 2^64) or a duplicate account."""
     if not 0 <= epoch < EPOCH_BOUND:
         raise UserError(f"epoch must be in [0, 2^64), got {epoch}")
     keyed = sorted(zip(id_hashes(accounts, workers), accounts), key=lambda pair: pair[0])
@@ -75,9 +86,7 @@ def commit_accounts(
         if h0 == h1:
             what = "appears twice" if a0.account_id == a1.account_id else f"has the same id hash as {a1.account_id}"
             raise UserError(f"account {a0.account_id} {what}")
-    ordered = [a for _, a in keyed]
-    markets = dict(markets)
-    return Commitment(epoch, markets, ordered, SumTree(leaf_records(ordered, markets, secret, workers), depth, workers))
+    return [a for _, a in keyed]
 
 
 _FORKED: tuple = ()  # the arguments of the running _fork_map, inherited by its forked workers instead of pickled

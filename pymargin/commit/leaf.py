@@ -6,7 +6,9 @@
     leaf    = Poseidon_5(id_hash, salt, collateral + 2^128, slots01, slots23)
 
 Signed values enter with an offset (x + bound). Occupied slots come first in increasing market id,
-empty slots are (0, 0, 0, 0). Every value is checked against its bound, in the order the contract checks
+empty slots are (0, 0, 0, 0). An account holding options (a book with options, §6.2, §7.9) also commits
+its option slots (row, size): its leaf is Poseidon_2(leaf, Poseidon_P(row·2^95 + size + 2^94 …)); a leaf
+without an option keeps the hash above. Every value is checked against its bound, in the order the contract checks
 them, raising the contract's custom error (:class:`CollateralOutOfBounds`, ...).
 """
 
@@ -116,6 +118,33 @@ class Slot:
 EMPTY_SLOT = Slot()
 
 
+@dataclass(frozen=True)
+class OptionSlot:
+    """One option slot: the series' row in the epoch's option tables and the size (WAD, signed); empty: (0, 0)."""
+
+    row: int = 0
+    size: int = 0
+
+    def check(self) -> None:
+        """Raise the contract's error for a row outside [0, 2^64) or |size| >= 2^94."""
+        if not 0 <= self.row < MARKET_ID_BOUND:
+            raise MarketIdOutOfRange(self.row)
+        if abs(self.size) >= SIZE_BOUND:
+            raise SizeOutOfBounds(self.size)
+
+    def packed(self) -> int:
+        """row * 2^95 + size + 2^94 (as §7.8's positionsHash)."""
+        return self.row * 2 * SIZE_BOUND + self.size + SIZE_BOUND
+
+
+def options_leaf_hash(leaf_hash: int, options: Sequence[OptionSlot]) -> int:
+    """The leaf of an account with option slots: ``leaf_hash`` when every size is 0, else
+    Poseidon_2(leaf_hash, Poseidon_P(packed slots))."""
+    if not any(o.size for o in options):
+        return leaf_hash
+    return poseidon([leaf_hash, poseidon([o.packed() for o in options])])
+
+
 def _occupied(slot: Slot) -> bool:
     """slot != EMPTY_SLOT (any field non-zero), without building the dataclass's comparison tuples."""
     return bool(slot.market_id or slot.size or slot.cost_basis or slot.funding_index)
@@ -129,9 +158,11 @@ class Leaf:
     salt: int
     collateral: int
     slots: tuple[Slot, Slot, Slot, Slot]
+    options: tuple[OptionSlot, ...] = ()  # P option slots in a book with options; () or all empty: none
 
     def check(self) -> None:
-        """Raise the contract's error for the first value outside its bound (id hash, salt, collateral, slots 0..3)."""
+        """Raise the contract's error for the first value outside its bound (id hash, salt, collateral, slots 0..3,
+        option slots)."""
         if not 0 <= self.id_hash < 2**ID_BITS:
             raise IdHashOutOfRange(self.id_hash)
         if not 0 <= self.salt < 2**ID_BITS:
@@ -140,12 +171,21 @@ class Leaf:
             raise CollateralOutOfBounds(self.collateral)
         for slot in self.slots:
             slot.check()
+        for option in self.options:
+            option.check()
+
+    @property
+    def holds_options(self) -> bool:
+        """Some option slot has a size other than 0."""
+        return any(o.size for o in self.options)
 
     def hash(self) -> int:
-        """Poseidon_5(id_hash, salt, collateral + 2^128, slots01, slots23) after checking every bound."""
+        """Poseidon_5(id_hash, salt, collateral + 2^128, slots01, slots23) after checking every bound; with
+        options, Poseidon_2 of that and the option slots' hash (:func:`options_leaf_hash`)."""
         self.check()
         s = self.slots
-        return poseidon([self.id_hash, self.salt, self.collateral + COLLATERAL_BOUND, _pair_hash(s[0], s[1]), _pair_hash(s[2], s[3])])
+        plain = poseidon([self.id_hash, self.salt, self.collateral + COLLATERAL_BOUND, _pair_hash(s[0], s[1]), _pair_hash(s[2], s[3])])
+        return options_leaf_hash(plain, self.options)
 
     def positions(self) -> list[Position]:
         """The occupied slots as positions (size != 0), in slot order."""
@@ -189,7 +229,7 @@ def leaf_hashes(leaves: Sequence[Leaf]) -> list[int]:
                            + (leaf.collateral + COLLATERAL_BOUND).to_bytes(32, "big") + pair[0] + pair[1]
                            for leaf, pair in zip(leaves, pairs))
     out = poseidon_many(5, leaf_inputs, checked=True)  # id hash and salt < 2^248, collateral + 2^128 < 2^129
-    return [int.from_bytes(out[32 * k: 32 * k + 32], "big") for k in range(len(leaves))]
+    return [options_leaf_hash(int.from_bytes(out[32 * k: 32 * k + 32], "big"), leaf.options) for k, leaf in enumerate(leaves)]
 
 
 def slots_of(positions: list[Position], where: str = "account") -> tuple[Slot, Slot, Slot, Slot]:

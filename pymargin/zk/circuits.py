@@ -1,7 +1,8 @@
 """The project's circuits, by parameters: the main component of each, compiled on demand (cached).
 
 * ``solvency(k, m, t)``: SolvencyBatch with 2^k accounts per batch, m markets, t tree levels above
-  the batch (tree depth k + t).
+  the batch (tree depth k + t); ``solvency_options(k, m, t, u, r, p)``: the same over books with
+  options (u underlyings × r option-table rows each, p option slots per account).
 * ``account_margin(m)``: AccountMargin of one account (equity and requirement as public outputs).
 * ``private_margin(m)``: PrivateMargin of one account against its leaf hash.
 * ``portfolio_account(u, k, p)``, ``portfolio_batch(b, u, k, p)``: portfolio (risk-array) margin, circuits/portfolio.circom.
@@ -18,8 +19,14 @@ HEADER = 'pragma circom 2.1.6;\ninclude "{file}";\n'
 
 
 def solvency(k: int, m: int, t: int) -> Circuit:
-    """SolvencyBatch(k, m, t), compiled (cached)."""
-    return compile_circuit(f"solvency_k{k}_m{m}_t{t}", HEADER.format(file="solvency.circom") + f"component main = SolvencyBatch({k}, {m}, {t});\n")
+    """SolvencyBatch(k, m, t) (= SolvencyBatch(k, m, t, 0, 0, 0): no options), compiled (cached)."""
+    return compile_circuit(f"solvency_k{k}_m{m}_t{t}", HEADER.format(file="solvency.circom") + f"component main = SolvencyBatch({k}, {m}, {t}, 0, 0, 0);\n")
+
+
+def solvency_options(k: int, m: int, t: int, u: int, r: int, p: int) -> Circuit:
+    """SolvencyBatch(k, m, t, u, r, p): books with options (docs/spec.md §7.9), compiled (cached)."""
+    return compile_circuit(f"solvency_k{k}_m{m}_t{t}_u{u}_r{r}_p{p}",
+                           HEADER.format(file="solvency.circom") + f"component main = SolvencyBatch({k}, {m}, {t}, {u}, {r}, {p});\n")
 
 
 def solvency_shape(name: str) -> Shape | None:

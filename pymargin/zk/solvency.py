@@ -140,7 +140,8 @@ def prove_epoch(
 ) -> tuple[EpochProof, Keys]:
     """Prove every batch of the committed book against ``statement``; return the epoch proof and the keys.
 
-    The circuit is SolvencyBatch(k, m, t) of the statement's shape; keys come from the backend's cached
+    The circuit is SolvencyBatch(k, m, t) of the statement's shape (with options, SolvencyBatch(k, m, t, u, r, p)
+    of its tables' shape too); keys come from the backend's cached
     development setup, or from the ceremony ``ptau``. The batches are proven by ``pool`` (its workers
     keep their keys loaded for later epochs), else by a pool of ``workers`` processes here, or of Ray
     actors with ``ray_address``, closed on return. ``fast_zkey``: first write a groth16py development key
@@ -148,7 +149,11 @@ def prove_epoch(
     """
     shape = statement.shape
     batches = batch_inputs(commitment, secret, statement)
-    circuit = circuits.solvency(shape.k, shape.m, shape.t)
+    if statement.options is None:
+        circuit = circuits.solvency(shape.k, shape.m, shape.t)
+    else:  # a book with options (docs/spec.md §7.9)
+        o = statement.options.tables.shape
+        circuit = circuits.solvency_options(shape.k, shape.m, shape.t, o.u, o.k, o.p)
     keys = get_backend(backend).setup(circuit, ptau)
     if fast_zkey and backend == "groth16py":
         ensure_fast_zkey(keys)

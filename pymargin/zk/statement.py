@@ -20,6 +20,13 @@ maintenance margin. The chain states ``state_k`` are hashes the circuit computes
 the registry takes them as plain numbers, so verifying an epoch computes ctx once and no hash per
 batch (:func:`pymargin.zk.verify.verify_batch`).
 
+A book with options (spec §7.9) adds ``Statement.options``: the option tables (hashed into
+optionsHash) and the per-row option sums (seriesAggHash); then totalsHash and ctx take one more input:
+
+    seriesAggHash = a_N,  a_0 = 0,  a_{r+1} = Poseidon_3(a_r, long_r, short_r)
+    totalsHash'   = Poseidon_5(Poseidon_6(figures), accountCount, Σcollateral + 2^200, aggHash, seriesAggHash)
+    ctx'          = Poseidon_5(metaHash, marketsHash, rootHash, totalsHash', optionsHash)
+
 Bounds that keep the offsets positive and every value below the field (spec §7.1): at most 2^32
 accounts with 4 positions each, so |Σ cost| < 2^164, |Σ size·f| < 2^228, |Σ collateral| < 2^160.
 """
@@ -27,11 +34,16 @@ accounts with 4 positions each, so |Σ cost| < 2^164, |Σ size·f| < 2^228, |Σ 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pymargin.jsonvalues import address_hex, parse_int
 from pymargin.commit.poseidon import poseidon
 from pymargin.commit.tree import Node
+from pymargin.errors import UserError
 from pymargin.model import FUNDING_INDEX_BOUND, MAX_POSITIONS, MarketView
+
+if TYPE_CHECKING:
+    from pymargin.zk.options import OptionTables
 
 SUM_OFFSET = 2**200  # offset of the signed sums of cost basis and collateral
 SIZE_FUNDING_OFFSET = 2**240  # offset of the signed sums of size·f (WAD², not divided)
@@ -78,6 +90,25 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class SeriesAggregate:
+    """Sums over every account's option slots on one row of the option tables."""
+
+    long_size_wad: int  # Σ max(size, 0): the module's open interest of the series
+    short_size_wad: int  # Σ max(−size, 0)
+
+
+EMPTY_SERIES_AGGREGATE = SeriesAggregate(0, 0)
+
+
+@dataclass(frozen=True)
+class OptionsPart:
+    """What a statement over a book with options adds: the public option tables and the per-row sums."""
+
+    tables: "OptionTables"
+    aggregates: tuple[SeriesAggregate, ...]  # one per row of the tables
+
+
+@dataclass(frozen=True)
 class Statement:
     """Everything ctx, the first public signal of every batch of an epoch, binds."""
 
@@ -91,6 +122,7 @@ class Statement:
     aggregates: tuple[MarketAggregate, ...]  # shape.m aggregates, zero past market_count
     root: Node  # (root hash, L, Σmm)
     totals: Totals
+    options: OptionsPart | None = None  # a book with options (spec §7.9)
 
 
 def shape_hash(shape: Shape) -> int:
@@ -120,16 +152,32 @@ def aggregates_hash(aggregates: tuple[MarketAggregate, ...]) -> int:
     return acc
 
 
-def totals_hash(totals: Totals, aggregates: tuple[MarketAggregate, ...]) -> int:
-    """Poseidon_4(Poseidon_6(L, deficit, belowMmCount, shortfall, Σmm, Σim), accountCount, Σcollateral + 2^200, aggHash)."""
+def series_aggregates_hash(aggregates: tuple[SeriesAggregate, ...]) -> int:
+    """a_N of the per-row option sums (Poseidon_3 chain)."""
+    acc = 0
+    for a in aggregates:
+        acc = poseidon([acc, a.long_size_wad, a.short_size_wad])
+    return acc
+
+
+def totals_hash(totals: Totals, aggregates: tuple[MarketAggregate, ...], series: tuple[SeriesAggregate, ...] | None = None) -> int:
+    """Poseidon_4(Poseidon_6(L, deficit, belowMmCount, shortfall, Σmm, Σim), accountCount, Σcollateral + 2^200, aggHash),
+    or with per-row option sums ``series`` Poseidon_5(…, aggHash, seriesAggHash)."""
     t = totals
     figures = poseidon([t.liabilities_wad, t.deficit_wad, t.below_mm_count, t.shortfall_wad, t.mm_wad, t.im_wad])
-    return poseidon([figures, t.account_count, t.collateral_wad + SUM_OFFSET, aggregates_hash(aggregates)])
+    parts = [figures, t.account_count, t.collateral_wad + SUM_OFFSET, aggregates_hash(aggregates)]
+    return poseidon(parts if series is None else parts + [series_aggregates_hash(series)])
 
 
 def context_hash(s: Statement) -> int:
-    """ctx = Poseidon_4(metaHash, marketsHash, rootHash, totalsHash)."""
-    return poseidon([meta_hash(s), markets_hash(s.markets), s.root.hash, totals_hash(s.totals, s.aggregates)])
+    """ctx = Poseidon_4(metaHash, marketsHash, rootHash, totalsHash), or with options
+    Poseidon_5(metaHash, marketsHash, rootHash, totalsHash', optionsHash)."""
+    if s.options is None:
+        return poseidon([meta_hash(s), markets_hash(s.markets), s.root.hash, totals_hash(s.totals, s.aggregates)])
+    from pymargin.zk.options import options_hash
+
+    return poseidon([meta_hash(s), markets_hash(s.markets), s.root.hash, totals_hash(s.totals, s.aggregates, s.options.aggregates),
+                     options_hash(s.options.tables, s.shape.m)])
 
 
 def batch_public_signals(ctx: int, index: int, state_in: int, state_out: int) -> tuple[int, int, int, int]:
@@ -152,11 +200,15 @@ def check_statement(s: Statement) -> list[str]:
     if (s.root.equity, s.root.mm) != (s.totals.liabilities_wad, s.totals.mm_wad):
         problems.append(f"the root's sums ({s.root.equity}, {s.root.mm}) are not the statement's L and Σmm "
                         f"({s.totals.liabilities_wad}, {s.totals.mm_wad})")
+    if s.options is not None and len(s.options.aggregates) != s.options.tables.shape.n:
+        problems.append(f"the statement has {len(s.options.aggregates)} option-row sums; its tables have {s.options.tables.shape.n} rows")
     return problems
 
 
 def statement_json(s: Statement) -> dict:
     """The statement as JSON (docs/output.md: integers as decimal strings, addresses 0x + 40 hex, the root hash 0x + 64 hex)."""
+    if s.options is not None:
+        raise UserError("a statement over a book with options has no JSON form yet (docs/spec.md §7.9)")
     t = s.totals
     return {
         "shape": {"k": str(s.shape.k), "t": str(s.shape.t), "m": str(s.shape.m)},
