@@ -157,8 +157,10 @@ def measure_liquidation(chain) -> list[tuple[str, str, int]]:
         s.d.set_price(0, price)
         s.mark_all()
     rows = []
-    for writer, part, case in ((a, -size * 3 // 5, "60 % of a short call, options-only account (PM before, after the transfer, after the penalty; liquidator IM)"),
-                               (c, -size, "a whole short-call position, options-only account")):
+    cases = ((a, -size * 3 // 5, "60 % of a short call, options-only account (PM before, after the transfer, "
+                                  "after the penalty; liquidator IM)"),
+             (c, -size, "a whole short-call position, options-only account"))
+    for writer, part, case in cases:
         outcome = s.op("options", "liquidate", b, writer.address, call, part)
         assert outcome.ok, outcome.error
         rows.append(("OptionsEngine.liquidate", case, outcome.gas_used))

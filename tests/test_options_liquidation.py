@@ -81,7 +81,8 @@ def test_options_only_account_is_liquidated_and_its_deficit_stops(system):
             break
     assert s.engine.call("isLiquidatable", writer.address, 0) and s.d.py.is_liquidatable(writer.address, 0)
     # the engine's own liquidation takes over perps only: nothing to take
-    assert s.d.op("liquidate", liquidator, 0, writer.address, 0, 0, 10**18).error == ("NoPosition", (writer.address, 0, 0))
+    perp_liquidation = s.d.op("liquidate", liquidator, 0, writer.address, 0, 0, 10**18)
+    assert perp_liquidation.error == ("NoPosition", (writer.address, 0, 0))
     before = s.conserved_wad2()
     insurance = s.d.py.insurance_fund()
     out = ok(s.op("options", "liquidate", liquidator, writer.address, call, -size))
@@ -190,10 +191,13 @@ def test_reverts_in_order_equal_on_contract_and_mirror(system):
     e = err(liquidator, w, call, -size)
     assert e[0] == "InsufficientMargin" and e[1][:2] == (liquidator.address, 0) and e[1][2] < e[1][3]
     # the owner's parameters, within bounds
-    assert s.op("options", "setLiquidationParams", liquidator, 10**16, 0).error == ("OwnableUnauthorizedAccount", (liquidator.address,))
-    assert s.op("options", "setLiquidationParams", s.owner, WAD + 1, 0).error == ("InvalidLiquidationParams", (WAD + 1, 0))
-    assert s.op("options", "setLiquidationParams", s.owner, 0, WAD + 1).error == ("InvalidLiquidationParams", (0, WAD + 1))
-    assert ok(s.op("options", "setLiquidationParams", s.owner, WAD, WAD)).events == [
+    def set_params(sender, penalty, share):
+        return s.op("options", "setLiquidationParams", sender, penalty, share)
+
+    assert set_params(liquidator, 10**16, 0).error == ("OwnableUnauthorizedAccount", (liquidator.address,))
+    assert set_params(s.owner, WAD + 1, 0).error == ("InvalidLiquidationParams", (WAD + 1, 0))
+    assert set_params(s.owner, 0, WAD + 1).error == ("InvalidLiquidationParams", (0, WAD + 1))
+    assert ok(set_params(s.owner, WAD, WAD)).events == [
         ("LiquidationParamsSet", {"penaltyWad": WAD, "insuranceShareWad": WAD})]
     assert (s.options.call("liquidationPenaltyWad"), s.options.call("insuranceShareWad")) == (
         s.py.state.liquidation_penalty_wad, s.py.state.insurance_share_wad) == (WAD, WAD)
@@ -237,7 +241,10 @@ def test_random_liquidations_match_the_mirror(system):
                 continue
             (_, sid), pos = rng.choice(held)
             r = rng.random()
-            part = (pos * rng.randrange(1, 101) // 100 or pos) if r < 0.8 else -pos if r < 0.9 else pos + (1 if pos > 0 else -1)
+            if r < 0.8:  # a part or the whole
+                part = pos * rng.randrange(1, 101) // 100 or pos
+            else:  # the wrong sign, or more than the position
+                part = -pos if r < 0.9 else pos + (1 if pos > 0 else -1)
             liquidator = rng.choice([u for u in s.users if u is not victim] + [s.stranger])
             before = s.conserved_wad2()
             out = s.op("options", "liquidate", liquidator, victim.address, sid, part)

@@ -148,7 +148,8 @@ class OptionsEngine:
 
     @_operation
     def set_liquidation_params(self, sender: str, penalty_wad: int, share_wad: int) -> None:
-        """Set the liquidation penalty fraction and the insurance share (each ≤ WAD, else InvalidLiquidationParams)."""
+        """Set the liquidation penalty fraction and the insurance share (each ≤ WAD, else
+        InvalidLiquidationParams)."""
         self._only_owner(sender)
         if penalty_wad > WAD or share_wad > WAD:
             raise InvalidLiquidationParams(penalty_wad, share_wad)
@@ -427,7 +428,7 @@ class OptionsEngine:
 
     def conserved_value_wad2(self) -> int:
         """Σ collateral·WAD + (fees + insurance − bad debt)·WAD + dust + Σ size·payoff over open positions
-        in settled series (WAD²): what premiums and settlements leave unchanged (spec §5.13)."""
+        in settled series (WAD²): what premiums, liquidations and settlements leave unchanged (spec §5.13)."""
         s = self.engine.state
         total = (s.collateral_sum_wad + s.accrued_fees + s.insurance_fund - s.bad_debt) * WAD
         total += self.state.settlement_dust_wad2
