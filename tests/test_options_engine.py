@@ -98,8 +98,8 @@ def test_hedged_book_needs_less_margin_than_its_parts(system, tmp_path):
 
 
 def _random_run(s: System, seed: int, steps: int) -> Counter:
-    """Random option and perp fills, deposits, withdrawals, price and mark moves, pauses, liquidations
-    and early settlements, then expiry: the book settles every option, every position is settled.
+    """Random option and perp fills, deposits, withdrawals, price and mark moves, pauses, perp and option
+    liquidations and early settlements, then expiry: the book settles every option, every position is settled.
     Every step compared on both sides; options operations leave the conserved value unchanged."""
     rng = random.Random(seed)
     seen: Counter = Counter()
@@ -118,7 +118,8 @@ def _random_run(s: System, seed: int, steps: int) -> Counter:
 
     for step in range(steps):
         kind = "pause" if step == 3 else rng.choices(
-            ["option", "perp", "deposit", "withdraw", "price", "liquidate", "settle", "pause"], [8, 3, 1, 2, 2, 1, 1, 1])[0]
+            ["option", "perp", "deposit", "withdraw", "price", "liquidate", "settle", "pause", "optionLiquidate"],
+            [8, 3, 1, 2, 2, 1, 1, 1, 2])[0]
         taker, maker = rng.sample(users, 2) if rng.random() < 0.95 else (users[0], users[0])
         if kind == "option":
             sid = rng.choice(options)
@@ -143,6 +144,11 @@ def _random_run(s: System, seed: int, steps: int) -> Counter:
             held = s.d.py.position(maker.address, 0, 0)[0]
             part = held * rng.randrange(1, 100) // 100 if held else rng.randrange(1, WAD)
             record("liquidate", s.d.op("liquidate", taker, 0, maker.address, 0, 0, part))
+        elif kind == "optionLiquidate":  # spec §5.13 Liquidation: a part, the whole, or a size of the wrong sign
+            held = [(sid, size) for (a, sid), size in s.py.state.sizes.items() if a == maker.address]
+            sid, pos = rng.choice(held) if held else (rng.choice(options), 10**18)
+            part = rng.choice([pos * rng.randrange(1, 100) // 100 or pos, pos, -pos])
+            options_op("optionLiquidate", lambda: s.op("options", "liquidate", taker, maker.address, sid, part))
         elif kind == "settle":
             options_op("settleEarly", lambda: s.op("options", "settle", taker, maker.address, rng.choice(options)))
         else:
