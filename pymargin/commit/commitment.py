@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from pymargin.commit import leaf_columns
 from pymargin.commit.leaf import Leaf, account_id_hash, leaf_hashes, leaf_of, leaf_sums_many
 from pymargin.commit.tree import PARALLEL_MIN_LEAVES, Node, SumTree
 from pymargin.errors import UserError
@@ -48,11 +49,20 @@ class Commitment:
         return leaf_of(self.accounts[index], secret)
 
 
-def _leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes | None) -> bytes:
-    """96-byte records (leaf hash, liability, mm) of ``accounts``, in order; the leaves hashed in one batch."""
+def reference_leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes | None) -> bytes:
+    """96-byte records (leaf hash, liability, mm) of ``accounts``, in order, through a Leaf per account (the
+    reference path: each bound checked leaf by leaf, the first bad account's error raised); hashed in one batch."""
     leaves = [leaf_of(account, secret) for account in accounts]
     sums = leaf_sums_many(leaves, markets, [account.account_id for account in accounts])
     return b"".join(Node(digest, liability, mm).record() for digest, (liability, mm) in zip(leaf_hashes(leaves), sums))
+
+
+def _leaf_records(keyed: Sequence[tuple[int, Account]], markets: Mapping[int, MarketView], secret: bytes | None) -> bytes:
+    """The records of the (id hash, account) pairs ``keyed``, in order: the columnar fast path
+    (pymargin.commit.leaf_columns), or the reference path when an account fails its screen (raising its error)."""
+    accounts = [account for _, account in keyed]
+    records = leaf_columns.leaf_records(accounts, [h for h, _ in keyed], markets, secret)
+    return reference_leaf_records(accounts, markets, secret) if records is None else records
 
 
 def commit_accounts(
@@ -75,9 +85,9 @@ def commit_accounts(
         if h0 == h1:
             what = "appears twice" if a0.account_id == a1.account_id else f"has the same id hash as {a1.account_id}"
             raise UserError(f"account {a0.account_id} {what}")
-    ordered = [a for _, a in keyed]
     markets = dict(markets)
-    return Commitment(epoch, markets, ordered, SumTree(leaf_records(ordered, markets, secret, workers), depth, workers))
+    records = _keyed_leaf_records(keyed, markets, secret, workers)
+    return Commitment(epoch, markets, [a for _, a in keyed], SumTree(records, depth, workers))
 
 
 _FORKED: tuple = ()  # the arguments of the running _fork_map, inherited by its forked workers instead of pickled
@@ -113,8 +123,9 @@ def id_hashes(accounts: Sequence[Account], workers: int = 1) -> list[int]:
     return [h for part in fork_map(_id_hashes, accounts, workers) for h in part]
 
 
-def leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes | None, workers: int = 1) -> bytes:
-    """The 96-byte leaf records (hash, liability, mm) of ``accounts`` in order, hashed in ``workers`` processes."""
-    if workers <= 1 or len(accounts) < PARALLEL_MIN_LEAVES:
-        return _leaf_records(accounts, markets, secret)
-    return b"".join(fork_map(_leaf_records, accounts, workers, markets, secret))
+def _keyed_leaf_records(keyed: Sequence[tuple[int, Account]], markets: Mapping[int, MarketView], secret: bytes | None,
+                        workers: int) -> bytes:
+    if workers <= 1 or len(keyed) < PARALLEL_MIN_LEAVES:
+        return _leaf_records(keyed, markets, secret)
+    return b"".join(fork_map(_leaf_records, keyed, workers, markets, secret))
+
