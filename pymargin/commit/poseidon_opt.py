@@ -4,9 +4,10 @@ The same function as :func:`pymargin.commit.poseidon.poseidon` (circomlib's ``Po
 as circomlibjs's ``poseidon_opt.js`` does: full rounds with the MDS matrix M, one pre-sparse matrix P,
 then each partial round as a sparse matrix S (2t - 1 products instead of t^2; constants from
 ``poseidon_opt_constants.json``, written by ``scripts/gen_poseidon_opt.mjs``). Field elements are
-8 little-endian 32-bit limbs in Montgomery form (R = 2^256); every operation is a loop over a tile
-of hashes with the limb arithmetic unrolled, which the compiler (numba, LLVM) turns into SIMD code.
-Results are exact field elements in [0, p): no rounding anywhere.
+10 little-endian 28-bit limbs in Montgomery form (R = 2^280); every operation is a loop over a tile
+of hashes with the limb arithmetic unrolled, which the compiler (numba, LLVM) turns into SIMD code. Each
+matrix row (a sum of t products) is summed unreduced and reduced once. Intermediate values are kept
+congruent mod p and below 2^8 p; the digests are reduced to exact field elements in [0, p): no rounding anywhere.
 
 Inputs and outputs are 32-byte big-endian field elements, concatenated (the sum tree's record
 layout). An input outside [0, p) raises :class:`NotAFieldElement`, as the scalar hasher does.
@@ -22,73 +23,76 @@ import numba
 import numpy as np
 
 from pymargin.commit.poseidon import P, NotAFieldElement
-from pymargin.commit.poseidon_kernels import LIMBS, mulc_add as _mulc_add, pow5_add as _pow5_add
+from pymargin.commit.poseidon_kernels import COLUMNS, LIMBS, TILE
+from pymargin.commit.poseidon_kernels import mulc_add as _mulc_add, mulc_sum as _mulc_sum, pow5_add as _pow5_add
+from pymargin.commit.poseidon_kernels import reduce_sum as _reduce_sum
 
 MAX_OPT_ARITY = 8  # the arities poseidon_opt_constants.json holds
 FULL_ROUNDS = 8
 PARTIAL_ROUNDS = (56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68)  # by t - 2
-TILE = 256  # hashes per kernel call: the state (t x 8 x TILE x 8 bytes) stays in the L2 cache
-_R = 1 << 256
+BITS = 28  # bits per limb
+_R = 1 << (BITS * LIMBS)
 _R2 = _R * _R % P
-_P_TOP = P >> 224  # p's most significant 32-bit limb: inputs below it are < p without a full compare
+_P_TOP = P >> 224  # p's most significant 32-bit word: inputs below it are < p without a full compare
+_MASK = np.uint64((1 << BITS) - 1)
 
 
 def _limbs(x: int) -> list[int]:
-    return [(x >> (32 * i)) & 0xFFFFFFFF for i in range(LIMBS)]
+    return [(x >> (BITS * i)) & ((1 << BITS) - 1) for i in range(LIMBS)]
 
 
 @numba.njit(nogil=True, cache=True)
-def _matrix(state, matrix, acc):
-    """state = state x matrix: new[i] = sum_j matrix[j][i] * state[j] ((t, t, 8) in Montgomery form)."""
+def _matrix(state, matrix, acc, cols, n):
+    """state = state x matrix: new[i] = sum_j matrix[j][i] * state[j] ((t, t, 10) in Montgomery form), each
+    new[i] summed unreduced and reduced once."""
     t = state.shape[0]
-    acc[:, :, :] = 0
     for i in range(t):
         for j in range(t):
-            _mulc_add(state[j], matrix[j, i], acc[i])
-    state[:, :, :] = acc
+            _mulc_sum(state[j], matrix[j, i], cols, n)
+        _reduce_sum(cols, acc[i], n)
+    state[:, :] = acc
 
 
 @numba.njit(nogil=True, cache=True)
-def _permute(state, C, S, M, PM, partial, zero, acc):
-    """circomlibjs poseidon_opt.js after its first constant addition (done by the caller) on ``state``
-    (t, 8, n) in Montgomery form, in place; state[0] ends as the digest. ``acc``: scratch like ``state``."""
+def _permute(state, C, S, M, PM, partial, zero, acc, cols, n):
+    """circomlibjs poseidon_opt.js after its first constant addition (done by the caller) on the first n hashes of
+    ``state`` (t, 10 x TILE) in Montgomery form, in place; state[0] ends as the digest (congruent mod p, < 2^8 p).
+    ``acc``: scratch like ``state``; ``cols``: (19 x TILE) zeros, scratch for the unreduced sums."""
     t = state.shape[0]
     half = FULL_ROUNDS // 2
     for r in range(half - 1):
         for i in range(t):
-            _pow5_add(state[i], C[(r + 1) * t + i])
-        _matrix(state, M, acc)
+            _pow5_add(state[i], C[(r + 1) * t + i], n)
+        _matrix(state, M, acc, cols, n)
     for i in range(t):
-        _pow5_add(state[i], C[half * t + i])
-    _matrix(state, PM, acc)
+        _pow5_add(state[i], C[half * t + i], n)
+    _matrix(state, PM, acc, cols, n)
     base = (half + 1) * t
-    first = acc[0]
     for r in range(partial):
-        _pow5_add(state[0], C[base + r])
+        _pow5_add(state[0], C[base + r], n)
         row = (2 * t - 1) * r
-        first[:, :] = 0
         for j in range(t):
-            _mulc_add(state[j], S[row + j], first)
+            _mulc_sum(state[j], S[row + j], cols, n)
         for k in range(1, t):
-            _mulc_add(state[0], S[row + t + k - 1], state[k])
-        state[0][:, :] = first
+            _mulc_add(state[0], S[row + t + k - 1], state[k], n)
+        _reduce_sum(cols, state[0], n)
     for r in range(half - 1):
         for i in range(t):
-            _pow5_add(state[i], C[base + partial + r * t + i])
-        _matrix(state, M, acc)
+            _pow5_add(state[i], C[base + partial + r * t + i], n)
+        _matrix(state, M, acc, cols, n)
     for i in range(t):
-        _pow5_add(state[i], zero)
-    _matrix(state, M, acc)
+        _pow5_add(state[i], zero, n)
+    _matrix(state, M, acc, cols, n)
 
 
 def _to_limbs(values: list[int]) -> np.ndarray:
-    """(len, 8) uint64 limbs of integers, little-endian 32-bit limbs."""
+    """(len, 10) uint64 limbs of integers, little-endian 28-bit limbs."""
     return np.array([_limbs(v) for v in values], dtype=np.uint64).reshape(len(values), LIMBS)
 
 
 @lru_cache(maxsize=None)
 def _constants(arity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """(C, S, M, P, partial rounds) of Poseidon(arity), constants in Montgomery form as (k, 8) / (t, t, 8) limbs."""
+    """(C, S, M, P, partial rounds) of Poseidon(arity), constants in Montgomery form as (k, 10) / (t, t, 10) limbs."""
     if not 1 <= arity <= MAX_OPT_ARITY:
         raise ValueError(f"batched Poseidon arity must be 1..{MAX_OPT_ARITY}, got {arity}")
     raw = json.loads((Path(__file__).with_name("poseidon_opt_constants.json")).read_text())[str(arity)]
@@ -107,7 +111,7 @@ _ONE_LIMBS = np.array(_limbs(1), dtype=np.uint64)
 
 def check_field_elements(data: bytes) -> None:
     """NotAFieldElement for the first 32-byte big-endian value in ``data`` that is >= p."""
-    top = np.frombuffer(data, dtype=">u4")[::LIMBS]
+    top = np.frombuffer(data, dtype=">u4")[::8]
     for k in np.flatnonzero(top >= _P_TOP):
         value = int.from_bytes(data[32 * k: 32 * k + 32], "big")
         if value >= P:
@@ -126,19 +130,53 @@ def poseidon_many(arity: int, data: bytes, checked: bool = False) -> bytes:
     C, S, M, PM, partial = _constants(arity)
     count = len(data) // width
     t = arity + 1
-    limbs = np.frombuffer(data, dtype=">u4").reshape(count, arity, LIMBS)[:, :, ::-1]  # little-endian limbs
-    out = np.empty((count, LIMBS), dtype=">u4")
+    plain = _words_to_limbs(np.frombuffer(data, dtype=">u4").reshape(count * arity, 8)).reshape(count, arity, LIMBS)
+    digests = np.empty((count, LIMBS), dtype=np.uint64)
     zero = np.zeros(LIMBS, dtype=np.uint64)
+    state, acc = np.empty((t, LIMBS, TILE), dtype=np.uint64), np.empty((t, LIMBS * TILE), dtype=np.uint64)
+    tile, cols = np.zeros((arity, LIMBS, TILE), dtype=np.uint64), np.zeros(COLUMNS * TILE, dtype=np.uint64)
     for start in range(0, count, TILE):
         n = min(TILE, count - start)
-        plain = np.ascontiguousarray(limbs[start: start + n].transpose(1, 2, 0), dtype=np.uint64)  # (arity, 8, n), C order
-        state = np.empty((t, LIMBS, n), dtype=np.uint64)
-        for i in range(t):  # state = [0, inputs] + C[0:t]: each input to Montgomery form (x * R^2 / R) onto C[i]
-            state[i] = C[i][:, None]
-            if i:
-                _mulc_add(plain[i - 1], _R2_LIMBS, state[i])
-        _permute(state, C, S, M, PM, partial, zero, np.empty_like(state))
-        digest = np.zeros((LIMBS, n), dtype=np.uint64)
-        _mulc_add(state[0], _ONE_LIMBS, digest)  # out of Montgomery form: x * 1 / R
-        out[start: start + n] = digest.T[:, ::-1]
-    return out.tobytes()
+        tile[:, :, :n] = plain[start: start + n].transpose(1, 2, 0)  # (arity, 10, n): row r of input j at [j, r, :n]
+        state[:] = C[:t, :, None]
+        flat, inputs = state.reshape(t, LIMBS * TILE), tile.reshape(arity, LIMBS * TILE)
+        for i in range(1, t):  # state = [0, inputs] + C[0:t]: each input to Montgomery form (x * R^2 / R) onto C[i]
+            _mulc_add(inputs[i - 1], _R2_LIMBS, flat[i], n)
+        _permute(flat, C, S, M, PM, partial, zero, acc, cols, n)
+        digest = np.zeros((LIMBS, TILE), dtype=np.uint64)
+        _mulc_add(flat[0], _ONE_LIMBS, digest.reshape(-1), n)  # out of Montgomery form: x * 1 / R, in [0, p]
+        digests[start: start + n] = digest[:, :n].T
+    return _limbs_to_words(_canonical(digests)).tobytes()
+
+
+_P_LIMBS = np.array(_limbs(P), dtype=np.uint64)
+
+
+def _canonical(limbs: np.ndarray) -> np.ndarray:
+    """(n, 10) limbs of values in [0, p] reduced to [0, p): p itself (the only value to reduce) becomes 0."""
+    limbs[(limbs == _P_LIMBS).all(axis=1)] = 0
+    return limbs
+
+
+def _words_to_limbs(words: np.ndarray) -> np.ndarray:
+    """(n, 8) big-endian 32-bit words of 256-bit values to (n, 10) little-endian 28-bit limbs."""
+    w = words[:, ::-1].astype(np.uint64)  # little-endian words
+    limbs = np.empty((len(words), LIMBS), dtype=np.uint64)
+    for k in range(LIMBS):
+        q, s = divmod(BITS * k, 32)
+        limb = w[:, q] >> np.uint64(s)
+        if q + 1 < 8 and s + BITS > 32:
+            limb |= w[:, q + 1] << np.uint64(32 - s)
+        limbs[:, k] = limb & _MASK
+    return limbs
+
+
+def _limbs_to_words(limbs: np.ndarray) -> np.ndarray:
+    """(n, 10) little-endian 28-bit limbs of values < 2^256 to (n, 8) big-endian 32-bit words."""
+    words = np.zeros((len(limbs), 8), dtype=np.uint64)
+    for k in range(LIMBS):
+        q, s = divmod(BITS * k, 32)
+        words[:, q] |= limbs[:, k] << np.uint64(s)
+        if q + 1 < 8 and s + BITS > 32:
+            words[:, q + 1] |= limbs[:, k] >> np.uint64(32 - s)
+    return (words & np.uint64(0xFFFFFFFF))[:, ::-1].astype(">u4")
