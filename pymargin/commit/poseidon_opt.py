@@ -130,53 +130,66 @@ def poseidon_many(arity: int, data: bytes, checked: bool = False) -> bytes:
     C, S, M, PM, partial = _constants(arity)
     count = len(data) // width
     t = arity + 1
-    plain = _words_to_limbs(np.frombuffer(data, dtype=">u4").reshape(count * arity, 8)).reshape(count, arity, LIMBS)
-    digests = np.empty((count, LIMBS), dtype=np.uint64)
+    inputs = np.frombuffer(data, dtype=np.uint8)
+    out = np.empty(32 * count, dtype=np.uint8)
     zero = np.zeros(LIMBS, dtype=np.uint64)
-    state, acc = np.empty((t, LIMBS, TILE), dtype=np.uint64), np.empty((t, LIMBS * TILE), dtype=np.uint64)
-    tile, cols = np.zeros((arity, LIMBS, TILE), dtype=np.uint64), np.zeros(COLUMNS * TILE, dtype=np.uint64)
+    state, acc = np.empty((t, LIMBS * TILE), dtype=np.uint64), np.empty((t, LIMBS * TILE), dtype=np.uint64)
+    tile, cols = np.zeros((arity, LIMBS * TILE), dtype=np.uint64), np.zeros(COLUMNS * TILE, dtype=np.uint64)
+    digest = np.empty(LIMBS * TILE, dtype=np.uint64)
     for start in range(0, count, TILE):
         n = min(TILE, count - start)
-        tile[:, :, :n] = plain[start: start + n].transpose(1, 2, 0)  # (arity, 10, n): row r of input j at [j, r, :n]
-        state[:] = C[:t, :, None]
-        flat, inputs = state.reshape(t, LIMBS * TILE), tile.reshape(arity, LIMBS * TILE)
+        _load_tile(inputs, start, n, tile)
+        state.reshape(t, LIMBS, TILE)[:] = C[:t, :, None]
         for i in range(1, t):  # state = [0, inputs] + C[0:t]: each input to Montgomery form (x * R^2 / R) onto C[i]
-            _mulc_add(inputs[i - 1], _R2_LIMBS, flat[i], n)
-        _permute(flat, C, S, M, PM, partial, zero, acc, cols, n)
-        digest = np.zeros((LIMBS, TILE), dtype=np.uint64)
-        _mulc_add(flat[0], _ONE_LIMBS, digest.reshape(-1), n)  # out of Montgomery form: x * 1 / R, in [0, p]
-        digests[start: start + n] = digest[:, :n].T
-    return _limbs_to_words(_canonical(digests)).tobytes()
+            _mulc_add(tile[i - 1], _R2_LIMBS, state[i], n)
+        _permute(state, C, S, M, PM, partial, zero, acc, cols, n)
+        digest[:] = 0
+        _mulc_add(state[0], _ONE_LIMBS, digest, n)  # out of Montgomery form: x * 1 / R, in [0, p]
+        _store_digests(digest, start, n, out)
+    return out.tobytes()
 
 
 _P_LIMBS = np.array(_limbs(P), dtype=np.uint64)
 
 
-def _canonical(limbs: np.ndarray) -> np.ndarray:
-    """(n, 10) limbs of values in [0, p] reduced to [0, p): p itself (the only value to reduce) becomes 0."""
-    limbs[(limbs == _P_LIMBS).all(axis=1)] = 0
-    return limbs
+@numba.njit(nogil=True, cache=True)
+def _load_tile(data, start, n, tile):
+    """Hashes start..start+n-1 of ``data`` (arity 32-byte big-endian values per hash) into ``tile`` (arity, 10 x TILE):
+    limb k of input j of hash start+i at tile[j, k * TILE + i]."""
+    arity = tile.shape[0]
+    words = np.zeros(5, dtype=np.uint64)  # 64-bit little-endian words of one value, and a zero word above
+    for i in range(n):
+        for j in range(arity):
+            at = 32 * ((start + i) * arity + j)
+            for q in range(4):
+                w = np.uint64(0)
+                for b in range(8):
+                    w = (w << np.uint64(8)) | np.uint64(data[at + 8 * (3 - q) + b])
+                words[q] = w
+            for k in range(LIMBS):
+                q, s = divmod(BITS * k, 64)
+                limb = words[q] >> np.uint64(s)
+                if s + BITS > 64:
+                    limb |= words[q + 1] << np.uint64(64 - s)
+                tile[j, k * TILE + i] = limb & _MASK
 
 
-def _words_to_limbs(words: np.ndarray) -> np.ndarray:
-    """(n, 8) big-endian 32-bit words of 256-bit values to (n, 10) little-endian 28-bit limbs."""
-    w = words[:, ::-1].astype(np.uint64)  # little-endian words
-    limbs = np.empty((len(words), LIMBS), dtype=np.uint64)
-    for k in range(LIMBS):
-        q, s = divmod(BITS * k, 32)
-        limb = w[:, q] >> np.uint64(s)
-        if q + 1 < 8 and s + BITS > 32:
-            limb |= w[:, q + 1] << np.uint64(32 - s)
-        limbs[:, k] = limb & _MASK
-    return limbs
-
-
-def _limbs_to_words(limbs: np.ndarray) -> np.ndarray:
-    """(n, 10) little-endian 28-bit limbs of values < 2^256 to (n, 8) big-endian 32-bit words."""
-    words = np.zeros((len(limbs), 8), dtype=np.uint64)
-    for k in range(LIMBS):
-        q, s = divmod(BITS * k, 32)
-        words[:, q] |= limbs[:, k] << np.uint64(s)
-        if q + 1 < 8 and s + BITS > 32:
-            words[:, q + 1] |= limbs[:, k] >> np.uint64(32 - s)
-    return (words & np.uint64(0xFFFFFFFF))[:, ::-1].astype(">u4")
+@numba.njit(nogil=True, cache=True)
+def _store_digests(digest, start, n, out):
+    """The values in [0, p] of ``digest`` (10 x TILE limbs, n hashes) reduced to [0, p) (p becomes 0) as 32-byte
+    big-endian values at out[32 * (start + i):]."""
+    for i in range(n):
+        is_p = True
+        for k in range(LIMBS):
+            is_p = is_p and digest[k * TILE + i] == _P_LIMBS[k]
+        at = 32 * (start + i)
+        for b in range(32):
+            out[at + 31 - b] = 0
+        if is_p:
+            continue
+        for k in range(LIMBS):
+            limb = digest[k * TILE + i]
+            for bit in range(0, BITS, 4):
+                position = BITS * k + bit  # 4 bits at a time: a limb's 28 bits are 7 nibbles
+                if position < 256:
+                    out[at + 31 - position // 8] |= np.uint8(((limb >> np.uint64(bit)) & np.uint64(15)) << np.uint64(position % 8))
