@@ -8,14 +8,22 @@
 
 ``cst`` is one constant (10 limbs). Results are congruent mod p and below 2^8 p, not necessarily below p (the
 caller reduces the final digest); nothing is rounded. Column sums stay below 2^64 for sums of up to 16 products.
+Arrays are flat: row r of a value is [r * TILE, r * TILE + n), n <= TILE hashes per call.
+
+Then, written out literally by the generator (numba caches a function without noticing a change in the functions
+it calls, so everything compiled against this layout lives in this one file): ``permute`` (circomlibjs's
+poseidon_opt.js rounds on a tile of states), ``load_tile`` (32-byte big-endian inputs to limbs) and
+``store_digests`` (limbs to 32-byte big-endian digests, reduced to [0, p)).
 """
 
 import numba
 import numpy as np
 
 LIMBS = 10
+BITS = 28
 COLUMNS = 19
-TILE = 256  # hashes per call at most: row r of a value is [r * TILE, r * TILE + n)
+FULL_ROUNDS = 8
+TILE = 64  # hashes per call at most: row r of a value is [r * TILE, r * TILE + n)
 Z = np.uint64(0)
 ONE = np.uint64(1)
 MASK = np.uint64(0xfffffff)
@@ -31,6 +39,7 @@ p6 = np.uint64(0x9b85045)
 p7 = np.uint64(0xe131a02)
 p8 = np.uint64(0x0644e72)
 p9 = np.uint64(0x0000003)
+P_LIMBS = np.array([0x0000001, 0xe1f593f, 0x9709143, 0xe84879b, 0x85d2833, 0xb681815, 0x9b85045, 0xe131a02, 0x0644e72, 0x0000003], dtype=np.uint64)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -513,3 +522,95 @@ def reduce_sum(cols, out, n):
         cols[16 * TILE + i] = Z
         cols[17 * TILE + i] = Z
         cols[18 * TILE + i] = Z
+
+
+@numba.njit(nogil=True, cache=True)
+def _matrix(state, matrix, acc, cols, n):
+    """state = state x matrix: new[i] = sum_j matrix[j][i] * state[j] ((t, t, 10) in Montgomery form), each
+    new[i] summed unreduced and reduced once."""
+    t = state.shape[0]
+    for i in range(t):
+        for j in range(t):
+            mulc_sum(state[j], matrix[j, i], cols, n)
+        reduce_sum(cols, acc[i], n)
+    state[:, :] = acc
+
+
+
+@numba.njit(nogil=True, cache=True)
+def permute(state, C, S, M, PM, partial, acc, cols, n):
+    """circomlibjs poseidon_opt.js after its first constant addition (done by the caller) on the first n hashes of
+    ``state`` (t, 10 x TILE) in Montgomery form, in place; state[0] ends as the digest (congruent mod p, < 2^8 p).
+    ``acc``: scratch like ``state``; ``cols``: (19 x TILE) zeros, scratch for the unreduced sums."""
+    t = state.shape[0]
+    half = FULL_ROUNDS // 2
+    zero = np.zeros(LIMBS, dtype=np.uint64)
+    for r in range(half - 1):
+        for i in range(t):
+            pow5_add(state[i], C[(r + 1) * t + i], n)
+        _matrix(state, M, acc, cols, n)
+    for i in range(t):
+        pow5_add(state[i], C[half * t + i], n)
+    _matrix(state, PM, acc, cols, n)
+    base = (half + 1) * t
+    for r in range(partial):
+        pow5_add(state[0], C[base + r], n)
+        row = (2 * t - 1) * r
+        for j in range(t):
+            mulc_sum(state[j], S[row + j], cols, n)
+        for k in range(1, t):
+            mulc_add(state[0], S[row + t + k - 1], state[k], n)
+        reduce_sum(cols, state[0], n)
+    for r in range(half - 1):
+        for i in range(t):
+            pow5_add(state[i], C[base + partial + r * t + i], n)
+        _matrix(state, M, acc, cols, n)
+    for i in range(t):
+        pow5_add(state[i], zero, n)
+    _matrix(state, M, acc, cols, n)
+
+
+
+@numba.njit(nogil=True, cache=True)
+def load_tile(data, start, n, tile):
+    """Hashes start..start+n-1 of ``data`` (bytes: arity 32-byte big-endian values per hash) into ``tile``
+    (arity, 10 x TILE): limb k of input j of hash start+i at tile[j, k * TILE + i]."""
+    arity = tile.shape[0]
+    words = np.zeros(5, dtype=np.uint64)  # 64-bit little-endian words of one value, and a zero word above
+    for i in range(n):
+        for j in range(arity):
+            at = 32 * ((start + i) * arity + j)
+            for q in range(4):
+                w = Z
+                for b in range(8):
+                    w = (w << np.uint64(8)) | np.uint64(data[at + 8 * (3 - q) + b])
+                words[q] = w
+            for k in range(LIMBS):
+                q, s = divmod(BITS * k, 64)
+                limb = words[q] >> np.uint64(s)
+                if s + BITS > 64:
+                    limb |= words[q + 1] << np.uint64(64 - s)
+                tile[j, k * TILE + i] = limb & MASK
+
+
+
+@numba.njit(nogil=True, cache=True)
+def store_digests(digest, start, n, out):
+    """The values in [0, p] of ``digest`` (10 x TILE limbs, n hashes) reduced to [0, p) (p becomes 0), as 32-byte
+    big-endian values at out[32 * (start + i):]."""
+    for i in range(n):
+        is_p = True
+        for k in range(LIMBS):
+            is_p = is_p and digest[k * TILE + i] == P_LIMBS[k]
+        at = 32 * (start + i)
+        for b in range(32):
+            out[at + b] = 0
+        if is_p:
+            continue
+        for k in range(LIMBS):
+            limb = digest[k * TILE + i]
+            for bit in range(0, BITS, 4):  # a limb's 28 bits are 7 nibbles; a nibble never straddles a byte
+                position = BITS * k + bit
+                if position < 256:
+                    nibble = (limb >> np.uint64(bit)) & np.uint64(15)
+                    out[at + 31 - position // 8] |= np.uint8(nibble << np.uint64(position % 8))
