@@ -9,6 +9,7 @@ the tree. Accounts with negative equity (bad debt) are committed like any other,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Mapping, Sequence
 
 from pymargin.commit import leaf_columns
@@ -80,11 +81,13 @@ def commit_accounts(
     """
     if not 0 <= epoch < EPOCH_BOUND:
         raise UserError(f"epoch must be in [0, 2^64), got {epoch}")
-    keyed = sorted(zip(id_hashes(accounts, workers), accounts), key=lambda pair: pair[0])
-    for (h0, a0), (h1, a1) in zip(keyed, keyed[1:]):
-        if h0 == h1:
-            what = "appears twice" if a0.account_id == a1.account_id else f"has the same id hash as {a1.account_id}"
-            raise UserError(f"account {a0.account_id} {what}")
+    hashes = id_hashes(accounts, workers)
+    keyed = sorted(zip(hashes, accounts), key=itemgetter(0))
+    if len(set(hashes)) < len(hashes):  # a set first: the pairwise scan below runs only to name the duplicate
+        for (h0, a0), (h1, a1) in zip(keyed, keyed[1:]):
+            if h0 == h1:
+                what = "appears twice" if a0.account_id == a1.account_id else f"has the same id hash as {a1.account_id}"
+                raise UserError(f"account {a0.account_id} {what}")
     markets = dict(markets)
     records = _keyed_leaf_records(keyed, markets, secret, workers)
     return Commitment(epoch, markets, [a for _, a in keyed], SumTree(records, depth, workers))

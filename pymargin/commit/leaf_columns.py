@@ -16,7 +16,6 @@ wrong length): the caller then runs the reference path, which raises that accoun
 from __future__ import annotations
 
 from itertools import repeat
-from operator import attrgetter
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -25,7 +24,6 @@ from pymargin import batch
 from pymargin.commit.leaf import (
     ID_BITS,
     LEAF_SUM_BOUND,
-    MARKET_ID_BOUND,
     PUBLIC_SALT,
     SECRET_BYTES,
     _empty_pair_hash,
@@ -33,8 +31,8 @@ from pymargin.commit.leaf import (
 )
 from pymargin.model import COLLATERAL_BOUND, COST_BASIS_BOUND, FUNDING_INDEX_BOUND, MAX_POSITIONS, SIZE_BOUND, Account, MarketView
 
-_POSITION_FIELDS = attrgetter("market_id", "size", "cost_basis", "funding_index")
 _SHIFT = 256 - ID_BITS
+INT64_BOUND = 2**63  # pymargin.batch keys market views by int64 ids (the spec's bound, 2^64, is checked by the reference)
 
 
 def _words(values) -> np.ndarray:
@@ -65,32 +63,34 @@ def leaf_records(accounts: Sequence[Account], id_hashes: Sequence[int], markets:
     if n == 0 or (secret is not None and len(secret) != SECRET_BYTES) or min(id_hashes) == 0:
         return None if n else b""
     collateral = [a.collateral for a in accounts]
-    counts, rows = [], []  # positions per account; (market id, size, cost, funding index) sorted by market id
-    for account in accounts:
-        positions = sorted(map(_POSITION_FIELDS, account.positions.values()))
-        counts.append(len(positions))
-        rows += positions
+    counts = [len(a.positions) for a in accounts]
+    positions = [p for a in accounts for p in a.positions.values()]
     if max(counts) > MAX_POSITIONS or not _inside(collateral, COLLATERAL_BOUND):
         return None
-    market_id, size, cost, funding = (list(column) for column in zip(*rows)) if rows else ([], [], [], [])
-    if rows and (min(market_id) < 0 or max(market_id) >= MARKET_ID_BOUND or 0 in size or not _inside(size, SIZE_BOUND)
+    market_id, size = [p.market_id for p in positions], [p.size for p in positions]
+    cost, funding = [p.cost_basis for p in positions], [p.funding_index for p in positions]
+    if positions and (min(market_id) < 0 or max(market_id) >= INT64_BOUND or 0 in size or not _inside(size, SIZE_BOUND)
                  or not _inside(cost, COST_BASIS_BOUND) or not _inside(funding, FUNDING_INDEX_BOUND)
                  or not set(market_id) <= set(markets)):
         return None
     count = np.array(counts, dtype=np.int64)
     account_of = np.repeat(np.arange(n), count)  # per position
-    slot_of = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
-    ids = np.array(market_id, dtype=np.int64)  # < 2^64 and known: market views are keyed by int64-range ids
+    ids = np.array(market_id, dtype=np.int64)
+    order = np.lexsort((ids, account_of))  # each account's positions by market id, as slots_of orders them
+    ids = ids[order]
     if np.any((ids[1:] == ids[:-1]) & (account_of[1:] == account_of[:-1])):
         return None  # a repeated market in an account
+    slot_of = np.arange(len(positions)) - np.repeat(np.cumsum(count) - count, count)
 
-    def grid(column: list[int], empty: int) -> np.ndarray:
+    def grid(column, empty: int) -> np.ndarray:
         out = np.full((n, MAX_POSITIONS), empty, dtype=object)
-        out[account_of, slot_of] = column
+        out[account_of, slot_of] = np.array(column, dtype=object)[order]
         return out
 
     sizes, costs, fundings = grid(size, 0), grid(cost, 0), grid(funding, 0)
-    book = batch.Book(collateral, grid(market_id, batch.EMPTY).astype(np.int64), sizes, costs, fundings, markets)
+    market_ids = np.full((n, MAX_POSITIONS), batch.EMPTY, dtype=np.int64)
+    market_ids[account_of, slot_of] = ids
+    book = batch.Book(collateral, market_ids, sizes, costs, fundings, markets)
     values = batch.formulas(book, ("equity", "maintenance_margin"))
     equity, mm = values["equity"].tolist(), values["maintenance_margin"].tolist()
     if not all(type(v) is int for v in equity) or not all(type(v) is int for v in mm):
@@ -100,7 +100,7 @@ def leaf_records(accounts: Sequence[Account], id_hashes: Sequence[int], markets:
         return None
 
     # slots packed: a = market_id * 2^95 + size + 2^94, b = (cost + 2^130) * 2^101 + funding + 2^100 (empty: 0s)
-    a = grid(market_id, 0) * (2 * SIZE_BOUND) + (sizes + SIZE_BOUND)
+    a = np.where(market_ids == batch.EMPTY, 0, market_ids).astype(object) * (2 * SIZE_BOUND) + (sizes + SIZE_BOUND)
     b = (costs + COST_BASIS_BOUND) * (2 * FUNDING_INDEX_BOUND) + (fundings + FUNDING_INDEX_BOUND)
     packed = np.stack([a, b], axis=2).reshape(n, 2, 2 * 2)  # per account: (a0 b0 a1 b1), (a2 b2 a3 b3)
     pairs = np.frombuffer(_empty_pair_hash().to_bytes(32, "big") * (2 * n), dtype=np.uint8).reshape(n, 2, 32).copy()
