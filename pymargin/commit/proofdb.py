@@ -59,6 +59,8 @@ def _account_rows(accounts: Sequence[Account], secret: bytes | None) -> list[tup
 def write_proof_db(commitment: Commitment, secret: bytes | None, path: Path, root_document: dict, workers: int = 1) -> None:
     """Write every account of ``commitment`` into a new SQLite file ``path`` in one transaction (``path`` must
     not exist: the caller stages it in a folder it renames into place); rows made in ``workers`` processes."""
+    if commitment.option_slots:
+        raise UserError("the proofs database does not hold option slots yet: write an options holder's proof as JSON (proof_document)")
     accounts = commitment.accounts
     if workers <= 1 or len(accounts) < PARALLEL_MIN_LEAVES:
         rows = _account_rows(accounts, secret)
