@@ -112,8 +112,8 @@ def commit_cmd(ctx, positions, epoch, out_dir, depth, workers, secret_file, json
     from pymargin.commit.tree import cpu_workers
 
     out_dir = check_out_dir(out_dir)
-    if (registry or options_verifier) and not rpc:
-        raise UserError("--registry and --options-verifier need --rpc URL")
+    if registry and not rpc:
+        raise UserError("--registry needs --rpc URL")
     if (checkpoint_id is not None or block is not None) and not engine:
         if not rpc:
             raise UserError("--checkpoint and --block need --rpc URL (and --engine ADDRESS unless deployments/ records one)")
