@@ -270,3 +270,72 @@ def test_options_leaf_hash_parity_on_random_leaves(books, fast_verifiers):
     assert (err.value.name, err.value.args_) == ("OptionSlotCount", (1, 2))
     empty = Leaf(base.id_hash, base.salt, base.collateral, base.slots)
     assert fast_verifiers[3].call("optionsLeafHash", onchain.leaf_arg(empty), [(0, 0)] * 3) == empty.hash()
+
+
+@needs_node
+def test_page_poseidon_equals_circomlibjs_for_every_arity_a_leaf_uses():
+    """The page's Poseidon for 1 to 8 inputs (Poseidon_2 and Poseidon_P of an options holder's leaf') equals
+    circomlibjs's and pymargin's."""
+    from pymargin.commit.poseidon import P, poseidon
+
+    rng = random.Random(2024)
+    cases = [[rng.randrange(P) for _ in range(n)] for n in range(1, 9) for _ in range(3)] + [[P - 1] * n for n in range(1, 9)]
+    driver = """
+    const { buildPoseidonReference } = require("circomlibjs");
+    buildPoseidonReference().then((ref) => {
+      console.log(JSON.stringify(DATA.map((xs) => [String(poseidon(xs.map(BigInt))), String(ref.F.toObject(ref(xs.map(BigInt))))])));
+    });"""
+    for xs, (page, circomlibjs) in zip(cases, _node(driver, [[str(x) for x in xs] for xs in cases])):
+        assert int(page) == int(circomlibjs) == poseidon(xs)
+
+
+@pytest.mark.anvil
+def test_check_inclusion_on_chain_for_an_options_holder(books, artifacts, anvil_chain, capsys, tmp_path):
+    """deploy-commitments --option-slots P, the root posted: check-inclusion --rpc accepts every account's proof (a
+    holder's through the OptionsInclusionVerifier, a perp-only one through the registry) and rejects a holder's
+    edited leaf with the offline reason, and with the chain's once the offline checks are fooled (a perp-only
+    claim of its sums); a verifier of other roots is named."""
+    from cli_support import run_cli
+    from pymargin.chain.contracts import Contract
+    from pymargin.chain.compile import load_artifact
+    from pymargin.chain.tx import node_signer
+
+    world, tables, commitment = books[0]
+    url = anvil_chain.url
+    code, out, err = run_cli(capsys, "--json", "deploy-commitments", "--rpc", url, "--option-slots", str(tables.shape.p))
+    assert code == 0, err
+    deployed = json.loads(out)
+    registry = Contract(anvil_chain, "CommitmentRegistry", deployed["registry"], load_artifact("CommitmentRegistry"))
+    onchain.post_root(registry, EPOCH, commitment.root, node_signer(anvil_chain))
+    rpc = ["--rpc", url, "--registry", deployed["registry"], "--options-verifier", deployed["options_verifier"]]
+
+    def check(doc, *args):
+        path = tmp_path / "proof.json"
+        path.write_text(json.dumps(doc))
+        code, out, err = run_cli(capsys, "--json", "check-inclusion", str(path), *args)
+        assert "Traceback" not in err
+        return code, json.loads(out) if out else err
+
+    holder = next(i for i, a in enumerate(commitment.accounts) if a.account_id in world.options)
+    plain = next(i for i, a in enumerate(commitment.accounts) if a.account_id not in world.options)
+    for i in (holder, plain):
+        code, result = check(proof_document(commitment, i, SECRET), *rpc)
+        assert code == 0 and result["checks"] == {"offline": "ok", "on_chain": "ok"}, result
+    doc = proof_document(commitment, holder, SECRET)
+    tampered = _option_tamperings(doc)
+    code, result = check(tampered["option moved to another row"][0], *rpc)
+    assert code == 1 and result["reason"] == _python_verdict(tampered["option moved to another row"][0])["reason"]
+    # the chain's own verdict on a leaf the offline checks cannot see (the same sums claimed with no option slots)
+    proof = parse_proof(doc)
+    verifier = Contract(anvil_chain, "OptionsInclusionVerifier", deployed["options_verifier"], load_artifact("OptionsInclusionVerifier"))
+    siblings = [onchain.node_arg(s) for s in proof.siblings]
+    assert verifier.call("verifyInclusionAt", EPOCH, onchain.leaf_arg(proof.leaf), onchain.option_slots_arg(proof.leaf),
+                         proof.liability, proof.mm, proof.index, siblings) is True
+    assert verifier.call("verifyInclusionAt", EPOCH, onchain.leaf_arg(proof.leaf), [(0, 0)] * tables.shape.p,
+                         proof.liability, proof.mm, proof.index, siblings) is False
+    assert registry.call("verifyInclusionAt", EPOCH, onchain.leaf_arg(proof.leaf), proof.liability, proof.mm, proof.index, siblings) is False
+    other = onchain.deploy_registry(anvil_chain, node_signer(anvil_chain))  # the same root posted elsewhere
+    onchain.post_root(other, EPOCH, commitment.root, node_signer(anvil_chain))
+    code, result = check(doc, "--rpc", url, "--registry", other.address, "--options-verifier", deployed["options_verifier"])
+    assert code == 1 and result["reason"] == (f"the options verifier at {deployed['options_verifier']} checks the roots of "
+                                              f"{deployed['registry']}, not of the registry {other.address}")
