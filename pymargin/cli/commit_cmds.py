@@ -348,7 +348,8 @@ def _check_on_chain(proof, rpc: str, registry: str, options_verifier: str | None
     if posted != proof.root:
         raise InclusionError(f"the root posted for epoch {proof.epoch} is {posted.output_json()}, the proof's is {proof.root.output_json()}")
     if not ok:
-        raise InclusionError(f"the registry's verifyInclusionAt returned false for epoch {proof.epoch}")
+        who = "registry" if proof.option_rows is None else "options verifier"
+        raise InclusionError(f"the {who}'s verifyInclusionAt returned false for epoch {proof.epoch}")
 
 
 @click.command("export-proof")

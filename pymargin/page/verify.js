@@ -31,8 +31,10 @@ const HASH_HEX = /^0x[0-9a-f]{64}$/;
 const REGISTRY_ERRORS = ["UnknownEpoch(uint256)", "NotAFieldElement(uint256)", "IdHashOutOfRange(uint256)", "SaltOutOfRange(uint256)",
   "MarketIdOutOfRange(uint256)", "CollateralOutOfBounds(int256)", "SizeOutOfBounds(int256)", "CostBasisOutOfBounds(int256)",
   "FundingIndexOutOfBounds(int256)", "SumOutOfRange(uint256)", "DepthOutOfRange(uint256)", "IndexOutOfRange(uint256,uint256)",
+  "OptionSlotCount(uint256,uint256)",
   "Error(string)", "Panic(uint256)"];
 const VERIFY_INCLUSION_AT = "verifyInclusionAt(uint256,(uint256,uint256,int256,(uint256,int256,int256,int256)[4]),uint256,uint256,uint256,(uint256,uint256,uint256)[])";
+const VERIFY_OPTIONS_INCLUSION_AT = "verifyInclusionAt(uint256,(uint256,uint256,int256,(uint256,int256,int256,int256)[4]),(uint256,int256)[],uint256,uint256,uint256,(uint256,uint256,uint256)[])";
 
 /** A check failed; `message` is the reason, worded as check-inclusion words it. */
 class VerifyError extends Error {}
@@ -440,7 +442,7 @@ const EPOCH_FIGURES = ["rootHash", "liabilitiesWad", "deficitWad", "belowMmCount
 /** Reads rootOf(epoch) and epochFigures(epoch) from the registry and checks the posted root is the proof's;
  * with askRegistry also verifyInclusionAt (the checks of check-inclusion --rpc --registry, same reasons).
  * Returns the figures. */
-async function checkOnChain(proof, url, registry, askRegistry) {
+async function checkOnChain(proof, url, registry, askRegistry, optionsVerifier = "") {
   if (proof.epoch < 0n || proof.epoch > UINT256_MAX) throw new VerifyError(`epoch ${proof.epoch} is not a uint256: no registry records it`);
   if (!/^https?:\/\//.test(url)) throw new VerifyError(`RPC URL must start with http:// or https://, got '${url}'`);
   if (!isAddress(registry)) throw new VerifyError(`registry '${registry}' is not an address`);
@@ -450,16 +452,32 @@ async function checkOnChain(proof, url, registry, askRegistry) {
   }
   const code = await rpcCall(url, "eth_getCode", [registry, "latest"]);
   if (code.error || !code.result || code.result === "0x") throw new VerifyError(`no contract at ${registry} on chain ${BigInt(chainId.result)}`);
-  const call = async (signature, args) => {
-    const reply = await rpcCall(url, "eth_call", [{ to: registry, data: "0x" + selector(signature) + args.map(word).join("") }, "latest"]);
-    if (reply.error) throw new VerifyError(`the registry at ${checksumAddress(registry)} rejects the proof: ${decodeRevert(reply.error)}`);
+  const callAt = async (to, what, signature, args) => {
+    const reply = await rpcCall(url, "eth_call", [{ to, data: "0x" + selector(signature) + args.map(word).join("") }, "latest"]);
+    if (reply.error) throw new VerifyError(`the ${what} at ${checksumAddress(to)} rejects the proof: ${decodeRevert(reply.error)}`);
     const body = typeof reply.result === "string" && /^0x([0-9a-fA-F]{64})*$/.test(reply.result) ? reply.result.slice(2) : "";
     return Array.from({ length: body.length / 64 }, (_, i) => BigInt("0x" + body.slice(64 * i, 64 * i + 64)));
   };
+  const call = (signature, args) => callAt(registry, "registry", signature, args);
   const rootWords = await call("rootOf(uint256)", [proof.epoch]);
   const figureWords = await call("epochFigures(uint256)", [proof.epoch]);
   let inclusionWords = [1n];
-  if (askRegistry) {
+  if (askRegistry && proof.rows) {
+    // an options holder's leaf' is checked by the OptionsInclusionVerifier of the registry's roots (spec §6.5).
+    // Head = epoch, the leaf's 19 words, the offset of the option slots, equity, mm, index, the offset of
+    // siblings (25 words); tail = the slots (count, 2 words each), then the siblings (count, 3 words each).
+    if (!isAddress(optionsVerifier)) throw new VerifyError(`an options holder's proof is checked on chain by the OptionsInclusionVerifier: give its address, got '${optionsVerifier}'`);
+    const [reads] = await callAt(optionsVerifier, "options verifier", "registry()", []) || [];
+    const readsHex = reads === undefined ? "" : checksumAddress("0x" + reads.toString(16).padStart(40, "0"));
+    if (readsHex !== checksumAddress(registry)) {
+      throw new VerifyError(`the options verifier at ${checksumAddress(optionsVerifier)} checks the roots of ${readsHex || "(no answer)"}, not of the registry ${checksumAddress(registry)}`);
+    }
+    const leafWords = [proof.leaf.id_hash, proof.leaf.salt, proof.leaf.collateral,
+      ...proof.leaf.slots.flatMap((s) => [s.market_id, s.size, s.cost_basis, s.funding_index])];
+    const slotWords = [BigInt(proof.leaf.options.length), ...proof.leaf.options.flatMap((o) => [o.row, o.size])];
+    inclusionWords = await callAt(optionsVerifier, "options verifier", VERIFY_OPTIONS_INCLUSION_AT, [proof.epoch, ...leafWords, 25n * 32n, proof.liability,
+      proof.mm, proof.index, (25n + BigInt(slotWords.length)) * 32n, ...slotWords, BigInt(proof.siblings.length), ...proof.siblings.flatMap((n) => [n.hash, n.equity, n.mm])]);
+  } else if (askRegistry) {
     // opt-in, as it sends the account's data to the node: the registry's own verifier (its Poseidon
     // contracts) recomputes the path. Head = epoch, the leaf's 19 words, equity, mm, index, the offset
     // of siblings (24 words); tail = count, 3 words per node.
@@ -475,7 +493,7 @@ async function checkOnChain(proof, url, registry, askRegistry) {
   if (posted.hash !== proof.root.hash || posted.equity !== proof.root.equity || posted.mm !== proof.root.mm) {
     throw new VerifyError(`the root posted for epoch ${proof.epoch} is ${nodeRepr(posted)}, the proof's is ${nodeRepr(proof.root)}`);
   }
-  if (inclusionWords[0] !== 1n) throw new VerifyError(`the registry's verifyInclusionAt returned false for epoch ${proof.epoch}`);
+  if (inclusionWords[0] !== 1n) throw new VerifyError(`the ${proof.rows && askRegistry ? "options verifier" : "registry"}'s verifyInclusionAt returned false for epoch ${proof.epoch}`);
   const figures = Object.fromEntries(EPOCH_FIGURES.map((k, i) => [k, figureWords[i]]));
   figures.collateralWad = figureWords[8] > INT256_MAX ? figureWords[8] - (1n << 256n) : figureWords[8];
   figures.chainId = BigInt(chainId.result);
@@ -492,7 +510,7 @@ const hashHex = (x) => "0x" + x.toString(16).padStart(64, "0");
 
 /** Checks a proof document offline and, given url and registry, on chain (askRegistry: also by the registry's
  * verifyInclusionAt, which sends the account's data to the node). Throws only on a bug: {result, proof, offline, figures}. */
-async function runVerification(doc, url, registry, askRegistry = false) {
+async function runVerification(doc, url, registry, askRegistry = false, optionsVerifier = "") {
   let proof = null;
   let offline = null;
   let figures = null;
@@ -502,7 +520,7 @@ async function runVerification(doc, url, registry, askRegistry = false) {
     const checks = { offline: "ok" };
     if (url || registry) {
       if (!url || !registry) throw new VerifyError("to check against the chain give both the RPC URL and the registry address");
-      figures = await checkOnChain(proof, url, registry, askRegistry);
+      figures = await checkOnChain(proof, url, registry, askRegistry, optionsVerifier);
       checks.on_chain = "ok";
     }
     const result = { ok: true, account: proof.accountId, epoch: proof.epoch, index: proof.index, equity_wad: offline.equity, mm_wad: offline.mm,
