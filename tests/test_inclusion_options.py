@@ -339,3 +339,23 @@ def test_check_inclusion_on_chain_for_an_options_holder(books, artifacts, anvil_
     code, result = check(doc, "--rpc", url, "--registry", other.address, "--options-verifier", deployed["options_verifier"])
     assert code == 1 and result["reason"] == (f"the options verifier at {deployed['options_verifier']} checks the roots of "
                                               f"{deployed['registry']}, not of the registry {other.address}")
+    # the page's script, asking the chain too (node's fetch to anvil; a CommitmentRegistry has no epochFigures:
+    # its 13 words are stubbed), gives check-inclusion's verdicts
+    driver = """
+    const realRpc = rpcCall;
+    rpcCall = async (url, method, params) => (method === "eth_call" && params[0].data.startsWith("0x" + selector("epochFigures(uint256)"))
+      ? { result: "0x" + "00".repeat(32 * 13) } : realRpc(url, method, params));
+    (async () => {
+      const out = [];
+      for (const [doc, registry, verifier] of DATA.cases) out.push(JSON.parse(resultJson((await runVerification(doc, DATA.url, registry, true, verifier)).result)));
+      console.log(JSON.stringify(out));
+    })();"""
+    cases = [(doc, deployed["registry"], deployed["options_verifier"]), (doc, other.address, deployed["options_verifier"]),
+             (proof_document(commitment, plain, SECRET), deployed["registry"], "")]
+    page = _node(driver, {"url": url, "cases": cases})
+    for (case, reg, ver), mine in zip(cases, page):
+        code, theirs = check(case, "--rpc", url, "--registry", reg, *(["--options-verifier", ver] if ver else []))
+        assert mine == theirs and code == (0 if mine["ok"] else 1), (mine, theirs)
+    assert [r["ok"] for r in page] == [True, False, True]
+    (missing,) = _node(driver, {"url": url, "cases": [(doc, deployed["registry"], "")]})
+    assert missing["reason"] == "an options holder's proof is checked on chain by the OptionsInclusionVerifier: give its address, got ''"
