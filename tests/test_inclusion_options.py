@@ -17,6 +17,7 @@ import random
 import pytest
 
 from option_books import NOW, option_world
+from pymargin.browser import find_chromium
 from pymargin.chain import commitments as onchain
 from pymargin.chain.tx import ContractRevert
 from pymargin.commit.inclusion import InclusionError, parse_proof, proof_document, verify_proof
@@ -359,3 +360,25 @@ def test_check_inclusion_on_chain_for_an_options_holder(books, artifacts, anvil_
     assert [r["ok"] for r in page] == [True, False, True]
     (missing,) = _node(driver, {"url": url, "cases": [(doc, deployed["registry"], "")]})
     assert missing["reason"] == "an options holder's proof is checked on chain by the OptionsInclusionVerifier: give its address, got ''"
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed: the page's browser test is skipped")
+def test_page_in_chromium_shows_an_options_holders_positions(books, tmp_path):
+    """Offline in Chromium: a holder's proof passes with check-inclusion's figures and the page lists its option
+    positions by row and series; its perp-only claim fails with check-inclusion's reason."""
+    from pymargin.page import write_page
+    from test_page import _run_page
+
+    world, _, commitment = books[1]
+    index = next(i for i, a in enumerate(commitment.accounts) if len(world.options.get(a.account_id, ())) > 1)
+    doc = proof_document(commitment, index, SECRET)
+    claim = _option_tamperings(doc)["perp-only claim for an options holder"][0]
+    page = write_page(tmp_path)
+    (mine, other), verdict, dom = _run_page(page, [doc, claim], dom_too=True)
+    python = _python_verdict(doc)
+    assert mine == python and other == {"ok": False, "account": python["account"], "epoch": "9", "reason": _python_verdict(claim)["reason"]}
+    assert verdict == "FAILED: 1 of 2 proofs do not verify (reasons below)."
+    assert f"Option positions as committed ({doc['option_tables']['slots']} slots" in dom
+    for option in doc["account"]["options"]:
+        series = doc["option_tables"]["rows"][option["row"]]["series_id"]
+        assert f"<tr><td>{option['row']}</td><td>{series}</td>" in dom
