@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from pymargin import margin, riskarray
+from pymargin.commit.leaf import Leaf
 from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD, Rounding, mul_wad, sdiv_rounded
 from pymargin.model import MarketView
@@ -43,7 +44,7 @@ class OptionRows:
     rows: dict[int, OptionRow]
     perp_rows: dict[int, int]
 
-    def excerpt(self, leaf) -> OptionRows:
+    def excerpt(self, leaf: Leaf) -> OptionRows:
         """The rows ``leaf``'s figures read: its option slots' rows and its perp markets' perp rows."""
         markets = {p.market_id for p in leaf.positions()}
         perp_rows = {m: r for m, r in self.perp_rows.items() if m in markets}
@@ -52,7 +53,7 @@ class OptionRows:
                           {r: self.rows[r] for r in sorted(used) if r in self.rows}, perp_rows)
 
 
-def option_figures(leaf, rows: OptionRows, markets: Mapping[int, MarketView], where: str = "account") -> tuple[int, int, int]:
+def option_figures(leaf: Leaf, rows: OptionRows, markets: Mapping[int, MarketView], where: str = "account") -> tuple[int, int, int]:
     """(E, MM, IM) of an options holder's leaf from ``rows`` (module docstring; E Floor, MM and IM Ceil);
     UserError naming the first market view, perp row or row missing."""
     positions = leaf.positions()
