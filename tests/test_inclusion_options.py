@@ -382,3 +382,19 @@ def test_page_in_chromium_shows_an_options_holders_positions(books, tmp_path):
     for option in doc["account"]["options"]:
         series = doc["option_tables"]["rows"][option["row"]]["series_id"]
         assert f"<tr><td>{option['row']}</td><td>{series}</td>" in dom
+
+
+def test_the_proofs_database_serves_options_holders_the_same_documents(books, capsys, tmp_path):
+    """write_commitment of a book with options: the database rebuilds every account's document exactly as
+    proof_document writes it (a holder's option slots and rows included), and check-inclusion --db accepts it."""
+    from cli_support import run_cli
+    from pymargin.commit.inclusion import proof_document_from_db, write_commitment
+
+    world, _, commitment = books[1]
+    write_commitment(commitment, SECRET, tmp_path / "epoch")
+    db = tmp_path / "epoch" / "proofs.sqlite"
+    for i, account in enumerate(commitment.accounts):
+        assert json.dumps(proof_document_from_db(db, account.account_id)) == json.dumps(proof_document(commitment, i, SECRET))
+    holder = next(a.account_id for a in commitment.accounts if a.account_id in world.options)
+    code, out, err = run_cli(capsys, "--json", "check-inclusion", "--db", str(db), "--account", holder)
+    assert code == 0 and json.loads(out)["ok"] is True, err

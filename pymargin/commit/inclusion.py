@@ -96,7 +96,7 @@ def proof_document_from_db(path: Path, account: str) -> dict:
     markets = {int(mid): MarketView(*(int(v[k]) for k in ("price_wad", "funding_index_wad", "imf_wad", "mmf_wad")))
                for mid, v in stored.root_document["markets"].items()}
     return _proof_json(stored.root_document, stored.index, stored.owner, stored.sub, stored.leaf, stored.node,
-                       stored.siblings, markets)
+                       stored.siblings, markets, stored.option_rows)
 
 
 def _proof_json(root_doc: dict, index: int, owner: str, sub: int, leaf: Leaf, node: Node, siblings: list[Node],

@@ -84,6 +84,15 @@ def rows_json(rows: OptionRows) -> dict:
             "perp_rows": {str(m): str(r) for m, r in sorted(rows.perp_rows.items())}}
 
 
+def rows_from_json(obj: dict) -> OptionRows:
+    """The inverse of :func:`rows_json` for a well-formed object (the proofs database's own; proof documents
+    are parsed with their checks by :mod:`pymargin.commit.inclusion`)."""
+    rows = {int(r): OptionRow(int(row["series_id"]), tuple(map(int, row["array_wad"])), int(row["som_wad"]), int(row["value_wad"]))
+            for r, row in obj["rows"].items()}
+    return OptionRows(int(obj["slots"]), int(obj["rows_per_underlying"]), int(obj["multiple_wad"]), rows,
+                      {int(m): int(r) for m, r in obj["perp_rows"].items()})
+
+
 def check_rows(rows: OptionRows) -> str | None:
     """The first way ``rows`` breaks the tables' bounds (P in 1..8, R >= 1, the multiple, |array| <= 2^130,
     0 <= som, v < 2^130, rows and perp rows in [0, 2^64)), as a reason; None if it keeps them."""
