@@ -3,7 +3,8 @@ slots and the option tables' rows the account's figures read; the Python verifie
 node) and the on-chain OptionsInclusionVerifier recompute leaf' = Poseidon_2(leaf, Poseidon_P(o…)) and agree
 on every document: valid ones, tampered option sizes, a dropped option slot, a slot moved to another row, a
 perp-only claim for an options holder, option bounds, and edited tables (which only the figures' recomputation
-reads: the chain checks the leaf and the path). Books: tests/option_books.py (perp-only, hedged, naked,
+reads: the chain checks the leaf and the path); the proofs database serves the same documents; on anvil
+check-inclusion --rpc and the page's opt-in agree. Books: tests/option_books.py (perp-only, hedged, naked,
 settled-put and mixed holders, one and two underlyings, full precision).
 """
 
