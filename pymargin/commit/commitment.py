@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 
 from pymargin.commit import leaf_columns
 from pymargin.commit.leaf import Leaf, OptionSlot, account_id_hash, leaf_hashes, leaf_of, leaf_sums_many
+from pymargin.commit.option_rows import OptionRows
 from pymargin.commit.tree import PARALLEL_MIN_LEAVES, Node, SumTree
 from pymargin.errors import UserError
 from pymargin.interrupts import worker_pool
@@ -31,6 +32,7 @@ class Commitment:
     accounts: list[Account]  # leaf i is accounts[i]; sorted by id hash, strictly increasing
     tree: SumTree
     option_slots: dict[str, tuple[OptionSlot, ...]] = field(default_factory=dict)  # account id -> its P option slots (holders only)
+    option_rows: OptionRows | None = None  # a book with options: the epoch's option tables, as inclusion proofs carry them
     _index: dict[str, int] = field(default_factory=dict, init=False, repr=False)  # account id -> leaf index
 
     @property
