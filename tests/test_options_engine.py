@@ -4,40 +4,26 @@ conservation; equal values, events and reverts on both sides."""
 
 from __future__ import annotations
 
-import copy
 import random
 from collections import Counter
 
 import pytest
 
-from options_support import PERP_PRICE, Kind, System, ok
+from options_support import PERP_PRICE, WEEK_SERIES, System, deploy_once, ok, restored
 from pymargin.fixedpoint import WAD
 
-DAY = 86_400
-STRIKE_CALL = 2_901_234_567_890_123_456_789
-STRIKE_PUT = 2_503_141_592_653_589_793_238
 
 
 @pytest.fixture(scope="module")
 def deployed(chain_session, artifacts):
     """The system deployed once per module (funded users, marked series), with its mirrors saved."""
-    start = chain_session.snapshot()
-    s = System(chain_session)
-    s.setup_market([("call", Kind.Call, STRIKE_CALL, 7 * DAY + 1234), ("put", Kind.Put, STRIKE_PUT, 7 * DAY + 1234)])
-    for user in s.users:
-        assert s.d.op("deposit", user, 0, 20_000 * 10**6).ok
-    yield s, copy.deepcopy((s.d.py, s.py, s.py_book, s.d.clock))
-    chain_session.revert(start)
+    yield from deploy_once(chain_session, WEEK_SERIES)
 
 
 @pytest.fixture
 def system(deployed, chain_session):
     """The deployed system, chain and mirrors back at their saved state after the test."""
-    s, saved = deployed
-    snapshot = chain_session.snapshot()
-    yield s
-    chain_session.revert(snapshot)
-    s.d.py, s.py, s.py_book, s.d.clock = copy.deepcopy(saved)
+    yield from restored(deployed, chain_session)
 
 
 def test_option_trade_moves_the_premium_and_margins_by_portfolio(system):
