@@ -56,8 +56,17 @@ def _prove_in_fresh_process(args):
     wall, cpu = time.perf_counter(), _cpu_s()
     proof = backend.prove(keys, Path(wtns))
     prove_wall, prove_cpu = time.perf_counter() - wall, _cpu_s() - cpu
-    rss_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    return proof, load_wall, load_cpu, prove_wall, prove_cpu, rss_kib * 1024
+    return proof, load_wall, load_cpu, prove_wall, prove_cpu, max(_own_peak_rss(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+
+
+def _own_peak_rss() -> int:
+    """This process's peak resident bytes (VmHWM). Not RUSAGE_SELF's ru_maxrss: Linux carries the parent's
+    peak into a process started by vfork + exec (as multiprocessing's spawn does), so a worker started after
+    a large setup in the parent reported the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _one_batch(k: int, t: int):
