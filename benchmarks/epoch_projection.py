@@ -139,7 +139,7 @@ def project(results: dict, n: int, cores: int) -> str:
         "core; the projection is linear in N (proving is per batch; the tree adds one level per doubling).",
         "The gas and calldata lines are the batched registry's, measured (epoch_at_scale: one postEpoch of",
         f"{e['batch_count'] if e else '—'} batches); a transaction also has the EIP-7825 cap of 2^24 gas since Osaka, under",
-        "which the same epoch takes 58 transactions (benchmarks/registry_gas.md, `post-epoch --max-gas-per-tx`).",
+        "which an epoch takes about twice as many transactions (58 at K = 6: benchmarks/registry_gas.md, `post-epoch --max-gas-per-tx`).",
         (f"The end-to-end run of {e['account_count']:,} accounts proved at {e['accounts_per_s']} accounts/s on 2 cores at load average"
          f" {e['prove_load_avg']} (zk_results.md), i.e. {e['account_count'] / e['accounts_per_s'] / 3600:.2f} h; the CPU rate above is the idle-core figure." if e else ""),
     ]
