@@ -20,7 +20,8 @@ from pymargin.zk.field import to_field
 from pymargin.zk.witness import compute_witness
 
 pytest.importorskip("groth16py")
-pytestmark = pytest.mark.skipif(shutil.which("wat2wasm") is None, reason="wat2wasm (Debian's wabt) is not installed")
+pytestmark = pytest.mark.skipif(shutil.which("wat2wasm") is None or shutil.which("strace") is None,
+                                reason="wat2wasm (Debian's wabt) or strace is not installed")
 
 N_BITS = 198
 MAIN = f"""pragma circom 2.1.6;
