@@ -112,8 +112,10 @@ def compile_circuit(name: str, main_source: str) -> Circuit:
     compiler = _compiler()
     parts = [main_source, _sources_digest(), _versions(), " ".join(CIRCOM_FLAGS)]
     if compiler == "groth16py":
-        import groth16py
-
+        try:
+            import groth16py
+        except ImportError:
+            raise UserError("PYMARGIN_CIRCOM=groth16py needs the optional package: pip install 'pymargin[fast]' (GPL-3.0)") from None
         parts.append(f"groth16py@{groth16py.__version__}")
     key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
     root = build_root() / "circuits"
