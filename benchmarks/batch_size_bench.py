@@ -13,7 +13,9 @@ end. CPU seconds are what a core spends, so they hold on a shared machine where 
 accounts per CPU-second = accounts per second per core. snarkjs needs a Powers of Tau covering the
 circuit (a development ptau is made once per power: slow above 2^15), so it runs for K <= --snarkjs-max.
 ``--side-by-side``: both backends prove with one development zkey (``PYMARGIN_DEV_SETUP=zkey``, no ptau)
-at every K; rows go to "batch_sizes_side_by_side".
+at every K; rows go to "batch_sizes_side_by_side". For K >= 8 compile with groth16py's native circom crates (same r1cs and witness):
+
+    PYMARGIN_CIRCOM=groth16py nice -n 5 .venv/bin/python benchmarks/batch_size_bench.py --sizes 8 --levels 8 --side-by-side
 """
 
 from __future__ import annotations
@@ -54,8 +56,17 @@ def _prove_in_fresh_process(args):
     wall, cpu = time.perf_counter(), _cpu_s()
     proof = backend.prove(keys, Path(wtns))
     prove_wall, prove_cpu = time.perf_counter() - wall, _cpu_s() - cpu
-    rss_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    return proof, load_wall, load_cpu, prove_wall, prove_cpu, rss_kib * 1024
+    return proof, load_wall, load_cpu, prove_wall, prove_cpu, max(_own_peak_rss(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+
+
+def _own_peak_rss() -> int:
+    """This process's peak resident bytes (VmHWM). Not RUSAGE_SELF's ru_maxrss: Linux carries the parent's
+    peak into a process started by vfork + exec (as multiprocessing's spawn does), so a worker started after
+    a large setup in the parent reported the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _one_batch(k: int, t: int):
@@ -85,11 +96,11 @@ def bench(k: int, t: int, snarkjs_max: int, fast_zkey: bool) -> dict:
         for name in ("groth16py", "snarkjs"):
             if name == "snarkjs" and k > snarkjs_max:
                 continue
-            wall = time.perf_counter()
+            wall, cpu = time.perf_counter(), _cpu_s()
             keys = get_backend(name).setup(circuit)
             if fast_zkey and name == "groth16py":
                 ensure_fast_zkey(keys)
-            row[f"{name}_setup_s"] = round(time.perf_counter() - wall, 2)
+            row[f"{name}_setup_s"], row[f"{name}_setup_cpu_s"] = round(time.perf_counter() - wall, 2), round(_cpu_s() - cpu, 2)
             with multiprocessing.get_context("spawn").Pool(1) as pool:
                 proof, load_s, load_cpu, prove_s, prove_cpu, rss = pool.apply(_prove_in_fresh_process, ((name, keys, str(wtns)),))
             row |= {f"{name}_key_load_s": round(load_s, 2), f"{name}_key_load_cpu_s": round(load_cpu, 2),
@@ -117,7 +128,8 @@ def main() -> None:
         args.snarkjs_max, key = max(args.sizes), "batch_sizes_side_by_side"
     for k in args.sizes:
         row = bench(k, args.levels, args.snarkjs_max, args.fast_zkey)
-        row["command"] = "benchmarks/batch_size_bench.py " + " ".join(sys.argv[1:])
+        compiler = os.environ.get("PYMARGIN_CIRCOM")
+        row["command"] = (f"PYMARGIN_CIRCOM={compiler} " if compiler else "") + "benchmarks/batch_size_bench.py " + " ".join(sys.argv[1:])
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
         rows = [r for r in results.get(key, []) if (r["k"], r["t"]) != (k, args.levels)] + [row]
         results[key] = sorted(rows, key=lambda r: (r["k"], r["t"]))

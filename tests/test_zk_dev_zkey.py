@@ -88,6 +88,16 @@ def test_node_multiples_are_py_eccs():
     assert g2 == b"".join(_g2_bytes(s) for s in scalars)
 
 
+def test_node_multiples_with_the_widest_window_are_py_eccs(monkeypatch):
+    """The 16-bit comb window chosen for ~10^6 multiples per worker (K = 8): its G2 table's batch
+    conversion once overran the wasm scratch memory ("memory access out of bounds")."""
+    monkeypatch.setenv("PYMARGIN_FIXED_BASE_WINDOW", "16")
+    scalars = [1, FIELD_P - 1, secrets.randbelow(FIELD_P)]
+    g1, g2 = dev_zkey.multiply_generators(scalars, scalars, workers=1)
+    assert g1 == b"".join(_g1_bytes(s) for s in scalars)
+    assert g2 == b"".join(_g2_bytes(s) for s in scalars)
+
+
 def test_lagrange_polynomials_at_tau_interpolate_over_the_domain():
     """Σ_k L_k(τ)·x_k^e = τ^e for e < size (the basis reproduces every polynomial of lower degree), on the
     n-domain and on the odd points of the 2n-domain together with the even ones."""

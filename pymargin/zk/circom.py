@@ -7,6 +7,10 @@ the compiler and circomlib versions and the flags, so an unchanged circuit is ne
 
 circom2 runs under WASI and sees only paths below its working directory, so it runs from the
 common ancestor of the sources, node_modules and the build folder, with relative paths.
+
+``PYMARGIN_CIRCOM=groth16py`` compiles with groth16py's native circom crates instead
+(:mod:`pymargin.zk.circom_native`: same r1cs and witness, no ``main.sym``; for circuits of ~1 M
+constraints and more, where circom2 is slow); its builds are cached under their own keys.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ from pathlib import Path
 from pymargin import tools
 from pymargin.errors import UserError
 from pymargin.interrupts import register_temporary
+from pymargin.zk.circom_native import compile_native
 
 CIRCUITS_DIR = tools.REPO_ROOT / "circuits"
 CIRCOM_FLAGS = ("--r1cs", "--wasm", "--sym", "--O2")
 COMPILE_TIMEOUT_S = 3600
+COMPILERS = ("circom2", "groth16py")
 
 
 class CircuitError(UserError):
@@ -82,6 +88,14 @@ def _versions() -> str:
     return " ".join(parts)
 
 
+def _compiler() -> str:
+    """The compiler chosen by $PYMARGIN_CIRCOM (one of COMPILERS), circom2 by default."""
+    name = os.environ.get("PYMARGIN_CIRCOM") or "circom2"
+    if name not in COMPILERS:
+        raise UserError(f"PYMARGIN_CIRCOM={name!r} is not a circom compiler: choose one of {', '.join(COMPILERS)}")
+    return name
+
+
 def _sources_digest() -> str:
     digest = hashlib.sha256()
     for path in sorted(CIRCUITS_DIR.rglob("*.circom")):
@@ -95,9 +109,15 @@ def compile_circuit(name: str, main_source: str) -> Circuit:
     Returns the cached build when sources, compiler and flags are unchanged. Safe to call from
     parallel processes (one compile per circuit at a time; the build folder appears atomically).
     """
-    key = hashlib.sha256(
-        "\0".join([main_source, _sources_digest(), _versions(), " ".join(CIRCOM_FLAGS)]).encode()
-    ).hexdigest()[:16]
+    compiler = _compiler()
+    parts = [main_source, _sources_digest(), _versions(), " ".join(CIRCOM_FLAGS)]
+    if compiler == "groth16py":
+        try:
+            import groth16py
+        except ImportError:
+            raise UserError("PYMARGIN_CIRCOM=groth16py needs the optional package: pip install 'pymargin[fast]' (GPL-3.0)") from None
+        parts.append(f"groth16py@{groth16py.__version__}")
+    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
     root = build_root() / "circuits"
     target = root / f"{name}-{key}"
     circuit = Circuit(name, key, target)
@@ -111,7 +131,10 @@ def compile_circuit(name: str, main_source: str) -> Circuit:
         work = register_temporary(Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root)))
         try:
             (work / "main.circom").write_text(main_source)
-            _run_circom(work / "main.circom", work)
+            if compiler == "groth16py":
+                compile_native(work / "main.circom", [CIRCUITS_DIR, tools.node_modules()], work)
+            else:
+                _run_circom(work / "main.circom", work)
             os.replace(work, target)
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -13,6 +13,9 @@ const { Worker, isMainThread, parentPort, workerData } = require("worker_threads
 
 const SCALAR_BITS = 254; // r < 2^254
 const CHUNK = 1 << 14; // scalars per task
+// free memory kept above the last allocation for the wasm batch routines' scratch (batchToAffine of a
+// comb table: up to 2^16 G2 points, beyond the 4 MB that sufficed up to c = 13 for G2)
+const SCRATCH = 64 << 20;
 const SIZES = { G1: { n8: 32, prefix: "g1m", gen: "pG1gen" }, G2: { n8: 64, prefix: "g2m", gen: "pG2gen" } };
 
 function wasmCode() {
@@ -33,7 +36,7 @@ function worker() {
     function alloc(bytes) {
         const p = (free + 7) & ~7;
         free = p + bytes;
-        const need = Math.ceil((free + (4 << 20)) / 65536) - memory.buffer.byteLength / 65536;
+        const need = Math.ceil((free + SCRATCH) / 65536) - memory.buffer.byteLength / 65536;
         if (need > 0) memory.grow(need);
         new Uint32Array(memory.buffer)[0] = free; // wasm batch routines allocate above this pointer
         return p;
@@ -124,7 +127,8 @@ async function main() {
     const { code, pointers } = wasmCode();
     const module = await WebAssembly.compile(code);
     const workers = Math.max(1, Math.min(Number(workersText) || os.cpus().length, tasks.length));
-    for (const job of jobs) job.c = windowBits(job.scalars.byteLength / 32 / workers);
+    const forced = Number(process.env.PYMARGIN_FIXED_BASE_WINDOW); // tests: the window of a large job on few scalars
+    for (const job of jobs) job.c = forced || windowBits(job.scalars.byteLength / 32 / workers);
     let next = 0;
     await Promise.all(Array.from({ length: workers }, () => new Promise((resolve, reject) => {
         const w = new Worker(__filename, { workerData: { module, pointers } });
