@@ -63,6 +63,34 @@ def hasher_artifact(n_inputs: int, out_dir: Path = OUT_DIR) -> Path:
     return path
 
 
+POSEIDON8_CONSTANTS = "Poseidon8Constants"
+
+
+def poseidon8_constants_artifact(out_dir: Path = OUT_DIR) -> Path:
+    """The artifact of Poseidon8's data contract: runtime code 0x00 then circomlib's 639 round constants of width 9
+    (circomlibjs ``poseidon_constants.json``, C[7]), written once."""
+    path = out_dir / "circomlibjs" / f"{POSEIDON8_CONSTANTS}.json"
+    if path.is_file():
+        return path
+    constants = json.loads((tools.node_modules() / "circomlibjs" / "src" / "poseidon_constants.json").read_text())
+    words = [int(x, 16) for x in constants["C"][7]]
+    runtime = b"\x00" + b"".join(w.to_bytes(32, "big") for w in words)
+    init = bytes([0x61]) + len(runtime).to_bytes(2, "big") + bytes.fromhex("80600c6000396000f3")  # CODECOPY, RETURN
+    artifact = {"abi": [], "bytecode": {"object": "0x" + (init + runtime).hex(), "linkReferences": {}},
+                "deployedBytecode": {"object": "0x" + runtime.hex(), "linkReferences": {}, "immutableReferences": {}},
+                "methodIdentifiers": {}, "generatedBy": "circomlibjs poseidon_constants.json, width 9"}
+    atomic_write_text(path, json.dumps(artifact, indent=1) + "\n")
+    return path
+
+
+def deploy_poseidon8(chain: Chain, sender: Signer, out_dir: Path = OUT_DIR) -> Contract:
+    """Deploy Poseidon8 (contracts/commit/Poseidon8.sol) over its constants' data contract."""
+    poseidon8_constants_artifact(out_dir)
+    data, _ = deploy_contract(chain, POSEIDON8_CONSTANTS, sender=sender, out_dir=out_dir)
+    hasher, _ = deploy_contract(chain, "Poseidon8", data.address, sender=sender, out_dir=out_dir)
+    return hasher
+
+
 def deploy_hashers(chain: Chain, sender: Signer, out_dir: Path = OUT_DIR) -> dict[int, Contract]:
     """Deploy the 4-, 5- and 6-input hashers; {n_inputs: Contract}."""
     deployed = {}

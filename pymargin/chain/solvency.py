@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pymargin.chain.commitments import HASHER_ARITIES, hasher_artifact, hasher_name
+from pymargin.chain.commitments import HASHER_ARITIES, deploy_poseidon8, hasher_artifact, hasher_name
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import Contract, contract_at, deploy_contract
 from pymargin.chain.deploy import Deployer
@@ -142,17 +142,20 @@ def deploy_registry(chain: Chain, sender: Signer, verifier: Contract, engine: st
 
 OPTIONS_REGISTRY_CONTRACT = "OptionsSolvencyRegistry"
 OPTIONS_STATEMENT_CONTRACT = "OptionsStatement"
-OPTIONS_HASHER_ARITIES = (2, 3, 8)  # OptionsStatement's hashers beside the registry's Poseidon_4
+OPTIONS_HASHER_ARITIES = (2, 3)  # circomlibjs's hashers OptionsStatement needs beside Poseidon_4 and Poseidon8
 OPTIONS_REGISTRY_DEPLOY_GAS = 7_000_000
 
 
 def deploy_options_hashers(chain: Chain, sender: Signer, hashers: dict) -> dict:
-    """``hashers`` with the 2-, 3- and 8-input hashers of OptionsStatement deployed beside them."""
+    """``hashers`` with the 2-, 3- and 8-input hashers of OptionsStatement deployed beside them (the 8-input one is
+    contracts/commit/Poseidon8.sol: circomlibjs's generator stops at 6 inputs)."""
     out = dict(hashers)
     for n in OPTIONS_HASHER_ARITIES:
         if n not in out:
             hasher_artifact(n)
             out[n], _ = deploy_contract(chain, hasher_name(n), sender=sender)
+    if 8 not in out:
+        out[8] = deploy_poseidon8(chain, sender)
     return out
 
 
@@ -267,7 +270,7 @@ def post_epoch_args(epoch: EpochProof, checkpoint: CheckpointData) -> tuple:
             list(epoch.states), [tuple(p.eth_words()) for p in epoch.proofs])
 
 
-OPTIONS_GAS_PER_ROW = 600_000  # per option row: two Poseidon_8, one Poseidon_4, two Poseidon_3, calldata
+OPTIONS_GAS_PER_ROW = 1_700_000  # per option row: two Poseidon8 (~660k each), Poseidon_4, two Poseidon_3, calldata
 
 
 def post_epoch_with_options(registry: Contract, epoch: EpochProof, checkpoint: CheckpointData, options: OptionsCheckpointData,
