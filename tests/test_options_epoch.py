@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import pytest
 
-from option_books import IM_MULTIPLE, NOW, option_world
+from option_books import NOW, option_world
 from options_support import Kind, System, ok
 from pymargin.chain import solvency as onchain
 from pymargin.chain.checkpoints import book_at_checkpoint
@@ -325,3 +325,31 @@ def test_a_book_with_options_posted_as_perp_only_is_refused(v):
     _refused(lambda: onchain.post_epoch(registry, epoch, engine_book.data, s.operator), "OptionsBookRequired", (engine_id,))
     _refused(lambda: onchain.post_epoch_parts(registry, epoch, engine_book.data, s.operator, 1, 1), "OptionsBookRequired",
              (engine_id,))
+
+
+# --- the epoch file carries the option tables ------------------------------------------------------------------
+
+def test_an_epoch_file_with_options_round_trips_and_old_files_are_read(tmp_path):
+    """A statement with options saves as /5 with its tables and per-row sums and reads back equal (same ctx'); a
+    perp-only epoch stays /4; a /5 file without tables, or a /4 one with them, is refused in one line."""
+    world = option_world(7, 6)
+    data = _world_checkpoint(world, 2)
+    tables = zo.option_tables_from_checkpoint(data, 2, OPTIONS)
+    commitment = zo.commit_option_book(world.accounts, world.options, world.markets, tables, None, 9, depth=3)
+    statement = inputs.epoch_statement(commitment, None, st.Shape(1, 2, 2), 31337, 0xC0FFEE, 0xE9E, 9, 2, tables)
+    epoch = EpochProof(statement, (1, 2, 3, 4, 5), (), "solvency_options", "dev")
+    epoch.save(tmp_path / "epoch.json")
+    document = (tmp_path / "epoch.json").read_text()
+    assert '"format": "pymargin-solvency-epoch/5"' in document
+    back = EpochProof.load(tmp_path / "epoch.json")
+    assert back.statement == statement and st.context_hash(back.statement) == st.context_hash(statement)
+    perp_only = replace(epoch, statement=replace(statement, options=None))
+    assert perp_only.to_json()["format"] == "pymargin-solvency-epoch/4"
+    assert EpochProof.from_json(perp_only.to_json()).statement == perp_only.statement
+    for doc in ({**epoch.to_json(), "format": "pymargin-solvency-epoch/4"}, {**perp_only.to_json(), "format": "pymargin-solvency-epoch/5"}):
+        with pytest.raises(UserError, match=r"^malformed epoch proof: ValueError: a pymargin-solvency-epoch/\d statement with"):
+            EpochProof.from_json(doc)
+    broken = epoch.to_json()
+    broken["statement"]["options"]["rows"].pop()
+    with pytest.raises(UserError, match=r"^malformed epoch proof: ValueError: 3 option rows for a shape of 4$"):
+        EpochProof.from_json(broken)
