@@ -26,7 +26,7 @@ from pymargin.chain.contracts import ContractRevert, deploy_contract
 from pymargin.chain.tx import node_signer
 from pymargin.chain.options_checkpoints import commit_options_epoch, options_book_at_checkpoint, series_sums_mismatch
 from pymargin.commit.commitment import commit_accounts
-from pymargin.commit.poseidon import P
+from pymargin.commit.poseidon import P, poseidon
 from pymargin.commit.tree import Node
 from pymargin.engine.options_checkpoint import OptionsCheckpointData, SeriesSnapshot, series_aggregates
 from pymargin.errors import UserError
@@ -120,12 +120,19 @@ def registry_world(chain_session, artifacts):
     chain.revert(snapshot)
 
 
+def test_poseidon8_contract_equals_python(registry_world):
+    """contracts/commit/Poseidon8.sol (circomlibjs's optimised rounds) = pymargin.commit.poseidon on random inputs."""
+    hasher, rng = registry_world["hashers"][8], random.Random(8)
+    for inputs in ([0] * 8, [P - 1] * 8, [rng.randrange(P) for _ in range(8)], [rng.randrange(2**131) for _ in range(8)]):
+        assert hasher.call("poseidon", inputs) == poseidon(inputs)
+
+
 def test_options_context_hash_equals_python(registry_world):
     w = registry_world
     registry, rng = w["registry"], random.Random(20261202)
     oshape = replace(OPTIONS, u=2, k=3)
-    for case in range(4):
-        cp = random_checkpoint(rng, rng.randrange(1, 2**64), markets=1 + case % 3)
+    for case in range(2):
+        cp = random_checkpoint(rng, rng.randrange(1, 2**64), markets=1 + 2 * case)
         data = random_options_data(rng, cp.id, len(cp.markets), 1 + case % 2, 3)
         totals = random_totals(rng, _digits(rng, 10**27))
         root = Node(rng.randrange(P), totals.liabilities_wad, totals.mm_wad)
