@@ -123,8 +123,8 @@ def registry_world(chain_session, artifacts):
 def test_poseidon8_contract_equals_python(registry_world):
     """contracts/commit/Poseidon8.sol (circomlibjs's optimised rounds) = pymargin.commit.poseidon on random inputs."""
     hasher, rng = registry_world["hashers"][8], random.Random(8)
-    for inputs in ([0] * 8, [P - 1] * 8, [rng.randrange(P) for _ in range(8)], [rng.randrange(2**131) for _ in range(8)]):
-        assert hasher.call("poseidon", inputs) == poseidon(inputs)
+    for words in ([0] * 8, [P - 1] * 8, [rng.randrange(P) for _ in range(8)], [rng.randrange(2**131) for _ in range(8)]):
+        assert hasher.call("poseidon", words) == poseidon(words)
 
 
 def test_options_context_hash_equals_python(registry_world):

@@ -270,7 +270,7 @@ def post_epoch_args(epoch: EpochProof, checkpoint: CheckpointData) -> tuple:
             list(epoch.states), [tuple(p.eth_words()) for p in epoch.proofs])
 
 
-OPTIONS_GAS_PER_ROW = 1_000_000  # per option row: two Poseidon8 (~344k each), Poseidon_4, two Poseidon_3, calldata
+OPTIONS_GAS_PER_ROW = 1_000_000  # per option row (≈ 850k-960k measured): two Poseidon8 (342k each), Poseidon_4, two Poseidon_3, calldata
 
 
 def post_epoch_with_options(registry: Contract, epoch: EpochProof, checkpoint: CheckpointData, options: OptionsCheckpointData,
