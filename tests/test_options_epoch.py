@@ -29,7 +29,7 @@ from pymargin.commit.commitment import commit_accounts
 from pymargin.commit.poseidon import P, poseidon
 from pymargin.commit.tree import Node
 from pymargin.engine.options_checkpoint import OptionsCheckpointData, SeriesSnapshot, series_aggregates
-from pymargin.errors import UserError
+from pymargin.errors import Revert, UserError
 from pymargin.fixedpoint import WAD
 from pymargin.zk import inputs
 from pymargin.zk import options as zo
@@ -169,12 +169,16 @@ def test_data_the_circuit_cannot_hold_is_refused_on_both_sides(registry_world, c
     root = (1, totals.liabilities_wad, totals.mm_wad)
     with pytest.raises(ContractRevert) as exc:
         w["registry"].call("optionsContextHash", cp.to_abi(), bad.to_abi(), root, onchain.totals_arg(totals))
+    chain_error = (exc.value.name, exc.value.args_)
     if error is not None:
-        assert (exc.value.name, exc.value.args_) == error
+        assert chain_error == error
         with pytest.raises(UserError):
             zo.option_tables_from_checkpoint(bad, 2, replace(OPTIONS, u=2, k=3))
     else:
-        assert exc.value.name == "SeriesNotIncreasing"
+        assert chain_error == ("SeriesNotIncreasing", (data.series[-2].series_id,))
+    with pytest.raises(Revert) as mirrored:  # the registry's mirror raises the same error with the same arguments
+        onchain.registry_options_statement(SHAPE, replace(OPTIONS, u=2, k=3), 1, 1, 1, cp, bad, Node(1, *root[1:]), totals)
+    assert (mirrored.value.name, mirrored.value.args_) == chain_error
 
 
 # --- the devnet: the real engine and options module ----------------------------------------------------------

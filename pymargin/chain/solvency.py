@@ -24,6 +24,7 @@ from pymargin.commit.tree import Node
 from pymargin.engine.checkpoint import CheckpointData
 from pymargin.engine.options_checkpoint import OptionsCheckpointData
 from pymargin.errors import Revert
+from pymargin.fixedpoint import WAD
 from pymargin.zk.calldata import verify_batch_calldata, verify_proof_calldata
 from pymargin.zk.circom import build_root
 from pymargin.zk.proof import Proof
@@ -242,12 +243,83 @@ def registry_statement(shape: Shape, chain_id: int, registry: int, engine: int, 
                      markets + (MarketView(0, 0, 0, 0),) * pad, aggregates + (EMPTY_AGGREGATE,) * pad, root, totals)
 
 
+class MultipleOutOfRange(Revert):
+    """The options checkpoint's IM multiple is not in [WAD, WAD + 2^64)."""
+
+
+class SeriesNotIncreasing(Revert):
+    """The options checkpoint's series ids are not strictly increasing."""
+
+
+class TooManyUnderlyings(Revert):
+    """The options checkpoint has more underlyings than the circuit's U."""
+
+
+class TooManySeries(Revert):
+    """An underlying has more series than the circuit's R rows."""
+
+
+class OptionTableOutOfRange(Revert):
+    """A value, som or array entry of a row is outside the circuit's bounds."""
+
+
+class UnmappedMarket(Revert):
+    """The perp mapping is not exactly markets 0 .. marketCount − 1, in order."""
+
+
+class PerpSeriesMissing(Revert):
+    """A market's perp series is not in the options checkpoint."""
+
+
+TABLE_BOUND = 2**130
+
+
+def check_options_data(options: OptionsCheckpointData, market_count: int, shape: PortfolioShape) -> None:
+    """OptionsStatement.optionsHashes' checks, in its order, raising its errors (the registry's mirror)."""
+    m = options.im_multiple_wad
+    if not WAD <= m < WAD + 2**64:
+        raise MultipleOutOfRange(m)
+    series = options.series
+    for prev, cur in zip(series, series[1:]):
+        if cur.series_id <= prev.series_id:
+            raise SeriesNotIncreasing(cur.series_id)
+    underlyings = sorted({x.underlying_id for x in series})
+    if len(underlyings) > shape.u:
+        raise TooManyUnderlyings(len(underlyings), shape.u)
+    filled, row_of = [0] * len(underlyings), {}
+    for x in series:
+        block = underlyings.index(x.underlying_id)
+        if filled[block] == shape.k:
+            raise TooManySeries(x.underlying_id, shape.k)
+        row_of[x.series_id] = block * shape.k + filled[block]
+        filled[block] += 1
+    for x in sorted(series, key=lambda x: row_of[x.series_id]):
+        if x.value_wad >= TABLE_BOUND:
+            raise OptionTableOutOfRange(x.series_id, x.value_wad)
+        if not x.settled:
+            if x.som_wad >= TABLE_BOUND:
+                raise OptionTableOutOfRange(x.series_id, x.som_wad)
+            for v in x.risk_array:
+                if not -TABLE_BOUND <= v <= TABLE_BOUND:
+                    raise OptionTableOutOfRange(x.series_id, v)
+    perps = options.perps
+    for j in range(market_count):
+        if j >= len(perps) or perps[j][0] != j:
+            raise UnmappedMarket(j)
+    if len(perps) > market_count:
+        raise UnmappedMarket(perps[market_count][0])
+    for _, sid in perps:
+        if sid not in row_of:
+            raise PerpSeriesMissing(sid)
+
+
 def registry_options_statement(shape: Shape, options_shape: PortfolioShape, chain_id: int, registry: int, engine: int,
                                checkpoint: CheckpointData, options: OptionsCheckpointData, root: Node, totals: Totals) -> Statement:
     """The statement an OptionsSolvencyRegistry checks a post of ``checkpoint`` with ``options`` against (its
     ``optionsContextHash``): :func:`registry_statement` with the tables of the options checkpoint and its per-row
-    sums (:func:`pymargin.zk.options.option_tables_from_checkpoint`; UserError where the contract reverts)."""
+    sums (:func:`pymargin.zk.options.option_tables_from_checkpoint`). Raises the registry's errors as it reverts."""
     s = registry_statement(shape, chain_id, registry, engine, checkpoint, root, totals)
+    check_options_data(options, len(checkpoint.markets), options_shape)
     tables = option_tables_from_checkpoint(options, len(checkpoint.markets), options_shape)
     return replace(s, options=OptionsPart(tables, checkpoint_series_sums(options, tables)))
 
