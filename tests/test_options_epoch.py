@@ -364,3 +364,37 @@ def test_an_epoch_file_with_options_round_trips_and_old_files_are_read(tmp_path)
     broken["statement"]["options"]["rows"].pop()
     with pytest.raises(UserError, match=r"^malformed epoch proof: ValueError: 3 option rows for a shape of 4$"):
         EpochProof.from_json(broken)
+
+
+@pytest.mark.slow
+def test_a_proven_epoch_with_options_is_accepted_by_the_registry(v, chain_session):
+    """End to end with real Groth16: the book with options at an options checkpoint proven by
+    SolvencyBatch(1, 4, 1, 1, 4, 2) (groth16py), verified in Python, posted to an OptionsSolvencyRegistry whose
+    options verifier is the key's Groth16BatchVerifier: accepted; the same proofs against other tables refused."""
+    from pymargin.zk import circuits
+    from pymargin.zk.backends import Groth16pyBackend
+    from pymargin.zk.solvency import prove_epoch, verify_epoch
+
+    s, c = v
+    engine_id = _options_checkpoint(s)
+    keys = Groth16pyBackend().setup(circuits.solvency_options(SHAPE.k, SHAPE.m, SHAPE.t, OPTIONS.u, OPTIONS.k, OPTIONS.p))
+    verifier, _ = onchain.deploy_batch_verifier(chain_session, keys, s.owner)
+    hashers = onchain.deploy_options_hashers(chain_session, s.owner, deploy_hashers(chain_session, s.owner))
+    registry = onchain.deploy_options_registry(chain_session, s.owner, c["perp_verifier"], verifier, s.engine.address, hashers,
+                                               SHAPE, OPTIONS, operator=s.operator.address)
+    for contract in (s.engine, s.options):
+        registry.decoder.add(contract.artifact["abi"])
+    engine_book, options_book = book_at_checkpoint(s.engine, engine_id), options_book_at_checkpoint(s.options, engine_id)
+    commitment, tables = commit_options_epoch(engine_book, options_book, OPTIONS, depth=SHAPE.depth)
+    statement = inputs.epoch_statement(commitment, None, SHAPE, s.chain.chain_id, int(registry.address, 16),
+                                       int(s.engine.address, 16), engine_id, len(engine_book.data.markets), tables)
+    epoch, keys = prove_epoch(commitment, None, statement, "groth16py")
+    assert verify_epoch(epoch, keys.verifying_key(), SHAPE) == []
+    data = options_book.data
+    lower = replace(data, series=tuple(replace(x, risk_array=tuple(a // 2 for a in x.risk_array)) for x in data.series))
+    _refused(lambda: onchain.post_epoch_with_options(registry, epoch, engine_book.data, lower, s.operator),
+             "OptionsCheckpointDataMismatch", (engine_id,))
+    receipt = onchain.post_epoch_with_options(registry, epoch, engine_book.data, data, s.operator)
+    assert receipt.status == 1
+    figures = onchain.epoch_figures(registry, engine_id)
+    assert figures.root == statement.root and figures.totals == statement.totals
