@@ -31,7 +31,7 @@ from pymargin.commit.tree import Node
 from pymargin.engine.options_checkpoint import OptionsCheckpointData, SeriesSnapshot, series_aggregates
 from pymargin.errors import Revert, UserError
 from pymargin.fixedpoint import WAD
-from pymargin.zk import inputs
+from pymargin.zk import circuits, inputs
 from pymargin.zk import options as zo
 from pymargin.zk import portfolio as zp
 from pymargin.zk import statement as st
@@ -360,6 +360,8 @@ def test_an_epoch_file_with_options_round_trips_and_old_files_are_read(tmp_path)
     for doc in ({**epoch.to_json(), "format": "pymargin-solvency-epoch/4"}, {**perp_only.to_json(), "format": "pymargin-solvency-epoch/5"}):
         with pytest.raises(UserError, match=r"^malformed epoch proof: ValueError: a pymargin-solvency-epoch/\d statement with"):
             EpochProof.from_json(doc)
+    assert circuits.solvency_shape("solvency_k1_m4_t1_u1_r4_p2") == st.Shape(1, 1, 4)  # pymargin verify reads an options key
+    assert circuits.solvency_shape("solvency_k1_m4_t1_u1_r4") is None
     broken = epoch.to_json()
     broken["statement"]["options"]["rows"].pop()
     with pytest.raises(UserError, match=r"^malformed epoch proof: ValueError: 3 option rows for a shape of 4$"):
@@ -371,9 +373,8 @@ def test_a_proven_epoch_with_options_is_accepted_by_the_registry(v, chain_sessio
     """End to end with real Groth16: the book with options at an options checkpoint proven by
     SolvencyBatch(1, 4, 1, 1, 4, 2) (groth16py), verified in Python, posted to an OptionsSolvencyRegistry whose
     options verifier is the key's Groth16BatchVerifier: accepted; the same proofs against other tables refused."""
-    from pymargin.zk import circuits
     from pymargin.zk.backends import Groth16pyBackend
-    from pymargin.zk.solvency import prove_epoch, verify_epoch
+    from pymargin.zk.solvency import prove_epoch, recorded_shape, verify_epoch
 
     s, c = v
     engine_id = _options_checkpoint(s)
@@ -389,7 +390,7 @@ def test_a_proven_epoch_with_options_is_accepted_by_the_registry(v, chain_sessio
     statement = inputs.epoch_statement(commitment, None, SHAPE, s.chain.chain_id, int(registry.address, 16),
                                        int(s.engine.address, 16), engine_id, len(engine_book.data.markets), tables)
     epoch, keys = prove_epoch(commitment, None, statement, "groth16py")
-    assert verify_epoch(epoch, keys.verifying_key(), SHAPE) == []
+    assert verify_epoch(epoch, keys.verifying_key(), recorded_shape(keys.vk_path)) == []
     data = options_book.data
     lower = replace(data, series=tuple(replace(x, risk_array=tuple(a // 2 for a in x.risk_array)) for x in data.series))
     _refused(lambda: onchain.post_epoch_with_options(registry, epoch, engine_book.data, lower, s.operator),
