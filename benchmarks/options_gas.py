@@ -176,7 +176,41 @@ def checkpoint_section(rows: list[tuple[int, int]], wall: float) -> list[str]:
     ]
 
 
+def measure_liquidation(chain) -> list[tuple[str, str, int]]:
+    """Option liquidation (spec §5.13 Liquidation) on a fresh deployment through the lockstep driver: two
+    accounts write calls to a third and withdraw down to initial margin, the price rises until both are
+    below maintenance, the buyer takes over part of one position and the whole of the other."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from options_support import PERP_PRICE, Kind, System
+
+    s = System(chain)
+    s.setup_market([("call", Kind.Call, 2_901_234_567_890_123_456_789, 7 * 86_400 + 1234)])
+    a, b, c = s.users
+    for user in s.users:
+        s.d.op("deposit", user, 0, 20_000 * 10**6)
+    call, size = s.series["call"], 31_415_926_535_897_932_384
+    for writer in (a, c):
+        assert s.option_fill(call, b, writer, size, s.mark_value(call)).ok
+        eq, im, _ = s.d.py.margins(writer.address, 0)
+        assert s.d.op("withdraw", writer, 0, (eq - im) // 10**12 - 1).ok
+    price = PERP_PRICE
+    while not (s.d.py.is_liquidatable(a.address, 0) and s.d.py.is_liquidatable(c.address, 0)):
+        price = price * 1_031_234_567_890_123_457 // WAD
+        s.d.set_price(0, price)
+        s.mark_all()
+    rows = []
+    cases = ((a, -size * 3 // 5, "60 % of a short call, options-only account (PM before, after the transfer, "
+                                  "after the penalty; liquidator IM)"),
+             (c, -size, "a whole short-call position, options-only account"))
+    for writer, part, case in cases:
+        outcome = s.op("options", "liquidate", b, writer.address, call, part)
+        assert outcome.ok, outcome.error
+        rows.append(("OptionsEngine.liquidate", case, outcome.gas_used))
+    return rows
+
+
 def main(argv: list[str]) -> None:
+
     compile_contracts()
     chain = devnet.embedded()
     start = time.perf_counter()
@@ -188,6 +222,7 @@ def main(argv: list[str]) -> None:
         return
     rows = measure(chain)
     rows += measure_engine(chain)
+    rows += measure_liquidation(chain)
     wall = time.perf_counter() - start
     start = time.perf_counter()
     section = checkpoint_section(measure_checkpoint(devnet.embedded()), time.perf_counter() - start)

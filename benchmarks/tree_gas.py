@@ -1,10 +1,13 @@
 """Benchmark: gas of the on-chain inclusion check (CommitmentRegistry) by tree depth, on anvil.
 
     .venv/bin/python benchmarks/tree_gas.py --depths 10,20,24,32 --out benchmarks/tree_gas_results.md
+    .venv/bin/python benchmarks/tree_gas.py --depths 10,20,32 --options 4 --out benchmarks/tree_gas_results.md
 
 Gas is eth_estimateGas of a call (21,000 intrinsic gas included), the figure a transaction that
 verifies inclusion would pay; the views themselves are free to call. A depth-d check runs d
-Poseidon_6 hashes, two Poseidon_4 and one Poseidon_5 (circomlibjs's generated contracts).
+Poseidon_6 hashes, two Poseidon_4 and one Poseidon_5 (circomlibjs's generated contracts). With
+``--options P``: an options holder's check (OptionsInclusionVerifier, docs/spec.md §6.5) of a leaf with
+four perp slots and P option slots occupied: also one Poseidon_P and one Poseidon_2.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import json
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from eth_utils import to_checksum_address
@@ -22,6 +26,8 @@ from pymargin.chain.compile import compile_contracts
 from pymargin.chain.tx import node_signer
 from pymargin.chain import commitments as onchain
 from pymargin.commit.commitment import commit_accounts
+from pymargin.commit.leaf import OptionSlot
+from pymargin.commit.tree import Node, SumTree
 from pymargin.model import WAD, Account, MarketView, Position
 
 SECRET = bytes(32)
@@ -38,10 +44,38 @@ def _book():
     return accounts, markets
 
 
+def _with_options(c, index: int, slots: int):
+    """The options holder's leaf (``slots`` option slots, all occupied) at ``index`` and the tree with its leaf' there."""
+    leaf = replace(c.leaf(index, SECRET), options=tuple(OptionSlot(row, (row + 1) * WAD + 7) for row in range(slots)))
+    node = c.tree.node(0, index)
+    records = b"".join((Node(leaf.hash(), node.equity, node.mm) if i == index else c.tree.node(0, i)).record() for i in range(len(c.accounts)))
+    return leaf, SumTree(records, c.tree.depth)
+
+
+def _options_rows(chain, sender, registry, accounts, markets, depths: list[int], slots: int) -> list[str]:
+    """Markdown rows of an options holder's check at each depth."""
+    verifier = onchain.deploy_options_verifier(chain, sender, registry, slots)
+    rows = []
+    for epoch, depth in enumerate(depths, start=100):
+        leaf, tree = _with_options(commit_accounts(accounts, markets, SECRET, epoch, depth), 3, slots)
+        onchain.post_root(registry, epoch, tree.root, sender)
+        node = tree.node(0, 3)
+        args = (onchain.leaf_arg(leaf), onchain.option_slots_arg(leaf), node.equity, node.mm, 3, [onchain.node_arg(s) for s in tree.siblings(3)])
+        assert verifier.call("verifyInclusionAt", epoch, *args) is True
+        rows.append((depth, verifier.functions.verifyInclusionAt(epoch, *args).estimate_gas()))
+        print(depth, rows[-1][1], flush=True)
+    leaf_gas = verifier.functions.optionsLeafHash(onchain.leaf_arg(leaf), onchain.option_slots_arg(leaf)).estimate_gas()
+    deploy = chain.w3.eth.estimate_gas({"data": json.loads(onchain.hasher_artifact(2).read_text())["bytecode"]["object"]})
+    lines = [f"| depth | OptionsInclusionVerifier.verifyInclusionAt(epoch, ...), P = {slots}, all slots occupied |", "|---|---|"]
+    lines += [f"| {d} | {g:,} |" for d, g in rows]
+    return lines + ["", f"optionsLeafHash (4 perp slots, {slots} option slots): {leaf_gas:,} gas. Deploying Poseidon_2: {deploy:,} gas."]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depths", default="10,20,24,32")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--options", type=int, default=None, help="measure an options holder's check with P option slots instead")
     args = parser.parse_args()
     compile_contracts()
     accounts, markets = _book()
@@ -49,6 +83,15 @@ def main() -> None:
     with devnet.start_anvil() as chain:
         sender = node_signer(chain)
         registry = onchain.deploy_registry(chain, sender)
+        if args.options:
+            lines = [f"\n### {time.strftime('%Y-%m-%d %H:%M')} UTC, anvil, an options holder, eth_estimateGas (21,000 intrinsic included)\n",
+                     f"Command: `.venv/bin/python benchmarks/tree_gas.py --depths {args.depths} --options {args.options}`\n"]
+            lines += _options_rows(chain, sender, registry, accounts, markets, [int(d) for d in args.depths.split(",")], args.options)
+            print("\n".join(lines))
+            if args.out:
+                with open(args.out, "a") as handle:
+                    handle.write("\n".join(lines) + "\n")
+            return
         deploy_gas = {n: chain.w3.eth.estimate_gas({"data": json.loads(onchain.hasher_artifact(n).read_text())["bytecode"]["object"]})
                       for n in onchain.HASHER_ARITIES}
         for epoch, depth in enumerate(int(d) for d in args.depths.split(",")):

@@ -167,8 +167,8 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
     mapping(bytes32 => bool) public isCancelled;
     /// @notice Orders of `owner` with nonce < minNonce(owner) cannot fill.
     mapping(address => uint256) public minNonce;
-    /// @notice The options module (spec §5.13), set once: the only caller of adjustCollateral; a cross
-    ///         account holding its options is margined by its portfolio margin.
+    /// @notice The options module (spec §5.13), set once: the only caller of adjustCollateral and
+    ///         creditInsurance; a cross account holding its options is margined by its portfolio margin.
     IOptionsModule public optionsModule;
 
     error UnsupportedDecimals(uint8 decimals);
@@ -406,6 +406,13 @@ contract MarginEngine is Ownable2Step, Pausable, EIP712 {
         Account storage acc = _openAccount(owner, 0);
         _setCollateral(owner, 0, acc, acc.collateral + deltaWad);
         accruedFees += feeWad;
+    }
+
+    /// @notice Options module only (else NotOperator): insuranceFund += amountWad, the insurance share of an
+    ///         option liquidation's penalty, which the module has debited from the liquidated account (spec §5.13).
+    function creditInsurance(uint256 amountWad) external {
+        if (msg.sender != address(optionsModule)) revert NotOperator(msg.sender);
+        insuranceFund += amountWad;
     }
 
     // ------------------------------------------------------------------------------------------

@@ -16,9 +16,11 @@ import {Ownable, Ownable2Step, EIP712, SignatureChecker} from "./vendor/OpenZepp
 ///         orders signed by their owners (the engine's Order type, this contract's domain, marketId =
 ///         the series id), the premium moving between the two accounts; at expiry, once the book has
 ///         settled the series, anyone settles a position: it pays size × payoff and closes. The engine
-///         margins a cross account holding options by portfolioMargin. checkpoint() takes the engine's
-///         checkpoint and records the options book (series tables, per-series long and short sizes) in
-///         the same transaction. Mirrored bit for bit, reverts included, by pymargin.engine.options.OptionsEngine.
+///         margins a cross account holding options by portfolioMargin; anyone with a cross account
+///         liquidates an option position of an account below its maintenance margin at the series' mark
+///         value, for a capped penalty. checkpoint() takes the engine's checkpoint and records the options
+///         book (series tables, per-series long and short sizes) in the same transaction. Mirrored bit for
+///         bit, reverts included, by pymargin.engine.options.OptionsEngine.
 /// @dev A separate contract because MarginEngine is at the 24,576-byte limit. Units as the engine's:
 ///      sizes WAD base units (long > 0), premiums WAD quote per base unit, amounts WAD quote.
 contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
@@ -61,6 +63,10 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
     uint256[] private _checkpointBlocks;
     /// @dev The options checkpoint taken with an engine checkpoint (0: none).
     mapping(uint256 => uint256) private _checkpointOfEngine;
+    /// @notice Liquidation penalty as a fraction of the underlying notional |size|·markPrice (WAD, ≤ 1).
+    uint256 public liquidationPenaltyWad = WAD / 50;
+    /// @notice Share of a liquidation penalty that goes to the engine's insurance fund (WAD, ≤ 1).
+    uint256 public insuranceShareWad = WAD / 2;
 
     /// @notice One series of the book at a checkpoint, with the module's aggregates (spec §5.13).
     struct SeriesSnapshot {
@@ -133,6 +139,12 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
     error LimitPriceExceeded(bytes32 digest, uint256 priceWad, uint256 limitPriceWad);
     error NotOrderOwner(address account, address owner);
     error NonceNotIncreasing(uint256 minNonce, uint256 nonce);
+    error InvalidLiquidationParams(uint256 penaltyWad, uint256 insuranceShareWad);
+    error SelfLiquidation(address owner, uint256 sub);
+    error UnknownAccount(address owner, uint256 sub);
+    error InvalidLiquidationSize(int256 sizeWad, int256 positionSizeWad);
+    error NotLiquidatable(address owner, uint256 sub, int256 equityWad, uint256 maintenanceMarginWad);
+    error LiquidationTooSmall(address owner, uint256 sub, int256 equityWad, uint256 maintenanceMarginWad);
 
     event OperatorSet(address indexed account, bool allowed);
     event PerpMapped(uint256 indexed marketId, uint256 indexed seriesId);
@@ -152,6 +164,18 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
     event OrderCancelled(bytes32 indexed digest, address indexed owner);
     event MinNonceRaised(address indexed owner, uint256 minNonce);
     event OptionsCheckpointTaken(uint256 indexed id, uint256 indexed engineCheckpointId, OptionsCheckpointData data);
+    event LiquidationParamsSet(uint256 penaltyWad, uint256 insuranceShareWad);
+    event OptionLiquidated(
+        uint256 indexed seriesId,
+        address indexed owner,
+        address indexed liquidator,
+        int256 sizeWad,
+        uint256 valueWad,
+        uint256 paidWad,
+        uint256 receivedWad,
+        uint256 penaltyWad,
+        uint256 insuranceWad
+    );
 
     /// @dev An account's equity and maintenance margin before a fill.
     struct Health {
@@ -173,6 +197,15 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
     function setOperator(address account, bool allowed) external onlyOwner {
         isOperator[account] = allowed;
         emit OperatorSet(account, allowed);
+    }
+
+    /// @notice Set the liquidation penalty fraction and the insurance share of a penalty (each ≤ WAD, else
+    ///         InvalidLiquidationParams).
+    function setLiquidationParams(uint256 penaltyWad, uint256 shareWad) external onlyOwner {
+        if (penaltyWad > WAD || shareWad > WAD) revert InvalidLiquidationParams(penaltyWad, shareWad);
+        liquidationPenaltyWad = penaltyWad;
+        insuranceShareWad = shareWad;
+        emit LiquidationParamsSet(penaltyWad, shareWad);
     }
 
     /// @notice Map engine market `marketId` to the book's perp series `seriesId`, once; the series must be
@@ -277,6 +310,40 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
         _checkpointBlocks.push(block.number);
         _checkpointOfEngine[data.engineCheckpointId] = id;
         emit OptionsCheckpointTaken(id, data.engineCheckpointId, data);
+    }
+
+    // ------------------------------------------------------------------ anyone: liquidation
+
+    /// @notice The caller's cross account takes over `sizeWad` (same sign as the position, |size| ≤ |position|)
+    ///         of owner's position in an unexpired series while owner's cross account has equity < maintenance
+    ///         margin (engine.margins), at the series' mark value v: for each unit moved the buyer pays
+    ///         ⌈|size|·v / WAD⌉, the seller receives ⌊|size|·v / WAD⌋ (the difference to the engine's fees).
+    ///         Then owner pays penalty = min(⌈|size|·markPrice·liquidationPenalty / WAD²⌉, max(E, 0)), E its
+    ///         equity after the transfer; ⌊penalty·insuranceShare / WAD⌋ goes to the insurance fund, the
+    ///         rest to the liquidator (spec §5.13 Liquidation).
+    /// @dev Order: EnforcedPause, UnknownSeries (book), NotAnOption, SeriesExpired, SelfLiquidation,
+    ///      UnknownAccount (caller's cross account), NoPosition, InvalidLiquidationSize, owner's engine markets
+    ///      accrued, NotLiquidatable (NotMarked / StaleMark from the book), the transfer (TooManyPositions),
+    ///      the penalty, LiquidationTooSmall (position left open and E < MM), the caller's markets accrued
+    ///      and InsufficientMargin (E < IM); OptionLiquidated.
+    function liquidate(address owner, uint256 seriesId, int256 sizeWad) external {
+        if (engine.paused()) revert EnforcedPause();
+        RiskArrayBook.Series memory s = book.series(seriesId);
+        if (s.kind == RiskArrays.InstrumentKind.Perp) revert NotAnOption(seriesId);
+        if (block.timestamp >= s.expiry) revert SeriesExpired(seriesId, s.expiry);
+        if (msg.sender == owner) revert SelfLiquidation(owner, 0);
+        (bool exists,,,) = engine.accountState(msg.sender, 0);
+        if (!exists) revert UnknownAccount(msg.sender, 0);
+        int256 positionOld = optionSize[owner][seriesId];
+        if (positionOld == 0) revert NoPosition(owner, 0, seriesId);
+        if (sizeWad == 0 || (sizeWad > 0) != (positionOld > 0) || _abs(sizeWad) > _abs(positionOld)) {
+            revert InvalidLiquidationSize(sizeWad, positionOld);
+        }
+        Health memory before = _accruedHealth(owner);
+        if (before.equityWad >= int256(before.maintenanceWad)) {
+            revert NotLiquidatable(owner, 0, before.equityWad, before.maintenanceWad);
+        }
+        _liquidateTransfer(owner, seriesId, s, positionOld, sizeWad);
     }
 
     // ------------------------------------------------------------------ views
@@ -398,6 +465,51 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
         _checkFillHealth(takerOwner, takerUp, takerBefore);
         _checkFillHealth(makerOwner, makerUp, makerBefore);
         emit OptionTraded(seriesId, takerOwner, makerOwner, sizeWad, premiumWad, paid, received);
+    }
+
+    /// @dev The transfer, penalty and checks of liquidate after its eligibility checks.
+    function _liquidateTransfer(
+        address owner,
+        uint256 seriesId,
+        RiskArrayBook.Series memory s,
+        int256 positionOld,
+        int256 sizeWad
+    ) private {
+        int256 liquidatorOld = optionSize[msg.sender][seriesId];
+        _setSize(owner, seriesId, positionOld, positionOld - sizeWad);
+        _setSize(msg.sender, seriesId, liquidatorOld, liquidatorOld + sizeWad);
+        uint256 value = markValue(s);
+        uint256 size = _abs(sizeWad);
+        uint256 paid = FixedPointMath.divRounded(size * value, WAD, FixedPointMath.Rounding.Ceil);
+        uint256 received = size * value / WAD;
+        (address buyer, address seller) = sizeWad > 0 ? (msg.sender, owner) : (owner, msg.sender);
+        engine.adjustCollateral(buyer, -int256(paid), paid - received);
+        engine.adjustCollateral(seller, int256(received), 0);
+        uint256 penalty = FixedPointMath.mulDiv(size * s.priceWad, liquidationPenaltyWad, WAD * WAD, FixedPointMath.Rounding.Ceil);
+        (int256 eq,,) = engine.margins(owner, 0);
+        if (eq <= 0) penalty = 0;
+        else if (uint256(eq) < penalty) penalty = uint256(eq);
+        uint256 insurance = FixedPointMath.mulDiv(penalty, insuranceShareWad, WAD, FixedPointMath.Rounding.Floor);
+        engine.adjustCollateral(owner, -int256(penalty), 0);
+        engine.adjustCollateral(msg.sender, int256(penalty - insurance), 0);
+        engine.creditInsurance(insurance);
+        if (positionOld != sizeWad) {
+            uint256 mm;
+            (eq,, mm) = engine.margins(owner, 0);
+            if (eq < int256(mm)) revert LiquidationTooSmall(owner, 0, eq, mm);
+        }
+        _requireInitialMargin(msg.sender);
+        emit OptionLiquidated(seriesId, owner, msg.sender, sizeWad, value, paid, received, penalty, insurance);
+    }
+
+    /// @dev Accrue funding in the account's engine markets, then InsufficientMargin unless equity ≥ initial margin.
+    function _requireInitialMargin(address owner) private {
+        (,, uint256[] memory marketIds,) = engine.accountState(owner, 0);
+        for (uint256 i; i < marketIds.length; ++i) {
+            engine.accrueFunding(marketIds[i]);
+        }
+        (int256 eq, uint256 im,) = engine.margins(owner, 0);
+        if (eq < int256(im)) revert InsufficientMargin(owner, 0, eq, im);
     }
 
     /// @dev NotMarked while the series has no mark; PremiumOutsideBand unless premium < 2^94 and
@@ -568,6 +680,10 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
         uint256 a = oldSize < 0 ? uint256(-oldSize) : uint256(oldSize);
         uint256 b = newSize < 0 ? uint256(-newSize) : uint256(newSize);
         return b > a || (oldSize > 0 && newSize < 0) || (oldSize < 0 && newSize > 0);
+    }
+
+    function _abs(int256 x) private pure returns (uint256) {
+        return x < 0 ? uint256(-x) : uint256(x);
     }
 
     function _longPart(int256 size) private pure returns (uint256) {

@@ -6,6 +6,8 @@ compares reverts, the options module's events and its state."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pymargin import riskbook
@@ -26,6 +28,10 @@ PREMIUM_BAND = WAD // 50  # 2 % of the mark price
 UNDERLYING = dict(price_range=159_154_943_091_895_335, vol_range=WAD // 4, som=WAD // 100, max_age=3600,
                   min_vol=WAD // 10, max_vol=3 * WAD)
 GAS = 30_000_000
+DAY = 86_400
+STRIKE_CALL = 2_901_234_567_890_123_456_789
+STRIKE_PUT = 2_503_141_592_653_589_793_238
+WEEK_SERIES = [("call", Kind.Call, STRIKE_CALL, 7 * DAY + 1234), ("put", Kind.Put, STRIKE_PUT, 7 * DAY + 1234)]
 
 
 class BookFeed:
@@ -218,3 +224,24 @@ def ok(outcome: Outcome) -> Outcome:
 
 
 __all__ = ["System", "BookFeed", "Outcome", "ok", "PERP_PRICE", "IM_MULTIPLE", "PREMIUM_BAND", "Kind"]
+
+
+def deploy_once(chain, series: list[tuple]) -> Iterator[tuple[System, tuple]]:
+    """Body of a module-scoped fixture: the system with ``series`` (``System.setup_market``), every user
+    funded with 20,000 tokens, and a deep copy of its mirrors; the chain reverted after the module."""
+    start = chain.snapshot()
+    s = System(chain)
+    s.setup_market(series)
+    for user in s.users:
+        assert s.d.op("deposit", user, 0, 20_000 * 10**6).ok
+    yield s, copy.deepcopy((s.d.py, s.py, s.py_book, s.d.clock))
+    chain.revert(start)
+
+
+def restored(deployed: tuple[System, tuple], chain) -> Iterator[System]:
+    """Body of a per-test fixture: the deployed system, chain and mirrors back at their saved state after the test."""
+    s, saved = deployed
+    snapshot = chain.snapshot()
+    yield s
+    chain.revert(snapshot)
+    s.d.py, s.py, s.py_book, s.d.clock = copy.deepcopy(saved)

@@ -5,13 +5,12 @@ options book read back at its block, and a trade later in the same block detecte
 
 from __future__ import annotations
 
-import copy
 import random
 from dataclasses import replace
 
 import pytest
 
-from options_support import Kind, System, ok
+from options_support import DAY, STRIKE_CALL, WEEK_SERIES, Kind, System, deploy_once, ok, restored
 from pymargin.chain.checkpoints import book_at_checkpoint
 from pymargin.chain.engine_devnet import TX_GAS
 from pymargin.chain.contracts import abi_args
@@ -23,32 +22,18 @@ from pymargin.engine.options_checkpoint import (
 from pymargin.errors import UserError
 from pymargin.fixedpoint import WAD
 
-DAY = 86_400
-STRIKE_CALL = 2_901_234_567_890_123_456_789
-STRIKE_PUT = 2_503_141_592_653_589_793_238
 STRIKE_SOON = 2_650_987_654_321_098_765_432
 
 
 @pytest.fixture(scope="module")
 def deployed(chain_session, artifacts):
     """The system deployed once per module: a call and a put a week out, a call a day out (settled in a test)."""
-    start = chain_session.snapshot()
-    s = System(chain_session)
-    s.setup_market([("call", Kind.Call, STRIKE_CALL, 7 * DAY + 1234), ("put", Kind.Put, STRIKE_PUT, 7 * DAY + 1234),
-                    ("soon", Kind.Call, STRIKE_SOON, DAY + 567)])
-    for user in s.users:
-        assert s.d.op("deposit", user, 0, 20_000 * 10**6).ok
-    yield s, copy.deepcopy((s.d.py, s.py, s.py_book, s.d.clock))
-    chain_session.revert(start)
+    yield from deploy_once(chain_session, WEEK_SERIES + [("soon", Kind.Call, STRIKE_SOON, DAY + 567)])
 
 
 @pytest.fixture
 def system(deployed, chain_session):
-    s, saved = deployed
-    snapshot = chain_session.snapshot()
-    yield s
-    chain_session.revert(snapshot)
-    s.d.py, s.py, s.py_book, s.d.clock = copy.deepcopy(saved)
+    yield from restored(deployed, chain_session)
 
 
 def positions(s: System) -> list[tuple[int, int]]:

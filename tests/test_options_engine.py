@@ -4,40 +4,26 @@ conservation; equal values, events and reverts on both sides."""
 
 from __future__ import annotations
 
-import copy
 import random
 from collections import Counter
 
 import pytest
 
-from options_support import PERP_PRICE, Kind, System, ok
+from options_support import PERP_PRICE, WEEK_SERIES, System, deploy_once, ok, restored
 from pymargin.fixedpoint import WAD
 
-DAY = 86_400
-STRIKE_CALL = 2_901_234_567_890_123_456_789
-STRIKE_PUT = 2_503_141_592_653_589_793_238
 
 
 @pytest.fixture(scope="module")
 def deployed(chain_session, artifacts):
     """The system deployed once per module (funded users, marked series), with its mirrors saved."""
-    start = chain_session.snapshot()
-    s = System(chain_session)
-    s.setup_market([("call", Kind.Call, STRIKE_CALL, 7 * DAY + 1234), ("put", Kind.Put, STRIKE_PUT, 7 * DAY + 1234)])
-    for user in s.users:
-        assert s.d.op("deposit", user, 0, 20_000 * 10**6).ok
-    yield s, copy.deepcopy((s.d.py, s.py, s.py_book, s.d.clock))
-    chain_session.revert(start)
+    yield from deploy_once(chain_session, WEEK_SERIES)
 
 
 @pytest.fixture
 def system(deployed, chain_session):
     """The deployed system, chain and mirrors back at their saved state after the test."""
-    s, saved = deployed
-    snapshot = chain_session.snapshot()
-    yield s
-    chain_session.revert(snapshot)
-    s.d.py, s.py, s.py_book, s.d.clock = copy.deepcopy(saved)
+    yield from restored(deployed, chain_session)
 
 
 def test_option_trade_moves_the_premium_and_margins_by_portfolio(system):
@@ -98,8 +84,8 @@ def test_hedged_book_needs_less_margin_than_its_parts(system, tmp_path):
 
 
 def _random_run(s: System, seed: int, steps: int) -> Counter:
-    """Random option and perp fills, deposits, withdrawals, price and mark moves, pauses, liquidations
-    and early settlements, then expiry: the book settles every option, every position is settled.
+    """Random option and perp fills, deposits, withdrawals, price and mark moves, pauses, perp and option
+    liquidations and early settlements, then expiry: the book settles every option, every position is settled.
     Every step compared on both sides; options operations leave the conserved value unchanged."""
     rng = random.Random(seed)
     seen: Counter = Counter()
@@ -118,7 +104,8 @@ def _random_run(s: System, seed: int, steps: int) -> Counter:
 
     for step in range(steps):
         kind = "pause" if step == 3 else rng.choices(
-            ["option", "perp", "deposit", "withdraw", "price", "liquidate", "settle", "pause"], [8, 3, 1, 2, 2, 1, 1, 1])[0]
+            ["option", "perp", "deposit", "withdraw", "price", "liquidate", "settle", "pause", "optionLiquidate"],
+            [8, 3, 1, 2, 2, 1, 1, 1, 2])[0]
         taker, maker = rng.sample(users, 2) if rng.random() < 0.95 else (users[0], users[0])
         if kind == "option":
             sid = rng.choice(options)
@@ -143,6 +130,11 @@ def _random_run(s: System, seed: int, steps: int) -> Counter:
             held = s.d.py.position(maker.address, 0, 0)[0]
             part = held * rng.randrange(1, 100) // 100 if held else rng.randrange(1, WAD)
             record("liquidate", s.d.op("liquidate", taker, 0, maker.address, 0, 0, part))
+        elif kind == "optionLiquidate":  # spec §5.13 Liquidation: a part, the whole, or a size of the wrong sign
+            held = [(sid, size) for (a, sid), size in s.py.state.sizes.items() if a == maker.address]
+            sid, pos = rng.choice(held) if held else (rng.choice(options), 10**18)
+            part = rng.choice([pos * rng.randrange(1, 100) // 100 or pos, pos, -pos])
+            options_op("optionLiquidate", lambda: s.op("options", "liquidate", taker, maker.address, sid, part))
         elif kind == "settle":
             options_op("settleEarly", lambda: s.op("options", "settle", taker, maker.address, rng.choice(options)))
         else:

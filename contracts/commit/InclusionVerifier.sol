@@ -115,13 +115,22 @@ abstract contract InclusionVerifier {
         view
         returns (Node memory node)
     {
-        uint256 depth = siblings.length;
+        _checkPath(index, siblings.length);
+        node = _pathRoot(Node(leafHash(leaf), equity, mm), index, siblings);
+    }
+
+    /// @dev Reverts unless 1 <= depth <= 32 and index < 2^depth (checked in that order).
+    function _checkPath(uint256 index, uint256 depth) internal pure {
         if (depth == 0 || depth > MAX_DEPTH) revert DepthOutOfRange(depth);
         if (index >> depth != 0) revert IndexOutOfRange(index, depth);
-        node = Node(leafHash(leaf), equity, mm);
-        for (uint256 k; k < depth; ++k) {
+    }
+
+    /// @dev The root above `node` at `index` through `siblings` (level 0 first), path already checked.
+    function _pathRoot(Node memory node, uint256 index, Node[] calldata siblings) internal view returns (Node memory) {
+        for (uint256 k; k < siblings.length; ++k) {
             node = (index >> k) & 1 == 1 ? parentNode(siblings[k], node) : parentNode(node, siblings[k]);
         }
+        return node;
     }
 
     /// @notice True iff the path from the leaf leads to a root whose hash is `rootHash` (the hash
@@ -165,7 +174,7 @@ abstract contract InclusionVerifier {
     }
 
     /// @dev -bound < x < bound, for bound <= 2^130.
-    function _within(int256 x, uint256 bound) private pure returns (bool) {
+    function _within(int256 x, uint256 bound) internal pure returns (bool) {
         return x < int256(bound) && x > -int256(bound);
     }
 }

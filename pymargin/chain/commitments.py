@@ -1,5 +1,5 @@
-"""The commitment contracts on a chain: circomlibjs's Poseidon hashers, the CommitmentRegistry, and
-argument encoding for ``leafHash``/``computeRoot``/``verifyInclusion``.
+"""The commitment contracts on a chain: circomlibjs's Poseidon hashers, the CommitmentRegistry, the
+OptionsInclusionVerifier of options holders, and argument encoding for ``leafHash``/``computeRoot``/``verifyInclusion``.
 
 The hashers are the bytecode that circomlibjs (pinned in package.json) generates with
 ``poseidon_gencontract.createCode(n)``; :func:`hasher_artifact` writes it once as a Foundry-shaped
@@ -113,10 +113,28 @@ def deploy_registry(chain: Chain, sender: Signer, owner: str | None = None, out_
     return registry
 
 
+def deploy_options_verifier(chain: Chain, sender: Signer, registry: Contract, option_slots: int, out_dir: Path = OUT_DIR) -> Contract:
+    """Deploy the 2- and P-input hashers (P = ``option_slots``, 1..8) and an OptionsInclusionVerifier of the roots
+    posted in ``registry`` (a contract with InclusionVerifier's views), using the registry's own 4-, 5- and 6-input
+    hashers (docs/spec.md §6.5)."""
+    hashers = {n: registry.call(f"poseidon{n}") for n in HASHER_ARITIES}
+    for n in sorted({2, option_slots} - set(hashers)):
+        hasher_artifact(n, out_dir)
+        hashers[n] = deploy_contract(chain, hasher_name(n), sender=sender, out_dir=out_dir)[0].address
+    verifier, _ = deploy_contract(chain, "OptionsInclusionVerifier", hashers[4], hashers[5], hashers[6], hashers[2],
+                                  hashers[option_slots], option_slots, registry.address, sender=sender, out_dir=out_dir)
+    return verifier
+
+
 def leaf_arg(leaf: Leaf) -> tuple:
     """The ABI value of ``InclusionVerifier.Leaf``."""
     slots = [(s.market_id, s.size, s.cost_basis, s.funding_index) for s in leaf.slots]
     return (leaf.id_hash, leaf.salt, leaf.collateral, slots)
+
+
+def option_slots_arg(leaf: Leaf) -> list[tuple]:
+    """The ABI value of ``OptionsInclusionVerifier.OptionSlot[]``: the leaf's P option slots."""
+    return [(o.row, o.size) for o in leaf.options]
 
 
 def node_arg(node: Node) -> tuple:

@@ -50,6 +50,15 @@ def _inclusion_registry(chain, address: str):
     return contract_at(chain, "registry of posted roots", address, {"abi": abi}, "--registry")
 
 
+def _options_verifier(chain, address: str):
+    """The OptionsInclusionVerifier at ``address`` (checked to have code)."""
+    from pymargin.chain.compile import compile_contracts, load_artifact
+    from pymargin.chain.contracts import contract_at
+
+    compile_contracts()
+    return contract_at(chain, "OptionsInclusionVerifier", address, load_artifact("OptionsInclusionVerifier"), "--options-verifier")
+
+
 def _registry(chain, address: str):
     from pymargin.chain.compile import compile_contracts, load_artifact
     from pymargin.chain.contracts import contract_at
@@ -256,16 +265,19 @@ def _book_text(accounts, markets) -> str:
 @click.option("--account", default=None, help="With --db: the account (owner:sub, or an owner with one account).")
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", default=None, help="Also check against the root posted on this chain.")
 @click.option("--registry", default=None, help="Registry address holding the posted roots (with --rpc) [default: the SolvencyRegistry in deployments/<chainId>.json].")
+@click.option("--options-verifier", default=None, help="With --rpc, for an options holder's proof: the OptionsInclusionVerifier of the registry's roots [default: the one in deployments/<chainId>.json].")
 @click.option("--deployments", type=click.Path(path_type=Path), default=Path("deployments"), show_default=True)
 @click.pass_obj
 def check_inclusion_cmd(ctx, proof_path: Path | None, db_path: Path | None, account: str | None, rpc: str | None,
-                        registry: str | None, deployments: Path) -> None:
+                        registry: str | None, options_verifier: str | None, deployments: Path) -> None:
     """Check that an account is in a committed root, exactly as recorded.
 
     Reads a proof file, or with --db and --account that account's proof from a proofs database.
     Offline: the id hash, every bound, the leaf hash, equity, maintenance and initial margin and the
-    leaf's liability max(equity, 0) recomputed from the positions at the epoch's market views, and the path to the root. With --rpc and --registry
-    also: the root is the one posted for the epoch, and the registry's on-chain view agrees.
+    leaf's liability max(equity, 0) recomputed from the positions at the epoch's market views (an options
+    holder's: also from its option slots and the option tables' rows in the proof), and the path to the root.
+    With --rpc and --registry also: the root is the one posted for the epoch, and the registry's on-chain
+    view agrees (an options holder's leaf: the --options-verifier contract's).
     Exits 1 with the reason if the proof fails.
 
     \b
@@ -277,8 +289,8 @@ def check_inclusion_cmd(ctx, proof_path: Path | None, db_path: Path | None, acco
 
     from pymargin.commit.inclusion import InclusionError, load_proof, parse_proof, proof_document_from_db, verify_proof
 
-    if registry and not rpc:
-        raise UserError("--registry needs --rpc URL")
+    if (registry or options_verifier) and not rpc:
+        raise UserError("--registry and --options-verifier need --rpc URL")
     if rpc and not registry:
         registry = _recorded(rpc, "SolvencyRegistry", deployments, "--registry")
     if (proof_path is None) == (db_path is None):
@@ -291,7 +303,7 @@ def check_inclusion_cmd(ctx, proof_path: Path | None, db_path: Path | None, acco
         root = verify_proof(proof)
         checks.append(("offline", "ok"))
         if rpc:
-            _check_on_chain(proof, rpc, registry)
+            _check_on_chain(proof, rpc, registry, options_verifier, deployments)
             checks.append(("on_chain", "ok"))
     except InclusionError as exc:
         emit(ctx, {"ok": False, "account": proof.account_id, "epoch": proof.epoch, "reason": str(exc)},
@@ -304,28 +316,40 @@ def check_inclusion_cmd(ctx, proof_path: Path | None, db_path: Path | None, acco
           [(proof.account_id, proof.epoch, proof.equity, proof.mm, proof.im, ", ".join(f"{k.replace('_', '-')} {v}" for k, v in checks))]))
 
 
-def _check_on_chain(proof, rpc: str, registry: str) -> None:
-    """InclusionError unless the registry's root for the epoch is the proof's and its view verifies the path."""
+def _check_on_chain(proof, rpc: str, registry: str, options_verifier: str | None, deployments: Path) -> None:
+    """InclusionError unless the registry's root for the epoch is the proof's and its view verifies the path (an
+    options holder's: the OptionsInclusionVerifier's view, which must read the same registry)."""
     from pymargin.chain import devnet
     from pymargin.chain.tx import ContractRevert
     from pymargin.commit.inclusion import InclusionError
-    from pymargin.chain.commitments import leaf_arg, node_arg, node_from_abi
+    from pymargin.chain.commitments import leaf_arg, node_arg, node_from_abi, option_slots_arg
     from pymargin.fixedpoint import UINT256_MAX
 
     if not 0 <= proof.epoch <= UINT256_MAX:
         raise InclusionError(f"epoch {proof.epoch} is not a uint256: no registry records it")
     chain = devnet.connect(rpc)
     contract = _inclusion_registry(chain, registry)
+    siblings = [node_arg(s) for s in proof.siblings]
     try:
         posted = node_from_abi(contract.call("rootOf", proof.epoch))
-        ok = contract.call("verifyInclusionAt", proof.epoch, leaf_arg(proof.leaf), proof.liability, proof.mm,
-                           proof.index, [node_arg(s) for s in proof.siblings])
+        if proof.option_rows is None:
+            ok = contract.call("verifyInclusionAt", proof.epoch, leaf_arg(proof.leaf), proof.liability, proof.mm, proof.index, siblings)
     except ContractRevert as exc:
         raise InclusionError(f"the registry at {contract.address} rejects the proof: {exc}") from None
+    if proof.option_rows is not None:
+        verifier = _options_verifier(chain, options_verifier or _recorded(rpc, "OptionsInclusionVerifier", deployments, "--options-verifier"))
+        if verifier.call("registry").lower() != contract.address.lower():
+            raise InclusionError(f"the options verifier at {verifier.address} checks the roots of {verifier.call('registry')}, not of the registry {contract.address}")
+        try:
+            ok = verifier.call("verifyInclusionAt", proof.epoch, leaf_arg(proof.leaf), option_slots_arg(proof.leaf), proof.liability,
+                               proof.mm, proof.index, siblings)
+        except ContractRevert as exc:
+            raise InclusionError(f"the options verifier at {verifier.address} rejects the proof: {exc}") from None
     if posted != proof.root:
         raise InclusionError(f"the root posted for epoch {proof.epoch} is {posted.output_json()}, the proof's is {proof.root.output_json()}")
     if not ok:
-        raise InclusionError(f"the registry's verifyInclusionAt returned false for epoch {proof.epoch}")
+        who = "registry" if proof.option_rows is None else "options verifier"
+        raise InclusionError(f"the {who}'s verifyInclusionAt returned false for epoch {proof.epoch}")
 
 
 @click.command("export-proof")
@@ -386,9 +410,11 @@ def verify_page_cmd(ctx, out_dir: Path, registry: str | None, force: bool) -> No
 @click.option("--rpc", envvar="PYMARGIN_RPC_URL", required=True, help="RPC URL of the chain [env PYMARGIN_RPC_URL].")
 @click.option("--owner", default=None, help="Owner allowed to post roots [default: the deployer].")
 @click.option("--keystore", type=click.Path(path_type=Path), default=None, help="Keystore of the deployer; password in PYMARGIN_KEYSTORE_PASSWORD.")
+@click.option("--option-slots", type=int, default=None, help="Also deploy an OptionsInclusionVerifier for leaves with this many option slots P (1..8).")
 @click.pass_obj
-def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | None) -> None:
-    """Deploy circomlibjs's Poseidon hashers (4, 5, 6 inputs) and a CommitmentRegistry.
+def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | None, option_slots: int | None) -> None:
+    """Deploy circomlibjs's Poseidon hashers (4, 5, 6 inputs) and a CommitmentRegistry (with --option-slots
+    also the 2- and P-input hashers and an OptionsInclusionVerifier of the registry's roots, for options holders).
 
     \b
     Example:
@@ -399,15 +425,22 @@ def deploy_commitments_cmd(ctx, rpc: str, owner: str | None, keystore: Path | No
     from pymargin.chain import devnet
     from pymargin.chain.compile import compile_contracts
     from pymargin.cli.chain_cmds import _signer
-    from pymargin.chain.commitments import deploy_registry
+    from pymargin.chain.commitments import deploy_options_verifier, deploy_registry
+    from pymargin.commit.option_rows import MAX_OPTION_SLOTS
 
+    if option_slots is not None and not 1 <= option_slots <= MAX_OPTION_SLOTS:
+        raise UserError(f"--option-slots must be in 1..{MAX_OPTION_SLOTS}, got {option_slots}")
     if owner is not None and (not Web3.is_address(owner) or int(owner, 16) == 0):
         raise UserError(f"--owner {owner!r} is not an address (nor may it be the zero address)")
     chain = devnet.connect(rpc)
     compile_contracts()
-    registry = deploy_registry(chain, _signer(chain, keystore), owner)
-    emit(ctx, {"chain_id": chain.chain_id, "registry": registry.address},
-         (["contract", "address"], [("CommitmentRegistry", registry.address)]))
+    signer = _signer(chain, keystore)
+    registry = deploy_registry(chain, signer, owner)
+    out, rows = {"chain_id": chain.chain_id, "registry": registry.address}, [("CommitmentRegistry", registry.address)]
+    if option_slots is not None:
+        out["options_verifier"] = deploy_options_verifier(chain, signer, registry, option_slots).address
+        rows.append(("OptionsInclusionVerifier", out["options_verifier"]))
+    emit(ctx, out, (["contract", "address"], rows))
 
 
 @click.command("audit-epoch")

@@ -9,9 +9,12 @@ the tree. Accounts with negative equity (bad debt) are committed like any other,
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Mapping, Sequence
 
+from pymargin.commit import leaf_columns
 from pymargin.commit.leaf import Leaf, OptionSlot, account_id_hash, leaf_hashes, leaf_of, leaf_sums_many
+from pymargin.commit.option_rows import OptionRows
 from pymargin.commit.tree import PARALLEL_MIN_LEAVES, Node, SumTree
 from pymargin.errors import UserError
 from pymargin.interrupts import worker_pool
@@ -29,6 +32,7 @@ class Commitment:
     accounts: list[Account]  # leaf i is accounts[i]; sorted by id hash, strictly increasing
     tree: SumTree
     option_slots: dict[str, tuple[OptionSlot, ...]] = field(default_factory=dict)  # account id -> its P option slots (holders only)
+    option_rows: OptionRows | None = None  # a book with options: the epoch's option tables, as inclusion proofs carry them
     _index: dict[str, int] = field(default_factory=dict, init=False, repr=False)  # account id -> leaf index
 
     @property
@@ -52,11 +56,20 @@ class Commitment:
         return leaf if options is None else replace(leaf, options=options)
 
 
-def _leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes | None) -> bytes:
-    """96-byte records (leaf hash, liability, mm) of ``accounts``, in order; the leaves hashed in one batch."""
+def reference_leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes | None) -> bytes:
+    """96-byte records (leaf hash, liability, mm) of ``accounts``, in order, through a Leaf per account (the
+    reference path: each bound checked leaf by leaf, the first bad account's error raised); hashed in one batch."""
     leaves = [leaf_of(account, secret) for account in accounts]
     sums = leaf_sums_many(leaves, markets, [account.account_id for account in accounts])
     return b"".join(Node(digest, liability, mm).record() for digest, (liability, mm) in zip(leaf_hashes(leaves), sums))
+
+
+def _leaf_records(keyed: Sequence[tuple[int, Account]], markets: Mapping[int, MarketView], secret: bytes | None) -> bytes:
+    """The records of the (id hash, account) pairs ``keyed``, in order: the columnar fast path
+    (pymargin.commit.leaf_columns), or the reference path when an account fails its screen (raising its error)."""
+    accounts = [account for _, account in keyed]
+    records = leaf_columns.leaf_records(accounts, [h for h, _ in keyed], markets, secret)
+    return reference_leaf_records(accounts, markets, secret) if records is None else records
 
 
 def commit_accounts(
@@ -72,21 +85,29 @@ def commit_accounts(
     Raises UserError on a duplicate account, an account that breaks a bound, or a book larger
     than 2^depth. ``workers`` > 1 hashes in that many processes.
     """
-    ordered = order_accounts(accounts, epoch, workers)
+    keyed = _keyed_in_order(accounts, epoch, workers)
     markets = dict(markets)
-    return Commitment(epoch, markets, ordered, SumTree(leaf_records(ordered, markets, secret, workers), depth, workers))
+    records = _keyed_leaf_records(keyed, markets, secret, workers)
+    return Commitment(epoch, markets, [a for _, a in keyed], SumTree(records, depth, workers))
 
 
 def order_accounts(accounts: Sequence[Account], epoch: int, workers: int = 1) -> list[Account]:
     """``accounts`` in leaf order (by id hash); UserError on an epoch outside [0, 2^64) or a duplicate account."""
+    return [a for _, a in _keyed_in_order(accounts, epoch, workers)]
+
+
+def _keyed_in_order(accounts: Sequence[Account], epoch: int, workers: int) -> list[tuple[int, Account]]:
+    """(id hash, account) pairs sorted by id hash (each hash computed once); the errors of :func:`order_accounts`."""
     if not 0 <= epoch < EPOCH_BOUND:
         raise UserError(f"epoch must be in [0, 2^64), got {epoch}")
-    keyed = sorted(zip(id_hashes(accounts, workers), accounts), key=lambda pair: pair[0])
-    for (h0, a0), (h1, a1) in zip(keyed, keyed[1:]):
-        if h0 == h1:
-            what = "appears twice" if a0.account_id == a1.account_id else f"has the same id hash as {a1.account_id}"
-            raise UserError(f"account {a0.account_id} {what}")
-    return [a for _, a in keyed]
+    hashes = id_hashes(accounts, workers)
+    keyed = sorted(zip(hashes, accounts), key=itemgetter(0))
+    if len(set(hashes)) < len(hashes):  # a set first: the pairwise scan below runs only to name the duplicate
+        for (h0, a0), (h1, a1) in zip(keyed, keyed[1:]):
+            if h0 == h1:
+                what = "appears twice" if a0.account_id == a1.account_id else f"has the same id hash as {a1.account_id}"
+                raise UserError(f"account {a0.account_id} {what}")
+    return keyed
 
 
 _FORKED: tuple = ()  # the arguments of the running _fork_map, inherited by its forked workers instead of pickled
@@ -122,8 +143,9 @@ def id_hashes(accounts: Sequence[Account], workers: int = 1) -> list[int]:
     return [h for part in fork_map(_id_hashes, accounts, workers) for h in part]
 
 
-def leaf_records(accounts: Sequence[Account], markets: Mapping[int, MarketView], secret: bytes | None, workers: int = 1) -> bytes:
-    """The 96-byte leaf records (hash, liability, mm) of ``accounts`` in order, hashed in ``workers`` processes."""
-    if workers <= 1 or len(accounts) < PARALLEL_MIN_LEAVES:
-        return _leaf_records(accounts, markets, secret)
-    return b"".join(fork_map(_leaf_records, accounts, workers, markets, secret))
+def _keyed_leaf_records(keyed: Sequence[tuple[int, Account]], markets: Mapping[int, MarketView], secret: bytes | None,
+                        workers: int) -> bytes:
+    if workers <= 1 or len(keyed) < PARALLEL_MIN_LEAVES:
+        return _leaf_records(keyed, markets, secret)
+    return b"".join(fork_map(_leaf_records, keyed, workers, markets, secret))
+

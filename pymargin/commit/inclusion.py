@@ -4,6 +4,8 @@ one JSON document per account on request, written by ``pymargin commit`` and che
 :func:`verify_proof` recomputes everything a user can check offline — the id hash of ``owner:sub``,
 the bounds, the leaf hash, equity, maintenance and initial margin from the positions and the epoch's
 market views, the leaf node's sums (liability max(equity, 0), maintenance margin), and the path to the root — and raises :class:`InclusionError` with the first reason it fails.
+An options holder's document also holds its option slots (row, size) and the rows of the epoch's option tables its
+figures read (:mod:`pymargin.commit.option_rows`); its leaf and figures are §6.2's and §7.9's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from pymargin.commit.commitment import Commitment
-from pymargin.commit.leaf import Leaf, account_id_hash, leaf_margins, leaf_sums, slots_of
+from pymargin.commit.leaf import LEAF_SUM_BOUND, Leaf, OptionSlot, account_id_hash, leaf_margins, leaf_sums, slots_of
+from pymargin.commit.option_rows import OptionRow, OptionRows, check_rows, option_figures, rows_json
 from pymargin.commit.proofdb import FILENAME as PROOF_DB, ProofDbError, accounts_of_owner, read_account, write_proof_db
 from pymargin.commit.tree import Node, root_from_path
 from pymargin.errors import Revert, UserError
@@ -59,6 +62,7 @@ class InclusionProof:
     leaf_hash: int
     markets: dict[int, MarketView]
     siblings: tuple[Node, ...]
+    option_rows: OptionRows | None = None  # an options holder's rows of the option tables; None: perp-only
 
     @property
     def account_id(self) -> str:
@@ -73,8 +77,10 @@ def _markets_json(markets: dict[int, MarketView]) -> dict:
 def proof_document(commitment: Commitment, index: int, secret: bytes | None) -> dict:
     """The inclusion proof JSON of leaf ``index`` (the account's own salt, no one else's data but sibling nodes)."""
     account = commitment.accounts[index]
-    return _proof_json(root_document(commitment), index, account.owner, account.sub, commitment.leaf(index, secret),
-                       commitment.tree.node(0, index), commitment.tree.siblings(index), commitment.markets)
+    leaf = commitment.leaf(index, secret)
+    rows = commitment.option_rows.excerpt(leaf) if leaf.holds_options else None
+    return _proof_json(root_document(commitment), index, account.owner, account.sub, leaf,
+                       commitment.tree.node(0, index), commitment.tree.siblings(index), commitment.markets, rows)
 
 
 def proof_document_from_db(path: Path, account: str) -> dict:
@@ -90,15 +96,19 @@ def proof_document_from_db(path: Path, account: str) -> dict:
     markets = {int(mid): MarketView(*(int(v[k]) for k in ("price_wad", "funding_index_wad", "imf_wad", "mmf_wad")))
                for mid, v in stored.root_document["markets"].items()}
     return _proof_json(stored.root_document, stored.index, stored.owner, stored.sub, stored.leaf, stored.node,
-                       stored.siblings, markets)
+                       stored.siblings, markets, stored.option_rows)
 
 
 def _proof_json(root_doc: dict, index: int, owner: str, sub: int, leaf: Leaf, node: Node, siblings: list[Node],
-                markets: dict[int, MarketView]) -> dict:
-    """The proof document of the account at leaf ``index`` of the commitment whose root document is ``root_doc``."""
+                markets: dict[int, MarketView], rows: OptionRows | None = None) -> dict:
+    """The proof document of the account at leaf ``index`` of the commitment whose root document is ``root_doc``;
+    an options holder's (``rows``: the option tables' rows it reads) also holds its option slots and those rows."""
     positions = leaf.positions()
-    equity, _, im = leaf_margins(leaf, markets, f"{owner}:{sub}")
-    return {
+    if rows is None:
+        equity, _, im = leaf_margins(leaf, markets, f"{owner}:{sub}")
+    else:
+        equity, _, im = option_figures(leaf, rows, markets, f"{owner}:{sub}")
+    doc = {
         "format": FORMAT,
         "epoch": root_doc["epoch"],
         "depth": root_doc["depth"],
@@ -118,6 +128,10 @@ def _proof_json(root_doc: dict, index: int, owner: str, sub: int, leaf: Leaf, no
         "markets": _markets_json({p.market_id: markets[p.market_id] for p in positions}),
         "siblings": [s.to_json() for s in siblings],
     }
+    if rows is not None:
+        doc["account"]["options"] = [{"row": str(o.row), "size": str(o.size)} for o in leaf.options if o.size]
+        doc = {**{k: v for k, v in doc.items() if k != "siblings"}, "option_tables": rows_json(rows), "siblings": doc["siblings"]}
+    return doc
 
 
 def root_document(commitment: Commitment) -> dict:
@@ -188,11 +202,15 @@ def _field(obj: Any, key: str, path: str) -> Any:
 
 def _int(obj: Any, key: str, path: str) -> int:
     """obj[key] as an integer written as a decimal string of at most MAX_DIGITS digits."""
-    value = _field(obj, key, path)
+    return _decimal(_field(obj, key, path), f"{path + '.' if path else ''}{key}")
+
+
+def _decimal(value: Any, name: str) -> int:
+    """``value`` (the field ``name``) as an integer written as a decimal string of at most MAX_DIGITS digits."""
     if not isinstance(value, str) or not _DECIMAL.match(value):
-        raise InclusionError(f"proof: {path + '.' if path else ''}{key} must be an integer as a decimal string, got {value!r}")
+        raise InclusionError(f"proof: {name} must be an integer as a decimal string, got {value!r}")
     if len(value.lstrip("-")) > MAX_DIGITS:
-        raise InclusionError(f"proof: {path + '.' if path else ''}{key} has {len(value.lstrip('-'))} digits, more than any 256-bit value ({MAX_DIGITS})")
+        raise InclusionError(f"proof: {name} has {len(value.lstrip('-'))} digits, more than any 256-bit value ({MAX_DIGITS})")
     return int(value)
 
 
@@ -228,6 +246,46 @@ def _market_view(obj: Any, path: str) -> MarketView:
     return view
 
 
+def _option_rows(doc: Any) -> OptionRows:
+    """The ``option_tables`` object; InclusionError if malformed or outside the tables' bounds."""
+    raw = _field(doc, "option_tables", "")
+    rows_raw = _field(raw, "rows", "option_tables")
+    perp_raw = _field(raw, "perp_rows", "option_tables")
+    for key, value in (("rows", rows_raw), ("perp_rows", perp_raw)):
+        if not isinstance(value, dict) or not all(_MARKET_KEY.match(k) for k in value):
+            raise InclusionError(f"proof: option_tables.{key} must be an object keyed by decimal integers without leading zeros")
+    rows = {}
+    for r, row in sorted(rows_raw.items(), key=lambda kv: int(kv[0])):
+        at = f"option_tables.rows.{r}"
+        array = _list(row, "array_wad", at)
+        rows[int(r)] = OptionRow(_int(row, "series_id", at), tuple(_decimal(a, f"{at}.array_wad[{k}]") for k, a in enumerate(array)),
+                                 _int(row, "som_wad", at), _int(row, "value_wad", at))
+    perp_rows = {int(m): _int(perp_raw, m, "option_tables.perp_rows") for m in sorted(perp_raw, key=int)}
+    parsed = OptionRows(_int(raw, "slots", "option_tables"), _int(raw, "rows_per_underlying", "option_tables"),
+                        _int(raw, "multiple_wad", "option_tables"), rows, perp_rows)
+    reason = check_rows(parsed)
+    if reason:
+        raise InclusionError(f"proof: {reason}")
+    return parsed
+
+
+def _option_slots(account: Any, slots: int, where: str) -> tuple[OptionSlot, ...]:
+    """The leaf's ``slots`` option slots from ``account.options`` (increasing rows, sizes not 0), then empty ones."""
+    options = [OptionSlot(_int(raw, "row", f"account.options[{i}]"), _int(raw, "size", f"account.options[{i}]"))
+               for i, raw in enumerate(_list(account, "options", "account"))]
+    if not options:
+        raise InclusionError("proof: account.options is empty (a perp-only proof has no options field)")
+    if len(options) > slots:
+        raise InclusionError(f"proof: {where}: {len(options)} option positions, a leaf holds {slots}")
+    for prev, option in zip(options, options[1:]):
+        if option.row <= prev.row:
+            raise InclusionError(f"proof: {where}: option rows must increase, got {prev.row} then {option.row}")
+    for option in options:
+        if option.size == 0:
+            raise InclusionError(f"proof: {where}: option position in row {option.row} has size 0")
+    return tuple(options) + (OptionSlot(),) * (slots - len(options))
+
+
 def parse_proof(doc: Any) -> InclusionProof:
     """An :class:`InclusionProof` from a proof JSON document; InclusionError if a field is missing or malformed."""
     if not isinstance(doc, dict) or doc.get("format") not in READABLE_FORMATS:
@@ -249,14 +307,19 @@ def parse_proof(doc: Any) -> InclusionProof:
     if not isinstance(markets_raw, dict) or not all(_MARKET_KEY.match(k) for k in markets_raw):
         raise InclusionError("proof: markets must be an object {\"<market id>\": view}, ids in decimal without leading zeros")
     markets = {int(mid): _market_view(view, f"markets.{mid}") for mid, view in sorted(markets_raw.items(), key=lambda kv: int(kv[0]))}
+    rows, options = None, ()
+    if isinstance(account, dict) and "options" in account:
+        rows = _option_rows(doc)
+        options = _option_slots(account, rows.slots, f"{owner}:{sub}")
     return InclusionProof(
         epoch=_int(doc, "epoch", ""), depth=_int(doc, "depth", ""), index=_int(doc, "index", ""),
         root=_node(_field(doc, "root", ""), "root"), owner=owner, sub=sub,
         leaf=Leaf(_hash(account, "id_hash", "account"), _int(account, "salt", "account"),
-                  _int(account, "collateral", "account"), slots),
+                  _int(account, "collateral", "account"), slots, options),
         equity=_int(doc, "equity", ""), mm=_int(doc, "mm", ""), im=_int(doc, "im", ""),
         liability=_int(doc, "liability", ""), leaf_hash=_hash(doc, "leaf_hash", ""), markets=markets,
         siblings=tuple(_node(raw, f"siblings[{k}]") for k, raw in enumerate(_list(doc, "siblings", ""))),
+        option_rows=rows,
     )
 
 
@@ -284,8 +347,14 @@ def verify_proof(proof: InclusionProof) -> Node:
     if leaf_hash != proof.leaf_hash:
         raise InclusionError(f"leaf_hash {proof.leaf_hash} does not match the account data (it hashes to {leaf_hash})")
     try:
-        equity, mm, im = leaf_margins(proof.leaf, proof.markets, proof.account_id)
-        liability, _ = leaf_sums(proof.leaf, proof.markets, proof.account_id)
+        if proof.option_rows is None:
+            equity, mm, im = leaf_margins(proof.leaf, proof.markets, proof.account_id)
+            liability, _ = leaf_sums(proof.leaf, proof.markets, proof.account_id)
+        else:
+            equity, mm, im = option_figures(proof.leaf, proof.option_rows, proof.markets, proof.account_id)
+            liability = max(equity, 0)
+            if liability >= LEAF_SUM_BOUND or mm >= LEAF_SUM_BOUND:
+                raise UserError(f"{proof.account_id}: liability {liability} or maintenance margin {mm} is not below 2^140")
     except (UserError, Revert) as exc:  # a market unknown, a sum >= 2^140, or MarginMath's overflow
         raise InclusionError(f"cannot recompute the account's margin: {exc}") from None
     if (equity, mm, im, liability) != (proof.equity, proof.mm, proof.im, proof.liability):

@@ -8,8 +8,9 @@ its leaf index. :func:`proof_from_db` rebuilds the account's proof document, exa
 
 Tables: ``meta(key, value)`` (``format``, ``root``: the root document), ``levels(level, records)`` (level k's
 96-byte node records, as the tree stores them), ``accounts(account_id, owner, sub, leaf_index, salt,
-collateral, positions)`` indexed by account id and by owner. Integers are decimal text (they exceed SQLite's
-64-bit integers). The file is written in one transaction into the commitment's staging folder, which is
+collateral, positions)`` indexed by account id and by owner; a book with options also ``option_slots(account_id,
+slots)`` (each holder's occupied option slots) and the meta key ``option_tables`` (the epoch's option tables as
+a proof document writes them). Integers are decimal text (they exceed SQLite's 64-bit integers). The file is written in one transaction into the commitment's staging folder, which is
 renamed into place only when complete.
 """
 
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
 from pymargin.commit.commitment import Commitment, fork_map
-from pymargin.commit.leaf import EMPTY_SLOT, PUBLIC_SALT, Leaf, account_id_hash, account_salt, slots_of
+from pymargin.commit.leaf import EMPTY_SLOT, PUBLIC_SALT, Leaf, OptionSlot, account_id_hash, account_salt, slots_of
+from pymargin.commit.option_rows import OptionRows, rows_from_json, rows_json
 from pymargin.commit.tree import PARALLEL_MIN_LEAVES, RECORD, Node, zero_nodes
 from pymargin.errors import UserError
 from pymargin.model import Account, Position
@@ -37,6 +39,7 @@ CREATE TABLE accounts (account_id TEXT PRIMARY KEY, owner TEXT NOT NULL, sub TEX
                        positions TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX accounts_by_owner ON accounts (owner);
 """
+_OPTIONS_SCHEMA = "CREATE TABLE option_slots (account_id TEXT PRIMARY KEY, slots TEXT NOT NULL) WITHOUT ROWID"
 
 
 class ProofDbError(UserError):
@@ -76,6 +79,12 @@ def write_proof_db(commitment: Commitment, secret: bytes | None, path: Path, roo
         con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?)",
                         ((a, owner, sub, index, salt, collateral, positions)
                          for index, (a, owner, sub, salt, collateral, positions) in enumerate(rows)))
+        if commitment.option_rows is not None:
+            con.execute(_OPTIONS_SCHEMA)
+            con.execute("INSERT INTO meta VALUES (?, ?)", ("option_tables", json.dumps(rows_json(commitment.option_rows))))
+            con.executemany("INSERT INTO option_slots VALUES (?, ?)",
+                            ((a, json.dumps([[str(o.row), str(o.size)] for o in slots if o.size], separators=(",", ":")))
+                             for a, slots in commitment.option_slots.items() if any(o.size for o in slots)))
         con.execute("COMMIT")
     finally:
         con.close()
@@ -92,6 +101,7 @@ class StoredProof:
     leaf: Leaf
     node: Node
     siblings: list[Node]
+    option_rows: OptionRows | None = None  # an options holder's: the option tables' rows its proof carries
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -134,8 +144,16 @@ def read_account(path: Path, account_id: str) -> StoredProof:
         depth = int(root_document["depth"])
         slots = slots_of([Position(*map(int, p)) for p in json.loads(positions)], account_id)
         leaf = Leaf(account_id_hash(account_id), int(salt), int(collateral), slots)
+        rows = None
+        tables = con.execute("SELECT value FROM meta WHERE key = 'option_tables'").fetchone()
+        held = tables and con.execute("SELECT slots FROM option_slots WHERE account_id = ?", (account_id,)).fetchone()
+        if held:
+            rows = rows_from_json(json.loads(tables[0]))
+            options = [OptionSlot(int(r), int(size)) for r, size in json.loads(held[0])]
+            leaf = replace(leaf, options=tuple(options) + (OptionSlot(),) * (rows.slots - len(options)))
+            rows = rows.excerpt(leaf)
         return StoredProof(root_document, index, owner, int(sub), leaf, _node_at(con, 0, index),
-                           [_node_at(con, level, (index >> level) ^ 1) for level in range(depth)])
+                           [_node_at(con, level, (index >> level) ^ 1) for level in range(depth)], rows)
     finally:
         con.close()
 

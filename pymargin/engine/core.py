@@ -380,6 +380,17 @@ class Engine:
         self._set_collateral(owner, 0, acc, acc.collateral + delta_wad)
         self.state.accrued_fees += fee_wad
 
+    @_operation
+    def credit_insurance(self, sender: str, amount_wad: int) -> None:
+        """Options module only (else NotOperator): insurance fund += the insurance share of an option
+        liquidation's penalty, which the module has debited from the liquidated account."""
+        if sender != self.state.options_module:
+            raise E.NotOperator(sender)
+        self._credit_insurance(amount_wad)
+
+    def _credit_insurance(self, amount_wad: int) -> None:
+        self.state.insurance_fund += amount_wad
+
     # -- keeper and anyone: funding ---------------------------------------------------------------
 
     @_operation

@@ -3,7 +3,8 @@
 Option series of a :class:`pymargin.riskbook.RiskArrayBook` traded between the cross accounts (sub 0)
 of an :class:`pymargin.engine.core.Engine`: fills of two signed orders (the engine's ``Order``, this
 module's EIP-712 domain, ``market_id`` = the series id) move the premium between the accounts; once
-the book has settled a series, anyone settles a position for size × payoff. Same checks in the same
+the book has settled a series, anyone settles a position for size × payoff; anyone with a cross account
+liquidates an option position of an account below maintenance margin at the mark value. Same checks in the same
 order, same errors and events; ``engine.now`` is the block time. An operation that raises leaves the
 module and the engine exactly as they were and otherwise returns the module's events.
 """
@@ -65,6 +66,10 @@ class NotKeeper(Revert):
     """(account): a checkpoint by neither an operator of the module nor a keeper of the book."""
 
 
+class InvalidLiquidationParams(Revert):
+    """(penalty_wad, insurance_share_wad): a liquidation fraction above WAD."""
+
+
 class PremiumOutsideBand(Revert):
     """(series_id, premium_wad, value_wad): the premium is ≥ 2^94 or further than the band from the mark value."""
 
@@ -86,6 +91,8 @@ class OptionsState:
     min_nonces: dict[str, int] = field(default_factory=dict)
     checkpoints: list[tuple[bytes, int]] = field(default_factory=list)  # (digest, block number) of id = index + 1
     checkpoint_of_engine: dict[int, int] = field(default_factory=dict)  # engine checkpoint id -> options checkpoint id
+    liquidation_penalty_wad: int = WAD // 50  # fraction of the underlying notional |size|·mark price
+    insurance_share_wad: int = WAD // 2  # fraction of a liquidation penalty paid to the insurance fund
 
 
 def _operation(fn: Callable[..., None]) -> Callable[..., list[Event]]:
@@ -151,6 +158,16 @@ class OptionsEngine:
         account = to_checksum_address(account)
         (self.state.operators.add if allowed else self.state.operators.discard)(account)
         self._emit("OperatorSet", account=account, allowed=allowed)
+
+    @_operation
+    def set_liquidation_params(self, sender: str, penalty_wad: int, share_wad: int) -> None:
+        """Set the liquidation penalty fraction and the insurance share (each ≤ WAD, else
+        InvalidLiquidationParams)."""
+        self._only_owner(sender)
+        if penalty_wad > WAD or share_wad > WAD:
+            raise InvalidLiquidationParams(penalty_wad, share_wad)
+        self.state.liquidation_penalty_wad, self.state.insurance_share_wad = penalty_wad, share_wad
+        self._emit("LiquidationParamsSet", penaltyWad=penalty_wad, insuranceShareWad=share_wad)
 
     @_operation
     def map_perp(self, sender: str, market_id: int, series_id: int) -> None:
@@ -270,6 +287,35 @@ class OptionsEngine:
                 mark_value(s) if option else 0, s.settled, long, short))
         return tuple(out)
 
+    # -- anyone: liquidation -------------------------------------------------------------------------
+
+    @_operation
+    def liquidate(self, sender: str, owner: str, series_id: int, size_wad: int) -> None:
+        """The sender's cross account takes over ``size_wad`` of owner's position (same sign, |size| ≤
+        |position|) at the mark value while owner's equity < maintenance margin; owner pays the capped
+        penalty (spec §5.13 Liquidation; the order of checks is the contract's)."""
+        if self.engine.state.paused:
+            raise E.EnforcedPause()
+        s = self.book._series_at(series_id)
+        if s.kind == ra.InstrumentKind.Perp:
+            raise NotAnOption(series_id)
+        if self.now >= s.expiry:
+            raise SeriesExpired(series_id, s.expiry)
+        owner = to_checksum_address(owner)
+        if sender == owner:
+            raise E.SelfLiquidation(owner, 0)
+        if (sender, 0) not in self.engine.state.accounts:
+            raise E.UnknownAccount(sender, 0)
+        position_old = self.state.sizes.get((owner, series_id), 0)
+        if position_old == 0:
+            raise E.NoPosition(owner, 0, series_id)
+        if size_wad == 0 or (size_wad > 0) != (position_old > 0) or abs(size_wad) > abs(position_old):
+            raise E.InvalidLiquidationSize(size_wad, position_old)
+        eq, mm = self._accrued_health(owner)
+        if eq >= mm:
+            raise E.NotLiquidatable(owner, 0, eq, mm)
+        self._liquidate_transfer(sender, owner, series_id, s, position_old, size_wad)
+
     # -- views ---------------------------------------------------------------------------------------
 
     def perp_series(self, market_id: int) -> int:
@@ -358,6 +404,39 @@ class OptionsEngine:
         self._emit("OptionTraded", seriesId=series_id, takerOwner=taker, makerOwner=maker, sizeWad=size_wad,
                    premiumWad=premium_wad, paidWad=paid, receivedWad=received)
 
+    def _liquidate_transfer(self, sender: str, owner: str, series_id: int, s: Series, position_old: int,
+                            size_wad: int) -> None:
+        """The transfer at the mark value, the capped penalty and the checks after it (see liquidate)."""
+        liquidator_old = self.state.sizes.get((sender, series_id), 0)
+        self._set_size(owner, series_id, position_old, position_old - size_wad)
+        self._set_size(sender, series_id, liquidator_old, liquidator_old + size_wad)
+        value = mark_value(s)
+        paid = round_div(abs(size_wad) * value, WAD, Rounding.Ceil)
+        received = abs(size_wad) * value // WAD
+        buyer, seller = (sender, owner) if size_wad > 0 else (owner, sender)
+        self.engine._adjust_collateral(buyer, -paid, paid - received)
+        self.engine._adjust_collateral(seller, received, 0)
+        penalty = mul_div(abs(size_wad) * s.price_wad, self.state.liquidation_penalty_wad, WAD * WAD, Rounding.Ceil)
+        eq = self.engine.margins(owner, 0)[0]
+        penalty = 0 if eq <= 0 else min(penalty, eq)
+        insurance = mul_div(penalty, self.state.insurance_share_wad, WAD, Rounding.Floor)
+        self.engine._adjust_collateral(owner, -penalty, 0)
+        self.engine._adjust_collateral(sender, penalty - insurance, 0)
+        self.engine._credit_insurance(insurance)
+        if position_old != size_wad:
+            eq, _, mm = self.engine.margins(owner, 0)
+            if eq < mm:
+                raise E.LiquidationTooSmall(owner, 0, eq, mm)
+        self._require_initial_margin(sender)
+        self._emit("OptionLiquidated", seriesId=series_id, owner=owner, liquidator=sender, sizeWad=size_wad,
+                   valueWad=value, paidWad=paid, receivedWad=received, penaltyWad=penalty, insuranceWad=insurance)
+
+    def _require_initial_margin(self, owner: str) -> None:
+        self.engine._accrue_all(owner, 0)
+        eq, im, _ = self.engine.margins(owner, 0)
+        if eq < im:
+            raise E.InsufficientMargin(owner, 0, eq, im)
+
     def _check_band(self, series_id: int, s: Series, premium_wad: int) -> None:
         if s.marked_at == 0:
             raise NotMarked(series_id)
@@ -429,7 +508,7 @@ class OptionsEngine:
 
     def conserved_value_wad2(self) -> int:
         """Σ collateral·WAD + (fees + insurance − bad debt)·WAD + dust + Σ size·payoff over open positions
-        in settled series (WAD²): what premiums and settlements leave unchanged (spec §5.13)."""
+        in settled series (WAD²): what premiums, liquidations and settlements leave unchanged (spec §5.13)."""
         s = self.engine.state
         total = (s.collateral_sum_wad + s.accrued_fees + s.insurance_fund - s.bad_debt) * WAD
         total += self.state.settlement_dust_wad2

@@ -59,6 +59,14 @@ function showAccount(target, proof, offline) {
       return [p.market_id, formatWad(p.size), formatWad(p.cost_basis), formatWad(p.funding_index), formatWad(m.price_wad), formatWad(m.imf_wad), formatWad(m.mmf_wad)];
     }));
   }
+  if (proof.rows) {  // an options holder: its option slots and the rows of the option tables its figures read
+    s.appendChild(element("h3", `Option positions as committed (${proof.rows.slots} slots; figures from the epoch's option tables)`));
+    table(s, ["row", "series", "size", "value v per unit", "short-option minimum per unit"], proof.leaf.options.filter((o) => o.size !== 0n).map((o) => {
+      const row = proof.rows.rows.get(o.row);
+      return [o.row, row ? row.series_id : "(not in the proof)", formatWad(o.size), row ? formatWad(row.value) : "", row ? formatWad(row.som) : ""];
+    }));
+    s.appendChild(element("p", `Equity adds ⌊Σ size·v⌋; maintenance margin is the portfolio's worst scenario loss per underlying (${proof.rows.rowsPerUnderlying} rows each), initial margin ⌈mm × ${formatWad(proof.rows.multiple)}⌉.`));
+  }
 }
 
 function showPath(target, offline) {
@@ -110,6 +118,7 @@ async function verifyAll(docs) {
   const url = $("rpc").value.trim();
   const registry = $("registry").value.trim();
   const askRegistry = $("ask-registry").checked;
+  const optionsVerifier = $("options-verifier").value.trim();
   const results = [];
   for (const doc of docs) {
     const box = element("div", undefined, "proof");
@@ -118,7 +127,7 @@ async function verifyAll(docs) {
     if (doc === null) outcome = { result: { ok: false, reason: "the file is not JSON: give the inclusion proof file the venue gave you" } };
     else {
       try {
-        outcome = await runVerification(doc, url, registry, askRegistry);
+        outcome = await runVerification(doc, url, registry, askRegistry, optionsVerifier);
       } catch (e) {  // a bug of this page, not a verdict on the proof: say so rather than hang on "Checking…"
         outcome = { result: { ok: false, reason: `the page failed: ${e}` } };
       }
@@ -170,12 +179,13 @@ window.addEventListener("DOMContentLoaded", () => {
   drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); if (e.dataTransfer.files.length) verifyFiles(e.dataTransfer.files); });
   $("file").addEventListener("change", (e) => { if (e.target.files.length) verifyFiles(e.target.files); });
   $("check").addEventListener("click", () => verifyText($("proof-text").value));
-  // #rpc=...&registry=...[&ask-registry=1]&proofs=<base64url of a JSON array of proofs>: a link that checks at once
+  // #rpc=...&registry=...[&ask-registry=1][&options-verifier=0x...]&proofs=<base64url of a JSON array of proofs>: a link that checks at once
   // (the fragment after # is never sent to any server).
   const params = new URLSearchParams(location.hash.slice(1));
   if (params.get("rpc")) $("rpc").value = params.get("rpc");
   if (params.get("registry")) $("registry").value = params.get("registry");
   if (params.get("ask-registry") === "1") $("ask-registry").checked = true;
+  if (params.get("options-verifier")) $("options-verifier").value = params.get("options-verifier");
   if (params.get("proofs")) {
     const b64 = params.get("proofs").replace(/-/g, "+").replace(/_/g, "/");
     const docs = parseJson(new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));

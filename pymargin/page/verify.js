@@ -20,6 +20,10 @@ const COLLATERAL_BOUND = 2n ** 128n;
 const LEAF_SUM_BOUND = 2n ** 140n;
 const SUM_BOUND = 2n ** 172n;
 const MAX_DEPTH = 32;
+const SCENARIO_COUNT = 16;
+const TABLE_BOUND = 2n ** 130n;  // |array entry| <= 2^130, 0 <= som, v < 2^130 (pymargin.commit.option_rows)
+const MULTIPLE_SPAN = 2n ** 64n;
+const MAX_OPTION_SLOTS = 8n;
 const DECIMAL = /^-?[0-9]+$/;
 const HASH_HEX = /^0x[0-9a-f]{64}$/;
 // The custom errors rootOf, epochFigures and verifyInclusionAt can revert with (SolvencyRegistry,
@@ -27,8 +31,10 @@ const HASH_HEX = /^0x[0-9a-f]{64}$/;
 const REGISTRY_ERRORS = ["UnknownEpoch(uint256)", "NotAFieldElement(uint256)", "IdHashOutOfRange(uint256)", "SaltOutOfRange(uint256)",
   "MarketIdOutOfRange(uint256)", "CollateralOutOfBounds(int256)", "SizeOutOfBounds(int256)", "CostBasisOutOfBounds(int256)",
   "FundingIndexOutOfBounds(int256)", "SumOutOfRange(uint256)", "DepthOutOfRange(uint256)", "IndexOutOfRange(uint256,uint256)",
+  "OptionSlotCount(uint256,uint256)",
   "Error(string)", "Panic(uint256)"];
 const VERIFY_INCLUSION_AT = "verifyInclusionAt(uint256,(uint256,uint256,int256,(uint256,int256,int256,int256)[4]),uint256,uint256,uint256,(uint256,uint256,uint256)[])";
+const VERIFY_OPTIONS_INCLUSION_AT = "verifyInclusionAt(uint256,(uint256,uint256,int256,(uint256,int256,int256,int256)[4]),(uint256,int256)[],uint256,uint256,uint256,(uint256,uint256,uint256)[])";
 
 /** A check failed; `message` is the reason, worded as check-inclusion words it. */
 class VerifyError extends Error {}
@@ -96,6 +102,14 @@ function list(obj, key, path) {
   return value;
 }
 
+/** A value (the field `name`) as an integer written as a decimal string; mirrors inclusion._decimal. */
+function decimal(value, name) {
+  if (typeof value !== "string" || !DECIMAL.test(value)) throw new VerifyError(`proof: ${name} must be an integer as a decimal string, got ${pyRepr(value)}`);
+  const digits = value.replace(/^-/, "").length;
+  if (digits > 78) throw new VerifyError(`proof: ${name} has ${digits} digits, more than any 256-bit value (78)`);
+  return BigInt(value);
+}
+
 const node = (obj, path) => ({ hash: hash(obj, "hash", path), equity: int(obj, "equity", path), mm: int(obj, "mm", path) });
 const EMPTY_SLOT = { market_id: 0n, size: 0n, cost_basis: 0n, funding_index: 0n };
 const isEmpty = (s) => s.market_id === 0n && s.size === 0n && s.cost_basis === 0n && s.funding_index === 0n;
@@ -112,6 +126,63 @@ function slotsOf(positions, where) {
   }
   while (ordered.length < MAX_POSITIONS) ordered.push(EMPTY_SLOT);
   return ordered;
+}
+
+const byKey = (obj) => Object.entries(obj).sort(([a], [b]) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
+
+/** The first way the option rows break the tables' bounds, as a reason, or null; mirrors option_rows.check_rows. */
+function checkRows(t) {
+  if (t.slots < 1n || t.slots > MAX_OPTION_SLOTS) return `option_tables.slots must be in 1..${MAX_OPTION_SLOTS}, got ${t.slots}`;
+  if (t.rowsPerUnderlying < 1n || t.rowsPerUnderlying >= 2n ** 64n) return `option_tables.rows_per_underlying must be in [1, 2^64), got ${t.rowsPerUnderlying}`;
+  if (t.multiple < WAD || t.multiple >= WAD + MULTIPLE_SPAN) return `option_tables.multiple_wad must be in [WAD, WAD + 2^64), got ${t.multiple}`;
+  for (const [r, row] of t.rows) {
+    const at = `option_tables.rows.${r}`;
+    if (r >= 2n ** 64n) return `${at}: a row must be below 2^64`;
+    if (row.series_id < 0n || row.series_id >= 2n ** 64n) return `${at}.series_id must be in [0, 2^64), got ${row.series_id}`;
+    if (row.array.length !== SCENARIO_COUNT) return `${at}.array_wad must hold ${SCENARIO_COUNT} values, got ${row.array.length}`;
+    for (const a of row.array) if (absBig(a) > TABLE_BOUND) return `${at}.array_wad: ${a} is outside [-2^130, 2^130]`;
+    for (const [key, v] of [["som_wad", row.som], ["value_wad", row.value]]) if (v < 0n || v >= TABLE_BOUND) return `${at}.${key} must be in [0, 2^130), got ${v}`;
+  }
+  for (const [m, r] of t.perpRows) if (r < 0n || r >= 2n ** 64n) return `option_tables.perp_rows.${m} must be in [0, 2^64), got ${r}`;
+  return null;
+}
+
+/** The option_tables object; mirrors inclusion._option_rows. */
+function optionRows(doc) {
+  const raw = field(doc, "option_tables", "");
+  const rowsRaw = field(raw, "rows", "option_tables");
+  const perpRaw = field(raw, "perp_rows", "option_tables");
+  for (const [key, value] of [["rows", rowsRaw], ["perp_rows", perpRaw]]) {
+    if (value === null || typeof value !== "object" || Array.isArray(value) || !Object.keys(value).every((k) => /^(0|[1-9][0-9]*)$/.test(k))) {
+      throw new VerifyError(`proof: option_tables.${key} must be an object keyed by decimal integers without leading zeros`);
+    }
+  }
+  const rows = new Map();
+  for (const [r, row] of byKey(rowsRaw)) {
+    const at = `option_tables.rows.${r}`;
+    const array = list(row, "array_wad", at);
+    const series_id = int(row, "series_id", at);
+    rows.set(BigInt(r), { series_id, array: array.map((a, k) => decimal(a, `${at}.array_wad[${k}]`)), som: int(row, "som_wad", at), value: int(row, "value_wad", at) });
+  }
+  const perpRows = new Map(byKey(perpRaw).map(([m]) => [BigInt(m), int(perpRaw, m, "option_tables.perp_rows")]));
+  const parsed = { slots: int(raw, "slots", "option_tables"), rowsPerUnderlying: int(raw, "rows_per_underlying", "option_tables"),
+    multiple: int(raw, "multiple_wad", "option_tables"), rows, perpRows };
+  const reason = checkRows(parsed);
+  if (reason) throw new VerifyError(`proof: ${reason}`);
+  return parsed;
+}
+
+/** The leaf's option slots from account.options, then empty ones; mirrors inclusion._option_slots. */
+function optionSlots(account, slots, where) {
+  const options = list(account, "options", "account").map((raw, i) => ({ row: int(raw, "row", `account.options[${i}]`), size: int(raw, "size", `account.options[${i}]`) }));
+  if (!options.length) throw new VerifyError("proof: account.options is empty (a perp-only proof has no options field)");
+  if (BigInt(options.length) > slots) throw new VerifyError(`proof: ${where}: ${options.length} option positions, a leaf holds ${slots}`);
+  for (let i = 1; i < options.length; i++) {
+    if (options[i].row <= options[i - 1].row) throw new VerifyError(`proof: ${where}: option rows must increase, got ${options[i - 1].row} then ${options[i].row}`);
+  }
+  for (const o of options) if (o.size === 0n) throw new VerifyError(`proof: ${where}: option position in row ${o.row} has size 0`);
+  while (BigInt(options.length) < slots) options.push({ row: 0n, size: 0n });
+  return options;
 }
 
 /** A parsed proof from its JSON document; VerifyError if a field is missing or malformed. */
@@ -141,12 +212,18 @@ function parseProof(doc) {
     if (v.funding_index_wad < INT256_MIN || v.funding_index_wad > INT256_MAX) throw new VerifyError(`proof: ${at}.funding_index_wad must be an int256, got ${v.funding_index_wad}`);
     markets.set(BigInt(mid), v);
   }
+  let rows = null;
+  let options = [];
+  if (account !== null && typeof account === "object" && !Array.isArray(account) && Object.prototype.hasOwnProperty.call(account, "options")) {
+    rows = optionRows(doc);
+    options = optionSlots(account, rows.slots, `${owner}:${sub}`);
+  }
   return {
     epoch: int(doc, "epoch", ""), depth: int(doc, "depth", ""), index: int(doc, "index", ""), root: node(field(doc, "root", ""), "root"),
     owner, sub, accountId: `${owner}:${sub}`,
-    leaf: { id_hash: hash(account, "id_hash", "account"), salt: int(account, "salt", "account"), collateral: int(account, "collateral", "account"), slots },
+    leaf: { id_hash: hash(account, "id_hash", "account"), salt: int(account, "salt", "account"), collateral: int(account, "collateral", "account"), slots, options },
     equity: int(doc, "equity", ""), mm: int(doc, "mm", ""), im: int(doc, "im", ""), liability: int(doc, "liability", ""), leaf_hash: hash(doc, "leaf_hash", ""),
-    markets, siblings: list(doc, "siblings", "").map((raw, k) => node(raw, `siblings[${k}]`)),
+    markets, siblings: list(doc, "siblings", "").map((raw, k) => node(raw, `siblings[${k}]`)), rows,
   };
 }
 
@@ -169,15 +246,21 @@ function leafHash(leaf) {
   const packed = (s) => [s.market_id * 2n * SIZE_BOUND + s.size + SIZE_BOUND,
     (s.cost_basis + COST_BASIS_BOUND) * 2n * FUNDING_INDEX_BOUND + s.funding_index + FUNDING_INDEX_BOUND];
   const pair = (a, b) => poseidon([...packed(a), ...packed(b)]);
+  for (const o of leaf.options) {
+    if (o.row < 0n || o.row >= MARKET_ID_BOUND) throw new Revert("MarketIdOutOfRange", [o.row]);
+    if (absBig(o.size) >= SIZE_BOUND) throw new Revert("SizeOutOfBounds", [o.size]);
+  }
   const s = leaf.slots;
-  return poseidon([leaf.id_hash, leaf.salt, leaf.collateral + COLLATERAL_BOUND, pair(s[0], s[1]), pair(s[2], s[3])]);
+  const plain = poseidon([leaf.id_hash, leaf.salt, leaf.collateral + COLLATERAL_BOUND, pair(s[0], s[1]), pair(s[2], s[3])]);
+  if (!leaf.options.some((o) => o.size !== 0n)) return plain;  // leaf' = leaf without options (§6.2)
+  return poseidon([plain, poseidon(leaf.options.map((o) => o.row * 2n * SIZE_BOUND + o.size + SIZE_BOUND))]);
 }
 
-/** (equity Floor, mm Ceil, im Ceil) at the market views, in MarginMath's checked steps (pymargin.margin). */
-function margins(leaf, markets, where) {
-  const positions = leaf.slots.filter((s) => !isEmpty(s));
-  const missing = [...new Set(positions.map((p) => p.market_id))].filter((m) => !markets.has(m)).sort((a, b) => (a < b ? -1 : 1));
-  if (missing.length) throw new VerifyError(`${where}: no market view for market ${missing[0]}`);
+/** The first market of `positions` missing from `markets` (sorted), or undefined. */
+const firstMissing = (ids, known) => [...new Set(ids)].filter((m) => !known.has(m)).sort((a, b) => (a < b ? -1 : 1))[0];
+
+/** §4 equity (Floor) at the market views, in MarginMath's checked steps (pymargin.margin.equity). */
+function perpEquity(leaf, positions, markets) {
   let value = 0n;
   let cost = 0n;
   for (const p of positions) {
@@ -186,7 +269,15 @@ function margins(leaf, markets, where) {
     value = checkedInt(value + checkedInt(p.size * shift));
     cost = checkedInt(cost + p.cost_basis);
   }
-  const equity = checkedInt(checkedInt(leaf.collateral - cost) + floorDiv(value, WAD));
+  return checkedInt(checkedInt(leaf.collateral - cost) + floorDiv(value, WAD));
+}
+
+/** (equity Floor, mm Ceil, im Ceil) at the market views, in MarginMath's checked steps (pymargin.margin). */
+function margins(leaf, markets, where) {
+  const positions = leaf.slots.filter((s) => !isEmpty(s));
+  const missing = firstMissing(positions.map((p) => p.market_id), markets);
+  if (missing !== undefined) throw new VerifyError(`${where}: no market view for market ${missing}`);
+  const equity = perpEquity(leaf, positions, markets);
   const requirement = (key) => ceilDiv(positions.reduce((acc, p) => {
     const m = markets.get(p.market_id);
     return checkedUint(acc + checkedUint(checkedUint(absBig(p.size) * m.price_wad) * m[key]));
@@ -194,6 +285,40 @@ function margins(leaf, markets, where) {
   const mm = requirement("mmf_wad");
   const im = requirement("imf_wad");
   return { equity, mm, im };
+}
+
+/** §4.1's maintenance margin of one underlying's (size, row) entries: max(0, max_s ⌈−Σ size·array[s] / WAD⌉,
+ * ⌈Σ_short |size|·som / WAD⌉), sums checked (pymargin.riskarray.maintenance_margin). */
+function underlyingMargin(entries) {
+  let worst = 0n;
+  for (let s = 0; s < SCENARIO_COUNT; s++) {
+    let total = 0n;
+    for (const [row, size] of entries) total = checkedInt(total + checkedInt(size * row.array[s]));
+    const loss = ceilDiv(checkedInt(-total), WAD);
+    if (loss > worst) worst = loss;
+  }
+  let som = 0n;
+  for (const [row, size] of entries) if (size < 0n) som = checkedUint(som + checkedUint(-size * row.som));
+  const minimum = ceilDiv(som, WAD);
+  return minimum > worst ? minimum : worst;
+}
+
+/** An options holder's (E Floor, MM Ceil, IM Ceil) from the proof's option rows (§7.9); mirrors option_rows.option_figures. */
+function optionFigures(leaf, rows, markets, where) {
+  const positions = leaf.slots.filter((s) => !isEmpty(s));
+  const missing = firstMissing(positions.map((p) => p.market_id), markets);
+  if (missing !== undefined) throw new VerifyError(`${where}: no market view for market ${missing}`);
+  const unmapped = firstMissing(positions.map((p) => p.market_id), rows.perpRows);
+  if (unmapped !== undefined) throw new VerifyError(`${where}: no perp row for market ${unmapped}`);
+  const entries = [...positions.map((p) => [rows.perpRows.get(p.market_id), p.size]), ...leaf.options.filter((o) => o.size !== 0n).map((o) => [o.row, o.size])];
+  const absent = firstMissing(entries.map(([r]) => r), rows.rows);
+  if (absent !== undefined) throw new VerifyError(`${where}: row ${absent} is not in the proof's option tables`);
+  const value = entries.reduce((acc, [r, size]) => acc + size * rows.rows.get(r).value, 0n);
+  const equity = perpEquity(leaf, positions, markets) + floorDiv(value, WAD);
+  const underlyings = [...new Set(entries.map(([r]) => r / rows.rowsPerUnderlying))].sort((a, b) => (a < b ? -1 : 1));
+  let mm = 0n;
+  for (const u of underlyings) mm += underlyingMargin(entries.filter(([r]) => r / rows.rowsPerUnderlying === u).map(([r, size]) => [rows.rows.get(r), size]));
+  return { equity, mm, im: ceilDiv(mm * rows.multiple, WAD) };
 }
 
 /** A parent node after the contract's input checks (hashes < p, sums < 2^172), and the level's record. */
@@ -214,7 +339,7 @@ function verifyProof(proof) {
   if (hash !== proof.leaf_hash) throw new VerifyError(`leaf_hash ${proof.leaf_hash} does not match the account data (it hashes to ${hash})`);
   let m;
   try {
-    m = margins(proof.leaf, proof.markets, proof.accountId);
+    m = proof.rows ? optionFigures(proof.leaf, proof.rows, proof.markets, proof.accountId) : margins(proof.leaf, proof.markets, proof.accountId);
     const liability = m.equity > 0n ? m.equity : 0n;
     if (liability >= LEAF_SUM_BOUND || m.mm >= LEAF_SUM_BOUND) throw new VerifyError(`${proof.accountId}: liability ${liability} or maintenance margin ${m.mm} is not below 2^140`);
     m.liability = liability;
@@ -317,7 +442,7 @@ const EPOCH_FIGURES = ["rootHash", "liabilitiesWad", "deficitWad", "belowMmCount
 /** Reads rootOf(epoch) and epochFigures(epoch) from the registry and checks the posted root is the proof's;
  * with askRegistry also verifyInclusionAt (the checks of check-inclusion --rpc --registry, same reasons).
  * Returns the figures. */
-async function checkOnChain(proof, url, registry, askRegistry) {
+async function checkOnChain(proof, url, registry, askRegistry, optionsVerifier = "") {
   if (proof.epoch < 0n || proof.epoch > UINT256_MAX) throw new VerifyError(`epoch ${proof.epoch} is not a uint256: no registry records it`);
   if (!/^https?:\/\//.test(url)) throw new VerifyError(`RPC URL must start with http:// or https://, got '${url}'`);
   if (!isAddress(registry)) throw new VerifyError(`registry '${registry}' is not an address`);
@@ -327,16 +452,32 @@ async function checkOnChain(proof, url, registry, askRegistry) {
   }
   const code = await rpcCall(url, "eth_getCode", [registry, "latest"]);
   if (code.error || !code.result || code.result === "0x") throw new VerifyError(`no contract at ${registry} on chain ${BigInt(chainId.result)}`);
-  const call = async (signature, args) => {
-    const reply = await rpcCall(url, "eth_call", [{ to: registry, data: "0x" + selector(signature) + args.map(word).join("") }, "latest"]);
-    if (reply.error) throw new VerifyError(`the registry at ${checksumAddress(registry)} rejects the proof: ${decodeRevert(reply.error)}`);
+  const callAt = async (to, what, signature, args) => {
+    const reply = await rpcCall(url, "eth_call", [{ to, data: "0x" + selector(signature) + args.map(word).join("") }, "latest"]);
+    if (reply.error) throw new VerifyError(`the ${what} at ${checksumAddress(to)} rejects the proof: ${decodeRevert(reply.error)}`);
     const body = typeof reply.result === "string" && /^0x([0-9a-fA-F]{64})*$/.test(reply.result) ? reply.result.slice(2) : "";
     return Array.from({ length: body.length / 64 }, (_, i) => BigInt("0x" + body.slice(64 * i, 64 * i + 64)));
   };
+  const call = (signature, args) => callAt(registry, "registry", signature, args);
   const rootWords = await call("rootOf(uint256)", [proof.epoch]);
   const figureWords = await call("epochFigures(uint256)", [proof.epoch]);
   let inclusionWords = [1n];
-  if (askRegistry) {
+  if (askRegistry && proof.rows) {
+    // an options holder's leaf' is checked by the OptionsInclusionVerifier of the registry's roots (spec §6.5).
+    // Head = epoch, the leaf's 19 words, the offset of the option slots, equity, mm, index, the offset of
+    // siblings (25 words); tail = the slots (count, 2 words each), then the siblings (count, 3 words each).
+    if (!isAddress(optionsVerifier)) throw new VerifyError(`an options holder's proof is checked on chain by the OptionsInclusionVerifier: give its address, got '${optionsVerifier}'`);
+    const [reads] = await callAt(optionsVerifier, "options verifier", "registry()", []) || [];
+    const readsHex = reads === undefined ? "" : checksumAddress("0x" + reads.toString(16).padStart(40, "0"));
+    if (readsHex !== checksumAddress(registry)) {
+      throw new VerifyError(`the options verifier at ${checksumAddress(optionsVerifier)} checks the roots of ${readsHex || "(no answer)"}, not of the registry ${checksumAddress(registry)}`);
+    }
+    const leafWords = [proof.leaf.id_hash, proof.leaf.salt, proof.leaf.collateral,
+      ...proof.leaf.slots.flatMap((s) => [s.market_id, s.size, s.cost_basis, s.funding_index])];
+    const slotWords = [BigInt(proof.leaf.options.length), ...proof.leaf.options.flatMap((o) => [o.row, o.size])];
+    inclusionWords = await callAt(optionsVerifier, "options verifier", VERIFY_OPTIONS_INCLUSION_AT, [proof.epoch, ...leafWords, 25n * 32n, proof.liability,
+      proof.mm, proof.index, (25n + BigInt(slotWords.length)) * 32n, ...slotWords, BigInt(proof.siblings.length), ...proof.siblings.flatMap((n) => [n.hash, n.equity, n.mm])]);
+  } else if (askRegistry) {
     // opt-in, as it sends the account's data to the node: the registry's own verifier (its Poseidon
     // contracts) recomputes the path. Head = epoch, the leaf's 19 words, equity, mm, index, the offset
     // of siblings (24 words); tail = count, 3 words per node.
@@ -352,7 +493,7 @@ async function checkOnChain(proof, url, registry, askRegistry) {
   if (posted.hash !== proof.root.hash || posted.equity !== proof.root.equity || posted.mm !== proof.root.mm) {
     throw new VerifyError(`the root posted for epoch ${proof.epoch} is ${nodeRepr(posted)}, the proof's is ${nodeRepr(proof.root)}`);
   }
-  if (inclusionWords[0] !== 1n) throw new VerifyError(`the registry's verifyInclusionAt returned false for epoch ${proof.epoch}`);
+  if (inclusionWords[0] !== 1n) throw new VerifyError(`the ${proof.rows && askRegistry ? "options verifier" : "registry"}'s verifyInclusionAt returned false for epoch ${proof.epoch}`);
   const figures = Object.fromEntries(EPOCH_FIGURES.map((k, i) => [k, figureWords[i]]));
   figures.collateralWad = figureWords[8] > INT256_MAX ? figureWords[8] - (1n << 256n) : figureWords[8];
   figures.chainId = BigInt(chainId.result);
@@ -369,7 +510,7 @@ const hashHex = (x) => "0x" + x.toString(16).padStart(64, "0");
 
 /** Checks a proof document offline and, given url and registry, on chain (askRegistry: also by the registry's
  * verifyInclusionAt, which sends the account's data to the node). Throws only on a bug: {result, proof, offline, figures}. */
-async function runVerification(doc, url, registry, askRegistry = false) {
+async function runVerification(doc, url, registry, askRegistry = false, optionsVerifier = "") {
   let proof = null;
   let offline = null;
   let figures = null;
@@ -379,7 +520,7 @@ async function runVerification(doc, url, registry, askRegistry = false) {
     const checks = { offline: "ok" };
     if (url || registry) {
       if (!url || !registry) throw new VerifyError("to check against the chain give both the RPC URL and the registry address");
-      figures = await checkOnChain(proof, url, registry, askRegistry);
+      figures = await checkOnChain(proof, url, registry, askRegistry, optionsVerifier);
       checks.on_chain = "ok";
     }
     const result = { ok: true, account: proof.accountId, epoch: proof.epoch, index: proof.index, equity_wad: offline.equity, mm_wad: offline.mm,

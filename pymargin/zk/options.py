@@ -17,6 +17,7 @@ from typing import Mapping, Sequence
 from pymargin import margin, riskbatch
 from pymargin.commit.commitment import Commitment, order_accounts
 from pymargin.commit.leaf import LEAF_SUM_BOUND, Leaf, OptionSlot, leaf_hashes, leaf_of, leaf_sums
+from pymargin.commit.option_rows import OptionRow, OptionRows
 from pymargin.commit.poseidon import poseidon
 from pymargin.commit.tree import Node, SumTree
 from pymargin.engine.options import mark_value
@@ -121,6 +122,15 @@ def checkpoint_series_sums(data: OptionsCheckpointData, tables: OptionTables) ->
     return tuple(sums)
 
 
+def inclusion_rows(tables: OptionTables) -> OptionRows:
+    """The option tables as an inclusion proof carries them (every used row, the perp rows, P, R, the multiple)."""
+    risk = tables.risk
+    rows = {row: OptionRow(tables.series_key[row] - 1, tuple(risk.array[row]), risk.som[row], tables.value[row])
+            for row in range(tables.shape.n) if tables.series_key[row]}
+    perp_rows = {j: risk.row_of[sid] for j, sid in enumerate(tables.perp_series)}
+    return OptionRows(tables.shape.p, tables.shape.k, risk.multiple_wad, rows, perp_rows)
+
+
 def options_hash(tables: OptionTables, m: int) -> int:
     """Poseidon_3(riskHash, marksHash, perpHash) over the circuit's m market slots (docs/spec.md §7.9)."""
     marks = 0
@@ -203,4 +213,4 @@ def commit_option_book(accounts: Sequence[Account], options: Mapping[str, Sequen
         if max(equity, 0) >= LEAF_SUM_BOUND or mm >= LEAF_SUM_BOUND:
             raise UserError(f"{account.account_id}: liability {max(equity, 0)} or maintenance margin {mm} is not below 2^140")
         records += Node(digest, max(equity, 0), mm).record()
-    return Commitment(epoch, markets, ordered, SumTree(records, depth), option_slots=slots)
+    return Commitment(epoch, markets, ordered, SumTree(records, depth), option_slots=slots, option_rows=inclusion_rows(tables))

@@ -14,13 +14,16 @@ import {Vm, VM_ADDRESS} from "./Vm.sol";
 /// @title OptionsHandler
 /// @notice Drives a MarginEngine with an OptionsEngine for forge's invariant fuzzer (docs/spec.md
 ///         §5.13): three actors (real keys) trade a call and a put on the perp's oracle at premiums
-///         around the mark, the price and marks move, time passes, at expiry the book settles and
-///         anyone settles positions. Seeds become full-precision sizes, premiums, prices and vols.
+///         around the mark, withdraw part of their free collateral, the price and marks move, time
+///         passes, an actor liquidates part or all of an
+///         option position of another below maintenance margin, at expiry the book settles and anyone
+///         settles positions. Seeds become full-precision sizes, premiums, prices and vols.
 ///         After each action: C = Σ collateral·WAD + (fees + insurance − bad debt)·WAD + dust +
 ///         Σ size·payoff over open positions in settled series never changes; Σ size = 0 per series
 ///         until the book settles it; openInterest and shortInterest equal Σ max(±size, 0) over the
-///         positions; the dust stays below WAD and is 0 once every position is settled. A checkpoint
-///         (options and engine in one transaction) is accepted in every state reached.
+///         positions; the dust stays below WAD and is 0 once every position is settled; the insurance fund
+///         never shrinks (it pays for no option operation). A checkpoint (options and engine in one
+///         transaction) is accepted in every state reached.
 contract OptionsHandler {
     Vm internal constant vm = Vm(VM_ADDRESS);
 
@@ -44,9 +47,11 @@ contract OptionsHandler {
     int256 public conserved;
     uint256 public violations;
     string public firstViolation;
-    /// @notice Calls and accepted calls per action: trade, movePrice, warp, settle, checkpoint.
-    uint256[5] public calls;
-    uint256[5] public accepted;
+    /// @notice The insurance fund after the last action (WAD).
+    uint256 public insurance;
+    /// @notice Calls and accepted calls per action: trade, movePrice, warp, settle, liquidate, withdrawFree, checkpoint.
+    uint256[7] public calls;
+    uint256[7] public accepted;
 
     constructor() {
         token = new TestToken("Test USD", "tUSD", 6);
@@ -80,15 +85,18 @@ contract OptionsHandler {
             engine.deposit(0, 7_345_678_901 + 1_234_567_891 * i);
         }
         conserved = conservedValue();
+        insurance = engine.insuranceFund();
     }
 
     function actions() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](5);
+        s = new bytes4[](7);
         s[0] = this.trade.selector;
         s[1] = this.movePrice.selector;
         s[2] = this.warp.selector;
         s[3] = this.settle.selector;
-        s[4] = this.checkpoint.selector;
+        s[4] = this.liquidate.selector;
+        s[5] = this.withdrawFree.selector;
+        s[6] = this.checkpoint.selector;
     }
 
     // ------------------------------------------------------------------ actions
@@ -153,9 +161,9 @@ contract OptionsHandler {
     /// @notice The module's checkpoint (with the engine's); a revert is a violation. The options checkpoint
     ///         is bound to the engine's new one and to this block.
     function checkpoint() external {
-        ++calls[4];
+        ++calls[6];
         try options.checkpoint() returns (uint256 id) {
-            ++accepted[4];
+            ++accepted[6];
             uint256 engineId = engine.checkpointCount();
             if (options.optionsCheckpointOf(engineId) != id || options.optionsCheckpointBlock(id) != block.number) {
                 _violate("checkpoint: not bound to the engine's checkpoint and block");
@@ -164,6 +172,47 @@ contract OptionsHandler {
             _violate("checkpoint reverted");
         }
         _check("checkpoint");
+    }
+
+    /// @notice An actor liquidates a part (1..100 %, full precision) or all of another actor's option
+    ///         position, when the engine says that actor is liquidatable.
+    function liquidate(uint256 liquidatorSeed, uint256 victimSeed, uint256 seriesSeed, uint256 partSeed) external {
+        ++calls[4];
+        address liquidator = actors[liquidatorSeed % N_ACTORS];
+        address victim = actors[(liquidatorSeed % N_ACTORS + 1 + victimSeed % (N_ACTORS - 1)) % N_ACTORS];
+        uint256 id = optionIds[seriesSeed % N_OPTIONS];
+        int256 position = options.optionSize(victim, id);
+        bool eligible;
+        try engine.isLiquidatable(victim, 0) returns (bool yes) {
+            eligible = yes;
+        } catch {}
+        if (position == 0 || !eligible) return;
+        int256 part = partSeed % 4 == 0 ? position : position * int256(1 + partSeed % (100 * WAD)) / int256(100 * WAD);
+        if (part == 0) part = position;
+        vm.prank(liquidator);
+        try options.liquidate(victim, id, part) {
+            ++accepted[4];
+        } catch {}
+        _check("liquidate");
+    }
+
+    /// @notice An actor withdraws up to all of its free collateral (equity − initial margin), so that price
+    ///         moves can take it below maintenance; C falls by exactly the amount withdrawn.
+    function withdrawFree(uint256 actorSeed, uint256 fractionSeed) external {
+        ++calls[5];
+        address actor = actors[actorSeed % N_ACTORS];
+        int256 free;
+        try engine.freeCollateral(actor, 0) returns (int256 f) {
+            free = f;
+        } catch {}
+        uint256 tokens = free > 0 ? uint256(free) / 1e12 * (1 + fractionSeed % 100) / 100 : 0;
+        if (tokens == 0) return;
+        vm.prank(actor);
+        try engine.withdraw(0, tokens) {
+            ++accepted[5];
+            conserved -= int256(tokens * 1e12 * WAD);
+        } catch {}
+        _check("withdrawFree");
     }
 
     // ------------------------------------------------------------------ checks
@@ -186,6 +235,9 @@ contract OptionsHandler {
         int256 now_ = conservedValue();
         if (now_ != conserved) _violate(string.concat(op, ": conserved value ", vm.toString(conserved), " -> ", vm.toString(now_)));
         conserved = now_;
+        uint256 fund = engine.insuranceFund();
+        if (fund < insurance) _violate(string.concat(op, ": the insurance fund shrank"));
+        insurance = fund;
         bool allSettled = true;
         for (uint256 k; k < N_OPTIONS; ++k) {
             int256 sum;

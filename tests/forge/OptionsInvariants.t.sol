@@ -6,9 +6,10 @@ import {FuzzSelector, Vm, VM_ADDRESS} from "./Vm.sol";
 
 /// @title OptionsInvariantsTest
 /// @notice Forge's invariant fuzzer drives OptionsHandler (option fills, price and mark moves, time,
-///         expiry settlement of positions); after every call premiums and settlements have conserved
-///         value, sizes sum to 0 per series, the series aggregates equal the sums over positions, the
-///         settlement dust is whole and checkpoints are accepted (docs/spec.md §5.13).
+///         liquidations, expiry settlement of positions); after every call premiums, liquidations and
+///         settlements have conserved value, sizes sum to 0 per series, the series aggregates equal the sums
+///         over positions, the settlement dust is whole, the insurance fund has not shrunk and checkpoints
+///         are accepted (docs/spec.md §5.13).
 contract OptionsInvariantsTest {
     Vm internal constant vm = Vm(VM_ADDRESS);
     OptionsHandler internal handler;
@@ -35,16 +36,28 @@ contract OptionsInvariantsTest {
         }
     }
 
-    /// @notice One fixed pseudo-random sequence: fills are accepted, the options expire and every
-    ///         position is settled; the invariants hold throughout.
+    /// @notice One fixed pseudo-random sequence: fills are accepted, an account falls below maintenance and
+    ///         is liquidated, the options expire and every position is settled; the invariants hold throughout.
     function test_handlerTradesAndSettles() public {
         for (uint256 i = 0; i < 120; ++i) {
             uint256 s = uint256(keccak256(abi.encode("pymargin.forge.options", i)));
             uint256 op = s % 10;
-            if (op < 6) handler.trade(s >> 8, s >> 16, s >> 24, s >> 32, s >> 40);
-            else if (op < 8) handler.movePrice(s >> 8, s >> 16);
-            else if (op < 9) handler.warp((s >> 8) % 3600);
-            else handler.checkpoint();
+            if (op < 4) handler.trade(s >> 8, s >> 16, s >> 24, s >> 32, s >> 40);
+            else if (op < 5) handler.withdrawFree(s >> 8, s >> 16);
+            else if (op < 7) handler.movePrice(s >> 8, s >> 16);
+            else if (op < 8) handler.warp((s >> 8) % 3600);
+            else if (op < 9) {
+                for (uint256 a = 0; a < 3; ++a) handler.liquidate(s >> 8, a, s >> 16, s >> 24);
+            } else {
+                handler.checkpoint();
+            }
+        }
+        // every actor at its initial margin, then the price runs up and back down: someone falls below
+        // maintenance and its call position is liquidated (the puts are left for expiry)
+        for (uint256 i = 0; i < 8; ++i) {
+            for (uint256 a = 0; a < 3; ++a) handler.withdrawFree(a, 99);
+            handler.movePrice(i < 4 ? 0.199e18 : 0, i);
+            for (uint256 a = 0; a < 3; ++a) handler.liquidate(a, a + i, 0, 4 * i);
         }
         vm.warp(block.timestamp + 4 days);
         handler.warp(0);
@@ -54,11 +67,13 @@ contract OptionsInvariantsTest {
             for (uint256 a = 1; a < 3; ++a) handler.settle(k, a);
         }
         handler.checkpoint();
-        string[5] memory names = ["trade", "movePrice", "warp", "settle", "checkpoint"];
-        for (uint256 op = 0; op < 5; ++op) {
+        string[7] memory names = ["trade", "movePrice", "warp", "settle", "liquidate", "withdrawFree", "checkpoint"];
+        for (uint256 op = 0; op < 7; ++op) {
             emit log_named_string(names[op], string.concat(
                 vm.toString(handler.accepted(op)), " accepted of ", vm.toString(handler.calls(op)), " calls"
             ));
+        }
+        for (uint256 op = 0; op < 7; ++op) {
             require(handler.accepted(op) > 0, string.concat("action never accepted: ", names[op]));
         }
         for (uint256 a = 0; a < 3; ++a) {
