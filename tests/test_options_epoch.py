@@ -12,11 +12,13 @@ registry: a "proof" of a statement is the verifier told to accept that statement
 from __future__ import annotations
 
 import copy
+import json
 import random
 from dataclasses import replace
 
 import pytest
 
+from cli_support import run_cli
 from option_books import NOW, option_world
 from options_support import Kind, System, ok
 from pymargin.chain import solvency as onchain
@@ -369,10 +371,11 @@ def test_an_epoch_file_with_options_round_trips_and_old_files_are_read(tmp_path)
 
 
 @pytest.mark.slow
-def test_a_proven_epoch_with_options_is_accepted_by_the_registry(v, chain_session):
+def test_a_proven_epoch_with_options_is_accepted_by_the_registry(v, chain_session, tmp_path, capsys):
     """End to end with real Groth16: the book with options at an options checkpoint proven by
-    SolvencyBatch(1, 4, 1, 1, 4, 2) (groth16py), verified in Python, posted to an OptionsSolvencyRegistry whose
-    options verifier is the key's Groth16BatchVerifier: accepted; the same proofs against other tables refused."""
+    SolvencyBatch(1, 4, 1, 1, 4, 2) (groth16py), verified in Python and by `pymargin verify` from its /5 file,
+    posted to an OptionsSolvencyRegistry whose options verifier is the key's Groth16BatchVerifier: accepted; the
+    same proofs with other tables' data refused."""
     from pymargin.zk.backends import Groth16pyBackend
     from pymargin.zk.solvency import prove_epoch, recorded_shape, verify_epoch
 
@@ -391,6 +394,14 @@ def test_a_proven_epoch_with_options_is_accepted_by_the_registry(v, chain_sessio
                                        int(s.engine.address, 16), engine_id, len(engine_book.data.markets), tables)
     epoch, keys = prove_epoch(commitment, None, statement, "groth16py")
     assert verify_epoch(epoch, keys.verifying_key(), recorded_shape(keys.vk_path)) == []
+    epoch.save(tmp_path / "epoch.json")
+    code, out, err = run_cli(capsys, "verify", str(tmp_path / "epoch.json"), "--vk", str(keys.vk_path))
+    assert code == 0 and err == "", (out, err)
+    bad = epoch.to_json()
+    bad["statement"]["options"]["rows"][1]["value_wad"] = str(int(bad["statement"]["options"]["rows"][1]["value_wad"]) - 1)
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    code, _, _ = run_cli(capsys, "verify", str(tmp_path / "bad.json"), "--vk", str(keys.vk_path))
+    assert code == 1  # another v in the tables: another ctx', the proofs' public signals are not its
     data = options_book.data
     lower = replace(data, series=tuple(replace(x, risk_array=tuple(a // 2 for a in x.risk_array)) for x in data.series))
     _refused(lambda: onchain.post_epoch_with_options(registry, epoch, engine_book.data, lower, s.operator),
