@@ -4,6 +4,11 @@ pragma solidity 0.8.37;
 import {InclusionVerifier, IPoseidon4, IPoseidon5, IPoseidon6} from "./commit/InclusionVerifier.sol";
 import {IEngineCheckpoints} from "./interfaces/IEngineCheckpoints.sol";
 
+/// @notice The engine's options module (MarginEngine.optionsModule(); zero: none, set once).
+interface IEngineOptionsModule {
+    function optionsModule() external view returns (address);
+}
+
 /// @notice pymargin's Groth16 batch verifier of SolvencyBatch (pymargin/zk/solidity.py): true iff every
 /// proof is valid for its 4 public signals (publics[4i .. 4i + 3]), checked in one pairing call.
 interface ISolvencyBatchVerifier {
@@ -86,6 +91,7 @@ contract SolvencyRegistry is InclusionVerifier {
     error EpochNotPending(uint256 epoch, uint256 pendingEpoch);
     error BatchOutOfOrder(uint256 firstBatch, uint256 nextBatch);
     error StateChainBroken(uint256 stateIn, uint256 lastState);
+    error OptionsBookRequired(uint256 epoch);
 
     event EpochPosted(uint256 indexed epoch, EpochFigures figures, uint256 batches);
     event EpochPartPosted(uint256 indexed epoch, uint256 firstBatch, uint256 batches);
@@ -117,7 +123,7 @@ contract SolvencyRegistry is InclusionVerifier {
     /// @notice The epoch being posted in parts, if any (always > lastEpoch).
     PendingEpoch public pendingEpoch;
     /// @dev Posted epochs, and the pending epoch's figures with postedAt = 0 (reads say UnknownEpoch).
-    mapping(uint256 epoch => EpochFigures) private _epochs;
+    mapping(uint256 epoch => EpochFigures) internal _epochs;
 
     /// @dev Refuses a shape the circuit cannot have (depth K + T in 1..32, M in 1..64), a circuit
     /// with fewer market slots than the engine can ever have, a zero operator, and an engine,
@@ -167,14 +173,20 @@ contract SolvencyRegistry is InclusionVerifier {
         view
         returns (uint256)
     {
+        uint256 meta = _metaHash(cp);
+        return poseidon4.poseidon([meta, _marketsHash(cp.markets), root.hash, _totalsHash(cp, totals)]);
+    }
+
+    /// @dev Poseidon_6(shapeHash, chainId, registry, engine, checkpointId, marketCount); TooManyMarkets,
+    /// AggregateCountMismatch.
+    function _metaHash(IEngineCheckpoints.CheckpointData calldata cp) internal view returns (uint256) {
         if (cp.markets.length > circuitMarkets) revert TooManyMarkets(cp.markets.length, circuitMarkets);
         if (cp.aggregates.length != cp.markets.length) {
             revert AggregateCountMismatch(cp.markets.length, cp.aggregates.length);
         }
-        uint256 meta = poseidon6.poseidon(
+        return poseidon6.poseidon(
             [shapeHash, block.chainid, uint256(uint160(address(this))), uint256(uint160(address(engine))), cp.id, cp.markets.length]
         );
-        return poseidon4.poseidon([meta, _marketsHash(cp.markets), root.hash, _totalsHash(cp, totals)]);
     }
 
     /// @notice The public signals of the batches firstBatch, firstBatch + 1, …, one per chain step:
@@ -195,7 +207,7 @@ contract SolvencyRegistry is InclusionVerifier {
     }
 
     /// @dev m_M: m_{j+1} = Poseidon_5(m_j, price, F + 2^100, imf, mmf); zero views past the engine's markets.
-    function _marketsHash(IEngineCheckpoints.MarketSnapshot[] calldata markets) private view returns (uint256 acc) {
+    function _marketsHash(IEngineCheckpoints.MarketSnapshot[] calldata markets) internal view returns (uint256 acc) {
         for (uint256 j = 0; j < circuitMarkets; ++j) {
             if (j < markets.length) {
                 IEngineCheckpoints.MarketSnapshot calldata v = markets[j];
@@ -208,7 +220,7 @@ contract SolvencyRegistry is InclusionVerifier {
     }
 
     /// @dev g_M: g_{j+1} = Poseidon_5(g_j, long, short = long, cost + 2^200, size·f + 2^240); zero past the markets.
-    function _aggregatesHash(IEngineCheckpoints.MarketAggregate[] calldata aggregates) private view returns (uint256 acc) {
+    function _aggregatesHash(IEngineCheckpoints.MarketAggregate[] calldata aggregates) internal view returns (uint256 acc) {
         for (uint256 j = 0; j < circuitMarkets; ++j) {
             if (j < aggregates.length) {
                 IEngineCheckpoints.MarketAggregate calldata a = aggregates[j];
@@ -223,14 +235,17 @@ contract SolvencyRegistry is InclusionVerifier {
 
     /// @dev Poseidon_4(Poseidon_6(L, deficit, belowMmCount, shortfall, Σmm, Σim), accountCount, Σcollateral + 2^200, g_M).
     function _totalsHash(IEngineCheckpoints.CheckpointData calldata cp, Totals calldata t) private view returns (uint256) {
-        uint256 figures =
-            poseidon6.poseidon([t.liabilitiesWad, t.deficitWad, t.belowMmCount, t.shortfallWad, t.mmWad, t.imWad]);
         uint256 collateral = _offset(cp.collateralSumWad, SUM_OFFSET);
-        return poseidon4.poseidon([figures, cp.accountCount, collateral, _aggregatesHash(cp.aggregates)]);
+        return poseidon4.poseidon([_figuresHash(t), cp.accountCount, collateral, _aggregatesHash(cp.aggregates)]);
+    }
+
+    /// @dev Poseidon_6(L, deficit, belowMmCount, shortfall, Σmm, Σim).
+    function _figuresHash(Totals calldata t) internal view returns (uint256) {
+        return poseidon6.poseidon([t.liabilitiesWad, t.deficitWad, t.belowMmCount, t.shortfallWad, t.mmWad, t.imWad]);
     }
 
     /// @dev x + offset for −offset < x < offset (offset ≤ 2^240), else OffsetOutOfRange.
-    function _offset(int256 x, uint256 offset) private pure returns (uint256) {
+    function _offset(int256 x, uint256 offset) internal pure returns (uint256) {
         if (x >= int256(offset) || x <= -int256(offset)) revert OffsetOutOfRange(x, offset);
         return uint256(x + int256(offset));
     }
@@ -252,8 +267,9 @@ contract SolvencyRegistry is InclusionVerifier {
         uint256[] calldata states,
         BatchProof[] calldata proofs
     ) external {
-        (uint256 ctx, EpochFigures memory figures) = _checkEpoch(checkpointId, cp, root, totals, states, proofs.length, true);
-        _verifyPart(ctx, 0, states, proofs);
+        EpochFigures memory figures = _checkEpoch(checkpointId, cp, root, totals, states, proofs.length, true);
+        _requireNoOptionsModule(checkpointId);
+        _verifyPart(verifier, contextHash(cp, root, totals), 0, states, proofs);
         _discardPending();
         _record(checkpointId, figures);
     }
@@ -271,8 +287,22 @@ contract SolvencyRegistry is InclusionVerifier {
         uint256[] calldata states,
         BatchProof[] calldata proofs
     ) external {
-        (uint256 ctx, EpochFigures memory figures) = _checkEpoch(checkpointId, cp, root, totals, states, proofs.length, false);
-        _verifyPart(ctx, 0, states, proofs);
+        EpochFigures memory figures = _checkEpoch(checkpointId, cp, root, totals, states, proofs.length, false);
+        _requireNoOptionsModule(checkpointId);
+        _begin(checkpointId, figures, contextHash(cp, root, totals), verifier, states, proofs);
+    }
+
+    /// @dev beginEpoch after its checks: verify the first part under `ctx` with `verifier_`, replace a pending
+    /// epoch, and record the epoch (all batches) or store it as pending.
+    function _begin(
+        uint256 checkpointId,
+        EpochFigures memory figures,
+        uint256 ctx,
+        ISolvencyBatchVerifier verifier_,
+        uint256[] calldata states,
+        BatchProof[] calldata proofs
+    ) internal {
+        _verifyPart(verifier_, ctx, 0, states, proofs);
         _discardPending();
         emit EpochPartPosted(checkpointId, 0, proofs.length);
         if (proofs.length == 1 << batchCountLog2) {
@@ -281,6 +311,17 @@ contract SolvencyRegistry is InclusionVerifier {
             _epochs[checkpointId] = figures; // postedAt = 0: not an epoch yet
             pendingEpoch = PendingEpoch(checkpointId, ctx, proofs.length, states[proofs.length]);
         }
+    }
+
+    /// @dev OptionsBookRequired(epoch) if the engine has an options module: its accounts may hold options, whose
+    /// value and margin a perp-only statement leaves out (OptionsSolvencyRegistry posts such epochs).
+    function _requireNoOptionsModule(uint256 checkpointId) internal view {
+        if (IEngineOptionsModule(address(engine)).optionsModule() != address(0)) revert OptionsBookRequired(checkpointId);
+    }
+
+    /// @dev The verifier of the pending epoch `checkpointId`'s later parts (this registry: always `verifier`).
+    function _partVerifier(uint256) internal view virtual returns (ISolvencyBatchVerifier) {
+        return verifier;
     }
 
     /// @notice Post the next part of the pending epoch `checkpointId`: batches firstBatch … firstBatch +
@@ -302,7 +343,7 @@ contract SolvencyRegistry is InclusionVerifier {
         _checkPartSize(proofs.length, states.length, batches - firstBatch);
         if (states[0] != pending.lastState) revert StateChainBroken(states[0], pending.lastState);
         _checkStates(states);
-        _verifyPart(pending.ctx, firstBatch, states, proofs);
+        _verifyPart(_partVerifier(checkpointId), pending.ctx, firstBatch, states, proofs);
         emit EpochPartPosted(checkpointId, firstBatch, proofs.length);
         uint256 next = firstBatch + proofs.length;
         if (next == batches) {
@@ -315,8 +356,8 @@ contract SolvencyRegistry is InclusionVerifier {
         }
     }
 
-    /// @dev postEpoch's and beginEpoch's checks before the proofs (spec §7.5, in order; `whole`: all 2^T
-    /// batches, else a first part); returns the statement's ctx and the figures to record (postedAt 0).
+    /// @dev postEpoch's and beginEpoch's checks 1–7 (spec §7.5, in order; `whole`: all 2^T batches, else a first
+    /// part); returns the figures to record (postedAt 0). The caller computes the statement.
     function _checkEpoch(
         uint256 checkpointId,
         IEngineCheckpoints.CheckpointData calldata cp,
@@ -325,7 +366,7 @@ contract SolvencyRegistry is InclusionVerifier {
         uint256[] calldata states,
         uint256 proofs,
         bool whole
-    ) private view returns (uint256 ctx, EpochFigures memory figures) {
+    ) internal view returns (EpochFigures memory figures) {
         if (msg.sender != operator) revert NotOperator(msg.sender);
         if (checkpointId <= lastEpoch) revert EpochNotIncreasing(checkpointId, lastEpoch);
         if (cp.id != checkpointId) revert CheckpointIdMismatch(checkpointId, cp.id);
@@ -343,7 +384,6 @@ contract SolvencyRegistry is InclusionVerifier {
         }
         uint256 reserves = userReservesWad(cp);
         if (reserves < totals.liabilitiesWad) revert InsufficientReserves(reserves, totals.liabilitiesWad);
-        ctx = contextHash(cp, root, totals);
         figures = EpochFigures(
             root.hash, totals, cp.accountCount, cp.collateralSumWad, reserves, cp.insuranceFundWad, cp.blockNumber, 0
         );
@@ -356,16 +396,19 @@ contract SolvencyRegistry is InclusionVerifier {
         }
     }
 
-    /// @dev InvalidBatchProofs unless the verifier accepts every proof of batches firstBatch, … under ctx.
-    function _verifyPart(uint256 ctx, uint256 firstBatch, uint256[] calldata states, BatchProof[] calldata proofs)
-        private
-        view
-    {
-        if (!verifier.verifyBatch(proofs, batchPublicSignals(ctx, firstBatch, states))) revert InvalidBatchProofs();
+    /// @dev InvalidBatchProofs unless `verifier_` accepts every proof of batches firstBatch, … under ctx.
+    function _verifyPart(
+        ISolvencyBatchVerifier verifier_,
+        uint256 ctx,
+        uint256 firstBatch,
+        uint256[] calldata states,
+        BatchProof[] calldata proofs
+    ) internal view {
+        if (!verifier_.verifyBatch(proofs, batchPublicSignals(ctx, firstBatch, states))) revert InvalidBatchProofs();
     }
 
     /// @dev Forget the pending epoch, if any, and its stored figures (EpochDiscarded).
-    function _discardPending() private {
+    function _discardPending() internal {
         PendingEpoch memory pending = pendingEpoch;
         if (pending.checkpointId == 0) return;
         delete _epochs[pending.checkpointId];
@@ -374,7 +417,7 @@ contract SolvencyRegistry is InclusionVerifier {
     }
 
     /// @dev Record `figures` as epoch `checkpointId`, posted now (EpochPosted).
-    function _record(uint256 checkpointId, EpochFigures memory figures) private {
+    function _record(uint256 checkpointId, EpochFigures memory figures) internal {
         figures.postedAt = block.timestamp;
         _epochs[checkpointId] = figures;
         lastEpoch = checkpointId;
@@ -437,7 +480,7 @@ contract SolvencyRegistry is InclusionVerifier {
         return root.hash == posted.hash && root.equity == posted.equity && root.mm == posted.mm;
     }
 
-    function _requireCode(address account) private view {
+    function _requireCode(address account) internal view {
         if (account.code.length == 0) revert NotAContract(account);
     }
 }

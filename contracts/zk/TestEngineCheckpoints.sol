@@ -10,6 +10,8 @@ contract TestEngineCheckpoints is IEngineCheckpoints {
     error UnknownCheckpoint(uint256 id);
 
     uint256 public immutable MAX_MARKETS;
+    /// @notice The engine's options module (zero until setOptionsModule).
+    address public optionsModule;
     mapping(uint256 id => bytes32) private _hashes;
 
     constructor(uint256 maxMarkets) {
@@ -19,6 +21,11 @@ contract TestEngineCheckpoints is IEngineCheckpoints {
     /// @notice Store keccak256(abi.encode(data)) as checkpoint data.id.
     function record(CheckpointData calldata data) external {
         _hashes[data.id] = keccak256(abi.encode(data));
+    }
+
+    /// @notice Set the options module the registry reads (any caller, any time: a test stand-in).
+    function setOptionsModule(address module) external {
+        optionsModule = module;
     }
 
     function checkpointHash(uint256 id) external view returns (bytes32 digest) {

@@ -63,6 +63,37 @@ def hasher_artifact(n_inputs: int, out_dir: Path = OUT_DIR) -> Path:
     return path
 
 
+POSEIDON8_CONSTANTS = ("Poseidon8Constants0", "Poseidon8Constants1")
+POSEIDON8_FIRST_ROUNDS = 32  # partial rounds whose constants the first data contract holds
+
+
+def poseidon8_constants_artifacts(out_dir: Path = OUT_DIR) -> None:
+    """The artifacts of Poseidon8's two data contracts (runtime code 0x00, then words) from circomlibjs's
+    ``poseidon_constants_opt.json`` at width 9: per partial round C_r then its 17 S_r (rounds 0 .. 31; rounds
+    32 .. 62, then the full rounds' 72 constants in use order and 9 zeros); written once."""
+    if all((out_dir / "circomlibjs" / f"{name}.json").is_file() for name in POSEIDON8_CONSTANTS):
+        return
+    opt = json.loads((tools.node_modules() / "circomlibjs" / "src" / "poseidon_constants_opt.json").read_text())
+    c, s = [int(x, 16) for x in opt["C"][7]], [int(x, 16) for x in opt["S"][7]]
+    rounds = [[c[45 + r]] + s[17 * r : 17 * r + 17] for r in range(63)]
+    full = [c[:45] + c[108:] + [0] * 9]  # the full rounds' constants in use order; the last round adds none
+    for name, part in zip(POSEIDON8_CONSTANTS, (rounds[:POSEIDON8_FIRST_ROUNDS], rounds[POSEIDON8_FIRST_ROUNDS:] + full)):
+        runtime = b"\x00" + b"".join(w.to_bytes(32, "big") for words in part for w in words)
+        init = bytes([0x61]) + len(runtime).to_bytes(2, "big") + bytes.fromhex("80600c6000396000f3")  # CODECOPY, RETURN
+        artifact = {"abi": [], "bytecode": {"object": "0x" + (init + runtime).hex(), "linkReferences": {}},
+                    "deployedBytecode": {"object": "0x" + runtime.hex(), "linkReferences": {}, "immutableReferences": {}},
+                    "methodIdentifiers": {}, "generatedBy": "circomlibjs poseidon_constants_opt.json, width 9, partial rounds"}
+        atomic_write_text(out_dir / "circomlibjs" / f"{name}.json", json.dumps(artifact, indent=1) + "\n")
+
+
+def deploy_poseidon8(chain: Chain, sender: Signer, out_dir: Path = OUT_DIR) -> Contract:
+    """Deploy Poseidon8 (contracts/commit/Poseidon8.sol) over its two constants' data contracts."""
+    poseidon8_constants_artifacts(out_dir)
+    data = [deploy_contract(chain, name, sender=sender, out_dir=out_dir)[0].address for name in POSEIDON8_CONSTANTS]
+    hasher, _ = deploy_contract(chain, "Poseidon8", *data, sender=sender, out_dir=out_dir)
+    return hasher
+
+
 def deploy_hashers(chain: Chain, sender: Signer, out_dir: Path = OUT_DIR) -> dict[int, Contract]:
     """Deploy the 4-, 5- and 6-input hashers; {n_inputs: Contract}."""
     deployed = {}

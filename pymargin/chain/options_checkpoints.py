@@ -17,6 +17,11 @@ from pymargin.chain.logs import read_logs
 from pymargin.chain.tx import ContractRevert
 from pymargin.engine.options_checkpoint import OptionsCheckpointData, aggregate_mismatches, options_checkpoint_digest
 from pymargin.errors import UserError
+from pymargin.chain.checkpoints import CheckpointBook
+from pymargin.commit.commitment import Commitment
+from pymargin.zk.options import OptionTables, checkpoint_series_sums, commit_option_book, option_tables_from_checkpoint
+from pymargin.zk.portfolio import PortfolioShape
+from pymargin.zk.statement import Statement
 
 
 def options_engine_at(chain: Chain, address: str) -> Contract:
@@ -92,5 +97,34 @@ def options_book_at_checkpoint(options: Contract, engine_checkpoint_id: int) -> 
     return book
 
 
-__all__ = ["OptionsCheckpointBook", "options_book_at_checkpoint", "options_checkpoint_event", "options_checkpoint_id",
+def commit_options_epoch(engine_book: CheckpointBook, options_book: OptionsCheckpointBook, shape: PortfolioShape,
+                         depth: int | None = None) -> tuple[Commitment, OptionTables]:
+    """The commitment of an engine book with options at one checkpoint (salt 0, as every engine book) and the
+    option tables of its options checkpoint (:func:`pymargin.zk.options.option_tables_from_checkpoint`); UserError
+    if the two books are not of the same checkpoint or an option holder is not an engine cross account."""
+    data = options_book.data
+    if data.engine_checkpoint_id != engine_book.data.id:
+        raise UserError(f"the options checkpoint is of engine checkpoint {data.engine_checkpoint_id}, the book of {engine_book.data.id}")
+    tables = option_tables_from_checkpoint(data, len(engine_book.data.markets), shape)
+    cross = {a.owner.lower(): a.account_id for a in engine_book.accounts if a.sub == 0}
+    options = {}
+    for owner, held in options_book.positions.items():
+        if owner.lower() not in cross:
+            raise UserError(f"{owner} holds options but has no cross account in the engine's book")
+        options[cross[owner.lower()]] = sorted(held.items())
+    commitment = commit_option_book(engine_book.accounts, options, engine_book.markets, tables, None, engine_book.data.id, depth)
+    return commitment, tables
+
+
+def series_sums_mismatch(statement: Statement, data: OptionsCheckpointData) -> str | None:
+    """The first row whose proven option sums differ from the options checkpoint's (None: all equal), in words."""
+    want = checkpoint_series_sums(data, statement.options.tables)
+    for row, (got, expected) in enumerate(zip(statement.options.aggregates, want)):
+        if got != expected:
+            return f"option row {row}: the book sums (long, short) = ({got.long_size_wad}, {got.short_size_wad}), " \
+                   f"the options checkpoint ({expected.long_size_wad}, {expected.short_size_wad})"
+    return None
+
+
+__all__ = ["commit_options_epoch", "series_sums_mismatch", "OptionsCheckpointBook", "options_book_at_checkpoint", "options_checkpoint_event", "options_checkpoint_id",
            "options_engine_at"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pymargin.chain.commitments import HASHER_ARITIES, hasher_artifact, hasher_name
+from pymargin.chain.commitments import HASHER_ARITIES, deploy_poseidon8, hasher_artifact, hasher_name
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import Contract, contract_at, deploy_contract
 from pymargin.chain.deploy import Deployer
@@ -22,7 +22,9 @@ from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer, revert_data, send
 from pymargin.commit.tree import Node
 from pymargin.engine.checkpoint import CheckpointData
+from pymargin.engine.options_checkpoint import OptionsCheckpointData
 from pymargin.errors import Revert
+from pymargin.fixedpoint import WAD
 from pymargin.zk.calldata import verify_batch_calldata, verify_proof_calldata
 from pymargin.zk.circom import build_root
 from pymargin.zk.proof import Proof
@@ -30,8 +32,10 @@ from pymargin.zk.setup import Keys
 from pymargin.zk.solidity import write_batch_verifier, write_verifier
 from pymargin.zk.solvency import EpochProof
 from pymargin.model import FUNDING_INDEX_BOUND, MarketView
-from pymargin.zk.statement import (EMPTY_AGGREGATE, SIZE_FUNDING_OFFSET, SUM_OFFSET, MarketAggregate, Shape, Statement,
-                                   Totals, context_hash)
+from pymargin.zk.options import checkpoint_series_sums, option_tables_from_checkpoint
+from pymargin.zk.portfolio import PortfolioShape
+from pymargin.zk.statement import (EMPTY_AGGREGATE, SIZE_FUNDING_OFFSET, SUM_OFFSET, MarketAggregate, OptionsPart, Shape,
+                                   Statement, Totals, context_hash)
 
 VERIFIER_CONTRACT = "Groth16Verifier"
 BATCH_VERIFIER_CONTRACT = "Groth16BatchVerifier"
@@ -137,6 +141,39 @@ def deploy_registry(chain: Chain, sender: Signer, verifier: Contract, engine: st
     return registry
 
 
+OPTIONS_REGISTRY_CONTRACT = "OptionsSolvencyRegistry"
+OPTIONS_STATEMENT_CONTRACT = "OptionsStatement"
+OPTIONS_HASHER_ARITIES = (2, 3)  # circomlibjs's hashers OptionsStatement needs beside Poseidon_4 and Poseidon8
+OPTIONS_REGISTRY_DEPLOY_GAS = 7_000_000
+
+
+def deploy_options_hashers(chain: Chain, sender: Signer, hashers: dict) -> dict:
+    """``hashers`` with the 2-, 3- and 8-input hashers of OptionsStatement deployed beside them (the 8-input one is
+    contracts/commit/Poseidon8.sol: circomlibjs's generator stops at 6 inputs)."""
+    out = dict(hashers)
+    for n in OPTIONS_HASHER_ARITIES:
+        if n not in out:
+            hasher_artifact(n)
+            out[n], _ = deploy_contract(chain, hasher_name(n), sender=sender)
+    if 8 not in out:
+        out[8] = deploy_poseidon8(chain, sender)
+    return out
+
+
+def deploy_options_registry(chain: Chain, sender: Signer, verifier: Contract, options_verifier: Contract, engine: str,
+                            hashers: dict, shape: Shape, options_shape: PortfolioShape, *, operator: str | None = None) -> Contract:
+    """Deploy an OptionsStatement for ``options_shape`` (U, R, P) and an OptionsSolvencyRegistry over ``engine`` whose
+    perp-only epochs ``verifier`` and epochs with options ``options_verifier`` (SolvencyBatch(K, M, T, U, R, P)'s
+    batch verifier) check; ``hashers`` needs arities 2, 3, 4, 5, 6, 8 (:func:`deploy_options_hashers`)."""
+    statement, _ = deploy_contract(chain, OPTIONS_STATEMENT_CONTRACT, *(hashers[n].address for n in (2, 3, 4, 8)),
+                                   options_shape.u, options_shape.k, options_shape.p, sender=sender, gas=REGISTRY_DEPLOY_GAS)
+    args = registry_args(verifier.address, engine, hashers, shape, operator or sender.address)
+    registry, _ = deploy_contract(chain, OPTIONS_REGISTRY_CONTRACT, *args, options_verifier.address, statement.address,
+                                  sender=sender, gas=OPTIONS_REGISTRY_DEPLOY_GAS)
+    registry.decoder.add(statement.artifact["abi"])
+    return registry
+
+
 @dataclass(frozen=True)
 class SolvencyContracts:
     """A venue's proof-of-solvency contracts: the Groth16 verifier, the Poseidon hashers, the registry."""
@@ -206,6 +243,87 @@ def registry_statement(shape: Shape, chain_id: int, registry: int, engine: int, 
                      markets + (MarketView(0, 0, 0, 0),) * pad, aggregates + (EMPTY_AGGREGATE,) * pad, root, totals)
 
 
+class MultipleOutOfRange(Revert):
+    """The options checkpoint's IM multiple is not in [WAD, WAD + 2^64)."""
+
+
+class SeriesNotIncreasing(Revert):
+    """The options checkpoint's series ids are not strictly increasing."""
+
+
+class TooManyUnderlyings(Revert):
+    """The options checkpoint has more underlyings than the circuit's U."""
+
+
+class TooManySeries(Revert):
+    """An underlying has more series than the circuit's R rows."""
+
+
+class OptionTableOutOfRange(Revert):
+    """A value, som or array entry of a row is outside the circuit's bounds."""
+
+
+class UnmappedMarket(Revert):
+    """The perp mapping is not exactly markets 0 .. marketCount − 1, in order."""
+
+
+class PerpSeriesMissing(Revert):
+    """A market's perp series is not in the options checkpoint."""
+
+
+TABLE_BOUND = 2**130
+
+
+def check_options_data(options: OptionsCheckpointData, market_count: int, shape: PortfolioShape) -> None:
+    """OptionsStatement.optionsHashes' checks, in its order, raising its errors (the registry's mirror)."""
+    m = options.im_multiple_wad
+    if not WAD <= m < WAD + 2**64:
+        raise MultipleOutOfRange(m)
+    series = options.series
+    for prev, cur in zip(series, series[1:]):
+        if cur.series_id <= prev.series_id:
+            raise SeriesNotIncreasing(cur.series_id)
+    underlyings = sorted({x.underlying_id for x in series})
+    if len(underlyings) > shape.u:
+        raise TooManyUnderlyings(len(underlyings), shape.u)
+    filled, row_of = [0] * len(underlyings), {}
+    for x in series:
+        block = underlyings.index(x.underlying_id)
+        if filled[block] == shape.k:
+            raise TooManySeries(x.underlying_id, shape.k)
+        row_of[x.series_id] = block * shape.k + filled[block]
+        filled[block] += 1
+    for x in sorted(series, key=lambda x: row_of[x.series_id]):
+        if x.value_wad >= TABLE_BOUND:
+            raise OptionTableOutOfRange(x.series_id, x.value_wad)
+        if not x.settled:
+            if x.som_wad >= TABLE_BOUND:
+                raise OptionTableOutOfRange(x.series_id, x.som_wad)
+            for v in x.risk_array:
+                if not -TABLE_BOUND <= v <= TABLE_BOUND:
+                    raise OptionTableOutOfRange(x.series_id, v)
+    perps = options.perps
+    for j in range(market_count):
+        if j >= len(perps) or perps[j][0] != j:
+            raise UnmappedMarket(j)
+    if len(perps) > market_count:
+        raise UnmappedMarket(perps[market_count][0])
+    for _, sid in perps:
+        if sid not in row_of:
+            raise PerpSeriesMissing(sid)
+
+
+def registry_options_statement(shape: Shape, options_shape: PortfolioShape, chain_id: int, registry: int, engine: int,
+                               checkpoint: CheckpointData, options: OptionsCheckpointData, root: Node, totals: Totals) -> Statement:
+    """The statement an OptionsSolvencyRegistry checks a post of ``checkpoint`` with ``options`` against (its
+    ``optionsContextHash``): :func:`registry_statement` with the tables of the options checkpoint and its per-row
+    sums (:func:`pymargin.zk.options.option_tables_from_checkpoint`). Raises the registry's errors as it reverts."""
+    s = registry_statement(shape, chain_id, registry, engine, checkpoint, root, totals)
+    check_options_data(options, len(checkpoint.markets), options_shape)
+    tables = option_tables_from_checkpoint(options, len(checkpoint.markets), options_shape)
+    return replace(s, options=OptionsPart(tables, checkpoint_series_sums(options, tables)))
+
+
 def user_reserves_wad(checkpoint: CheckpointData) -> int:
     """vault balance − owner fees (max(accrued fees − bad debt, 0)), or 0 below them: what the registry compares with L."""
     return max(checkpoint.vault_balance_wad - checkpoint.owner_fees_wad(), 0)
@@ -222,6 +340,18 @@ def post_epoch_args(epoch: EpochProof, checkpoint: CheckpointData) -> tuple:
     s = epoch.statement
     return (s.checkpoint_id, checkpoint.to_abi(), (s.root.hash, s.root.equity, s.root.mm), totals_arg(s.totals),
             list(epoch.states), [tuple(p.eth_words()) for p in epoch.proofs])
+
+
+OPTIONS_GAS_PER_ROW = 1_000_000  # per option row (≈ 850k-960k measured): two Poseidon8 (342k each), Poseidon_4, two Poseidon_3, calldata
+
+
+def post_epoch_with_options(registry: Contract, epoch: EpochProof, checkpoint: CheckpointData, options: OptionsCheckpointData,
+                            sender: Signer):
+    """Send ``postEpochWithOptions`` for ``epoch`` (a statement with options) proven at ``checkpoint`` and its options
+    checkpoint ``options``, with explicit gas; return the receipt (ContractRevert with the registry's error)."""
+    gas = part_gas_limit(len(epoch.proofs), first=True) + OPTIONS_GAS_PER_ROW * epoch.statement.options.tables.shape.n
+    cid, cp, root, totals, states, proofs = post_epoch_args(epoch, checkpoint)
+    return registry.transact("postEpochWithOptions", cid, cp, options.to_abi(), root, totals, states, proofs, sender=sender, gas=gas)
 
 
 def post_epoch(registry: Contract, epoch: EpochProof, checkpoint: CheckpointData, sender: Signer):
@@ -282,18 +412,21 @@ class PartPosted:
 
 
 def post_epoch_parts(registry: Contract, epoch: EpochProof, checkpoint: CheckpointData, sender: Signer,
-                     first_part: int, next_parts: int) -> list[PartPosted]:
+                     first_part: int, next_parts: int, options: OptionsCheckpointData | None = None) -> list[PartPosted]:
     """Post ``epoch`` in transactions of at most ``first_part`` batches (the first) and ``next_parts`` (the
     others): ``postEpoch`` if all fit the first, else ``beginEpoch`` and ``continueEpoch`` in batch order.
     If the registry's pending epoch is this one (:func:`resume_batch`), continue it instead of starting
-    again. Each part is simulated before it is sent (:func:`pymargin.chain.tx.send`), so a rejection
+    again. A statement with options posts with its options checkpoint ``options`` (``postEpochWithOptions``,
+    ``beginEpochWithOptions``). Each part is simulated before it is sent (:func:`pymargin.chain.tx.send`), so a rejection
     raises ContractRevert before it costs gas; the parts sent before it stay, and a later call resumes."""
     if first_part < 1 or next_parts < 1:
         raise ValueError(f"parts need at least one batch, got {first_part} and {next_parts}")
     total = len(epoch.proofs)
     start = resume_batch(pending_epoch(registry), epoch)
     if start == 0 and first_part >= total:
-        return [PartPosted(0, total, post_epoch(registry, epoch, checkpoint, sender))]
+        receipt = (post_epoch(registry, epoch, checkpoint, sender) if options is None
+                   else post_epoch_with_options(registry, epoch, checkpoint, options, sender))
+        return [PartPosted(0, total, receipt)]
     proofs = [tuple(p.eth_words()) for p in epoch.proofs]
     posted = []
     first = start
@@ -302,7 +435,12 @@ def post_epoch_parts(registry: Contract, epoch: EpochProof, checkpoint: Checkpoi
         states, part = list(epoch.states[first:first + n + 1]), proofs[first:first + n]
         if first == 0:
             args = post_epoch_args(epoch, checkpoint)[:4]
-            receipt = registry.transact("beginEpoch", *args, states, part, sender=sender, gas=part_gas_limit(n, True))
+            if options is None:
+                receipt = registry.transact("beginEpoch", *args, states, part, sender=sender, gas=part_gas_limit(n, True))
+            else:
+                gas = part_gas_limit(n, True) + OPTIONS_GAS_PER_ROW * epoch.statement.options.tables.shape.n
+                receipt = registry.transact("beginEpochWithOptions", *args[:2], options.to_abi(), *args[2:], states, part,
+                                            sender=sender, gas=gas)
         else:
             receipt = registry.transact("continueEpoch", epoch.statement.checkpoint_id, first, states, part, sender=sender,
                                         gas=part_gas_limit(n, False))

@@ -30,8 +30,9 @@ def solvency_options(k: int, m: int, t: int, u: int, r: int, p: int) -> Circuit:
 
 
 def solvency_shape(name: str) -> Shape | None:
-    """The shape of a SolvencyBatch circuit from its name ``solvency_k{k}_m{m}_t{t}``; None for any other name."""
-    found = re.fullmatch(r"solvency_k(\d+)_m(\d+)_t(\d+)", name)
+    """The shape (K, T, M) of a SolvencyBatch circuit from its name ``solvency_k{k}_m{m}_t{t}``, also of one with
+    options ``…_u{u}_r{r}_p{p}`` (its U, R, P are bound by the statement's optionsHash); None for any other name."""
+    found = re.fullmatch(r"solvency_k(\d+)_m(\d+)_t(\d+)(?:_u\d+_r\d+_p\d+)?", name)
     return Shape(int(found[1]), int(found[3]), int(found[2])) if found else None
 
 

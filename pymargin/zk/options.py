@@ -21,12 +21,14 @@ from pymargin.commit.option_rows import OptionRow, OptionRows
 from pymargin.commit.poseidon import poseidon
 from pymargin.commit.tree import Node, SumTree
 from pymargin.engine.options import mark_value
+from pymargin.engine.options_checkpoint import OptionsCheckpointData
 from pymargin.errors import Revert, UserError
 from pymargin.fixedpoint import WAD, Rounding, sdiv_rounded
 from pymargin.model import Account, MarketView
 from pymargin.riskarray import SCENARIO_COUNT, InstrumentKind
 from pymargin.riskbatch import RiskSeries
 from pymargin.zk import portfolio as zp
+from pymargin.zk.statement import EMPTY_SERIES_AGGREGATE, SeriesAggregate
 
 VALUE_BOUND = 2**130  # 0 <= v < 2^130 per long unit (the circuit's range check)
 OptionPosition = tuple[int, int]  # (series id, size WAD)
@@ -83,6 +85,41 @@ def option_tables(book, perp_series: Mapping[int, int], market_count: int, now: 
     if missing:
         raise UserError(f"perp series {missing[0]} is not marked and fresh at {now}")
     return OptionTables(risk, tuple(value), tuple(key), perps)
+
+
+def option_tables_from_checkpoint(data: OptionsCheckpointData, market_count: int, shape: zp.PortfolioShape) -> OptionTables:
+    """The tables of an epoch with options (docs/spec.md §7.9), from the options checkpoint taken with its engine
+    checkpoint: one row per series of ``data`` (every series but the settled ones without positions; marks as
+    recorded), a settled row with array 0, som 0 and v = its payoff, any other its recorded array, som and value;
+    the data's perp mapping, which must map markets 0 .. market_count − 1 and no other; its IM multiple. What the
+    SolvencyRegistry recomputes on-chain. UserError when it does not fit ``shape`` or the circuit's bounds."""
+    series = {s.series_id: RiskSeries(s.underlying_id, (0,) * SCENARIO_COUNT if s.settled else tuple(s.risk_array),
+                                      0 if s.settled else s.som_wad) for s in data.series}
+    markets = [market for market, _ in data.perps]
+    if markets != list(range(market_count)):
+        raise UserError(f"the options checkpoint maps markets {markets} to perp series; a book with options needs "
+                        f"every engine market 0..{market_count - 1} mapped")
+    risk = zp.risk_tables(series, shape, data.im_multiple_wad)
+    value, key = [0] * shape.n, [0] * shape.n
+    for s in data.series:
+        row = risk.row_of[s.series_id]
+        value[row], key[row] = s.value_wad, s.series_id + 1
+        if not 0 <= s.value_wad < VALUE_BOUND:
+            raise UserError(f"series {s.series_id}: the circuit takes 0 <= v < 2^130, got {s.value_wad}")
+    perps = tuple(sid for _, sid in data.perps)
+    missing = [sid for sid in perps if sid not in risk.row_of]
+    if missing:
+        raise UserError(f"perp series {missing[0]} is not in the options checkpoint")
+    return OptionTables(risk, tuple(value), tuple(key), perps)
+
+
+def checkpoint_series_sums(data: OptionsCheckpointData, tables: OptionTables) -> tuple[SeriesAggregate, ...]:
+    """Per row of ``tables``: the checkpoint's (longSizeWad, shortSizeWad) of the row's series, (0, 0) for an unused
+    row — what an epoch's per-row option sums must equal."""
+    sums = [EMPTY_SERIES_AGGREGATE] * tables.shape.n
+    for s in data.series:
+        sums[tables.risk.row_of[s.series_id]] = SeriesAggregate(s.long_size_wad, s.short_size_wad)
+    return tuple(sums)
 
 
 def inclusion_rows(tables: OptionTables) -> OptionRows:

@@ -33,9 +33,11 @@ from pymargin.zk.verify import verify_batch
 from pymargin.zk.wellformed import proof_defect
 
 EPOCH_FORMAT = "pymargin-solvency-epoch/4"
-# /4: four public signals per batch (ctx, k, state_k, state_{k+1}); /2 and /3 hold proofs of the one-signal
-# circuit, which no current key verifies, so they are not read
-READABLE_EPOCH_FORMATS = (EPOCH_FORMAT,)
+EPOCH_OPTIONS_FORMAT = "pymargin-solvency-epoch/5"
+# /4: four public signals per batch (ctx, k, state_k, state_{k+1}); /5: the same with a statement over a book with
+# options (its option tables, spec §7.9), so /4 readers refuse it in one line; a perp-only epoch stays /4. /2 and
+# /3 hold proofs of the one-signal circuit, which no current key verifies, so they are not read
+READABLE_EPOCH_FORMATS = (EPOCH_FORMAT, EPOCH_OPTIONS_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class EpochProof:
 
     def to_json(self) -> dict:
         return {
-            "format": EPOCH_FORMAT, "circuit": self.circuit, "setup": self.setup_id,
+            "format": EPOCH_FORMAT if self.statement.options is None else EPOCH_OPTIONS_FORMAT, "circuit": self.circuit, "setup": self.setup_id,
             "statement": statement_json(self.statement),
             "states": [str(s) for s in self.states],
             "batches": [{"proof": p.snarkjs_json(), "public": [str(x) for x in p.public]} for p in self.proofs],
@@ -59,9 +61,11 @@ class EpochProof:
     @classmethod
     def from_json(cls, data: dict) -> "EpochProof":
         if not isinstance(data, dict) or data.get("format") not in READABLE_EPOCH_FORMATS:
-            raise UserError(f"not a {EPOCH_FORMAT} file")
+            raise UserError(f"not a {EPOCH_FORMAT} or {EPOCH_OPTIONS_FORMAT} file")
         try:
             statement = statement_from_json(data["statement"])
+            if (statement.options is None) != (data["format"] == EPOCH_FORMAT):
+                raise ValueError(f"a {data['format']} statement {'without' if statement.options is None else 'with'} option tables")
             proofs = tuple(Proof.from_snarkjs(b["proof"], b["public"]) for b in data["batches"])
             return cls(statement, tuple(int(s) for s in data["states"]), proofs, str(data["circuit"]), str(data["setup"]))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING
 from pymargin.jsonvalues import address_hex, parse_int
 from pymargin.commit.poseidon import poseidon
 from pymargin.commit.tree import Node
-from pymargin.errors import UserError
 from pymargin.model import FUNDING_INDEX_BOUND, MAX_POSITIONS, MarketView
 
 if TYPE_CHECKING:
@@ -206,11 +205,10 @@ def check_statement(s: Statement) -> list[str]:
 
 
 def statement_json(s: Statement) -> dict:
-    """The statement as JSON (docs/output.md: integers as decimal strings, addresses 0x + 40 hex, the root hash 0x + 64 hex)."""
-    if s.options is not None:
-        raise UserError("a statement over a book with options has no JSON form yet (docs/spec.md §7.9)")
+    """The statement as JSON (docs/output.md: integers as decimal strings, addresses 0x + 40 hex, the root hash 0x + 64 hex;
+    a statement with options also ``options``: :func:`options_json`)."""
     t = s.totals
-    return {
+    out = {
         "shape": {"k": str(s.shape.k), "t": str(s.shape.t), "m": str(s.shape.m)},
         "chain_id": str(s.chain_id), "registry": address_hex(s.registry), "engine": address_hex(s.engine),
         "checkpoint_id": str(s.checkpoint_id), "market_count": str(s.market_count),
@@ -225,11 +223,54 @@ def statement_json(s: Statement) -> dict:
                    "mm_wad": str(t.mm_wad), "im_wad": str(t.im_wad), "account_count": str(t.account_count),
                    "collateral_wad": str(t.collateral_wad)},
     }
+    if s.options is not None:
+        out["options"] = options_json(s.options)
+    return out
+
+
+def options_json(o: OptionsPart) -> dict:
+    """The option tables and per-row sums as JSON: the shape (u, r, p), the IM multiple, each market's perp series id,
+    and per row its series key (series id + 1; 0: unused), underlying id, array[16], som, value, long and short sums."""
+    t = o.tables
+    rows = []
+    for r in range(t.shape.n):
+        key = t.series_key[r]
+        underlying = t.risk.series[key - 1].underlying_id if key else 0
+        rows.append({"series_key": str(key), "underlying_id": str(underlying), "array": [str(x) for x in t.risk.array[r]],
+                     "som_wad": str(t.risk.som[r]), "value_wad": str(t.value[r]),
+                     "long_size_wad": str(o.aggregates[r].long_size_wad), "short_size_wad": str(o.aggregates[r].short_size_wad)})
+    return {"shape": {"u": str(t.shape.u), "r": str(t.shape.k), "p": str(t.shape.p)}, "multiple_wad": str(t.risk.multiple_wad),
+            "perp_series": [str(x) for x in t.perp_series], "rows": rows}
+
+
+def options_from_json(data: dict) -> OptionsPart:
+    """The inverse of :func:`options_json`; KeyError, TypeError or ValueError on a malformed document."""
+    from pymargin.riskbatch import RiskSeries
+    from pymargin.zk.options import OptionTables
+    from pymargin.zk.portfolio import PortfolioShape, RiskTables
+
+    sh = data["shape"]
+    shape = PortfolioShape(int(sh["u"]), int(sh["r"]), int(sh["p"]))
+    rows = data["rows"]
+    if len(rows) != shape.n:
+        raise ValueError(f"{len(rows)} option rows for a shape of {shape.n}")
+    array = tuple(tuple(int(x) for x in row["array"]) for row in rows)
+    if any(len(a) != 16 for a in array):
+        raise ValueError("an option row's array does not have 16 entries")
+    som = tuple(int(row["som_wad"]) for row in rows)
+    key = tuple(int(row["series_key"]) for row in rows)
+    used = [r for r in range(shape.n) if key[r]]
+    row_of = {key[r] - 1: r for r in used}
+    series = {key[r] - 1: RiskSeries(int(rows[r]["underlying_id"]), array[r], som[r]) for r in used}
+    risk = RiskTables(shape, array, som, int(data["multiple_wad"]), row_of, series)
+    tables = OptionTables(risk, tuple(int(row["value_wad"]) for row in rows), key, tuple(int(x) for x in data["perp_series"]))
+    return OptionsPart(tables, tuple(SeriesAggregate(int(row["long_size_wad"]), int(row["short_size_wad"])) for row in rows))
 
 
 def statement_from_json(data: dict) -> Statement:
     """The inverse of :func:`statement_json` (also of epoch files /2: JSON-number shape, decimal root hash);
     KeyError, TypeError or ValueError on a malformed document."""
+    options = data.get("options")
     sh, t, r = data["shape"], data["totals"], data["root"]
     return Statement(
         Shape(int(sh["k"]), int(sh["t"]), int(sh["m"])),  # int() of a string or of a /2 file's JSON number
@@ -242,4 +283,5 @@ def statement_from_json(data: dict) -> Statement:
         Node(parse_int(r["hash"]), int(r["equity"]), int(r["mm"])),
         Totals(*(int(t[f]) for f in ("liabilities_wad", "deficit_wad", "below_mm_count", "shortfall_wad",
                                       "mm_wad", "im_wad", "account_count", "collateral_wad"))),
+        None if options is None else options_from_json(options),
     )
