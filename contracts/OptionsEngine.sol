@@ -61,6 +61,10 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
     /// @dev keccak256(abi.encode(OptionsCheckpointData)) and block number of options checkpoint id = index + 1.
     bytes32[] private _checkpointHashes;
     uint256[] private _checkpointBlocks;
+    /// @dev openPositionCount at options checkpoint id = index + 1.
+    uint256[] private _checkpointPositionCounts;
+    /// @notice Open option positions (owner, series) with a non-zero size.
+    uint256 public openPositionCount;
     /// @dev The options checkpoint taken with an engine checkpoint (0: none).
     mapping(uint256 => uint256) private _checkpointOfEngine;
     /// @notice Liquidation penalty as a fraction of the underlying notional |size|·markPrice (WAD, ≤ 1).
@@ -308,6 +312,7 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
         id = _checkpointHashes.length + 1;
         _checkpointHashes.push(keccak256(abi.encode(data)));
         _checkpointBlocks.push(block.number);
+        _checkpointPositionCounts.push(openPositionCount);
         _checkpointOfEngine[data.engineCheckpointId] = id;
         emit OptionsCheckpointTaken(id, data.engineCheckpointId, data);
     }
@@ -361,6 +366,12 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
     /// @notice The block options checkpoint `id` was taken in (UnknownCheckpoint unless 1 ≤ id ≤ count).
     function optionsCheckpointBlock(uint256 id) external view returns (uint256) {
         return _checkpointBlocks[_checkpointIndex(id)];
+    }
+
+    /// @notice Open option positions at options checkpoint `id` (UnknownCheckpoint unless 1 ≤ id ≤ count):
+    ///         0 means its book holds no option, so a perp-only solvency statement covers it (spec §7.5).
+    function optionsCheckpointPositionCount(uint256 id) external view returns (uint256) {
+        return _checkpointPositionCounts[_checkpointIndex(id)];
     }
 
     /// @notice The options checkpoint taken with engine checkpoint `engineCheckpointId`
@@ -559,7 +570,9 @@ contract OptionsEngine is Ownable2Step, EIP712, IOptionsModule {
         if (oldSize == 0) {
             if (ids.length >= MAX_OPTION_POSITIONS) revert TooManyPositions(owner, 0, MAX_OPTION_POSITIONS);
             ids.push(seriesId);
+            ++openPositionCount;
         } else if (newSize == 0) {
+            --openPositionCount;
             uint256 last = ids.length - 1;
             for (uint256 i; i <= last; ++i) {
                 if (ids[i] == seriesId) {

@@ -9,6 +9,13 @@ interface IEngineOptionsModule {
     function optionsModule() external view returns (address);
 }
 
+/// @notice What a perp-only post reads of the options module: the options checkpoint taken with an engine
+/// checkpoint (UnknownCheckpoint if none) and its open option positions.
+interface IOptionsCheckpointPositions {
+    function optionsCheckpointOf(uint256 engineCheckpointId) external view returns (uint256);
+    function optionsCheckpointPositionCount(uint256 id) external view returns (uint256);
+}
+
 /// @notice pymargin's Groth16 batch verifier of SolvencyBatch (pymargin/zk/solidity.py): true iff every
 /// proof is valid for its 4 public signals (publics[4i .. 4i + 3]), checked in one pairing call.
 interface ISolvencyBatchVerifier {
@@ -268,7 +275,7 @@ contract SolvencyRegistry is InclusionVerifier {
         BatchProof[] calldata proofs
     ) external {
         EpochFigures memory figures = _checkEpoch(checkpointId, cp, root, totals, states, proofs.length, true);
-        _requireNoOptionsModule(checkpointId);
+        _requireNoOptionsHeld(checkpointId);
         _verifyPart(verifier, contextHash(cp, root, totals), 0, states, proofs);
         _discardPending();
         _record(checkpointId, figures);
@@ -288,7 +295,7 @@ contract SolvencyRegistry is InclusionVerifier {
         BatchProof[] calldata proofs
     ) external {
         EpochFigures memory figures = _checkEpoch(checkpointId, cp, root, totals, states, proofs.length, false);
-        _requireNoOptionsModule(checkpointId);
+        _requireNoOptionsHeld(checkpointId);
         _begin(checkpointId, figures, contextHash(cp, root, totals), verifier, states, proofs);
     }
 
@@ -313,10 +320,17 @@ contract SolvencyRegistry is InclusionVerifier {
         }
     }
 
-    /// @dev OptionsBookRequired(epoch) if the engine has an options module: its accounts may hold options, whose
-    /// value and margin a perp-only statement leaves out (OptionsSolvencyRegistry posts such epochs).
-    function _requireNoOptionsModule(uint256 checkpointId) internal view {
-        if (IEngineOptionsModule(address(engine)).optionsModule() != address(0)) revert OptionsBookRequired(checkpointId);
+    /// @dev With an options module on the engine, a perp-only statement covers checkpoint `checkpointId` only if
+    /// it was taken through the module (else the module's UnknownCheckpoint) with no open option position; else
+    /// OptionsBookRequired(epoch): the value and margin of its options would be left out (OptionsSolvencyRegistry
+    /// posts such epochs).
+    function _requireNoOptionsHeld(uint256 checkpointId) internal view {
+        address module = IEngineOptionsModule(address(engine)).optionsModule();
+        if (module == address(0)) return;
+        IOptionsCheckpointPositions options = IOptionsCheckpointPositions(module);
+        if (options.optionsCheckpointPositionCount(options.optionsCheckpointOf(checkpointId)) != 0) {
+            revert OptionsBookRequired(checkpointId);
+        }
     }
 
     /// @dev The verifier of the pending epoch `checkpointId`'s later parts (this registry: always `verifier`).

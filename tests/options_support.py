@@ -200,6 +200,9 @@ class System:
             assert o.call("openInterest", sid) == p.open_interest(sid), sid
             assert o.call("shortInterest", sid) == p.short_interest(sid), sid
         assert o.call("settlementDustWad2") == p.state.settlement_dust_wad2
+        assert o.call("openPositionCount") == p.open_position_count()
+        for cid in range(1, p.options_checkpoint_count() + 1):
+            assert o.call("optionsCheckpointPositionCount", cid) == p.options_checkpoint_position_count(cid), cid
         count, problems = self.d.check_all()
         assert not problems, problems[:5]
 

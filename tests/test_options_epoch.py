@@ -304,7 +304,7 @@ def test_a_dropped_short_option_is_refused(v):
 
 def test_an_engine_checkpoint_without_the_options_module_is_refused(v):
     """A keeper's checkpoint taken on the engine directly while accounts hold options has no options checkpoint:
-    posted with options, the module's UnknownCheckpoint; perp-only, OptionsBookRequired."""
+    posted with options or perp-only, the module's UnknownCheckpoint."""
     s, c = v
     _, _, data = _epoch(s, c, _options_checkpoint(s))
     assert s.d.op("checkpoint", s.keeper).ok
@@ -318,26 +318,49 @@ def test_an_engine_checkpoint_without_the_options_module_is_refused(v):
     _refused(lambda: onchain.post_epoch_with_options(registry, epoch, engine_book.data, replace(data, engine_checkpoint_id=engine_id),
                                                      s.operator), "UnknownCheckpoint", (engine_id,))
     _refused(lambda: onchain.post_epoch(registry, replace(epoch, statement=replace(epoch.statement, options=None)),
-                                        engine_book.data, s.operator), "OptionsBookRequired", (engine_id,))
+                                        engine_book.data, s.operator), "UnknownCheckpoint", (engine_id,))
+
+
+def _perp_only_epoch(s, contracts, engine_id: int):
+    """(EpochProof, engine checkpoint data) of the book at ``engine_id`` committed without option slots and
+    proven by the perp-only circuit (its public signals accepted by the perp verifier)."""
+    engine_book = book_at_checkpoint(s.engine, engine_id)
+    commitment = commit_accounts(engine_book.accounts, engine_book.markets, None, epoch=engine_id, depth=SHAPE.depth)
+    registry = contracts["registry"]
+    statement = inputs.epoch_statement(commitment, None, SHAPE, s.chain.chain_id, int(registry.address, 16),
+                                       int(s.engine.address, 16), engine_id, len(engine_book.data.markets))
+    states = (1, 2, 3)
+    for k in range(2):
+        contracts["perp_verifier"].transact("accept", list(st.batch_public_signals(st.context_hash(statement), k, states[k], states[k + 1])),
+                                            sender=s.owner)
+    return EpochProof(statement, states, (FakeProof(),) * 2, "test", "test"), engine_book.data
 
 
 def test_a_book_with_options_posted_as_perp_only_is_refused(v):
     """The book committed without its option slots and proven by the perp-only circuit (its publics accepted)."""
     s, c = v
     engine_id = _options_checkpoint(s)
-    engine_book = book_at_checkpoint(s.engine, engine_id)
-    commitment = commit_accounts(engine_book.accounts, engine_book.markets, None, epoch=engine_id, depth=SHAPE.depth)
+    assert s.options.call("optionsCheckpointPositionCount", s.options.call("optionsCheckpointOf", engine_id)) == 5
+    epoch, cp = _perp_only_epoch(s, c, engine_id)
     registry = c["registry"]
-    statement = inputs.epoch_statement(commitment, None, SHAPE, s.chain.chain_id, int(registry.address, 16),
-                                       int(s.engine.address, 16), engine_id, len(engine_book.data.markets))
-    states = (1, 2, 3)
-    for k in range(2):
-        c["perp_verifier"].transact("accept", list(st.batch_public_signals(st.context_hash(statement), k, states[k], states[k + 1])),
-                                    sender=s.owner)
-    epoch = EpochProof(statement, states, (FakeProof(),) * 2, "test", "test")
-    _refused(lambda: onchain.post_epoch(registry, epoch, engine_book.data, s.operator), "OptionsBookRequired", (engine_id,))
-    _refused(lambda: onchain.post_epoch_parts(registry, epoch, engine_book.data, s.operator, 1, 1), "OptionsBookRequired",
-             (engine_id,))
+    _refused(lambda: onchain.post_epoch(registry, epoch, cp, s.operator), "OptionsBookRequired", (engine_id,))
+    _refused(lambda: onchain.post_epoch_parts(registry, epoch, cp, s.operator, 1, 1), "OptionsBookRequired", (engine_id,))
+
+
+def test_a_perp_only_epoch_is_accepted_once_no_option_is_open(v):
+    """Every option position closed (the three fills traded back at the mark), then a checkpoint through the module:
+    it records 0 open positions, so the perp-only statement covers the book and the registry accepts it."""
+    s, c = v
+    a, b, c_user = s.users
+    call, put = s.series["call"], s.series["put"]
+    for sid, holder in ((call, a), (call, c_user), (put, c_user)):  # b, short in both, buys back every long at the mark
+        ok(s.option_fill(sid, b, holder, s.py.option_size(holder.address, sid), s.mark_value(sid)))
+    assert s.py.open_position_count() == 0 and s.options.call("openPositionCount") == 0
+    engine_id = _options_checkpoint(s)
+    assert s.options.call("optionsCheckpointPositionCount", s.options.call("optionsCheckpointOf", engine_id)) == 0
+    epoch, cp = _perp_only_epoch(s, c, engine_id)
+    assert onchain.post_epoch(c["registry"], epoch, cp, s.operator).status == 1
+    assert onchain.epoch_figures(c["registry"], engine_id).root == epoch.statement.root
 
 
 # --- the epoch file carries the option tables ------------------------------------------------------------------

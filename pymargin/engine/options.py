@@ -89,7 +89,7 @@ class OptionsState:
     filled: dict[bytes, int] = field(default_factory=dict)
     cancelled: set[bytes] = field(default_factory=set)
     min_nonces: dict[str, int] = field(default_factory=dict)
-    checkpoints: list[tuple[bytes, int]] = field(default_factory=list)  # (digest, block number) of id = index + 1
+    checkpoints: list[tuple[bytes, int, int]] = field(default_factory=list)  # (digest, block number, open positions) of id = index + 1
     checkpoint_of_engine: dict[int, int] = field(default_factory=dict)  # engine checkpoint id -> options checkpoint id
     liquidation_penalty_wad: int = WAD // 50  # fraction of the underlying notional |size|·mark price
     insurance_share_wad: int = WAD // 2  # fraction of a liquidation penalty paid to the insurance fund
@@ -267,7 +267,7 @@ class OptionsEngine:
         perps = tuple(sorted(self.state.perp_series.items()))
         data = OptionsCheckpointData(engine_id, self.engine.block_number, self.now, self._series_snapshots(), perps,
                                      self.book.im_multiple_wad)
-        self.state.checkpoints.append((options_checkpoint_digest(data), self.engine.block_number))
+        self.state.checkpoints.append((options_checkpoint_digest(data), self.engine.block_number, self.open_position_count()))
         checkpoint_id = len(self.state.checkpoints)
         self.state.checkpoint_of_engine[engine_id] = checkpoint_id
         self._emit("OptionsCheckpointTaken", id=checkpoint_id, engineCheckpointId=engine_id, data=data.to_abi())
@@ -344,6 +344,14 @@ class OptionsEngine:
 
     def options_checkpoint_block(self, checkpoint_id: int) -> int:
         return self.state.checkpoints[self._checkpoint_index(checkpoint_id)][1]
+
+    def options_checkpoint_position_count(self, checkpoint_id: int) -> int:
+        """Open option positions at options checkpoint ``checkpoint_id`` (0: a perp-only statement covers its book)."""
+        return self.state.checkpoints[self._checkpoint_index(checkpoint_id)][2]
+
+    def open_position_count(self) -> int:
+        """Open option positions (owner, series) with a non-zero size."""
+        return len(self.state.sizes)
 
     def options_checkpoint_of(self, engine_checkpoint_id: int) -> int:
         """The options checkpoint taken with engine checkpoint ``engine_checkpoint_id``; UnknownCheckpoint if none."""
