@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pymargin import riskbook
-from pymargin.chain.contracts import Contract, abi_args, deploy_contract
+from pymargin.chain.contracts import deploy_contract
 from pymargin.chain.engine_devnet import TX_GAS, MarketSpec, default_params, deploy_engine
-from pymargin.chain.tx import node_signer, revert_data
+from pymargin.chain.options_dual import book_call, simulate
+from pymargin.chain.tx import node_signer
 from pymargin.crosscheck import DualEngine, ParityError, deploy_view_batch, fund, norm, norm_events, snake
 from pymargin.engine.options import DOMAIN_NAME, OptionsEngine
 from pymargin.engine.options_checkpoint import series_aggregates
@@ -90,10 +91,10 @@ class System:
         """Run ``fn`` of ``target`` ("book" or "options") on both sides ``dt`` s after the last operation."""
         contract = self.book if target == "book" else self.options
         block = self.d._prepare(dt)
-        chain_error = self._simulate(contract, fn, sender, args, block)
+        chain_error = simulate(contract, fn, sender, args, block)
         try:
             if target == "book":
-                self._book_call(fn, sender.address, mirror_args if mirror_args is not None else args)
+                book_call(self.py_book, fn, sender.address, self.d.py.now, mirror_args if mirror_args is not None else args)
                 py_events = None
             else:
                 getattr(self.py, snake(fn))(sender.address, *args)
@@ -123,28 +124,6 @@ class System:
             want = sums.get(sid, (0, 0))
             assert (self.py.open_interest(sid), self.py.short_interest(sid)) == want, sid
             assert (self.options.call("openInterest", sid), self.options.call("shortInterest", sid)) == want, sid
-
-    def _book_call(self, fn: str, sender: str, args: tuple):
-        now, b = self.d.py.now, self.py_book
-        calls = {
-            "setKeeper": lambda: b.set_keeper(sender, *args),
-            "addUnderlying": lambda: b.add_underlying(sender, *args),
-            "addSeries": lambda: b.add_series(sender, now, *args),
-            "updateMark": lambda: b.update_mark(sender, now, *args),
-            "settle": lambda: b.settle(now, *args),
-        }
-        return calls[fn]()
-
-    def _simulate(self, contract: Contract, fn: str, sender, args: tuple, block: str):
-        try:
-            getattr(contract.functions, fn)(*abi_args(args)).call({"from": sender.address, "gas": TX_GAS}, block_identifier=block)
-        except Exception as exc:
-            data = revert_data(exc)
-            if data is None:
-                raise
-            decoded = contract.decoder.decode(data)
-            return decoded.name, norm(decoded.args_)
-        return None
 
     # -- set-up ------------------------------------------------------------------------------------------
 

@@ -133,11 +133,11 @@ class DualOptions:
         operation; ParityError if the sides disagree on the revert or the options module's events."""
         contract = self.book if target == "book" else self.options
         block = self.dual._prepare(dt)
-        chain_error = self._simulate(contract, fn, sender, args, block)
+        chain_error = simulate(contract, fn, sender, args, block)
         py_events = None
         try:
             if target == "book":
-                self._book_call(fn, sender.address, mirror_args if mirror_args is not None else args)
+                book_call(self.py_book, fn, sender.address, self.dual.py.now, mirror_args if mirror_args is not None else args)
             else:
                 getattr(self.py, snake(fn))(sender.address, *args)
                 py_events = self.py.last_events  # checkpoint returns its data
@@ -156,27 +156,6 @@ class DualOptions:
                 raise ParityError(f"{fn}{args}: events differ\nchain  {events}\npython {norm_events(py_events)}")
         return Outcome(events=events)
 
-    def _book_call(self, fn: str, sender: str, args: tuple) -> None:
-        now, b = self.dual.py.now, self.py_book
-        calls = {
-            "setKeeper": lambda: b.set_keeper(sender, *args),
-            "addUnderlying": lambda: b.add_underlying(sender, *args),
-            "addSeries": lambda: b.add_series(sender, now, *args),
-            "updateMark": lambda: b.update_mark(sender, now, *args),
-            "settle": lambda: b.settle(now, *args),
-        }
-        calls[fn]()
-
-    def _simulate(self, contract: Contract, fn: str, sender: Signer, args: tuple, block: str) -> tuple | None:
-        try:
-            getattr(contract.functions, fn)(*abi_args(args)).call({"from": sender.address, "gas": TX_GAS}, block_identifier=block)
-        except Exception as exc:
-            data = revert_data(exc)
-            if data is None:
-                raise
-            decoded = contract.decoder.decode(data)
-            return decoded.name, norm(decoded.args_)
-        return None
 
     # -- trading ---------------------------------------------------------------------------------------
 
@@ -228,3 +207,28 @@ def _ok(outcome: Outcome) -> None:
 
 
 __all__ = ["BookFeed", "DualOptions", "MarginRow", "OptionsSpec", "Outcome"]
+
+
+def book_call(book, fn: str, sender: str, now: int, args: tuple) -> None:
+    """Run RiskArrayBook operation ``fn`` (camelCase) on the ``book`` mirror at ``now``."""
+    calls = {
+        "setKeeper": lambda: book.set_keeper(sender, *args),
+        "addUnderlying": lambda: book.add_underlying(sender, *args),
+        "addSeries": lambda: book.add_series(sender, now, *args),
+        "updateMark": lambda: book.update_mark(sender, now, *args),
+        "settle": lambda: book.settle(now, *args),
+    }
+    calls[fn]()
+
+
+def simulate(contract: Contract, fn: str, sender: Signer, args: tuple, block: str) -> tuple | None:
+    """``fn`` called (not sent) at ``block``: None, or its revert as (error name, normalised arguments)."""
+    try:
+        getattr(contract.functions, fn)(*abi_args(args)).call({"from": sender.address, "gas": TX_GAS}, block_identifier=block)
+    except Exception as exc:
+        data = revert_data(exc)
+        if data is None:
+            raise
+        decoded = contract.decoder.decode(data)
+        return decoded.name, norm(decoded.args_)
+    return None
