@@ -11,14 +11,14 @@ pragma circom 2.1.6;
 // and, for the batch:
 //   * the leaves hash (§6) to the batch subtree (node sums: liability, mm), and that subtree with
 //     the T siblings gives the committed root (rootHash, L, Σmm);
-//   * id hashes strictly increase across the whole book (the chain carries the last id); a
-//     padding leaf (id hash 0) is all zeros and only padding follows it;
+//   * leaf i is the engine's account i (no order of ids to check); a padding leaf (id hash 0)
+//     is all zeros and only padding follows it (the chain carries whether padding has begun);
 //   * running sums of liability, deficit, below count, shortfall, mm, im, account count (real
 //     leaves), collateral and the per-market sums: out = in + batch; batch 0 starts at zero, the
 //     last batch (batchIndex = 2^T - 1) ends at the statement's totals and aggregates.
 // Its public signals (outputs, in this order) are (ctx, batchIndex, stateIn, stateOut), with ctx as
 // in pymargin.zk.statement and the chain state
-//   state = Poseidon_5(lastIdHash, Poseidon_6(L, deficit, below, shortfall, mm, im), count,
+//   state = Poseidon_5(padded, Poseidon_6(L, deficit, below, shortfall, mm, im), count,
 //                      collateral + 2^200, aggHash of the running per-market sums)
 // so on-chain verification costs the same for every batch size, and the registry verifies all of an
 // epoch's batches in one check with no hash per batch (docs/spec.md §7.5).
@@ -67,11 +67,11 @@ template AggregatesHash(M) {
 // The figures and book sums the chain carries: fig = (L, deficit, below, shortfall, mm, im),
 // count, collateral, agg[M] (long, short, cost, sizeF).
 // Hash: Poseidon_4(Poseidon_6(fig), count, collateral + 2^200, aggHash) (the statement's totalsHash)
-// or, with a last id first, Poseidon_5(lastId, Poseidon_6(fig), count, collateral + 2^200, aggHash)
+// or, with the padding flag first, Poseidon_5(padded, Poseidon_6(fig), count, collateral + 2^200, aggHash)
 // (the chain state). With EXTRA = 1 (a book with options) the hash of the per-row option sums
 // (seriesAggHash, §7.9) is one more last input: Poseidon_5 / Poseidon_6.
-template SumsHash(M, WITH_ID, EXTRA) {
-    signal input lastId;
+template SumsHash(M, WITH_PAD, EXTRA) {
+    signal input padded;
     signal input fig[6];
     signal input count;
     signal input collateral;
@@ -82,19 +82,19 @@ template SumsHash(M, WITH_ID, EXTRA) {
     component aggs = AggregatesHash(M);
     aggs.agg <== agg;
     var n = 5 + EXTRA;
-    var parts[6] = [lastId, figures.out, count, collateral + (1 << 200), aggs.out, 0];
+    var parts[6] = [padded, figures.out, count, collateral + (1 << 200), aggs.out, 0];
     if (EXTRA == 1) {
         signal input extra;
         parts[5] = extra;
     }
-    if (WITH_ID == 1) {
+    if (WITH_PAD == 1) {
         component h = Poseidon(n);
         for (var i = 0; i < n; i++) {
             h.inputs[i] <== parts[i];
         }
         out <== h.out;
     } else {
-        lastId === 0;
+        padded === 0;
         component h = Poseidon(n - 1);
         for (var i = 1; i < n; i++) {
             h.inputs[i - 1] <== parts[i];
@@ -103,29 +103,24 @@ template SumsHash(M, WITH_ID, EXTRA) {
     }
 }
 
-// One leaf's ordering step: a real leaf needs lastIn < idHash < 2^248 and passes on idHash; a
-// padding leaf (idHash = 0, padding = 1) must be all zeros and passes on END = 2^248, which no
-// later real leaf can exceed. lastIn ∈ [0, 2^248] (0, an id hash or END), so for a real leaf
-// idHash - lastIn - 1 ∈ [-2^248 - 1, 2^248 - 1): it is in [0, 2^248) iff lastIn < idHash.
-// All zeros = its leaf hash is PADDING_LEAF_HASH = Poseidon_5(0, 0, 2^128, E, E) (docs/spec.md §6.2;
-// one constraint instead of one per field: another preimage would be a Poseidon collision, and the
-// leaf packing is injective on range-checked values).
-template OrderStep() {
+// One leaf's padding step. Leaf i of the tree is the engine's account i (creation order,
+// `accountAt(i)`, docs/spec.md §6.3), so the circuit checks no order of ids: a position holds one
+// leaf, and each user (or audit-epoch, for every account) checks the leaf at their own index. A
+// leaf with id hash 0 is padding and must be all zeros -- checked as its leaf hash being
+// PADDING_LEAF_HASH = Poseidon_5(0, 0, 2^128, E, E) (§6.2; one constraint instead of one per field:
+// another preimage would be a Poseidon collision, and the leaf packing is injective on
+// range-checked values) -- and once a padding leaf is seen (paddedIn = 1) only padding follows, so
+// the real leaves are exactly indices 0 .. accountCount - 1.
+template PadStep() {
     var PADDING_LEAF_HASH = 20485316168743843733747252557888781692796574422468273178346685088421523178357;
-    signal input lastIn;
+    signal input paddedIn;
     signal input idHash;
     signal input leafHash;
-    signal output lastOut;
     signal output padding;
-    component idRange = RangeCheck(248);
-    idRange.in <== idHash;
     component pad = IsZero();
     pad.in <== idHash;
-    signal gap <== (1 - pad.out) * (idHash - lastIn - 1);
-    component gapRange = RangeCheck(248);
-    gapRange.in <== gap;
+    paddedIn * (1 - pad.out) === 0;
     pad.out * (leafHash - PADDING_LEAF_HASH) === 0;
-    lastOut <== idHash + pad.out * (1 << 248);
     padding <== pad.out;
 }
 
@@ -248,7 +243,7 @@ template SolvencyBatch(K, M, T, U, R, P) {
     signal input totalAgg[M][4]; // long, short, cost, sizeF
     // this batch and the chain state before it
     signal input batchIndex;
-    signal input lastIdIn;
+    signal input paddedIn; // 1 once a padding leaf has been seen in an earlier batch
     signal input figIn[6];
     signal input countIn;
     signal input collateralIn;
@@ -289,10 +284,10 @@ template SolvencyBatch(K, M, T, U, R, P) {
     last.in[1] <== (1 << T) - 1;
 
     // Accounts: §4 figures and leaf hash; with options, AccountOptions and the standing at its figures
-    // (§7.9); then the tree, the order and the sums.
+    // (§7.9); then the tree, the padding and the sums.
     component account[B];
     component leaf[B];
-    component order[B];
+    component pad[B];
     signal leafNode[B][3];
     var accountLiability[B];
     var accountDeficit[B];
@@ -422,10 +417,10 @@ template SolvencyBatch(K, M, T, U, R, P) {
         leafNode[i][1] <== accountLiability[i];
         leafNode[i][2] <== accountMm[i];
 
-        order[i] = OrderStep();
-        order[i].lastIn <== i == 0 ? lastIdIn : order[i - 1].lastOut;
-        order[i].idHash <== idHash[i];
-        order[i].leafHash <== accountLeaf[i];
+        pad[i] = PadStep();
+        pad[i].paddedIn <== i == 0 ? paddedIn : pad[i - 1].padding;
+        pad[i].idHash <== idHash[i];
+        pad[i].leafHash <== accountLeaf[i];
 
         fig[0] += accountLiability[i];
         fig[1] += accountDeficit[i];
@@ -433,7 +428,7 @@ template SolvencyBatch(K, M, T, U, R, P) {
         fig[3] += accountShortfall[i];
         fig[4] += accountMm[i];
         fig[5] += accountIm[i];
-        count += 1 - order[i].padding;
+        count += 1 - pad[i].padding;
         coll += collateral[i];
         for (var j = 0; j < M; j++) {
             for (var c = 0; c < 4; c++) {
@@ -481,7 +476,7 @@ template SolvencyBatch(K, M, T, U, R, P) {
             aggOut[j][c] <== aggIn[j][c] + agg[j][c];
         }
     }
-    first.out * lastIdIn === 0;
+    first.out * paddedIn === 0;
     first.out * countIn === 0;
     first.out * collateralIn === 0;
     last.out * (countOut - totalCount) === 0;
@@ -509,19 +504,19 @@ template SolvencyBatch(K, M, T, U, R, P) {
     markets.mmf <== mmf;
     var extra = P > 0 ? 1 : 0;
     component totals = SumsHash(M, 0, extra);
-    totals.lastId <== 0;
+    totals.padded <== 0;
     totals.fig <== totalFig;
     totals.count <== totalCount;
     totals.collateral <== totalCollateral;
     totals.agg <== totalAgg;
     component inHash = SumsHash(M, 1, extra);
-    inHash.lastId <== lastIdIn;
+    inHash.padded <== paddedIn;
     inHash.fig <== figIn;
     inHash.count <== countIn;
     inHash.collateral <== collateralIn;
     inHash.agg <== aggIn;
     component outHash = SumsHash(M, 1, extra);
-    outHash.lastId <== order[B - 1].lastOut;
+    outHash.padded <== pad[B - 1].padding;
     outHash.fig <== figOut;
     outHash.count <== countOut;
     outHash.collateral <== collateralOut;

@@ -1,11 +1,11 @@
-"""SolvencyBatch's per-account parts on their own: AccountFigures and OrderStep (circuits/solvency.circom).
+"""SolvencyBatch's per-account parts on their own: AccountFigures and PadStep (circuits/solvency.circom).
 
 Values: AccountFigures' equity and figures (mm, im, liability, deficit, below, shortfall, per-market
 long/short/cost/size·f) equal pymargin (``inputs.add_leaf`` over ``pymargin.margin``) on random,
 under-water and extreme accounts.
 Soundness of the cheaper checks: a slot in a market ≥ marketCount with any one field non-zero
 (including the range checks' edge values) is refused; a padding leaf (id hash 0) with any one field
-non-zero is refused; the order accepts exactly lastIn < idHash < 2^248.
+non-zero is refused; after a padding leaf only padding is accepted.
 """
 
 from __future__ import annotations
@@ -59,29 +59,27 @@ template Figures(M) {{
 }}
 component main = Figures({M});
 """
-ORDER_MAIN = """pragma circom 2.1.6;
+PAD_MAIN = """pragma circom 2.1.6;
 include "solvency.circom";
-template Order() {
-    signal input lastIn;
+template Pad() {
+    signal input paddedIn;
     signal input idHash;
     signal input salt;
     signal input collateral;
     signal input slots[4][4];
-    signal output lastOut;
     signal output padding;
     component leaf = LeafHash();
     leaf.idHash <== idHash;
     leaf.salt <== salt;
     leaf.collateral <== collateral;
     leaf.slots <== slots;
-    component order = OrderStep();
-    order.lastIn <== lastIn;
-    order.idHash <== idHash;
-    order.leafHash <== leaf.out;
-    lastOut <== order.lastOut;
-    padding <== order.padding;
+    component pad = PadStep();
+    pad.paddedIn <== paddedIn;
+    pad.idHash <== idHash;
+    pad.leafHash <== leaf.out;
+    padding <== pad.padding;
 }
-component main = Order();
+component main = Pad();
 """
 
 
@@ -91,8 +89,8 @@ def figures():
 
 
 @pytest.fixture(scope="module")
-def order():
-    return compile_circuit("test_order_step", ORDER_MAIN)
+def pad():
+    return compile_circuit("test_pad_step", PAD_MAIN)
 
 
 def _inputs(leaf: Leaf, views: dict[int, MarketView], market_count: int) -> dict:
@@ -166,17 +164,18 @@ def test_a_slot_in_a_market_past_the_count_must_be_empty(figures, tmp_path, slot
     assert read_wtns(compute_witness(figures, ok, tmp_path / "w.wtns"))  # the same slot in market 1 < 2 passes
 
 
-def _order_inputs(last: int, leaf: Leaf) -> dict:
-    return {"lastIn": last, "idHash": leaf.id_hash, "salt": leaf.salt, "collateral": to_field(leaf.collateral),
+def _pad_inputs(padded: int, leaf: Leaf) -> dict:
+    return {"paddedIn": padded, "idHash": leaf.id_hash, "salt": leaf.salt, "collateral": to_field(leaf.collateral),
             "slots": _slots(leaf)}
 
 
 @pytest.mark.parametrize("field", ["salt", "collateral", "slot0.0", "slot1.1", "slot2.2", "slot3.3"])
-def test_padding_leaf_must_be_all_zero(order, tmp_path, field):
+def test_padding_leaf_must_be_all_zero(pad, tmp_path, field):
     """A leaf with id hash 0 passes only as the padding leaf (its hash); one non-zero field (each part of a
     slot, in a different slot each) is refused."""
-    w = read_wtns(compute_witness(order, _order_inputs(2**200 + 12345, PADDING_LEAF), tmp_path / "w.wtns"))
-    assert w[1:3] == [2**248, 1]
+    for padded in (0, 1):
+        w = read_wtns(compute_witness(pad, _pad_inputs(padded, PADDING_LEAF), tmp_path / "w.wtns"))
+        assert w[1] == 1
     leaf = PADDING_LEAF
     if field == "salt":
         leaf = Leaf(0, 1, 0, leaf.slots)
@@ -188,23 +187,16 @@ def test_padding_leaf_must_be_all_zero(order, tmp_path, field):
         values[part] = 1
         leaf = Leaf(0, 0, 0, tuple(Slot(*values) if i == k else Slot() for i in range(4)))
     with pytest.raises(WitnessError):
-        compute_witness(order, _order_inputs(0, leaf), tmp_path / "w.wtns")
+        compute_witness(pad, _pad_inputs(0, leaf), tmp_path / "w.wtns")
 
 
-def test_order_accepts_exactly_increasing_ids_below_2_248(order, tmp_path):
+def test_only_padding_follows_padding(pad, tmp_path):
+    """A real leaf (any id hash, in any order: the position is the engine's index) passes before padding
+    and is refused after it; padded is the one bit the chain carries."""
     rng = random.Random(9)
     real = leaf_of(Account(OWNERS[7], 0, 3_718_281_828_459_045_235, {}), SECRET)
-    idh = real.id_hash
-
-    def run(last: int, id_hash: int) -> list[int]:
+    for id_hash in (real.id_hash, 1, rng.randrange(1, 2**248), 2**248 - 1):
         leaf = Leaf(id_hash, real.salt, real.collateral, real.slots)
-        return read_wtns(compute_witness(order, _order_inputs(last, leaf), tmp_path / "w.wtns"))[1:3]
-
-    assert run(idh - 1, idh) == [idh, 0]
-    assert run(0, idh) == [idh, 0]
-    assert run(2**248 - 2, 2**248 - 1) == [2**248 - 1, 0]
-    gap = rng.randrange(1, idh)
-    assert run(idh - gap, idh) == [idh, 0]
-    for last, id_hash in [(idh, idh), (idh + 1, idh), (2**248, idh), (2**248, 2**248 - 1), (0, 2**248), (2**248 - 1, 2**248)]:
+        assert read_wtns(compute_witness(pad, _pad_inputs(0, leaf), tmp_path / "w.wtns"))[1] == 0
         with pytest.raises(WitnessError):
-            run(last, id_hash)
+            compute_witness(pad, _pad_inputs(1, leaf), tmp_path / "w.wtns")

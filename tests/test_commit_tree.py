@@ -250,11 +250,12 @@ def test_path_errors():
 
 
 @pytest.mark.parametrize("extreme", [False, True])
-def test_commitment_sorts_leaves_and_sums_margin(extreme):
+def test_commitment_keeps_the_books_order_and_sums_margin(extreme):
     accounts, markets = random_book(11, 40, extreme)
     commitment = commit_accounts(accounts, markets, SECRET, epoch=9)
+    assert [a.account_id for a in commitment.accounts] == [a.account_id for a in accounts]
     id_hashes = [account_id_hash(a.account_id) for a in commitment.accounts]
-    assert id_hashes == sorted(id_hashes) and len(set(id_hashes)) == len(id_hashes)
+    assert id_hashes != sorted(id_hashes)  # the book's order (the engine's account index), not the id hashes' order
     from pymargin import margin
 
     assert commitment.root.equity == sum(max(margin.equity(a.collateral, list(a.positions.values()), markets), 0) for a in accounts)
@@ -263,12 +264,13 @@ def test_commitment_sorts_leaves_and_sums_margin(extreme):
         assert commitment.tree.node(0, i).hash == leaf_of(account, SECRET).hash()
 
 
-def test_commitment_is_independent_of_input_order_and_secret_changes_it():
+def test_leaf_i_is_account_i_and_secret_changes_the_root():
     accounts, markets = random_book(3, 20)
     a = commit_accounts(accounts, markets, SECRET, 1)
     b = commit_accounts(list(reversed(accounts)), markets, SECRET, 1)
     c = commit_accounts(accounts, markets, bytes(32), 1)
-    assert a.root == b.root
+    assert b.root.hash != a.root.hash and (b.root.equity, b.root.mm) == (a.root.equity, a.root.mm)
+    assert [b.tree.node(0, i).hash for i in range(20)] == [a.tree.node(0, 19 - i).hash for i in range(20)]
     assert c.root.hash != a.root.hash and (c.root.equity, c.root.mm) == (a.root.equity, a.root.mm)
 
 

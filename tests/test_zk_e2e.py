@@ -27,6 +27,7 @@ from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import ContractRevert
 from pymargin.chain.engine_devnet import TX_GAS, default_markets, deploy_engine, mirror, order_signer
 from pymargin.commit.commitment import commit_accounts
+from pymargin.commit.leaf import PADDING_LEAF
 from pymargin.commit.inclusion import proof_document
 from pymargin.fixedpoint import WAD, Rounding, mul_div
 from pymargin.zk import circuits
@@ -163,6 +164,19 @@ def test_the_book_is_bound_to_the_engine(e):
     ctx = e["registry"].call("contextHash", cp.to_abi(), (s.root.hash, s.root.equity, s.root.mm), onchain.totals_arg(s.totals))
     states, proofs = e["epoch"].states, e["epoch"].proofs
     assert e["registry"].call("batchPublicSignals", ctx, 0, list(states)) == [x for p in proofs for x in p.public]
+
+
+def test_leaf_i_is_the_engines_account_i(e):
+    """A user finds their leaf at their engine index: leaf i is accountAt(i) at the checkpoint's block, and
+    the committed leaf hash at i is that account's; indices past accountCount hold padding."""
+    engine, commitment, cp = e["v"].dep.engine, e["commitment"], e["cp"]
+    count = engine.call("accountCount", block=cp.block_number)
+    assert count == len(commitment.accounts) == cp.account_count
+    for i in range(count):
+        owner, sub = engine.call("accountAt", i, block=cp.block_number)
+        assert commitment.accounts[i].account_id == f"{owner}:{sub}"
+        assert commitment.tree.node(0, i).hash == commitment.leaf(i, SECRET).hash()
+    assert commitment.tree.node(0, count).hash == PADDING_LEAF.hash()
 
 
 def test_epoch_with_liquidatable_and_underwater_accounts_posts(e):

@@ -1,15 +1,16 @@
-"""Commit to a book: every account's leaf, sorted by id hash, in one Merkle sum tree (docs/spec.md §6).
+"""Commit to a book: every account's leaf, in the book's order, in one Merkle sum tree (docs/spec.md §6).
 
 :func:`commit_accounts` takes the reference engine's state (a list of :class:`~pymargin.model.Account`
 and ``{market_id: MarketView}``) or a loaded positions file, computes each account's leaf and its
 liability max(equity, 0) and maintenance margin (``pymargin.margin``) at those market views, and builds
-the tree. Accounts with negative equity (bad debt) are committed like any other, with liability 0.
+the tree. Leaf i is the book's account i: for a book read from an engine, the engine's account i
+(creation order, ``accountAt(i)``), which is how a user finds their leaf. Accounts with negative equity
+(bad debt) are committed like any other, with liability 0.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from operator import itemgetter
 from typing import Mapping, Sequence
 
 from pymargin.commit import leaf_columns
@@ -29,7 +30,7 @@ class Commitment:
 
     epoch: int
     markets: dict[int, MarketView]
-    accounts: list[Account]  # leaf i is accounts[i]; sorted by id hash, strictly increasing
+    accounts: list[Account]  # leaf i is accounts[i], the book's (the engine's) account i; ids unique
     tree: SumTree
     option_slots: dict[str, tuple[OptionSlot, ...]] = field(default_factory=dict)  # account id -> its P option slots (holders only)
     option_rows: OptionRows | None = None  # a book with options: the epoch's option tables, as inclusion proofs carry them
@@ -80,7 +81,7 @@ def commit_accounts(
     depth: int | None = None,
     workers: int = 1,
 ) -> Commitment:
-    """Commit ``accounts`` at ``markets`` for ``epoch``: leaves sorted by id hash, padding after them.
+    """Commit ``accounts`` at ``markets`` for ``epoch``: leaf i is ``accounts[i]``, padding after them.
 
     Raises UserError on a duplicate account, an account that breaks a bound, or a book larger
     than 2^depth. ``workers`` > 1 hashes in that many processes.
@@ -92,22 +93,24 @@ def commit_accounts(
 
 
 def order_accounts(accounts: Sequence[Account], epoch: int, workers: int = 1) -> list[Account]:
-    """``accounts`` in leaf order (by id hash); UserError on an epoch outside [0, 2^64) or a duplicate account."""
+    """``accounts`` in leaf order (the book's order); UserError on an epoch outside [0, 2^64) or a duplicate account."""
     return [a for _, a in _keyed_in_order(accounts, epoch, workers)]
 
 
 def _keyed_in_order(accounts: Sequence[Account], epoch: int, workers: int) -> list[tuple[int, Account]]:
-    """(id hash, account) pairs sorted by id hash (each hash computed once); the errors of :func:`order_accounts`."""
+    """(id hash, account) pairs in the book's order (each hash computed once); the errors of :func:`order_accounts`."""
     if not 0 <= epoch < EPOCH_BOUND:
         raise UserError(f"epoch must be in [0, 2^64), got {epoch}")
     hashes = id_hashes(accounts, workers)
-    keyed = sorted(zip(hashes, accounts), key=itemgetter(0))
-    if len(set(hashes)) < len(hashes):  # a set first: the pairwise scan below runs only to name the duplicate
-        for (h0, a0), (h1, a1) in zip(keyed, keyed[1:]):
-            if h0 == h1:
-                what = "appears twice" if a0.account_id == a1.account_id else f"has the same id hash as {a1.account_id}"
-                raise UserError(f"account {a0.account_id} {what}")
-    return keyed
+    if len(set(hashes)) < len(hashes):  # a set first: the scan below runs only to name the duplicate
+        seen: dict[int, Account] = {}
+        for h, a in zip(hashes, accounts):
+            if h in seen:
+                first = seen[h]
+                what = "appears twice" if first.account_id == a.account_id else f"has the same id hash as {a.account_id}"
+                raise UserError(f"account {first.account_id} {what}")
+            seen[h] = a
+    return list(zip(hashes, accounts))
 
 
 _FORKED: tuple = ()  # the arguments of the running _fork_map, inherited by its forked workers instead of pickled

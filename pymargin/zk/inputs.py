@@ -8,7 +8,7 @@ from the engine's state; equity and margins come from :mod:`pymargin.margin` (th
 
 The chain state between batches (internal to the circuit and this witness)::
 
-    state = Poseidon_5(lastIdHash, Poseidon_6(L, deficit, belowMmCount, shortfall, Σmm, Σim),
+    state = Poseidon_5(padded, Poseidon_6(L, deficit, belowMmCount, shortfall, Σmm, Σim),
                        accountCount, Σcollateral + 2^200, aggHash of the per-market sums so far)
 
 with every sum over the leaves before the batch (all zero before batch 0). A book with options (spec
@@ -45,7 +45,6 @@ from pymargin.zk.statement import (
     series_aggregates_hash,
 )
 
-END_ID = 2**248  # the chain's last id after a padding leaf: above every id hash
 EMPTY_MARKET = MarketView(0, 0, 0, 0)
 ZERO_TOTALS = Totals(0, 0, 0, 0, 0, 0, 0, 0)
 
@@ -59,9 +58,10 @@ def market_table(markets: Mapping[int, MarketView], m: int) -> tuple[MarketView,
 
 @dataclass(frozen=True)
 class Sums:
-    """Running sums over leaves: the last id hash, the figures of :class:`Totals` and the per-market sums."""
+    """Running sums over leaves: whether padding has begun (0 or 1), the figures of :class:`Totals` and the
+    per-market sums."""
 
-    last_id: int
+    padded: int
     totals: Totals
     aggregates: tuple[MarketAggregate, ...]
     series: tuple[SeriesAggregate, ...] | None = None  # per-row option sums, in a book with options
@@ -73,21 +73,21 @@ def zero_sums(m: int, rows: int | None = None) -> Sums:
 
 
 def state_hash(sums: Sums) -> int:
-    """Poseidon_5(lastId, Poseidon_6(L, deficit, below, shortfall, Σmm, Σim), count, Σcollateral + 2^200, aggHash),
+    """Poseidon_5(padded, Poseidon_6(L, deficit, below, shortfall, Σmm, Σim), count, Σcollateral + 2^200, aggHash),
     with per-row option sums Poseidon_6(…, aggHash, seriesAggHash)."""
     t = sums.totals
     figures = poseidon([t.liabilities_wad, t.deficit_wad, t.below_mm_count, t.shortfall_wad, t.mm_wad, t.im_wad])
-    parts = [sums.last_id, figures, t.account_count, t.collateral_wad + SUM_OFFSET, aggregates_hash(sums.aggregates)]
+    parts = [sums.padded, figures, t.account_count, t.collateral_wad + SUM_OFFSET, aggregates_hash(sums.aggregates)]
     return poseidon(parts if sums.series is None else parts + [series_aggregates_hash(sums.series)])
 
 
 def add_leaf(sums: Sums, leaf: Leaf, markets: Mapping[int, MarketView], market_count: int,
              tables: OptionTables | None = None) -> Sums:
-    """``sums`` after one more leaf (a padding leaf only moves the last id to END_ID). UserError if a
+    """``sums`` after one more leaf (a padding leaf only sets ``padded``). UserError if a
     position is in a market id >= ``market_count`` (the circuit cannot prove it). With option ``tables``
     the figures are the engine's over perps and options (:func:`pymargin.zk.options.account_figures`)."""
     if leaf == PADDING_LEAF:
-        return replace(sums, last_id=END_ID)
+        return replace(sums, padded=1)
     positions = leaf.positions()
     phantom = [p.market_id for p in positions if p.market_id >= market_count]
     if phantom:
@@ -113,7 +113,7 @@ def add_leaf(sums: Sums, leaf: Leaf, markets: Mapping[int, MarketView], market_c
             a = series[o.row]
             series[o.row] = SeriesAggregate(a.long_size_wad + max(o.size, 0), a.short_size_wad + max(-o.size, 0))
         series = tuple(series)
-    return Sums(leaf.id_hash, totals, tuple(aggregates), series)
+    return Sums(0, totals, tuple(aggregates), series)
 
 
 def _leaves(commitment: Commitment, secret: bytes, start: int, stop: int) -> list[Leaf]:
@@ -183,7 +183,7 @@ def _series_rows(series: Sequence[SeriesAggregate]) -> list[list[int]]:
 
 
 def _sums_inputs(sums: Sums) -> dict:
-    out = {"lastIdIn": sums.last_id, "figIn": _figures(sums.totals), "countIn": sums.totals.account_count,
+    out = {"paddedIn": sums.padded, "figIn": _figures(sums.totals), "countIn": sums.totals.account_count,
            "collateralIn": to_field(sums.totals.collateral_wad), "aggIn": _aggregate_rows(sums.aggregates)}
     if sums.series is not None:
         out["seriesAggIn"] = _series_rows(sums.series)
