@@ -162,26 +162,27 @@ def main() -> None:
     parser.add_argument("--constraints", type=int, nargs="*", default=[], help="K values: constraints of SolvencyBatch(K, 4, 1) (two or more)")
     parser.add_argument("--label", default="current", help="key under which --constraints is recorded (e.g. before / after)")
     args = parser.parse_args()
-    results = {"command": " ".join(sys.argv), "machine": {"cpus": multiprocessing.cpu_count(), "python": platform.python_version()}, "sizes": [], "book": None}
-    if args.out.is_file():
-        previous = json.loads(args.out.read_text())
-        results["sizes"], results["book"] = previous.get("sizes", []), previous.get("book")
-        results["constraints_by_statement"] = previous.get("constraints_by_statement", {})
+    results = json.loads(args.out.read_text()) if args.out.is_file() else {"sizes": [], "book": None}  # other benchmarks' keys kept
+    results["machine"] = {"cpus": multiprocessing.cpu_count(), "python": platform.python_version()}
     if args.constraints:
-        results.setdefault("constraints_by_statement", {})[args.label] = bench_constraints(args.constraints)
-        print(json.dumps(results["constraints_by_statement"][args.label]), flush=True)
+        row = bench_constraints(args.constraints)
+        row["command"] = " ".join(sys.argv)
+        results.setdefault("constraints_by_statement", {})[args.label] = row
+        results["constraints_per_account"] = row["per_account"]
+        print(json.dumps(row), flush=True)
     for k in args.sizes:
         row = bench_size(k, args.snarkjs_max)
         results["sizes"] = [r for r in results["sizes"] if r["k"] != k] + [row]
         print(json.dumps(row), flush=True)
     sizes = sorted(results["sizes"], key=lambda r: r["k"])
-    if len(sizes) >= 2:
+    if args.sizes and len(sizes) >= 2:
         a, b = sizes[-2], sizes[-1]
         results["constraints_per_account"] = round((b["constraints"] - a["constraints"]) / (b["accounts"] - a["accounts"]))
     if args.book:
         results["book"] = bench_book(args.book, args.batch_log2, args.workers)
         print(json.dumps(results["book"]), flush=True)
-    results["command"] = " ".join(sys.argv)
+    if args.sizes or args.book:
+        results["command"] = " ".join(sys.argv)  # the command of the sizes and book rows
     args.out.write_text(json.dumps(results, indent=1) + "\n")
 
 
