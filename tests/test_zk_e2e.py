@@ -179,6 +179,22 @@ def test_leaf_i_is_the_engines_account_i(e):
     assert commitment.tree.node(0, count).hash == PADDING_LEAF.hash()
 
 
+def test_check_inclusion_refuses_a_leaf_not_at_the_engines_index(e):
+    """check-inclusion --rpc on a SolvencyRegistry checks the proof's index against the engine: a book committed
+    in another order (which the circuit does not see) is caught by the user whose index holds someone else."""
+    from pymargin.cli.commit_cmds import _check_engine_index
+    from pymargin.commit.inclusion import InclusionError, parse_proof
+
+    commitment, registry, chain = e["commitment"], e["registry"], e["v"].chain
+    proof = parse_proof(proof_document(commitment, 2, SECRET))
+    _check_engine_index(chain, registry.address, proof)  # the honest index passes
+    other = commitment.accounts[3]
+    with pytest.raises(InclusionError, match=f"leaf 2 must be the engine's account 2, which is .*, not {other.account_id}"):
+        _check_engine_index(chain, registry.address, dataclasses.replace(proof, owner=other.owner, sub=other.sub))
+    with pytest.raises(InclusionError, match="past the engine's"):
+        _check_engine_index(chain, registry.address, dataclasses.replace(proof, index=len(commitment.accounts)))
+
+
 def test_epoch_with_liquidatable_and_underwater_accounts_posts(e):
     v, cp, s, registry = e["v"], e["cp"], e["statement"], e["registry"]
     figures_py = batch.solvency_figures(batch.Book.from_accounts([(a.collateral, a.positions.values()) for a in e["accounts"]], e["views"]))

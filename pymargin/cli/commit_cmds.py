@@ -276,8 +276,9 @@ def check_inclusion_cmd(ctx, proof_path: Path | None, db_path: Path | None, acco
     Offline: the id hash, every bound, the leaf hash, equity, maintenance and initial margin and the
     leaf's liability max(equity, 0) recomputed from the positions at the epoch's market views (an options
     holder's: also from its option slots and the option tables' rows in the proof), and the path to the root.
-    With --rpc and --registry also: the root is the one posted for the epoch, and the registry's on-chain
-    view agrees (an options holder's leaf: the --options-verifier contract's).
+    With --rpc and --registry also: the root is the one posted for the epoch, the registry's on-chain
+    view agrees (an options holder's leaf: the --options-verifier contract's), and for a SolvencyRegistry
+    the leaf's index is the account's index in the engine (leaf i is accountAt(i)).
     Exits 1 with the reason if the proof fails.
 
     \b
@@ -350,6 +351,32 @@ def _check_on_chain(proof, rpc: str, registry: str, options_verifier: str | None
     if not ok:
         who = "registry" if proof.option_rows is None else "options verifier"
         raise InclusionError(f"the {who}'s verifyInclusionAt returned false for epoch {proof.epoch}")
+    _check_engine_index(chain, contract.address, proof)
+
+
+def _check_engine_index(chain, registry: str, proof) -> None:
+    """For a root posted to a SolvencyRegistry (an engine's book, docs/spec.md §6.3): InclusionError unless leaf
+    ``proof.index`` is the engine's account ``accountAt(index)`` = the proof's owner:sub. A CommitmentRegistry (a
+    book from a positions file, no engine) has no index to check."""
+    from pymargin.chain.compile import load_artifact
+    from pymargin.chain.contracts import contract_at
+    from pymargin.commit.inclusion import InclusionError
+
+    def abi(name: str, *functions: str) -> dict:
+        return {"abi": [item for item in load_artifact(name)["abi"] if item.get("type") == "error" or item.get("name") in functions]}
+
+    try:
+        engine_address = contract_at(chain, "SolvencyRegistry", registry, abi("SolvencyRegistry", "engine"), "--registry").call("engine")
+    except UserError:
+        return  # its code has no engine(): a CommitmentRegistry
+    engine = contract_at(chain, "MarginEngine", engine_address, abi("MarginEngine", "accountCount", "accountAt"), "the registry's engine()")
+    count = engine.call("accountCount")
+    if proof.index >= count:
+        raise InclusionError(f"leaf {proof.index} is past the engine's {count} accounts: leaf i must be the engine's account i")
+    owner, sub = engine.call("accountAt", proof.index)
+    if (owner.lower(), sub) != (proof.owner.lower(), proof.sub):
+        raise InclusionError(f"leaf {proof.index} must be the engine's account {proof.index}, which is {owner}:{sub}, "
+                             f"not {proof.account_id}")
 
 
 @click.command("export-proof")
