@@ -162,11 +162,10 @@ def main() -> None:
     parser.add_argument("--constraints", type=int, nargs="*", default=[], help="K values: constraints of SolvencyBatch(K, 4, 1) (two or more)")
     parser.add_argument("--label", default="current", help="key under which --constraints is recorded (e.g. before / after)")
     args = parser.parse_args()
-    results = {"command": " ".join(sys.argv), "machine": {"cpus": multiprocessing.cpu_count(), "python": platform.python_version()}, "sizes": [], "book": None}
+    results = {"sizes": [], "book": None}
     if args.out.is_file():
-        previous = json.loads(args.out.read_text())
-        results["sizes"], results["book"] = previous.get("sizes", []), previous.get("book")
-        results["constraints_by_statement"] = previous.get("constraints_by_statement", {})
+        results.update(json.loads(args.out.read_text()))  # other scripts' keys are kept
+    results["machine"] = {"cpus": multiprocessing.cpu_count(), "python": platform.python_version()}
     if args.constraints:
         results.setdefault("constraints_by_statement", {})[args.label] = bench_constraints(args.constraints)
         print(json.dumps(results["constraints_by_statement"][args.label]), flush=True)
