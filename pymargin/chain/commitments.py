@@ -18,11 +18,11 @@ from pymargin.chain.compile import OUT_DIR
 from pymargin.chain.contracts import Contract, deploy_contract
 from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer
-from pymargin.commit.leaf import Leaf
+from pymargin.commit.leaf import LEAF_ARITY, Leaf
 from pymargin.commit.tree import Node
 from pymargin.fsutil import atomic_write_text
 
-HASHER_ARITIES = (4, 5, 6)  # position slots, leaf, node
+HASHER_ARITIES = (4, 5, 6)  # circomlibjs's hashers the registries use: the statement's (4, 5, 6), the node (6)
 _INIT_PREFIX_BYTES = 12  # createCode's constructor: CODESIZE PUSH1 12 PUSH1 0 CODECOPY PUSH2 n PUSH1 0 RETURN
 _GENERATE_JS = """
 import { poseidonContract } from "circomlibjs";
@@ -63,65 +63,102 @@ def hasher_artifact(n_inputs: int, out_dir: Path = OUT_DIR) -> Path:
     return path
 
 
-POSEIDON8_CONSTANTS = ("Poseidon8Constants0", "Poseidon8Constants1")
-POSEIDON8_FIRST_ROUNDS = 32  # partial rounds whose constants the first data contract holds
+FULL_ROUNDS = 8
+MAX_DATA_WORDS = (24576 - 1) // 32  # a data contract: one 0x00 byte, then its words, under the EIP-170 limit
 
 
-def poseidon8_constants_artifacts(out_dir: Path = OUT_DIR) -> None:
-    """The artifacts of Poseidon8's two data contracts (runtime code 0x00, then words) from circomlibjs's
-    ``poseidon_constants_opt.json`` at width 9: per partial round C_r then its 17 S_r (rounds 0 .. 31; rounds
-    32 .. 62, then the full rounds' 72 constants in use order and 9 zeros); written once."""
-    if all((out_dir / "circomlibjs" / f"{name}.json").is_file() for name in POSEIDON8_CONSTANTS):
-        return
+def _opt_constants(n_inputs: int) -> tuple[list[int], list[int], list[int]]:
+    """circomlibjs's (C, S, P row by row) of the optimised Poseidon(n_inputs) (``poseidon_constants_opt.json``)."""
     opt = json.loads((tools.node_modules() / "circomlibjs" / "src" / "poseidon_constants_opt.json").read_text())
-    c, s = [int(x, 16) for x in opt["C"][7]], [int(x, 16) for x in opt["S"][7]]
-    rounds = [[c[45 + r]] + s[17 * r : 17 * r + 17] for r in range(63)]
-    full = [c[:45] + c[108:] + [0] * 9]  # the full rounds' constants in use order; the last round adds none
-    for name, part in zip(POSEIDON8_CONSTANTS, (rounds[:POSEIDON8_FIRST_ROUNDS], rounds[POSEIDON8_FIRST_ROUNDS:] + full)):
+    return ([int(x, 16) for x in opt["C"][n_inputs - 1]], [int(x, 16) for x in opt["S"][n_inputs - 1]],
+            [int(x, 16) for row in opt["P"][n_inputs - 1] for x in row])
+
+
+def wide_poseidon_p_in_data(t: int) -> bool:
+    """Whether the generated Poseidon of width t reads its pre-sparse matrix P from data rather than code: above
+    width 9, both matrices as literals make the contract larger than EIP-170 allows (Poseidon11: 31,202 bytes)."""
+    return t > 9
+
+
+def wide_poseidon_parts(t: int, partial_rounds: int) -> list[int]:
+    """Partial rounds whose constants each data contract of a generated Poseidon of width t holds: as even as
+    possible, the earlier contracts taking one more; the last also holds the full rounds' constants (and P's
+    t^2 entries, :func:`wide_poseidon_p_in_data`). scripts/gen_poseidon_contract.py lays the contract out the same way."""
+    tail = t * FULL_ROUNDS + t + (t * t if wide_poseidon_p_in_data(t) else 0)
+    count = 1
+    while -(-partial_rounds // count) * 2 * t + tail > MAX_DATA_WORDS:
+        count += 1
+    size = -(-partial_rounds // count)
+    return [min(size, partial_rounds - size * i) for i in range(count)]
+
+
+def wide_poseidon_constants(n_inputs: int, out_dir: Path = OUT_DIR) -> list[str]:
+    """The artifact names of the data contracts of contracts/commit/Poseidon<n>.sol (runtime code 0x00, then
+    words), written once from circomlibjs's ``poseidon_constants_opt.json`` at width t = n + 1: per partial round
+    C_r then its 2t - 1 S_r, split by :func:`wide_poseidon_parts`; the last contract then holds the full rounds'
+    constants in use order and t zeros (then P row by row, :func:`wide_poseidon_p_in_data`)."""
+    t = n_inputs + 1
+    c, s, pre_sparse = _opt_constants(n_inputs)
+    partial, first = len(c) - t * FULL_ROUNDS, (FULL_ROUNDS // 2 + 1) * t  # constants before the partial rounds
+    rounds = [[c[first + r]] + s[(2 * t - 1) * r: (2 * t - 1) * (r + 1)] for r in range(partial)]
+    full = c[:first] + c[first + partial:] + [0] * t  # the full rounds' constants in use order; the last round adds none
+    parts, start = [], 0
+    for count in wide_poseidon_parts(t, partial):
+        parts.append(rounds[start: start + count])
+        start += count
+    parts[-1] = parts[-1] + [full] + ([pre_sparse] if wide_poseidon_p_in_data(t) else [])
+    names = [f"Poseidon{n_inputs}Constants{i}" for i in range(len(parts))]
+    for name, part in zip(names, parts):
+        path = out_dir / "circomlibjs" / f"{name}.json"
+        if path.is_file():
+            continue
         runtime = b"\x00" + b"".join(w.to_bytes(32, "big") for words in part for w in words)
         init = bytes([0x61]) + len(runtime).to_bytes(2, "big") + bytes.fromhex("80600c6000396000f3")  # CODECOPY, RETURN
         artifact = {"abi": [], "bytecode": {"object": "0x" + (init + runtime).hex(), "linkReferences": {}},
                     "deployedBytecode": {"object": "0x" + runtime.hex(), "linkReferences": {}, "immutableReferences": {}},
-                    "methodIdentifiers": {}, "generatedBy": "circomlibjs poseidon_constants_opt.json, width 9, partial rounds"}
-        atomic_write_text(out_dir / "circomlibjs" / f"{name}.json", json.dumps(artifact, indent=1) + "\n")
+                    "methodIdentifiers": {}, "generatedBy": f"circomlibjs poseidon_constants_opt.json, width {t}, partial rounds"}
+        atomic_write_text(path, json.dumps(artifact, indent=1) + "\n")
+    return names
 
 
-def deploy_poseidon8(chain: Chain, sender: Signer, out_dir: Path = OUT_DIR) -> Contract:
-    """Deploy Poseidon8 (contracts/commit/Poseidon8.sol) over its two constants' data contracts."""
-    poseidon8_constants_artifacts(out_dir)
-    data = [deploy_contract(chain, name, sender=sender, out_dir=out_dir)[0].address for name in POSEIDON8_CONSTANTS]
-    hasher, _ = deploy_contract(chain, "Poseidon8", *data, sender=sender, out_dir=out_dir)
+def deploy_wide_poseidon(chain: Chain, sender: Signer, n_inputs: int, out_dir: Path = OUT_DIR) -> Contract:
+    """Deploy contracts/commit/Poseidon<n>.sol (n = 8 or 11) over its constants' data contracts."""
+    data = [deploy_contract(chain, name, sender=sender, out_dir=out_dir)[0].address
+            for name in wide_poseidon_constants(n_inputs, out_dir)]
+    hasher, _ = deploy_contract(chain, f"Poseidon{n_inputs}", *data, sender=sender, out_dir=out_dir)
     return hasher
 
 
 def deploy_hashers(chain: Chain, sender: Signer, out_dir: Path = OUT_DIR) -> dict[int, Contract]:
-    """Deploy the 4-, 5- and 6-input hashers; {n_inputs: Contract}."""
+    """Deploy circomlibjs's 4-, 5- and 6-input hashers and the leaf's Poseidon11; {n_inputs: Contract}."""
     deployed = {}
     for n in HASHER_ARITIES:
         hasher_artifact(n, out_dir)
         deployed[n], _ = deploy_contract(chain, hasher_name(n), sender=sender, out_dir=out_dir)
+    deployed[LEAF_ARITY] = deploy_wide_poseidon(chain, sender, LEAF_ARITY, out_dir)
     return deployed
 
 
 def deploy_registry(chain: Chain, sender: Signer, owner: str | None = None, out_dir: Path = OUT_DIR) -> Contract:
-    """Deploy the hashers and a CommitmentRegistry owned by ``owner`` (default: the sender)."""
-    hashers = deploy_hashers(chain, sender, out_dir)
-    registry, _ = deploy_contract(
-        chain, "CommitmentRegistry", hashers[4].address, hashers[5].address, hashers[6].address,
-        owner or sender.address, sender=sender, out_dir=out_dir,
-    )
+    """Deploy the node's and the leaf's hashers (6 and 11 inputs) and a CommitmentRegistry owned by ``owner``
+    (default: the sender)."""
+    hasher_artifact(6, out_dir)
+    node_hasher, _ = deploy_contract(chain, hasher_name(6), sender=sender, out_dir=out_dir)
+    leaf_hasher = deploy_wide_poseidon(chain, sender, LEAF_ARITY, out_dir)
+    registry, _ = deploy_contract(chain, "CommitmentRegistry", node_hasher.address, leaf_hasher.address,
+                                  owner or sender.address, sender=sender, out_dir=out_dir)
     return registry
 
 
 def deploy_options_verifier(chain: Chain, sender: Signer, registry: Contract, option_slots: int, out_dir: Path = OUT_DIR) -> Contract:
     """Deploy the 2- and P-input hashers (P = ``option_slots``, 1..8) and an OptionsInclusionVerifier of the roots
-    posted in ``registry`` (a contract with InclusionVerifier's views), using the registry's own 4-, 5- and 6-input
-    hashers (docs/spec.md §6.5)."""
-    hashers = {n: registry.call(f"poseidon{n}") for n in HASHER_ARITIES}
+    posted in ``registry`` (a contract with InclusionVerifier's views), using the registry's own node and leaf
+    hashers (6 and 11 inputs; docs/spec.md §6.5)."""
+    hashers = {6: registry.call("poseidon6"), LEAF_ARITY: registry.call(f"poseidon{LEAF_ARITY}")}
     for n in sorted({2, option_slots} - set(hashers)):
         hasher_artifact(n, out_dir)
         hashers[n] = deploy_contract(chain, hasher_name(n), sender=sender, out_dir=out_dir)[0].address
-    verifier, _ = deploy_contract(chain, "OptionsInclusionVerifier", hashers[4], hashers[5], hashers[6], hashers[2],
+    verifier, _ = deploy_contract(chain, "OptionsInclusionVerifier", hashers[6], hashers[LEAF_ARITY], hashers[2],
                                   hashers[option_slots], option_slots, registry.address, sender=sender, out_dir=out_dir)
     return verifier
 
