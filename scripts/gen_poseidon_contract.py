@@ -2,8 +2,8 @@
 circomlibjs's optimised form (`poseidon_opt.js`: full rounds with the matrix M, one pre-sparse matrix P, then the
 partial rounds of 2t - 1 products each instead of t^2, t = n + 1). The matrices M, P are literals in the code; the
 round constants (per partial round C and 2t - 1 S, then the full rounds' C) are read from the code of data
-contracts (pymargin.chain.commitments.wide_poseidon_constants, which splits them the same way). Run from the
-project root after `npm ci`: python scripts/gen_poseidon_contract.py [n ...]"""
+contracts (pymargin.chain.commitments.wide_poseidon_constants, which splits them the same way). After `npm ci`:
+python scripts/gen_poseidon_contract.py [n ...]; tests/test_poseidon.py checks the files are up to date."""
 
 import json
 import sys
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pymargin.chain.commitments import FULL_ROUNDS as F, wide_poseidon_p_in_data, wide_poseidon_parts
 
+ROOT = Path(__file__).resolve().parent.parent
 ORDINALS = ("first", "second", "third", "fourth")
 NUMBERS = ("", "one", "two", "three", "four")
 ADDRESS_VARS = ("a", "b", "e", "g")  # the data contracts' addresses inside poseidon(); c, d are taken in the assembly
@@ -45,7 +46,7 @@ def mix_from_memory(name: str, T: int) -> str:
 def source(n: int) -> str:
     """The Solidity source of Poseidon<n>."""
     T = n + 1
-    opt = json.loads(Path("node_modules/circomlibjs/src/poseidon_constants_opt.json").read_text())
+    opt = json.loads((ROOT / "node_modules" / "circomlibjs" / "src" / "poseidon_constants_opt.json").read_text())
     M = [[int(x, 16) for x in row] for row in opt["M"][T - 2]]
     PM = [[int(x, 16) for x in row] for row in opt["P"][T - 2]]
     NP = len(opt["C"][T - 2]) - T * F  # circomlib's partial rounds at width T
@@ -178,4 +179,4 @@ pragma solidity 0.8.37;
 
 if __name__ == "__main__":
     for n in map(int, sys.argv[1:] or ["8", "11"]):
-        Path(f"contracts/commit/Poseidon{n}.sol").write_text(source(n))
+        (ROOT / "contracts" / "commit" / f"Poseidon{n}.sol").write_text(source(n))

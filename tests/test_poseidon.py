@@ -103,6 +103,19 @@ def test_batched_poseidon_kernels_module_is_generated():
     subprocess.run([sys.executable, str(script), "--check"], check=True, timeout=60)
 
 
+def test_generated_poseidon_contracts_are_up_to_date():
+    """contracts/commit/Poseidon8.sol and Poseidon11.sol are what scripts/gen_poseidon_contract.py writes (its layout
+    of the data contracts is pymargin.chain.commitments.wide_poseidon_parts, which the deploy uses)."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("gen_poseidon_contract", root / "scripts" / "gen_poseidon_contract.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    for n in (8, 11):
+        assert generator.source(n) == (root / "contracts" / "commit" / f"Poseidon{n}.sol").read_text(), n
+
+
 def test_poseidon_known_vector():
     # circomlib's test vector (test/poseidoncircuit.js): Poseidon([1, 2])
     assert poseidon([1, 2]) == 7853200120776062878684798364095072458815029376092732009249414926327459813530
