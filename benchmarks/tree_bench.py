@@ -2,14 +2,13 @@
 
 Each size runs in a fresh process so its peak memory is its own. Per size it reports the wall time and
 the CPU time (main process + workers: user + sys) of ``commit_accounts`` — id hashes, sort, leaves (margin +
-up to 3 Poseidon hashes per account) and the tree (one Poseidon_6 per inner node that is not all padding) —
+one Poseidon_11 per account) and the tree (one Poseidon_6 per inner node that is not all padding) —
 and the peak resident memory of the main process and of the worker processes.
 
     .venv/bin/python benchmarks/tree_bench.py --sizes 10,16,20 --workers 2 --out benchmarks/tree_results.md
 
 Accounts: 1-4 positions each (uniform) in 4 markets, random signed sizes, cost bases at the oracle
-price, ample collateral. Empty slot pairs hash to a constant, so accounts with <= 2 positions skip
-one of the three leaf hashes only through the same native calls (no caching).
+price, ample collateral.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ def one(log2: int, workers: int) -> dict:
     from pymargin.commit.commitment import commit_accounts
     from pymargin.commit.poseidon_opt import poseidon_many
 
-    for arity in (4, 5, 6):  # load the compiled kernels (numba's cache) before timing
+    for arity in (6, 11):  # load the compiled kernels (numba's cache) before timing
         poseidon_many(arity, bytes(32 * arity))
     count = 2**log2
     started = time.perf_counter()

@@ -5,7 +5,7 @@
 
 Gas is eth_estimateGas of a call (21,000 intrinsic gas included), the figure a transaction that
 verifies inclusion would pay; the views themselves are free to call. A depth-d check runs d
-Poseidon_6 hashes, two Poseidon_4 and one Poseidon_5 (circomlibjs's generated contracts). With
+Poseidon_6 hashes (circomlibjs's generated contract) and one Poseidon_11 (contracts/commit/Poseidon11.sol). With
 ``--options P``: an options holder's check (OptionsInclusionVerifier, docs/spec.md §6.5) of a leaf with
 four perp slots and P option slots occupied: also one Poseidon_P and one Poseidon_2.
 """
@@ -23,6 +23,7 @@ from eth_utils import to_checksum_address
 
 from pymargin.chain import devnet
 from pymargin.chain.compile import compile_contracts
+from pymargin.chain.contracts import deploy_contract
 from pymargin.chain.tx import node_signer
 from pymargin.chain import commitments as onchain
 from pymargin.commit.commitment import commit_accounts
@@ -71,6 +72,16 @@ def _options_rows(chain, sender, registry, accounts, markets, depths: list[int],
     return lines + ["", f"optionsLeafHash (4 perp slots, {slots} option slots): {leaf_gas:,} gas. Deploying Poseidon_2: {deploy:,} gas."]
 
 
+def _leaf_hasher_deploy_gas(chain, sender) -> int:
+    """Gas used deploying the leaf's Poseidon11 and its data contracts (from the receipts)."""
+    data, used = [], 0
+    for name in onchain.wide_poseidon_constants(onchain.LEAF_ARITY):
+        contract, receipt = deploy_contract(chain, name, sender=sender)
+        data.append(contract.address)
+        used += receipt.gasUsed
+    return used + deploy_contract(chain, f"Poseidon{onchain.LEAF_ARITY}", *data, sender=sender)[1].gasUsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depths", default="10,20,24,32")
@@ -92,8 +103,8 @@ def main() -> None:
                 with open(args.out, "a") as handle:
                     handle.write("\n".join(lines) + "\n")
             return
-        deploy_gas = {n: chain.w3.eth.estimate_gas({"data": json.loads(onchain.hasher_artifact(n).read_text())["bytecode"]["object"]})
-                      for n in onchain.HASHER_ARITIES}
+        deploy_gas = {6: chain.w3.eth.estimate_gas({"data": json.loads(onchain.hasher_artifact(6).read_text())["bytecode"]["object"]}),
+                      onchain.LEAF_ARITY: _leaf_hasher_deploy_gas(chain, sender)}
         for epoch, depth in enumerate(int(d) for d in args.depths.split(",")):
             c = commit_accounts(accounts, markets, SECRET, epoch, depth)
             onchain.post_root(registry, epoch, c.root, sender)
@@ -112,7 +123,7 @@ def main() -> None:
              "| depth | verifyInclusion(rootHash, ...) | verifyInclusionAt(epoch, ...) (+ root SLOADs) |", "|---|---|---|"]
     lines += [f"| {d} | {a:,} | {b:,} |" for d, a, b in rows]
     lines += ["", f"leafHash (4 occupied slots): {leaf_gas:,} gas. Deploying the hashers: "
-              + ", ".join(f"Poseidon_{n} {g:,}" for n, g in deploy_gas.items()) + " gas."]
+              + ", ".join(f"Poseidon_{n} {g:,}" for n, g in deploy_gas.items()) + " gas (Poseidon_11: its data contracts included)."]
     print("\n".join(lines))
     if args.out:
         with open(args.out, "a") as handle:

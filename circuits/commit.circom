@@ -2,7 +2,7 @@ pragma circom 2.1.6;
 
 // Leaf and node hashing of the Merkle sum tree, exactly as docs/spec.md §6 (pymargin.commit):
 //   a_k = market_id * 2^95 + (size + 2^94),  b_k = (cost + 2^130) * 2^101 + (f + 2^100)
-//   leaf = Poseidon_5(id_hash, salt, collateral + 2^128, Poseidon_4(a_0, b_0, a_1, b_1), Poseidon_4(a_2, b_2, a_3, b_3))
+//   leaf = Poseidon_11(id_hash, salt, collateral + 2^128, a_0, b_0, a_1, b_1, a_2, b_2, a_3, b_3)
 //   node = Poseidon_6(L.hash, L.equity, L.mm, R.hash, R.equity, R.mm), sums L + R.
 // The packing is injective because its parts are range-checked (AccountMargin, SolvencyBatch).
 
@@ -14,21 +14,14 @@ template LeafHash() {
     signal input collateral;
     signal input slots[4][4];
     signal output out;
-    component half[2];
-    for (var h = 0; h < 2; h++) {
-        half[h] = Poseidon(4);
-        for (var s = 0; s < 2; s++) {
-            var k = 2 * h + s;
-            half[h].inputs[2 * s] <== slots[k][0] * (1 << 95) + slots[k][1] + (1 << 94);
-            half[h].inputs[2 * s + 1] <== (slots[k][2] + (1 << 130)) * (1 << 101) + slots[k][3] + (1 << 100);
-        }
-    }
-    component leaf = Poseidon(5);
+    component leaf = Poseidon(11);
     leaf.inputs[0] <== idHash;
     leaf.inputs[1] <== salt;
     leaf.inputs[2] <== collateral + (1 << 128);
-    leaf.inputs[3] <== half[0].out;
-    leaf.inputs[4] <== half[1].out;
+    for (var k = 0; k < 4; k++) {
+        leaf.inputs[3 + 2 * k] <== slots[k][0] * (1 << 95) + slots[k][1] + (1 << 94);
+        leaf.inputs[4 + 2 * k] <== (slots[k][2] + (1 << 130)) * (1 << 101) + slots[k][3] + (1 << 100);
+    }
     out <== leaf.out;
 }
 

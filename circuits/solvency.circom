@@ -107,12 +107,13 @@ template SumsHash(M, WITH_PAD, EXTRA) {
 // `accountAt(i)`, docs/spec.md §6.3), so the circuit checks no order of ids: a position holds one
 // leaf, and each user (or audit-epoch, for every account) checks the leaf at their own index. A
 // leaf with id hash 0 is padding and must be all zeros -- checked as its leaf hash being
-// PADDING_LEAF_HASH = Poseidon_5(0, 0, 2^128, E, E) (§6.2; one constraint instead of one per field:
-// another preimage would be a Poseidon collision, and the leaf packing is injective on
-// range-checked values) -- and once a padding leaf is seen (paddedIn = 1) only padding follows, so
-// the real leaves are exactly indices 0 .. accountCount - 1.
+// PADDING_LEAF_HASH = Poseidon_11(0, 0, 2^128, e_a, e_b, e_a, e_b, e_a, e_b, e_a, e_b), the empty slot
+// packed as e_a = 2^94, e_b = 2^231 + 2^100 (§6.2; one constraint instead of one per field: another
+// preimage would be a Poseidon collision, and the leaf packing is injective on range-checked
+// values) -- and once a padding leaf is seen (paddedIn = 1) only padding follows, so the real
+// leaves are exactly indices 0 .. accountCount - 1.
 template PadStep() {
-    var PADDING_LEAF_HASH = 20485316168743843733747252557888781692796574422468273178346685088421523178357;
+    var PADDING_LEAF_HASH = 7393071454826895682490486897051197986226055196524617414191100835943796648863;
     signal input paddedIn;
     signal input idHash;
     signal input leafHash;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {IPoseidon4, IPoseidon5, IPoseidon6} from "./commit/InclusionVerifier.sol";
+import {IPoseidon4, IPoseidon5, IPoseidon6, IPoseidon11} from "./commit/InclusionVerifier.sol";
 import {IEngineCheckpoints} from "./interfaces/IEngineCheckpoints.sol";
 import {IOptionsCheckpoints} from "./interfaces/IOptionsCheckpoints.sol";
 import {OptionsStatement} from "./OptionsStatement.sol";
@@ -31,6 +31,7 @@ contract OptionsSolvencyRegistry is SolvencyRegistry {
         IPoseidon4 poseidon4_,
         IPoseidon5 poseidon5_,
         IPoseidon6 poseidon6_,
+        IPoseidon11 poseidon11_,
         ISolvencyBatchVerifier verifier_,
         IEngineCheckpoints engine_,
         address operator_,
@@ -39,7 +40,7 @@ contract OptionsSolvencyRegistry is SolvencyRegistry {
         uint256 circuitMarkets_,
         ISolvencyBatchVerifier optionsVerifier_,
         OptionsStatement optionsStatement_
-    ) SolvencyRegistry(poseidon4_, poseidon5_, poseidon6_, verifier_, engine_, operator_, batchLog2_, batchCountLog2_, circuitMarkets_) {
+    ) SolvencyRegistry(poseidon4_, poseidon5_, poseidon6_, poseidon11_, verifier_, engine_, operator_, batchLog2_, batchCountLog2_, circuitMarkets_) {
         _requireCode(address(optionsVerifier_));
         _requireCode(address(optionsStatement_));
         optionsVerifier = optionsVerifier_;

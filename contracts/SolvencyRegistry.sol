@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {InclusionVerifier, IPoseidon4, IPoseidon5, IPoseidon6} from "./commit/InclusionVerifier.sol";
+import {InclusionVerifier, IPoseidon4, IPoseidon5, IPoseidon6, IPoseidon11} from "./commit/InclusionVerifier.sol";
 import {IEngineCheckpoints} from "./interfaces/IEngineCheckpoints.sol";
 
 /// @notice The engine's options module (MarginEngine.optionsModule(); zero: none, set once).
@@ -111,6 +111,9 @@ contract SolvencyRegistry is InclusionVerifier {
     uint256 internal constant SUM_OFFSET = 1 << 200; // cost basis and collateral sums
     uint256 internal constant SIZE_FUNDING_OFFSET = 1 << 240; // Σ size · f
 
+    /// @notice circomlibjs's 4- and 5-input hashers of the statement (the node's 6 and the leaf's 11 are InclusionVerifier's).
+    IPoseidon4 public immutable poseidon4;
+    IPoseidon5 public immutable poseidon5;
     ISolvencyBatchVerifier public immutable verifier;
     IEngineCheckpoints public immutable engine;
     address public immutable operator;
@@ -139,17 +142,19 @@ contract SolvencyRegistry is InclusionVerifier {
         IPoseidon4 poseidon4_,
         IPoseidon5 poseidon5_,
         IPoseidon6 poseidon6_,
+        IPoseidon11 poseidon11_,
         ISolvencyBatchVerifier verifier_,
         IEngineCheckpoints engine_,
         address operator_,
         uint256 batchLog2_,
         uint256 batchCountLog2_,
         uint256 circuitMarkets_
-    ) InclusionVerifier(poseidon4_, poseidon5_, poseidon6_) {
+    ) InclusionVerifier(poseidon6_, poseidon11_) {
         if (operator_ == address(0)) revert ZeroOperator();
         _requireCode(address(poseidon4_));
         _requireCode(address(poseidon5_));
         _requireCode(address(poseidon6_));
+        _requireCode(address(poseidon11_));
         _requireCode(address(verifier_));
         _requireCode(address(engine_));
         if (
@@ -159,6 +164,8 @@ contract SolvencyRegistry is InclusionVerifier {
         ) revert ShapeOutOfRange(batchLog2_, batchCountLog2_, circuitMarkets_);
         uint256 engineMax = engine_.MAX_MARKETS();
         if (circuitMarkets_ < engineMax) revert CircuitTooSmall(circuitMarkets_, engineMax);
+        poseidon4 = poseidon4_;
+        poseidon5 = poseidon5_;
         verifier = verifier_;
         engine = engine_;
         operator = operator_;

@@ -67,3 +67,12 @@ def random_book(seed: int, accounts: int, extreme: bool = False) -> tuple[list[A
     rng = random.Random(seed)
     markets = random_markets(rng, 6 if extreme else 4, extreme)
     return [random_account(rng, markets, extreme) for _ in range(accounts)], markets
+
+
+def fast_leaf_hasher(evm):
+    """Deploy the leaf's hasher contracts/commit/Poseidon11.sol over its data contracts on ``evm`` (a FastEVM);
+    the FastContract."""
+    from pymargin.chain.commitments import LEAF_ARITY, wide_poseidon_constants
+
+    data = [evm.deploy(name).address for name in wide_poseidon_constants(LEAF_ARITY)]
+    return evm.deploy(f"Poseidon{LEAF_ARITY}", *data)

@@ -7,8 +7,10 @@ import json
 import random
 
 import pytest
-from commit_books import random_book
+from commit_books import fast_leaf_hasher, random_book
 
+from pymargin.chain.compile import OUT_DIR, load_artifact
+from pymargin.chain.contracts import Contract
 from pymargin.chain.tx import ContractRevert, node_signer
 from pymargin.chain import commitments as onchain
 from pymargin.commit.commitment import commit_accounts
@@ -27,11 +29,9 @@ def fast_registry(artifacts):
     from pymargin.chain.fastevm import FastEVM
 
     evm = FastEVM()
-    hashers = []
-    for n in onchain.HASHER_ARITIES:
-        onchain.hasher_artifact(n)
-        hashers.append(evm.deploy(onchain.hasher_name(n)).address)
-    return evm.deploy("CommitmentRegistry", *hashers, "0x" + "11" * 20)
+    onchain.hasher_artifact(6)
+    node_hasher = evm.deploy(onchain.hasher_name(6)).address
+    return evm.deploy("CommitmentRegistry", node_hasher, fast_leaf_hasher(evm).address, "0x" + "11" * 20)
 
 
 def _outcome(fn):
@@ -208,7 +208,11 @@ def test_registry_rejects_reposts_zero_roots_and_strangers(chain, registry, comm
 
 
 def test_deployed_hashers_run_the_generated_code(chain, registry):
-    for n, getter in zip(onchain.HASHER_ARITIES, ("poseidon4", "poseidon5", "poseidon6")):
-        address = registry.call(getter)
-        artifact = json.loads(onchain.hasher_artifact(n).read_text())
-        assert chain.w3.eth.get_code(address).hex().removeprefix("0x") == artifact["deployedBytecode"]["object"][2:]
+    """The node's hasher is circomlibjs's generated code; the leaf's is Poseidon11.sol over its data contracts."""
+    artifact = json.loads(onchain.hasher_artifact(6).read_text())
+    assert chain.w3.eth.get_code(registry.call("poseidon6")).hex().removeprefix("0x") == artifact["deployedBytecode"]["object"][2:]
+    leaf_hasher = Contract(chain, "Poseidon11", registry.call("poseidon11"), load_artifact("Poseidon11"))
+    data = [leaf_hasher.call(name) for name in ("first", "second", "third")]
+    for address, name in zip(data, onchain.wide_poseidon_constants(onchain.LEAF_ARITY)):
+        code = json.loads((OUT_DIR / "circomlibjs" / f"{name}.json").read_text())["deployedBytecode"]["object"]
+        assert chain.w3.eth.get_code(address).hex().removeprefix("0x") == code[2:]

@@ -59,14 +59,11 @@ def test_leaf_hash_follows_the_spec_formula():
     a0 = 7 * 2**95 + (-3 * 10**18 + 2**94)
     b0 = (-2 * 10**21 + 2**130) * 2**101 + (-5 + 2**100)
     empty_a, empty_b = 2**94, 2**231 + 2**100
-    slots01 = poseidon([a0, b0, empty_a, empty_b])
-    slots23 = poseidon([empty_a, empty_b, empty_a, empty_b])
-    assert leaf.hash() == poseidon([11, 22, -10**20 + 2**128, slots01, slots23])
+    assert leaf.hash() == poseidon([11, 22, -10**20 + 2**128, a0, b0, empty_a, empty_b, empty_a, empty_b, empty_a, empty_b])
 
 
 def test_padding_leaf_is_all_zero_fields():
-    e = poseidon([2**94, 2**231 + 2**100] * 2)
-    assert PADDING_LEAF.hash() == poseidon([0, 0, 2**128, e, e])
+    assert PADDING_LEAF.hash() == poseidon([0, 0, 2**128] + [2**94, 2**231 + 2**100] * 4)
     assert zero_nodes()[0] == Node(PADDING_LEAF.hash(), 0, 0)
 
 

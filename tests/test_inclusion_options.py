@@ -17,6 +17,7 @@ import random
 
 import pytest
 
+from commit_books import fast_leaf_hasher
 from option_books import NOW, option_world
 from pymargin.browser import find_chromium
 from pymargin.chain import commitments as onchain
@@ -54,10 +55,11 @@ def fast_verifiers(artifacts):
 
     evm = FastEVM()
     hashers = {}
-    for n in sorted({2, 4, 5, 6} | {p for *_, p in BOOKS}):
+    for n in sorted({2, 6} | {p for *_, p in BOOKS}):
         onchain.hasher_artifact(n)
         hashers[n] = evm.deploy(onchain.hasher_name(n)).address
-    return {p: evm.deploy("OptionsInclusionVerifier", hashers[4], hashers[5], hashers[6], hashers[2], hashers[p], p, "0x" + "11" * 20)
+    leaf_hasher = fast_leaf_hasher(evm).address
+    return {p: evm.deploy("OptionsInclusionVerifier", hashers[6], leaf_hasher, hashers[2], hashers[p], p, "0x" + "11" * 20)
             for *_, p in BOOKS}
 
 

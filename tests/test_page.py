@@ -57,8 +57,8 @@ def _node(driver: str, data) -> object:
 @needs_node
 def test_poseidon_equals_circomlibjs_and_pymargin():
     rng = random.Random(14)
-    cases = [[rng.randrange(P) for _ in range(n)] for n in (4, 5, 6) for _ in range(12)]
-    cases += [[0] * n for n in (4, 5, 6)] + [[P - 1] * n for n in (4, 5, 6)]
+    cases = [[rng.randrange(P) for _ in range(n)] for n in (2, 6, 11) for _ in range(12)]  # options, node, leaf
+    cases += [[0] * n for n in (2, 6, 11)] + [[P - 1] * n for n in (2, 6, 11)]
     driver = """
     const { buildPoseidonReference } = require("circomlibjs");
     buildPoseidonReference().then((ref) => {

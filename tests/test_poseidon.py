@@ -14,10 +14,10 @@ import pytest
 
 from pymargin import tools
 from pymargin.commit.poseidon import P, NotAFieldElement, poseidon
-from pymargin.commit.poseidon_opt import MAX_OPT_ARITY, TILE, poseidon_many
-from pymargin.chain.commitments import HASHER_ARITIES, hasher_artifact, hasher_name
+from pymargin.commit.poseidon_opt import OPT_ARITIES, TILE, poseidon_many
+from pymargin.chain.commitments import HASHER_ARITIES, LEAF_ARITY, hasher_artifact, hasher_name
 
-ARITIES = (1, 2, *HASHER_ARITIES)  # the commitment arities, plus two the circuits may use
+ARITIES = (1, 2, *HASHER_ARITIES, LEAF_ARITY)  # the commitment arities, plus two the circuits may use
 CASES_PER_ARITY = 1000
 
 _CIRCOMLIBJS = """
@@ -69,7 +69,7 @@ def _many(arity: int, rows: list[list[int]]) -> list[int]:
 
 
 def test_batched_poseidon_equals_circomlibjs_on_random_inputs():
-    arities = range(1, MAX_OPT_ARITY + 1)
+    arities = OPT_ARITIES
     cases = _cases(20261201, arities, CASES_PER_ARITY)  # 1,000 per arity: 3 full tiles and a partial one
     expected = _circomlibjs(cases)
     for n in arities:
@@ -103,6 +103,19 @@ def test_batched_poseidon_kernels_module_is_generated():
     subprocess.run([sys.executable, str(script), "--check"], check=True, timeout=60)
 
 
+def test_generated_poseidon_contracts_are_up_to_date():
+    """contracts/commit/Poseidon8.sol and Poseidon11.sol are what scripts/gen_poseidon_contract.py writes (its layout
+    of the data contracts is pymargin.chain.commitments.wide_poseidon_parts, which the deploy uses)."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("gen_poseidon_contract", root / "scripts" / "gen_poseidon_contract.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    for n in (8, 11):
+        assert generator.source(n) == (root / "contracts" / "commit" / f"Poseidon{n}.sol").read_text(), n
+
+
 def test_poseidon_known_vector():
     # circomlib's test vector (test/poseidoncircuit.js): Poseidon([1, 2])
     assert poseidon([1, 2]) == 7853200120776062878684798364095072458815029376092732009249414926327459813530
@@ -116,14 +129,18 @@ def test_inputs_outside_the_field_are_rejected_not_reduced(bad):
 
 
 def test_poseidon_equals_the_on_chain_hashers(artifacts):
+    """circomlibjs's generated hashers and the leaf's Poseidon11 (contracts/commit/Poseidon11.sol) = Python."""
+    from commit_books import fast_leaf_hasher
+
     from pymargin.chain.fastevm import FastEVM
 
     evm = FastEVM()
-    cases = _cases(7, HASHER_ARITIES, 200)
+    cases = _cases(7, (*HASHER_ARITIES, LEAF_ARITY), 200) + [[0] * LEAF_ARITY, [P - 1] * LEAF_ARITY]
     hashers = {}
     for n in HASHER_ARITIES:
         hasher_artifact(n)
         hashers[n] = evm.deploy(hasher_name(n))
+    hashers[LEAF_ARITY] = fast_leaf_hasher(evm)
     for xs in cases:
         n = len(xs)
         assert hashers[n].call(f"poseidon(uint256[{n}])", xs) == poseidon(xs), xs

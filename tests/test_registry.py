@@ -344,7 +344,7 @@ def test_constructor_refuses_inconsistent_parameters(w, case):
     d, h = w["deployer"], w["hashers"]
     eoa = w["operator"].address
     zero = "0x" + "00" * 20
-    args = dict(p4=h[4].address, p5=h[5].address, p6=h[6].address, verifier=w["verifier"].address,
+    args = dict(p4=h[4].address, p5=h[5].address, p6=h[6].address, p11=h[11].address, verifier=w["verifier"].address,
                 engine=w["engine"].address, operator=eoa, k=2, t=1, m=4)
     change, error = {
         "zero_operator": ({"operator": zero}, ("ZeroOperator", ())),

@@ -2,7 +2,7 @@
 pragma solidity 0.8.37;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {InclusionVerifier, IPoseidon4, IPoseidon5, IPoseidon6} from "./InclusionVerifier.sol";
+import {InclusionVerifier, IPoseidon6, IPoseidon11} from "./InclusionVerifier.sol";
 
 /// @title CommitmentRegistry
 /// @notice The owner (the operator) posts each epoch's root once: (root hash, total equity, total
@@ -16,8 +16,8 @@ contract CommitmentRegistry is InclusionVerifier, Ownable {
     error EpochAlreadyPosted(uint256 epoch);
     error ZeroRoot();
 
-    constructor(IPoseidon4 poseidon4_, IPoseidon5 poseidon5_, IPoseidon6 poseidon6_, address owner_)
-        InclusionVerifier(poseidon4_, poseidon5_, poseidon6_)
+    constructor(IPoseidon6 poseidon6_, IPoseidon11 poseidon11_, address owner_)
+        InclusionVerifier(poseidon6_, poseidon11_)
         Ownable(owner_)
     {}
 

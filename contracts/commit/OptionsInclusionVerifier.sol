@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {InclusionVerifier, IPoseidon4, IPoseidon5, IPoseidon6} from "./InclusionVerifier.sol";
+import {InclusionVerifier, IPoseidon6, IPoseidon11} from "./InclusionVerifier.sol";
 
 interface IPoseidon2 {
     function poseidon(uint256[2] memory input) external pure returns (uint256);
@@ -35,14 +35,13 @@ contract OptionsInclusionVerifier is InclusionVerifier {
     bytes4 private immutable _poseidonPSelector;
 
     constructor(
-        IPoseidon4 poseidon4_,
-        IPoseidon5 poseidon5_,
         IPoseidon6 poseidon6_,
+        IPoseidon11 poseidon11_,
         IPoseidon2 poseidon2_,
         address poseidonP_,
         uint256 optionSlots_,
         IRootRegistry registry_
-    ) InclusionVerifier(poseidon4_, poseidon5_, poseidon6_) {
+    ) InclusionVerifier(poseidon6_, poseidon11_) {
         require(optionSlots_ >= 1 && optionSlots_ <= 8, "P must be in 1..8");
         poseidon2 = poseidon2_;
         poseidonP = poseidonP_;

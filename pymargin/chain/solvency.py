@@ -14,12 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pymargin.chain.commitments import HASHER_ARITIES, deploy_poseidon8, hasher_artifact, hasher_name
+from pymargin.chain.commitments import HASHER_ARITIES, deploy_wide_poseidon, hasher_artifact, hasher_name, wide_poseidon_constants
 from pymargin.chain.compile import compile_contracts
 from pymargin.chain.contracts import Contract, contract_at, deploy_contract
 from pymargin.chain.deploy import Deployer
 from pymargin.chain.devnet import Chain
 from pymargin.chain.tx import Signer, revert_data, send
+from pymargin.commit.leaf import LEAF_ARITY
 from pymargin.commit.tree import Node
 from pymargin.engine.checkpoint import CheckpointData
 from pymargin.engine.options_checkpoint import OptionsCheckpointData
@@ -127,8 +128,9 @@ class EpochFigures:
 
 
 def registry_args(verifier: str, engine: str, hashers: dict, shape: Shape, operator: str) -> tuple:
-    """The SolvencyRegistry's constructor arguments: hashers (4, 5, 6 inputs), verifier, engine, operator, K, T, M."""
-    return (hashers[4].address, hashers[5].address, hashers[6].address, verifier, engine, operator, shape.k, shape.t, shape.m)
+    """The SolvencyRegistry's constructor arguments: hashers (4, 5, 6, 11 inputs), verifier, engine, operator, K, T, M."""
+    return (hashers[4].address, hashers[5].address, hashers[6].address, hashers[LEAF_ARITY].address, verifier, engine, operator,
+            shape.k, shape.t, shape.m)
 
 
 def deploy_registry(chain: Chain, sender: Signer, verifier: Contract, engine: str, hashers: dict, shape: Shape, *,
@@ -156,7 +158,7 @@ def deploy_options_hashers(chain: Chain, sender: Signer, hashers: dict) -> dict:
             hasher_artifact(n)
             out[n], _ = deploy_contract(chain, hasher_name(n), sender=sender)
     if 8 not in out:
-        out[8] = deploy_poseidon8(chain, sender)
+        out[8] = deploy_wide_poseidon(chain, sender, 8)
     return out
 
 
@@ -164,7 +166,7 @@ def deploy_options_registry(chain: Chain, sender: Signer, verifier: Contract, op
                             hashers: dict, shape: Shape, options_shape: PortfolioShape, *, operator: str | None = None) -> Contract:
     """Deploy an OptionsStatement for ``options_shape`` (U, R, P) and an OptionsSolvencyRegistry over ``engine`` whose
     perp-only epochs ``verifier`` and epochs with options ``options_verifier`` (SolvencyBatch(K, M, T, U, R, P)'s
-    batch verifier) check; ``hashers`` needs arities 2, 3, 4, 5, 6, 8 (:func:`deploy_options_hashers`)."""
+    batch verifier) check; ``hashers`` needs arities 2, 3, 4, 5, 6, 8, 11 (:func:`deploy_options_hashers`)."""
     statement, _ = deploy_contract(chain, OPTIONS_STATEMENT_CONTRACT, *(hashers[n].address for n in (2, 3, 4, 8)),
                                    options_shape.u, options_shape.k, options_shape.p, sender=sender, gas=REGISTRY_DEPLOY_GAS)
     args = registry_args(verifier.address, engine, hashers, shape, operator or sender.address)
@@ -191,6 +193,8 @@ def deploy_solvency(deployer: Deployer, keys: Keys, engine: str, shape: Shape, o
     for n in HASHER_ARITIES:
         hasher_artifact(n)
         hashers[n] = deployer.deploy(hasher_name(n), hasher_name(n))
+    data = [deployer.deploy(name, name).address for name in wide_poseidon_constants(LEAF_ARITY)]
+    hashers[LEAF_ARITY] = deployer.deploy(f"Poseidon{LEAF_ARITY}", f"Poseidon{LEAF_ARITY}", *data)
     registry = deployer.deploy(REGISTRY_CONTRACT, REGISTRY_CONTRACT, *registry_args(verifier.address, engine, hashers, shape, operator),
                                gas=REGISTRY_DEPLOY_GAS)
     return SolvencyContracts(verifier, hashers, registry)

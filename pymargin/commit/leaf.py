@@ -1,9 +1,7 @@
 """The leaf of an account (docs/spec.md §6.2): id hash, salt, collateral and four position slots.
 
     a_k = market_id * 2^95 + (size + 2^94)          b_k = (cost_basis + 2^130) * 2^101 + (funding_index + 2^100)
-    slots01 = Poseidon_4(a_0, b_0, a_1, b_1)
-    slots23 = Poseidon_4(a_2, b_2, a_3, b_3)
-    leaf    = Poseidon_5(id_hash, salt, collateral + 2^128, slots01, slots23)
+    leaf    = Poseidon_11(id_hash, salt, collateral + 2^128, a_0, b_0, a_1, b_1, a_2, b_2, a_3, b_3)
 
 Signed values enter with an offset (x + bound). Occupied slots come first in increasing market id,
 empty slots are (0, 0, 0, 0). An account holding options (a book with options, §6.2, §7.9) also commits
@@ -15,7 +13,6 @@ them, raising the contract's custom error (:class:`CollateralOutOfBounds`, ...).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Mapping, Sequence
 
 import sha3  # safe-pysha3: keccak256 in C, ~7x faster per call than eth_hash's pycryptodome backend
@@ -41,6 +38,7 @@ PUBLIC_SALT = 0  # the salt of every leaf of a book read from an engine (anyone 
 MARKET_ID_BOUND = 2**64
 LEAF_SUM_BOUND = 2**140  # a leaf's liability max(equity, 0) and maintenance margin lie in [0, 2^140)
 SECRET_BYTES = 32
+LEAF_ARITY = 3 + 2 * MAX_POSITIONS  # the leaf's Poseidon inputs: id hash, salt, collateral, (a_k, b_k) per slot
 
 
 class IdHashOutOfRange(Revert):
@@ -179,13 +177,16 @@ class Leaf:
         """Some option slot has a size other than 0."""
         return any(o.size for o in self.options)
 
+    def hash_inputs(self) -> list[int]:
+        """The 11 inputs of the leaf's Poseidon: id_hash, salt, collateral + 2^128, a_0, b_0, ..., a_3, b_3 (bounds
+        not checked)."""
+        return [self.id_hash, self.salt, self.collateral + COLLATERAL_BOUND, *(v for slot in self.slots for v in slot.packed())]
+
     def hash(self) -> int:
-        """Poseidon_5(id_hash, salt, collateral + 2^128, slots01, slots23) after checking every bound; with
+        """Poseidon_11(id_hash, salt, collateral + 2^128, a_0, b_0, ..., a_3, b_3) after checking every bound; with
         options, Poseidon_2 of that and the option slots' hash (:func:`options_leaf_hash`)."""
         self.check()
-        s = self.slots
-        plain = poseidon([self.id_hash, self.salt, self.collateral + COLLATERAL_BOUND, _pair_hash(s[0], s[1]), _pair_hash(s[2], s[3])])
-        return options_leaf_hash(plain, self.options)
+        return options_leaf_hash(poseidon(self.hash_inputs()), self.options)
 
     def positions(self) -> list[Position]:
         """The occupied slots as positions (size != 0), in slot order."""
@@ -195,40 +196,15 @@ class Leaf:
 PADDING_LEAF = Leaf(0, 0, 0, (EMPTY_SLOT,) * MAX_POSITIONS)
 
 
-def _pair_hash(first: Slot, second: Slot) -> int:
-    """Poseidon_4(a, b, a', b') of two packed slots; two empty slots hash to a constant, computed once."""
-    if first == second == EMPTY_SLOT:
-        return _empty_pair_hash()
-    return poseidon([*first.packed(), *second.packed()])
-
-
-@lru_cache(maxsize=1)
-def _empty_pair_hash() -> int:
-    return poseidon([*EMPTY_SLOT.packed(), *EMPTY_SLOT.packed()])
-
-
 def leaf_hashes(leaves: Sequence[Leaf]) -> list[int]:
-    """[leaf.hash() for leaf in leaves], computed in batches (pymargin.commit.poseidon_opt): the bounds are checked
-    leaf by leaf in order with the same errors, then all slot-pair hashes at once, then all leaf hashes."""
+    """[leaf.hash() for leaf in leaves], computed in one batch (pymargin.commit.poseidon_opt): the bounds are checked
+    leaf by leaf in order with the same errors, then all leaf hashes at once."""
     from pymargin.commit.poseidon_opt import poseidon_many  # numba takes ~1 s to import: only batches load it
 
-    pair_inputs, pair_at = bytearray(), []  # Poseidon_4 inputs of non-empty slot pairs; (leaf, half) of each
-    for k, leaf in enumerate(leaves):
+    for leaf in leaves:
         leaf.check()
-        for half in (0, 1):
-            first, second = leaf.slots[2 * half: 2 * half + 2]
-            if _occupied(first) or _occupied(second):
-                pair_inputs += b"".join(v.to_bytes(32, "big") for v in (*first.packed(), *second.packed()))
-                pair_at.append((k, half))
-    empty = _empty_pair_hash().to_bytes(32, "big")
-    pairs = [[empty, empty] for _ in leaves]
-    digests = poseidon_many(4, bytes(pair_inputs), checked=True)  # every packed slot value is < 2^232 < p
-    for n, (k, half) in enumerate(pair_at):
-        pairs[k][half] = digests[32 * n: 32 * n + 32]
-    leaf_inputs = b"".join(leaf.id_hash.to_bytes(32, "big") + leaf.salt.to_bytes(32, "big")
-                           + (leaf.collateral + COLLATERAL_BOUND).to_bytes(32, "big") + pair[0] + pair[1]
-                           for leaf, pair in zip(leaves, pairs))
-    out = poseidon_many(5, leaf_inputs, checked=True)  # id hash and salt < 2^248, collateral + 2^128 < 2^129
+    inputs = b"".join(v.to_bytes(32, "big") for leaf in leaves for v in leaf.hash_inputs())
+    out = poseidon_many(LEAF_ARITY, inputs, checked=True)  # id hash, salt < 2^248; collateral + 2^128 < 2^129; slots < 2^232
     return [options_leaf_hash(int.from_bytes(out[32 * k: 32 * k + 32], "big"), leaf.options) for k, leaf in enumerate(leaves)]
 
 

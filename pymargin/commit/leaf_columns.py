@@ -23,10 +23,10 @@ import numpy as np
 from pymargin import batch
 from pymargin.commit.leaf import (
     ID_BITS,
+    LEAF_ARITY,
     LEAF_SUM_BOUND,
     PUBLIC_SALT,
     SECRET_BYTES,
-    _empty_pair_hash,
     keccak,
 )
 from pymargin.model import COLLATERAL_BOUND, COST_BASIS_BOUND, FUNDING_INDEX_BOUND, MAX_POSITIONS, SIZE_BOUND, Account, MarketView
@@ -102,14 +102,10 @@ def leaf_records(accounts: Sequence[Account], id_hashes: Sequence[int], markets:
     # slots packed: a = market_id * 2^95 + size + 2^94, b = (cost + 2^130) * 2^101 + funding + 2^100 (empty: 0s)
     a = np.where(market_ids == batch.EMPTY, 0, market_ids).astype(object) * (2 * SIZE_BOUND) + (sizes + SIZE_BOUND)
     b = (costs + COST_BASIS_BOUND) * (2 * FUNDING_INDEX_BOUND) + (fundings + FUNDING_INDEX_BOUND)
-    packed = np.stack([a, b], axis=2).reshape(n, 2, 2 * 2)  # per account: (a0 b0 a1 b1), (a2 b2 a3 b3)
-    pairs = np.frombuffer(_empty_pair_hash().to_bytes(32, "big") * (2 * n), dtype=np.uint8).reshape(n, 2, 32).copy()
-    for half in (0, 1):
-        hashed = np.flatnonzero(count > 2 * half)  # accounts whose slot pair `half` is not empty
-        if len(hashed):
-            inputs = _words(packed[hashed, half].ravel().tolist())  # every packed value is < 2^232 < p
-            pairs[hashed, half] = np.frombuffer(poseidon_many(4, inputs.tobytes(), checked=True), dtype=np.uint8).reshape(-1, 32)
+    packed = np.stack([a, b], axis=2).reshape(n, 2 * MAX_POSITIONS)  # per account: a0 b0 a1 b1 a2 b2 a3 b3
     leaf_inputs = np.concatenate([_words(id_hashes), _words(_salts([a.account_id for a in accounts], secret)),
-                                  _words([c + COLLATERAL_BOUND for c in collateral]), pairs.reshape(n, 64)], axis=1)
-    digests = np.frombuffer(poseidon_many(5, leaf_inputs.tobytes(), checked=True), dtype=np.uint8).reshape(n, 32)
+                                  _words([c + COLLATERAL_BOUND for c in collateral]),
+                                  _words(packed.ravel().tolist()).reshape(n, 32 * 2 * MAX_POSITIONS)], axis=1)
+    # every input is < p: id hash and salt < 2^248, collateral + 2^128 < 2^129, packed slot values < 2^232
+    digests = np.frombuffer(poseidon_many(LEAF_ARITY, leaf_inputs.tobytes(), checked=True), dtype=np.uint8).reshape(n, 32)
     return np.concatenate([digests, _words(liability), _words(mm)], axis=1).tobytes()

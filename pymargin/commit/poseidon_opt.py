@@ -25,7 +25,7 @@ import numpy as np
 from pymargin.commit.poseidon import P, NotAFieldElement
 from pymargin.commit.poseidon_kernels import BITS, COLUMNS, LIMBS, TILE, load_tile, mulc_add, permute, store_digests
 
-MAX_OPT_ARITY = 8  # the arities poseidon_opt_constants.json holds
+OPT_ARITIES = (1, 2, 3, 4, 5, 6, 7, 8, 11)  # the arities poseidon_opt_constants.json holds (11: the leaf)
 PARTIAL_ROUNDS = (56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68)  # by t - 2
 _R = 1 << (BITS * LIMBS)
 _R2 = _R * _R % P
@@ -44,8 +44,8 @@ def _to_limbs(values: list[int]) -> np.ndarray:
 @lru_cache(maxsize=None)
 def _constants(arity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """(C, S, M, P, partial rounds) of Poseidon(arity), constants in Montgomery form as (k, 10) / (t, t, 10) limbs."""
-    if not 1 <= arity <= MAX_OPT_ARITY:
-        raise ValueError(f"batched Poseidon arity must be 1..{MAX_OPT_ARITY}, got {arity}")
+    if arity not in OPT_ARITIES:
+        raise ValueError(f"batched Poseidon arity must be one of {OPT_ARITIES}, got {arity}")
     raw = json.loads((Path(__file__).with_name("poseidon_opt_constants.json")).read_text())[str(arity)]
     t = arity + 1
 

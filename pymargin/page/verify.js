@@ -232,7 +232,7 @@ function parseProof(doc) {
 /** uint256(keccak256(utf8(id))) >> 8. */
 const accountIdHash = (accountId) => keccak256Utf8(accountId) >> 8n;
 
-/** The contract's bound checks in its order, then Poseidon_5(id, salt, collateral + 2^128, slots01, slots23). */
+/** The contract's bound checks in its order, then Poseidon_11(id, salt, collateral + 2^128, a_0, b_0, ..., a_3, b_3). */
 function leafHash(leaf) {
   if (leaf.id_hash < 0n || leaf.id_hash >= ID_BOUND) throw new Revert("IdHashOutOfRange", [leaf.id_hash]);
   if (leaf.salt < 0n || leaf.salt >= ID_BOUND) throw new Revert("SaltOutOfRange", [leaf.salt]);
@@ -245,13 +245,11 @@ function leafHash(leaf) {
   }
   const packed = (s) => [s.market_id * 2n * SIZE_BOUND + s.size + SIZE_BOUND,
     (s.cost_basis + COST_BASIS_BOUND) * 2n * FUNDING_INDEX_BOUND + s.funding_index + FUNDING_INDEX_BOUND];
-  const pair = (a, b) => poseidon([...packed(a), ...packed(b)]);
   for (const o of leaf.options) {
     if (o.row < 0n || o.row >= MARKET_ID_BOUND) throw new Revert("MarketIdOutOfRange", [o.row]);
     if (absBig(o.size) >= SIZE_BOUND) throw new Revert("SizeOutOfBounds", [o.size]);
   }
-  const s = leaf.slots;
-  const plain = poseidon([leaf.id_hash, leaf.salt, leaf.collateral + COLLATERAL_BOUND, pair(s[0], s[1]), pair(s[2], s[3])]);
+  const plain = poseidon([leaf.id_hash, leaf.salt, leaf.collateral + COLLATERAL_BOUND, ...leaf.slots.flatMap(packed)]);
   if (!leaf.options.some((o) => o.size !== 0n)) return plain;  // leaf' = leaf without options (§6.2)
   return poseidon([plain, poseidon(leaf.options.map((o) => o.row * 2n * SIZE_BOUND + o.size + SIZE_BOUND))]);
 }
