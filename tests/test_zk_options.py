@@ -141,11 +141,12 @@ def test_circuit_public_signals_and_figures_equal_python(world, tmp_path):
 
 def test_perp_only_circuit_is_unchanged():
     """SolvencyBatch(1, 4, 1) (test_zk_solvency's) = SolvencyBatch(1, 4, 1, 0, 0, 0): as compiled from commit 3ef992b
-    before §7.9 (17,928 constraints, 17,885 wires, 113 private inputs, the same four public signals) less the
-    order step, which the engine-index order (§6.3) removed: 496 constraints and 495 wires per account."""
+    before §7.9 (17,928 constraints, 17,885 wires, 113 private inputs, the same four public signals) less, per
+    account, the order step the engine-index order removed (§6.3: 496 constraints, 495 wires) and the two-level
+    leaf hash the one Poseidon_11 replaced (§6.2: 450 constraints, 450 wires)."""
     info = circuits.solvency(1, 4, 1).info
     assert (info["constraints"], info["wires"], info["private_inputs"], info["outputs"], info["public_inputs"]) == \
-        (17928 - 2 * 496, 17885 - 2 * 495, 113, 4, 0)
+        (17928 - 2 * (496 + 450), 17885 - 2 * (495 + 450), 113, 4, 0)
 
 
 def test_hedge_needs_less_margin_in_the_statement(tmp_path):
