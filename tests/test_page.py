@@ -291,8 +291,17 @@ def posted(tmp_path_factory):
         epoch, _ = prove_epoch(commitment, E2E_SECRET, statement, "groth16py", workers=1)
         onchain.post_epoch(registry, epoch, cp, v.operator)
         other = commit_accounts(accounts[1:], book.markets, E2E_SECRET, epoch=cp.id, depth=SHAPE.depth)
+        # epoch 2: the same book committed in reverse order, which the circuit does not see (leaf i should be the
+        # engine's account i, spec §6.3): the registry accepts it, and each user's index check catches it
+        v.dep.engine.transact("checkpoint", sender=v.keeper, gas=TX_GAS)
+        cp2 = book_at_checkpoint(v.dep.engine, 2).data
+        reversed_book = commit_accounts(list(reversed(accounts)), book.markets, E2E_SECRET, epoch=cp2.id, depth=SHAPE.depth)
+        statement2 = epoch_statement(reversed_book, E2E_SECRET, SHAPE, chain.chain_id, int(registry.address, 16),
+                                     int(v.dep.engine.address, 16), cp2.id, len(cp2.markets))
+        onchain.post_epoch(registry, prove_epoch(reversed_book, E2E_SECRET, statement2, "groth16py", workers=1)[0], cp2, v.operator)
         out = tmp_path_factory.mktemp("page")
         yield dict(chain=chain, registry=registry, engine=v.dep.engine.address, commitment=commitment, other=other,
+                   reversed_book=reversed_book,
                    secret=E2E_SECRET, figures=onchain.epoch_figures(registry, cp.id), page=write_page(out, registry.address))
     finally:
         chain.close()
@@ -307,7 +316,8 @@ def test_page_in_chromium_matches_check_inclusion_on_a_posted_epoch(posted, caps
     rpc = ["--rpc", posted["chain"].url, "--registry", registry]
     valid = [proof_document(commitment, i, secret) for i in range(len(commitment.accounts))]
     tampered = dict(_tamperings(valid[1]))
-    tampered["epoch not posted"] = dict(valid[1], epoch="2")
+    tampered["a posted root whose leaf 0 is not the engine's account 0"] = proof_document(posted["reversed_book"], 0, secret)
+    tampered["epoch not posted"] = dict(valid[1], epoch="3")
     tampered["epoch not a uint256"] = dict(valid[1], epoch="-1")
     tampered["another book's root for this epoch"] = proof_document(posted["other"], 0, secret)
     docs = valid + list(tampered.values())
@@ -325,7 +335,9 @@ def test_page_in_chromium_matches_check_inclusion_on_a_posted_epoch(posted, caps
         assert code != 0 and mine["ok"] is False, what
         reason = theirs["reason"] if isinstance(theirs, dict) else theirs.removeprefix(f"{tmp_path / 'proof.json'}: ")
         assert mine["reason"] == reason, what
-    assert page[-3]["reason"] == f"the registry at {registry} rejects the proof: UnknownEpoch(2,)"
+    assert page[-3]["reason"] == f"the registry at {registry} rejects the proof: UnknownEpoch(3,)"
+    first, last = commitment.accounts[0], posted["reversed_book"].accounts[0]
+    assert page[-4]["reason"] == f"leaf 0 must be the engine's account 0, which is {first.account_id}, not {last.account_id}"
     assert page[-1]["reason"].startswith("the root posted for epoch 1 is ")
 
 

@@ -492,6 +492,18 @@ async function checkOnChain(proof, url, registry, askRegistry, optionsVerifier =
     throw new VerifyError(`the root posted for epoch ${proof.epoch} is ${nodeRepr(posted)}, the proof's is ${nodeRepr(proof.root)}`);
   }
   if (inclusionWords[0] !== 1n) throw new VerifyError(`the ${proof.rows && askRegistry ? "options verifier" : "registry"}'s verifyInclusionAt returned false for epoch ${proof.epoch}`);
+  // leaf i of an engine's book is the engine's account i (spec §6.3): the SolvencyRegistry's engine() says whose
+  const engineReply = await rpcCall(url, "eth_call", [{ to: registry, data: "0x" + selector("engine()") }, "latest"]);
+  if (!engineReply.error && typeof engineReply.result === "string" && /^0x[0-9a-fA-F]{64}$/.test(engineReply.result)) {
+    const engine = "0x" + engineReply.result.slice(-40);
+    const [count] = await callAt(engine, "registry's engine()", "accountCount()", []);
+    if (proof.index >= count) throw new VerifyError(`leaf ${proof.index} is past the engine's ${count} accounts: leaf i must be the engine's account i`);
+    const [ownerWord, sub] = await callAt(engine, "registry's engine()", "accountAt(uint256)", [proof.index]);
+    const owner = checksumAddress("0x" + ownerWord.toString(16).padStart(40, "0"));
+    if (owner.toLowerCase() !== proof.owner.toLowerCase() || sub !== proof.sub) {
+      throw new VerifyError(`leaf ${proof.index} must be the engine's account ${proof.index}, which is ${owner}:${sub}, not ${proof.accountId}`);
+    }
+  }
   const figures = Object.fromEntries(EPOCH_FIGURES.map((k, i) => [k, figureWords[i]]));
   figures.collateralWad = figureWords[8] > INT256_MAX ? figureWords[8] - (1n << 256n) : figureWords[8];
   figures.chainId = BigInt(chainId.result);
