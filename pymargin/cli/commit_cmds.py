@@ -41,13 +41,20 @@ def _secret(secret_file: Path | None) -> bytes:
 def _inclusion_registry(chain, address: str):
     """A registry that answers rootOf(epoch) and verifyInclusionAt (a CommitmentRegistry or a
     SolvencyRegistry), checked to have both functions in its code."""
-    from pymargin.chain.compile import compile_contracts, load_artifact
+    from pymargin.chain.compile import compile_contracts
     from pymargin.chain.contracts import contract_at
 
     compile_contracts()
-    abi = [item for item in load_artifact("CommitmentRegistry")["abi"]
-           if item.get("type") == "error" or item.get("name") in ("rootOf", "verifyInclusionAt")]
-    return contract_at(chain, "registry of posted roots", address, {"abi": abi}, "--registry")
+    return contract_at(chain, "registry of posted roots", address, _abi_subset("CommitmentRegistry", "rootOf", "verifyInclusionAt"),
+                       "--registry")
+
+
+def _abi_subset(name: str, *functions: str) -> dict:
+    """An artifact of contract ``name`` with only its errors and ``functions`` (so contract_at checks only those are in
+    the code); the contracts must be compiled."""
+    from pymargin.chain.compile import load_artifact
+
+    return {"abi": [item for item in load_artifact(name)["abi"] if item.get("type") == "error" or item.get("name") in functions]}
 
 
 def _options_verifier(chain, address: str):
@@ -358,18 +365,15 @@ def _check_engine_index(chain, registry: str, proof) -> None:
     """For a root posted to a SolvencyRegistry (an engine's book, docs/spec.md §6.3): InclusionError unless leaf
     ``proof.index`` is the engine's account ``accountAt(index)`` = the proof's owner:sub. A CommitmentRegistry (a
     book from a positions file, no engine) has no index to check."""
-    from pymargin.chain.compile import load_artifact
     from pymargin.chain.contracts import contract_at
     from pymargin.commit.inclusion import InclusionError
 
-    def abi(name: str, *functions: str) -> dict:
-        return {"abi": [item for item in load_artifact(name)["abi"] if item.get("type") == "error" or item.get("name") in functions]}
-
     try:
-        engine_address = contract_at(chain, "SolvencyRegistry", registry, abi("SolvencyRegistry", "engine"), "--registry").call("engine")
+        engine_address = contract_at(chain, "SolvencyRegistry", registry, _abi_subset("SolvencyRegistry", "engine"), "--registry").call("engine")
     except UserError:
         return  # its code has no engine(): a CommitmentRegistry
-    engine = contract_at(chain, "MarginEngine", engine_address, abi("MarginEngine", "accountCount", "accountAt"), "the registry's engine()")
+    engine = contract_at(chain, "MarginEngine", engine_address, _abi_subset("MarginEngine", "accountCount", "accountAt"),
+                         "the registry's engine()")
     count = engine.call("accountCount")
     if proof.index >= count:
         raise InclusionError(f"leaf {proof.index} is past the engine's {count} accounts: leaf i must be the engine's account i")
